@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// iotctl entry point. `--version` is answered here, before oclif and its
+// dependencies are loaded: it is what scripts call most and it should cost
+// little more than starting node itself (see bench/startup).
+import module from 'node:module'
+import {readFileSync} from 'node:fs'
+
+module.enableCompileCache?.()
+
+const argv = process.argv.slice(2)
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
+  const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  process.stdout.write(`iotctl/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+} else {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+}

@@ -1,0 +1,100 @@
+// The base of every iotctl command (STYLE.md §2): `run()` returns a typed
+// result, which *is* the --json document; errors become one line on stderr
+// (or a JSON error object on stdout with --json) and the exit codes of DESIGN.md.
+import {Command, type Interfaces} from '@oclif/core'
+import {stackFlags} from './flags.ts'
+import type {Accounts} from './lib/aws/account.ts'
+import {awsErrorCode} from './lib/errors.ts'
+import {loadSettings, type LoadedSettings, type SettingOverrides} from './lib/config/settings.ts'
+import type {TaskRunner} from './lib/plan/runner.ts'
+import type {StepContext} from './lib/plan/types.ts'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/** The JSON document printed for a failure with --json. */
+export interface ErrorDocument {
+  error: {exitCode: number; code: string; message: string; step?: string}
+}
+
+export abstract class BaseCommand<T> extends Command {
+  static override enableJsonFlag = true
+  static override baseFlags = {...stackFlags}
+
+  /** Aborted on the first Ctrl-C: steps stop after the request in flight. */
+  protected readonly interruption = new AbortController()
+  #onSigint = (): void => {
+    if (this.interruption.signal.aborted) process.exit(130)
+    this.interruption.abort()
+    process.stderr.write('\nstopping after the request in flight (Ctrl-C again to quit at once)\n')
+  }
+
+  abstract override run(): Promise<T>
+
+  protected override async init(): Promise<void> {
+    await super.init()
+    process.on('SIGINT', this.#onSigint)
+  }
+
+  protected override async finally(error: Error | undefined): Promise<void> {
+    process.off('SIGINT', this.#onSigint)
+    await super.finally(error)
+  }
+
+  /** Progress lines and notes: always stderr, so stdout carries only results. */
+  protected note(message: string): void {
+    if (!this.jsonEnabled() || process.env.DEBUG) process.stderr.write(`${message}\n`)
+  }
+
+  /** The stack's settings: config file with these flag values applied. */
+  protected settings(configFlag: string | undefined, overrides: SettingOverrides): LoadedSettings {
+    return loadSettings(configFlag, overrides)
+  }
+
+  /** Opens both accounts, resolves who they are and opens the ledger. */
+  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>}): Promise<StepContext> {
+    const {createStepContext} = await import('./lib/plan/context.ts')
+    const ctx = await createStepContext({
+      settings: loaded.settings,
+      stateDirectory: loaded.stateDirectory,
+      dryRun: options.dryRun,
+      signal: this.interruption.signal,
+      options: options.options,
+      progress: (message) => this.debug(message),
+    })
+    if (ctx.identities.iot.accountId === ctx.identities.msk.accountId && ctx.accounts.iot !== ctx.accounts.msk) {
+      this.note(`note: both profiles resolve to account ${ctx.identities.iot.accountId}; continuing (same-account setups are valid)`)
+    }
+    return ctx
+  }
+
+  protected async openAccounts(loaded: LoadedSettings): Promise<Accounts> {
+    const {openAccounts} = await import('./lib/plan/context.ts')
+    return openAccounts(loaded.settings)
+  }
+
+  protected async taskRunner(): Promise<TaskRunner> {
+    const {taskRunnerFor} = await import('./ui/progress.ts')
+    return taskRunnerFor({silent: false})
+  }
+
+  /** Sets the exit code for a run that finished but found something wrong (status, doctor). */
+  protected failWith(code: 1 | 2 | 130): void {
+    process.exitCode = code
+  }
+
+  protected override async catch(error: Error & {exitCode?: number; oclif?: {exit?: number}; step?: string; code?: string}): Promise<void> {
+    const parseError = error.oclif?.exit !== undefined && error.exitCode === undefined
+    // oclif's own exits (help, version) are not errors.
+    if (error.name === 'ExitError' || (error.oclif?.exit === 0)) throw error
+    const exitCode = error.exitCode ?? (parseError ? 2 : 1)
+    const message = parseError ? error.message.split('\n').filter((l) => !/See more help/.test(l)).map((l) => l.trim()).filter(Boolean).join(': ') : error.message
+    process.exitCode = exitCode
+    if (this.jsonEnabled()) {
+      const document: ErrorDocument = {error: {exitCode, code: error.code ?? awsErrorCode(error) ?? error.name, message, ...(error.step ? {step: error.step} : {})}}
+      process.stdout.write(JSON.stringify(document, null, 2) + '\n')
+    } else {
+      process.stderr.write(`iotctl: ${message.split('\n')[0]}\n`)
+    }
+    if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+  }
+}

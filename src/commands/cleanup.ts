@@ -1,0 +1,60 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.ts'
+import {changeFlags, twoAccountFlags} from '../flags.ts'
+import type {CleanupResult} from '../lib/cleanup/index.ts'
+import {InputError} from '../lib/errors.ts'
+import type {StepReport} from '../lib/plan/runner.ts'
+import {accountOverrides} from '../overrides.ts'
+
+export default class Cleanup extends BaseCommand<CleanupResult> {
+  static override summary = 'Delete everything the stack created, in both accounts, in reverse order.'
+  static override description = `Finds the stack's resources by their tags and construction marks in both accounts (the ledger in .iotctl/ is only a hint, so cleanup also works on a fresh machine), shows the plan, asks for confirmation (or --yes), and deletes in reverse dependency order. Resources without the stack's marks are never touched. "Not found" counts as done, so cleanup can run twice.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --yes',
+    '<%= config.bin %> <%= command.id %> --stack ci-$CI_JOB_ID --iot-profile iot --msk-profile msk --yes --json',
+  ]
+
+  static override flags = {
+    ...twoAccountFlags,
+    ...changeFlags,
+    'include-cluster': Flags.boolean({summary: 'Also delete the MSK cluster the stack created (kept by default).'}),
+  }
+
+  async run(): Promise<CleanupResult> {
+    const {flags} = await this.parse(Cleanup)
+    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const {fillProfilesFromLedger} = await import('../lib/cleanup/profiles.ts')
+    fillProfilesFromLedger(loaded)
+    const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY)
+    if (!flags.yes && !flags['dry-run'] && !interactive) {
+      throw new InputError('cleanup deletes resources: pass --yes to confirm when there is no terminal to ask on (or --dry-run to see the plan)')
+    }
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
+    const {cleanupStack} = await import('../lib/cleanup/index.ts')
+    const {renderSteps} = await import('../ui/report.ts')
+    const confirm = flags.yes ? undefined : async (plan: StepReport[]) => {
+      process.stderr.write(`${renderSteps(plan)}\n`)
+      const {confirm: ask} = await import('@inquirer/prompts')
+      return ask({message: `Delete these resources of stack '${ctx.stack}'?`, default: false}, {output: process.stderr})
+    }
+    const result = await cleanupStack(ctx, {
+      dryRun: flags['dry-run'],
+      runTask: await this.taskRunner(),
+      confirm,
+      includeOptional: flags['include-cluster'] ? ['msk-cluster'] : [],
+    })
+    if (!this.jsonEnabled()) {
+      this.log(renderSteps(result.steps))
+      if (result.interrupted) {
+        const {renderInterruption} = await import('../ui/report.ts')
+        this.logToStderr(renderInterruption(result.steps, 'iotctl cleanup'))
+      } else if (flags['dry-run']) this.log(`dry run: ${result.deleted} resource(s) would be deleted; nothing was changed`)
+      else if (result.deleted === 0 && !result.steps.some((s) => s.outcome === 'would-delete')) this.log(`nothing to delete for stack '${ctx.stack}'`)
+      else if (!result.confirmed) this.log('cancelled: nothing was deleted')
+      else this.log(`deleted ${result.deleted} resource(s) of stack '${ctx.stack}'`)
+    }
+    if (result.interrupted) this.failWith(130)
+    return result
+  }
+}

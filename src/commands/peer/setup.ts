@@ -1,0 +1,60 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {changeFlags, twoAccountFlags} from '../../flags.ts'
+import type {PeerSetupResult} from '../../lib/peering/index.ts'
+import {accountOverrides} from '../../overrides.ts'
+
+export default class PeerSetup extends BaseCommand<PeerSetupResult> {
+  static override summary = 'Peer the IoT VPC with the MSK VPC across the two accounts, with routes and broker ingress.'
+  static override description = `Requests a VPC peering from the IoT account's VPC (B) to the MSK account's VPC (A), accepts it with A's credentials, waits until it is active, adds routes to the other VPC's CIDR blocks in both VPCs' route tables (default: the tables associated with each VPC's subnets, else the main table), and allows inbound TCP on the broker port (9096, SASL/SCRAM) into A's MSK security group from B's CIDR.
+
+Idempotent: a second run finds everything in place and changes nothing. Every resource carries the stack's tags or construction mark and is recorded in .iotctl/<stack>.json, so \`iotctl cleanup\` can remove exactly what this created.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --iot-profile iot --msk-profile msk --iot-vpc vpc-0b2c… --msk-vpc vpc-0a1b… --msk-security-group sg-0c3d…',
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %> --msk-route-tables rtb-01…,rtb-02… --port 9094 --dns-resolution',
+  ]
+
+  static override flags = {
+    ...twoAccountFlags,
+    'iot-vpc': Flags.string({summary: 'VPC of the IoT account that the rule destination uses.', helpValue: '<vpc-id>'}),
+    'msk-vpc': Flags.string({summary: 'VPC of the MSK cluster.', helpValue: '<vpc-id>'}),
+    'iot-route-tables': Flags.string({summary: 'Route tables of the IoT VPC to route through the peering (comma-separated).', helpValue: '<rtb-id,…>'}),
+    'msk-route-tables': Flags.string({summary: 'Route tables of the MSK VPC to route through the peering (comma-separated).', helpValue: '<rtb-id,…>'}),
+    'msk-security-group': Flags.string({summary: 'Security group of the MSK brokers.', helpValue: '<sg-id>'}),
+    port: Flags.integer({summary: 'Broker port: 9096 SASL/SCRAM, 9094 TLS, 9098 IAM, 9092 plaintext.', min: 1, max: 65535, helpValue: '<port>'}),
+    'dns-resolution': Flags.boolean({summary: 'Let each VPC resolve the other\'s private DNS names across the peering.', allowNo: true}),
+    ...changeFlags,
+  }
+
+  async run(): Promise<PeerSetupResult> {
+    const {flags} = await this.parse(PeerSetup)
+    const loaded = this.settings(flags.config, {
+      ...accountOverrides(flags),
+      'iot.vpcId': flags['iot-vpc'],
+      'msk.vpcId': flags['msk-vpc'],
+      'iot.routeTableIds': splitList(flags['iot-route-tables']),
+      'msk.routeTableIds': splitList(flags['msk-route-tables']),
+      'msk.securityGroupId': flags['msk-security-group'],
+      'msk.port': flags.port,
+      'peering.dnsResolution': flags['dns-resolution'],
+    })
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
+    const {setupPeering} = await import('../../lib/peering/index.ts')
+    const result = await setupPeering(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    if (!this.jsonEnabled()) {
+      const {renderInterruption, renderSteps} = await import('../../ui/report.ts')
+      this.log(renderSteps(result.steps))
+      if (result.interrupted) this.logToStderr(renderInterruption(result.steps, 'iotctl peer setup'))
+      else if (flags['dry-run']) this.log('dry run: nothing was changed')
+      else this.log(result.changed ? `peering ${result.peeringId} is ready` : `nothing to change: peering ${result.peeringId} and its routes and ingress are in place`)
+    }
+    if (result.interrupted) this.failWith(130)
+    return result
+  }
+}
+
+function splitList(value: string | undefined): string[] | undefined {
+  return value?.split(',').map((v) => v.trim()).filter(Boolean)
+}

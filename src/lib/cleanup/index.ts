@@ -1,0 +1,42 @@
+// `iotctl cleanup`: every step of the stack, read forward, deleted backward.
+// Works from tags and construction marks in both accounts, with the ledger as
+// a hint, so it also works when .iotctl/ is gone; "not found" counts as done.
+import type {CallerIdentity} from '../aws/account.ts'
+import {destroySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
+import type {Step, StepContext} from '../plan/types.ts'
+import {stackSteps} from '../stack/steps.ts'
+
+export interface CleanupOptions {
+  dryRun: boolean
+  runTask?: TaskRunner
+  confirm?: (plan: StepReport[]) => Promise<boolean>
+  /** Step ids cleanup leaves out by default that the user asked for (e.g. the cluster). */
+  includeOptional?: string[]
+}
+
+export interface CleanupResult {
+  stack: string
+  accounts: {iot: CallerIdentity; msk: CallerIdentity}
+  dryRun: boolean
+  /** False when the user declined at the prompt, or when there was nothing to delete. */
+  confirmed: boolean
+  interrupted: boolean
+  /** Number of resources deleted (or that would be, with --dry-run). */
+  deleted: number
+  steps: StepReport[]
+}
+
+export async function cleanupStack(ctx: StepContext, options: CleanupOptions): Promise<CleanupResult> {
+  const include = (step: Step) => step.cleanupByDefault !== false || (options.includeOptional ?? []).includes(step.id)
+  const result = await destroySteps(stackSteps(), ctx, {dryRun: options.dryRun, runTask: options.runTask, confirm: options.confirm, include})
+  const counted = result.reports.filter((r) => r.outcome === (options.dryRun ? 'would-delete' : 'deleted'))
+  return {
+    stack: ctx.stack,
+    accounts: ctx.identities,
+    dryRun: options.dryRun,
+    confirmed: result.confirmed,
+    interrupted: result.interrupted,
+    deleted: counted.reduce((n, r) => n + r.resources.length, 0),
+    steps: result.reports,
+  }
+}

@@ -1,0 +1,387 @@
+// Step 4 of the walkthrough as steps: the peering (requested by B, accepted
+// with A's credentials), routes on both sides, and A's security-group ingress.
+import {
+  AcceptVpcPeeringConnectionCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateRouteCommand,
+  CreateTagsCommand,
+  CreateVpcPeeringConnectionCommand,
+  DeleteRouteCommand,
+  DeleteVpcPeeringConnectionCommand,
+  DescribeSecurityGroupRulesCommand,
+  ModifyVpcPeeringConnectionOptionsCommand,
+  RevokeSecurityGroupIngressCommand,
+  type SecurityGroupRule,
+  type VpcPeeringConnection,
+} from '@aws-sdk/client-ec2'
+import type {AccountRole} from '../aws/account.ts'
+import {waitFor} from '../aws/wait.ts'
+import {InputError, aws, isNotFound, toAwsError} from '../errors.ts'
+import {recordBase} from '../plan/context.ts'
+import {stackMark, stackTags} from '../plan/tags.ts'
+import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import {firstOverlap} from './cidr.ts'
+import {checkSecurityGroup, describePeering, describeRouteTables, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
+
+export const defaultBrokerPort = 9096
+
+const vpcFlag: Record<AccountRole, string> = {iot: '--iot-vpc', msk: '--msk-vpc'}
+const routeTablesFlag: Record<AccountRole, string> = {iot: '--iot-route-tables', msk: '--msk-route-tables'}
+
+/** Facts the peering steps share through ctx.facts. */
+const fact = {
+  vpc: (role: AccountRole) => `peering.vpc.${role}`,
+  routeTables: (role: AccountRole) => `peering.routeTables.${role}`,
+  existingPeering: 'peering.existing',
+}
+
+function vpcFacts(ctx: StepContext, role: AccountRole): VpcFacts | undefined {
+  return ctx.facts.get(fact.vpc(role)) as VpcFacts | undefined
+}
+
+/** The id of the stack's peering: created or found earlier in this run, or recorded in the ledger. */
+export function peeringIdOf(ctx: StepContext): string | undefined {
+  return ctx.outputs.get('peering')?.[0]?.id
+}
+
+function requireVpcId(ctx: StepContext, role: AccountRole): string {
+  const vpcId = ctx.settings[role]?.vpcId
+  if (!vpcId) throw new InputError(`missing ${vpcFlag[role]} (or ${role}.vpcId in the config file)`)
+  return vpcId
+}
+
+async function loadVpcFacts(ctx: StepContext, role: AccountRole): Promise<VpcFacts> {
+  let facts = vpcFacts(ctx, role)
+  if (!facts) {
+    facts = await describeVpc(ctx.accounts[role], ctx.identities[role].accountId, requireVpcId(ctx, role), vpcFlag[role])
+    ctx.facts.set(fact.vpc(role), facts)
+  }
+  return facts
+}
+
+function peeringRecord(ctx: StepContext, pcx: VpcPeeringConnection): ResourceRecord {
+  return {
+    step: 'peering',
+    kind: 'ec2:vpc-peering-connection',
+    id: pcx.VpcPeeringConnectionId as string,
+    ...recordBase(ctx, 'iot'),
+    attrs: {
+      requesterVpc: pcx.RequesterVpcInfo?.VpcId ?? '',
+      accepterVpc: pcx.AccepterVpcInfo?.VpcId ?? '',
+      accepterAccountId: pcx.AccepterVpcInfo?.OwnerId ?? '',
+    },
+  }
+}
+
+export const peeringStep: Step = {
+  id: 'peering',
+  title: 'VPC peering (requested by the IoT account, accepted by the MSK account)',
+  account: 'iot',
+
+  async validate(ctx) {
+    const [iot, msk] = [await loadVpcFacts(ctx, 'iot'), await loadVpcFacts(ctx, 'msk')]
+    const overlap = firstOverlap(iot.cidrs, msk.cidrs)
+    if (overlap) {
+      throw new InputError(`${vpcFlag.iot} ${iot.vpcId} (${overlap[0]}) overlaps ${vpcFlag.msk} ${msk.vpcId} (${overlap[1]}): peered VPCs need non-overlapping CIDR blocks`)
+    }
+  },
+
+  async read(ctx) {
+    const ledgerIds = ctx.ledger.forStep('peering').map((r) => r.id)
+    const peerings = await findStackPeerings(ctx.accounts.iot, ctx.stack, ledgerIds)
+    const iotVpc = ctx.settings.iot?.vpcId
+    const mskVpc = ctx.settings.msk?.vpcId
+    const wanted = peerings.filter((p) => (!iotVpc || p.RequesterVpcInfo?.VpcId === iotVpc) && (!mskVpc || p.AccepterVpcInfo?.VpcId === mskVpc))
+    const notes: string[] = []
+    const others = peerings.filter((p) => !wanted.includes(p))
+    if (others.length > 0 && iotVpc && mskVpc) {
+      notes.push(`the stack also owns ${others.map((p) => p.VpcPeeringConnectionId).join(', ')} between other VPCs; cleanup removes it`)
+    }
+    const resources = peerings.map((p) => peeringRecord(ctx, p))
+    if (!iotVpc || !mskVpc) return {resources, missing: wanted.length ? [] : ['VPC peering (needs --iot-vpc and --msk-vpc)'], notes}
+    const current = wanted[0]
+    const missing: string[] = []
+    const target = `${iotVpc} (IoT account ${ctx.identities.iot.accountId}) → ${mskVpc} (MSK account ${ctx.identities.msk.accountId}, ${ctx.accounts.msk.region})`
+    if (!current) {
+      missing.push(`request VPC peering ${target}`, 'accept it with the MSK account\'s credentials')
+    } else if (current.Status?.Code === 'pending-acceptance') {
+      missing.push(`accept ${current.VpcPeeringConnectionId} with the MSK account's credentials`)
+    } else if (current.Status?.Code !== 'active') {
+      missing.push(`wait for ${current.VpcPeeringConnectionId} (${current.Status?.Code}) to become active`)
+    }
+    if (ctx.settings.peering?.dnsResolution && current?.Status?.Code === 'active' &&
+      !(current.RequesterVpcInfo?.PeeringOptions?.AllowDnsResolutionFromRemoteVpc && current.AccepterVpcInfo?.PeeringOptions?.AllowDnsResolutionFromRemoteVpc)) {
+      missing.push(`allow DNS resolution across ${current.VpcPeeringConnectionId}`)
+    } else if (ctx.settings.peering?.dnsResolution && current?.Status?.Code !== 'active') {
+      missing.push('allow DNS resolution across the peering')
+    }
+    if (current) notes.push(`${current.VpcPeeringConnectionId} is ${current.Status?.Code}`)
+    return {resources: current ? [peeringRecord(ctx, current), ...resources.filter((r) => r.id !== current.VpcPeeringConnectionId)] : resources, missing, notes}
+  },
+
+  async create(ctx, observed) {
+    const iotEc2 = await ctx.accounts.iot.ec2()
+    const mskEc2 = await ctx.accounts.msk.ec2()
+    const iotVpc = requireVpcId(ctx, 'iot')
+    const mskVpc = requireVpcId(ctx, 'msk')
+    let id = observed.resources.find((r) => r.attrs?.requesterVpc === iotVpc && r.attrs?.accepterVpc === mskVpc)?.id
+    if (!id) {
+      const created = await aws('requesting the VPC peering (IoT account)', () => iotEc2.send(new CreateVpcPeeringConnectionCommand({
+        VpcId: iotVpc,
+        PeerVpcId: mskVpc,
+        PeerOwnerId: ctx.identities.msk.accountId,
+        PeerRegion: ctx.accounts.msk.region,
+        TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [...stackTags(ctx.stack), {Key: 'Name', Value: `iotctl-${ctx.stack}`}]}],
+      })))
+      const pcx = created.VpcPeeringConnection as VpcPeeringConnection
+      id = pcx.VpcPeeringConnectionId as string
+      ctx.ledger.put(peeringRecord(ctx, pcx))
+      ctx.checkpoint()
+    }
+    const peeringId = id
+    let pcx = await waitFor(async () => {
+      const current = await aws('reading the VPC peering', () => describePeering(ctx.accounts.iot, peeringId))
+      return current && current.Status?.Code !== 'initiating-request' && current.Status?.Code !== 'provisioning' ? current : undefined
+    }, {what: `${peeringId} to be requested`, timeoutSeconds: 300, progress: ctx.progress, checkpoint: ctx.checkpoint})
+    if (pcx.Status?.Code === 'pending-acceptance') {
+      await aws('accepting the VPC peering (MSK account)', () => mskEc2.send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: peeringId})))
+      ctx.checkpoint()
+    }
+    pcx = await waitFor(async () => {
+      const current = await aws('reading the VPC peering', () => describePeering(ctx.accounts.iot, peeringId))
+      if (current?.Status?.Code === 'failed' || current?.Status?.Code === 'rejected') {
+        throw new InputError(`${peeringId} is ${current.Status.Code}: ${current.Status.Message ?? ''}`)
+      }
+      return current?.Status?.Code === 'active' ? current : undefined
+    }, {what: `${peeringId} to become active`, timeoutSeconds: 300, progress: ctx.progress, checkpoint: ctx.checkpoint})
+    // Tags are per account: tag the accepter's view too, so the MSK account's console shows the owner.
+    await aws('tagging the VPC peering (MSK account)', () => mskEc2.send(new CreateTagsCommand({Resources: [peeringId], Tags: stackTags(ctx.stack)})))
+    if (ctx.settings.peering?.dnsResolution) {
+      await aws('allowing DNS resolution (IoT account)', () => iotEc2.send(new ModifyVpcPeeringConnectionOptionsCommand({
+        VpcPeeringConnectionId: peeringId, RequesterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true},
+      })))
+      await aws('allowing DNS resolution (MSK account)', () => mskEc2.send(new ModifyVpcPeeringConnectionOptionsCommand({
+        VpcPeeringConnectionId: peeringId, AccepterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true},
+      })))
+    }
+    return [peeringRecord(ctx, pcx), ...observed.resources.filter((r) => r.id !== peeringId)]
+  },
+
+  async delete(ctx, resources) {
+    const ec2 = await ctx.accounts.iot.ec2()
+    for (const record of resources) {
+      try {
+        await ec2.send(new DeleteVpcPeeringConnectionCommand({VpcPeeringConnectionId: record.id}))
+      } catch (error) {
+        if (!isNotFound(error)) throw toAwsError(`deleting ${record.id}`, error)
+      }
+      ctx.ledger.remove(record)
+      ctx.checkpoint()
+    }
+  },
+}
+
+function routeRecord(ctx: StepContext, role: AccountRole, tableId: string, cidr: string, peeringId: string): ResourceRecord {
+  return {step: `routes:${role}`, kind: 'ec2:route', id: `${tableId}:${cidr}`, ...recordBase(ctx, role), attrs: {routeTableId: tableId, destination: cidr, peeringId}}
+}
+
+/** Routes in `role`'s route tables to the other VPC's CIDR blocks through the stack's peering. */
+export function routesStep(role: AccountRole): Step {
+  const id = `routes:${role}`
+  const peer = otherSide(role)
+  return {
+    id,
+    title: `routes in the ${role === 'iot' ? 'IoT' : 'MSK'} account to the ${peer === 'iot' ? 'IoT' : 'MSK'} VPC through the peering`,
+    account: role,
+
+    async validate(ctx) {
+      const vpc = await loadVpcFacts(ctx, role)
+      const peerVpc = await loadVpcFacts(ctx, peer)
+      const tables = await routeTablesFor(ctx.accounts[role], vpc.vpcId, ctx.settings[role]?.routeTableIds, routeTablesFlag[role])
+      ctx.facts.set(fact.routeTables(role), tables.map((t) => t.RouteTableId as string))
+      // A route to the peer's CIDR through something else is not ours to replace.
+      const ours = new Set(ctx.ledger.forStep('peering').map((r) => r.id))
+      for (const pcx of await findStackPeerings(ctx.accounts.iot, ctx.stack)) ours.add(pcx.VpcPeeringConnectionId as string)
+      for (const table of tables) {
+        for (const route of table.Routes ?? []) {
+          if (!route.DestinationCidrBlock || !peerVpc.cidrs.includes(route.DestinationCidrBlock)) continue
+          const target = route.VpcPeeringConnectionId ?? route.GatewayId ?? route.TransitGatewayId ?? route.NatGatewayId ?? route.NetworkInterfaceId ?? 'another target'
+          if (!route.VpcPeeringConnectionId || !ours.has(route.VpcPeeringConnectionId)) {
+            throw new InputError(`route table ${table.RouteTableId} already routes ${route.DestinationCidrBlock} to ${target}, which the stack did not create; remove that route or choose other ${routeTablesFlag[role]}`)
+          }
+        }
+      }
+    },
+
+    async read(ctx) {
+      const ec2 = await ctx.accounts[role].ec2()
+      const peeringIds = new Set([...(ctx.outputs.get('peering') ?? []).map((r) => r.id), ...ctx.ledger.forStep(id).map((r) => r.attrs?.peeringId ?? '')].filter(Boolean))
+      const resources: ResourceRecord[] = []
+      const notes: string[] = []
+      if (peeringIds.size > 0) {
+        const tables = await describeRouteTables(ec2, [{Name: 'route.vpc-peering-connection-id', Values: [...peeringIds]}], `finding routes through the peering (${role} account)`)
+        for (const table of tables) {
+          for (const route of table.Routes ?? []) {
+            if (route.VpcPeeringConnectionId && peeringIds.has(route.VpcPeeringConnectionId) && route.DestinationCidrBlock) {
+              resources.push(routeRecord(ctx, role, table.RouteTableId as string, route.DestinationCidrBlock, route.VpcPeeringConnectionId))
+              if (route.State === 'blackhole') notes.push(`route ${table.RouteTableId} → ${route.DestinationCidrBlock} is a blackhole`)
+            }
+          }
+        }
+      }
+      const tableIds = ctx.facts.get(fact.routeTables(role)) as string[] | undefined
+      const peerVpc = vpcFacts(ctx, peer)
+      const peeringId = peeringIdOf(ctx)
+      const missing: string[] = []
+      if (tableIds && peerVpc) {
+        for (const tableId of tableIds) {
+          for (const cidr of peerVpc.cidrs) {
+            const present = resources.some((r) => r.attrs?.routeTableId === tableId && r.attrs.destination === cidr && r.attrs.peeringId === (peeringId ?? r.attrs.peeringId))
+            if (!present) missing.push(`route ${cidr} → ${peeringId ?? 'the peering'} in ${tableId}`)
+          }
+        }
+      } else if (resources.length === 0) {
+        missing.push(`routes to the ${peer} VPC (needs ${vpcFlag.iot} and ${vpcFlag.msk})`)
+      }
+      return {resources, missing, notes}
+    },
+
+    async create(ctx, observed) {
+      const ec2 = await ctx.accounts[role].ec2()
+      const peeringId = peeringIdOf(ctx)
+      if (!peeringId) throw new InputError('no VPC peering to route through; run `iotctl peer setup` first')
+      const tableIds = ctx.facts.get(fact.routeTables(role)) as string[]
+      const peerVpc = vpcFacts(ctx, peer) as VpcFacts
+      const resources = [...observed.resources]
+      for (const tableId of tableIds) {
+        for (const cidr of peerVpc.cidrs) {
+          if (resources.some((r) => r.attrs?.routeTableId === tableId && r.attrs.destination === cidr && r.attrs.peeringId === peeringId)) continue
+          await aws(`adding route ${cidr} → ${peeringId} to ${tableId} (${role} account)`, () => ec2.send(new CreateRouteCommand({
+            RouteTableId: tableId, DestinationCidrBlock: cidr, VpcPeeringConnectionId: peeringId,
+          })))
+          const record = routeRecord(ctx, role, tableId, cidr, peeringId)
+          resources.push(record)
+          ctx.ledger.put(record)
+          ctx.checkpoint()
+        }
+      }
+      return resources
+    },
+
+    async delete(ctx, resources) {
+      const ec2 = await ctx.accounts[role].ec2()
+      for (const record of resources) {
+        const {routeTableId, destination} = record.attrs ?? {}
+        try {
+          await ec2.send(new DeleteRouteCommand({RouteTableId: routeTableId, DestinationCidrBlock: destination}))
+        } catch (error) {
+          if (!isNotFound(error)) throw toAwsError(`deleting route ${destination} from ${routeTableId}`, error)
+        }
+        ctx.ledger.remove(record)
+        ctx.checkpoint()
+      }
+    },
+  }
+}
+
+function ingressRecord(ctx: StepContext, rule: SecurityGroupRule): ResourceRecord {
+  return {
+    step: 'sg-ingress', kind: 'ec2:security-group-rule', id: rule.SecurityGroupRuleId as string, ...recordBase(ctx, 'msk'),
+    attrs: {groupId: rule.GroupId ?? '', cidr: rule.CidrIpv4 ?? '', port: String(rule.FromPort ?? '')},
+  }
+}
+
+/** The rule description is the construction mark: it names the stack. */
+function ingressDescription(ctx: StepContext): string {
+  return `${stackMark(ctx.stack)} IoT VPC ${ctx.settings.iot?.vpcId ?? ''} to MSK brokers`.trim()
+}
+
+async function stackIngressRules(ctx: StepContext): Promise<SecurityGroupRule[]> {
+  const ec2 = await ctx.accounts.msk.ec2()
+  const mark = stackMark(ctx.stack)
+  const groupId = ctx.settings.msk?.securityGroupId
+  const rules: SecurityGroupRule[] = []
+  let NextToken: string | undefined
+  do {
+    const page = await aws('finding the stack\'s security-group rules (MSK account)', () => ec2.send(new DescribeSecurityGroupRulesCommand({
+      Filters: groupId ? [{Name: 'group-id', Values: [groupId]}] : undefined, NextToken,
+    })))
+    // The mark is followed by a space or ends the description, so stack "a" never matches "a2".
+    rules.push(...(page.SecurityGroupRules ?? []).filter((r) => !r.IsEgress && (r.Description === mark || r.Description?.startsWith(`${mark} `))))
+    NextToken = page.NextToken
+  } while (NextToken)
+  return rules
+}
+
+/** Inbound on A's broker security group from B's CIDR on the broker port. */
+export const ingressStep: Step = {
+  id: 'sg-ingress',
+  title: 'security-group ingress on the MSK brokers from the IoT VPC',
+  account: 'msk',
+
+  async validate(ctx) {
+    const groupId = ctx.settings.msk?.securityGroupId
+    if (!groupId) throw new InputError('missing --msk-security-group (or msk.securityGroupId in the config file)')
+    await checkSecurityGroup(ctx.accounts.msk, groupId, requireVpcId(ctx, 'msk'), '--msk-security-group')
+    await loadVpcFacts(ctx, 'iot')
+  },
+
+  async read(ctx) {
+    const rules = await stackIngressRules(ctx)
+    const resources = rules.map((r) => ingressRecord(ctx, r))
+    const iotVpc = vpcFacts(ctx, 'iot')
+    const groupId = ctx.settings.msk?.securityGroupId
+    const port = ctx.settings.msk?.port ?? defaultBrokerPort
+    const missing: string[] = []
+    if (iotVpc && groupId) {
+      for (const cidr of iotVpc.cidrs) {
+        if (!rules.some((r) => r.GroupId === groupId && r.CidrIpv4 === cidr && r.FromPort === port && r.ToPort === port)) {
+          missing.push(`allow tcp/${port} from ${cidr} into ${groupId}`)
+        }
+      }
+    } else if (resources.length === 0) {
+      missing.push('security-group ingress (needs --msk-security-group and --iot-vpc)')
+    }
+    return {resources, missing}
+  },
+
+  async create(ctx, observed) {
+    const ec2 = await ctx.accounts.msk.ec2()
+    const groupId = ctx.settings.msk?.securityGroupId as string
+    const port = ctx.settings.msk?.port ?? defaultBrokerPort
+    const iotVpc = vpcFacts(ctx, 'iot') as VpcFacts
+    const resources = [...observed.resources]
+    for (const cidr of iotVpc.cidrs) {
+      if (resources.some((r) => r.attrs?.groupId === groupId && r.attrs.cidr === cidr && r.attrs.port === String(port))) continue
+      const answer = await aws(`allowing tcp/${port} from ${cidr} into ${groupId} (MSK account)`, () => ec2.send(new AuthorizeSecurityGroupIngressCommand({
+        GroupId: groupId,
+        IpPermissions: [{IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: [{CidrIp: cidr, Description: ingressDescription(ctx)}]}],
+        TagSpecifications: [{ResourceType: 'security-group-rule', Tags: stackTags(ctx.stack)}],
+      })))
+      for (const rule of answer.SecurityGroupRules ?? []) {
+        const record = ingressRecord(ctx, {...rule, GroupId: rule.GroupId ?? groupId, CidrIpv4: rule.CidrIpv4 ?? cidr, FromPort: rule.FromPort ?? port})
+        resources.push(record)
+        ctx.ledger.put(record)
+      }
+      ctx.checkpoint()
+    }
+    return resources
+  },
+
+  async delete(ctx, resources) {
+    const ec2 = await ctx.accounts.msk.ec2()
+    for (const record of resources) {
+      try {
+        await ec2.send(new RevokeSecurityGroupIngressCommand({GroupId: record.attrs?.groupId, SecurityGroupRuleIds: [record.id]}))
+      } catch (error) {
+        if (!isNotFound(error)) throw toAwsError(`revoking ${record.id} on ${record.attrs?.groupId}`, error)
+      }
+      ctx.ledger.remove(record)
+      ctx.checkpoint()
+    }
+  },
+}
+
+/** Step 4 in order. */
+export const peeringSteps: Step[] = [peeringStep, routesStep('iot'), routesStep('msk'), ingressStep]
+

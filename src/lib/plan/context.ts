@@ -1,0 +1,56 @@
+// Builds the StepContext a run needs: both account handles, who they are, the ledger.
+import {AwsAccount, type AccountRole, type Accounts, type CallerIdentity} from '../aws/account.ts'
+import {Interrupted} from '../errors.ts'
+import {Ledger} from './ledger.ts'
+import type {StackSettings, StepContext} from './types.ts'
+
+export interface ContextOptions {
+  settings: StackSettings
+  /** Directory holding the ledgers (default `.iotctl`). */
+  stateDirectory: string
+  dryRun: boolean
+  signal?: AbortSignal
+  progress?: (message: string) => void
+  options?: Record<string, unknown>
+}
+
+/** Opens the two accounts named by the settings (the same handle twice when one profile serves both). */
+export async function openAccounts(settings: StackSettings): Promise<Accounts> {
+  const iotOptions = {profile: settings.iot?.profile, region: settings.iot?.region ?? settings.region}
+  const mskOptions = {profile: settings.msk?.profile, region: settings.msk?.region ?? settings.region}
+  const iot = await AwsAccount.open(iotOptions)
+  const sameHandle = iotOptions.profile === mskOptions.profile && iotOptions.region === mskOptions.region
+  const msk = sameHandle ? iot : await AwsAccount.open(mskOptions)
+  return {iot, msk}
+}
+
+export async function resolveIdentities(accounts: Accounts): Promise<Record<AccountRole, CallerIdentity>> {
+  const [iot, msk] = await Promise.all([accounts.iot.identity(), accounts.msk.identity()])
+  return {iot, msk}
+}
+
+export async function createStepContext(options: ContextOptions): Promise<StepContext> {
+  const accounts = await openAccounts(options.settings)
+  const identities = await resolveIdentities(accounts)
+  const ledger = Ledger.open(options.stateDirectory, options.settings.stack, {readOnly: options.dryRun})
+  return {
+    stack: options.settings.stack,
+    settings: options.settings,
+    accounts,
+    identities,
+    ledger,
+    facts: new Map(),
+    outputs: new Map(),
+    progress: options.progress ?? (() => {}),
+    checkpoint() {
+      if (options.signal?.aborted) throw new Interrupted('interrupted')
+    },
+    options: options.options ?? {},
+  }
+}
+
+/** Shorthand for a record's account fields. */
+export function recordBase(ctx: StepContext, account: AccountRole): {account: AccountRole; accountId: string; region: string; profile?: string} {
+  const handle = ctx.accounts[account]
+  return {account, accountId: ctx.identities[account].accountId, region: handle.region, ...(handle.profile ? {profile: handle.profile} : {})}
+}

@@ -1,0 +1,87 @@
+// The ledger: .iotctl/<stack>.json, mode 0600, rewritten atomically (temp file
+// + rename) after every change. It records what was created, where and by
+// which profile — identifiers only, never a secret value.
+import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {InputError} from '../errors.ts'
+import type {ResourceRecord} from './types.ts'
+
+export interface LedgerDocument {
+  version: 1
+  stack: string
+  updatedAt: string
+  resources: ResourceRecord[]
+}
+
+export class Ledger {
+  readonly path: string
+  readonly stack: string
+  #resources: ResourceRecord[]
+  /** Set for dry runs: the ledger is read but never written. */
+  readonly readOnly: boolean
+
+  private constructor(path: string, stack: string, resources: ResourceRecord[], readOnly: boolean) {
+    this.path = path
+    this.stack = stack
+    this.#resources = resources
+    this.readOnly = readOnly
+  }
+
+  static pathFor(directory: string, stack: string): string {
+    return join(directory, `${stack}.json`)
+  }
+
+  /** Opens the stack's ledger; a missing file is an empty ledger. */
+  static open(directory: string, stack: string, options: {readOnly?: boolean} = {}): Ledger {
+    const path = Ledger.pathFor(directory, stack)
+    let resources: ResourceRecord[] = []
+    try {
+      const document = JSON.parse(readFileSync(path, 'utf8')) as LedgerDocument
+      if (document.version !== 1 || !Array.isArray(document.resources)) throw new Error('unexpected format')
+      resources = document.resources
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code !== 'ENOENT') throw new InputError(`ledger ${path} cannot be read (${code ?? (error as Error).message}); move it away to rebuild it from tags`)
+    }
+    return new Ledger(path, stack, resources, options.readOnly ?? false)
+  }
+
+  get resources(): readonly ResourceRecord[] {
+    return this.#resources
+  }
+
+  forStep(step: string): ResourceRecord[] {
+    return this.#resources.filter((r) => r.step === step)
+  }
+
+  /** Records a resource (replacing one with the same step, kind and id) and writes the file. */
+  put(record: ResourceRecord): void {
+    this.#resources = this.#resources.filter((r) => !sameResource(r, record))
+    this.#resources.push(record)
+    this.save()
+  }
+
+  /** Replaces every record of a step with `records` and writes the file. */
+  replaceStep(step: string, records: ResourceRecord[]): void {
+    this.#resources = [...this.#resources.filter((r) => r.step !== step), ...records]
+    this.save()
+  }
+
+  remove(record: ResourceRecord): void {
+    this.#resources = this.#resources.filter((r) => !sameResource(r, record))
+    this.save()
+  }
+
+  save(): void {
+    if (this.readOnly) return
+    mkdirSync(dirname(this.path), {recursive: true, mode: 0o700})
+    const document: LedgerDocument = {version: 1, stack: this.stack, updatedAt: new Date().toISOString(), resources: this.#resources}
+    const temporary = `${this.path}.${process.pid}.tmp`
+    writeFileSync(temporary, JSON.stringify(document, null, 2) + '\n', {mode: 0o600})
+    renameSync(temporary, this.path)
+  }
+}
+
+function sameResource(a: ResourceRecord, b: ResourceRecord): boolean {
+  return a.step === b.step && a.kind === b.kind && a.id === b.id && a.account === b.account
+}

@@ -1,0 +1,37 @@
+// Human rendering of step reports and link tables (stdout). --json prints the
+// returned objects instead, so nothing here is parsed by scripts.
+import type {Link} from '../lib/plan/inspect.ts'
+import type {StepOutcome, StepReport} from '../lib/plan/runner.ts'
+
+const marks: Record<StepOutcome, string> = {
+  created: '+', unchanged: '✓', 'would-create': '+', deleted: '-', 'would-delete': '-', absent: '·', kept: '=', skipped: '…',
+}
+
+const words: Record<StepOutcome, string> = {
+  created: 'created', unchanged: 'in place', 'would-create': 'would create', deleted: 'deleted',
+  'would-delete': 'would delete', absent: 'nothing to delete', kept: 'kept', skipped: 'not reached',
+}
+
+export function renderSteps(reports: StepReport[]): string {
+  const lines: string[] = []
+  for (const report of reports) {
+    lines.push(`${marks[report.outcome]} ${report.title} [${report.account}]: ${words[report.outcome]}`)
+    for (const change of report.changes) lines.push(`    ${change}`)
+    for (const note of report.notes) lines.push(`    (${note})`)
+  }
+  return lines.join('\n')
+}
+
+/** What an interrupted run did and what it left for the next run. */
+export function renderInterruption(reports: StepReport[], rerun: string): string {
+  const done = reports.filter((r) => r.outcome !== 'skipped').map((r) => `  done: ${r.title} (${words[r.outcome]})`)
+  const remaining = reports.filter((r) => r.outcome === 'skipped').map((r) => `  remaining: ${r.title}`)
+  return ['interrupted; the ledger is written.', ...done, ...remaining, `run \`${rerun}\` again to continue.`].join('\n')
+}
+
+export async function renderLinks(links: Link[]): Promise<string> {
+  const {default: Table} = await import('cli-table3')
+  const table = new Table({head: ['state', 'account', 'link'], style: {head: [], border: []}})
+  for (const link of links) table.push([link.state === 'ok' ? 'ok' : link.state.toUpperCase(), link.account, link.link])
+  return table.toString()
+}
