@@ -73,4 +73,9 @@ export interface Step {
   delete(ctx: StepContext, resources: ResourceRecord[]): Promise<void>
   /** When false, cleanup leaves the step's resources alone (e.g. the cluster without --include-cluster). */
   cleanupByDefault?: boolean
+  /**
+   * When false, `up` does not create it (devices, tunnels: made by their own
+   * commands), but cleanup still finds and deletes it.
+   */
+  partOfUp?: boolean
 }
