@@ -1,0 +1,218 @@
+// Tunnel frames inside binary WebSocket messages.
+//
+// "Tunneling message frames" (V2/V3 guides): each frame is a 2-byte unsigned
+// big-endian length followed by that many bytes of protobuf `Message`. Frames are
+// only loosely coupled to WebSocket messages: one WebSocket message may hold
+// several frames, and a frame may start in one message and end in a later one,
+// so the receiver treats the WebSocket payloads as one byte stream.
+import {
+  MAX_FRAME_LENGTH, MAX_PAYLOAD, MAX_WEBSOCKET_MESSAGE, MessageDecodeError, MessageType,
+  checkMessage, decodeMessage, encodeMessage,
+  type MessageProblem, type TunnelMessage, type TunnelMessageInit,
+} from './message.ts'
+
+/** A frame ready to send: `head` holds the length prefix (and for DATA the protobuf fields before the payload), `body` the payload bytes. */
+export interface OutgoingFrame {
+  head: Buffer
+  body?: Uint8Array
+}
+
+export function frameLength(frame: OutgoingFrame): number {
+  return frame.head.length + (frame.body ? frame.body.length : 0)
+}
+
+export class FrameTooLargeError extends RangeError {
+  override name = 'FrameTooLargeError'
+}
+
+/** Length prefix + protobuf of one message, as one buffer. */
+export function encodeFrame(message: TunnelMessageInit): Buffer {
+  const body = encodeMessage(message)
+  if (body.length > MAX_FRAME_LENGTH) {
+    throw new FrameTooLargeError(`a tunnel frame holds at most ${MAX_FRAME_LENGTH} bytes, this message encodes to ${body.length}`)
+  }
+  const frame = Buffer.allocUnsafe(2 + body.length)
+  frame.writeUInt16BE(body.length, 0)
+  frame.set(body, 2)
+  return frame
+}
+
+function varintLength(value: number): number {
+  let length = 1
+  while (value >= 0x80) {
+    value >>>= 7
+    length++
+  }
+  return length
+}
+
+function writeVarint(target: Buffer, offset: number, value: number): number {
+  while (value >= 0x80) {
+    target[offset++] = (value & 0x7f) | 0x80
+    value >>>= 7
+  }
+  target[offset++] = value
+  return offset
+}
+
+/** Field 4 (`payload`), wire type 2 (length-delimited): tag byte (4 << 3) | 2. */
+const PAYLOAD_TAG = 0x22
+
+/**
+ * The protobuf fields every DATA frame of one connection shares (type, streamId,
+ * serviceId, connectionId). Computed once per connection, so that sending data
+ * costs no protobuf encoding: each frame is this header, the payload field's tag
+ * and length, and the payload bytes. Protobuf parsers accept fields in any order.
+ */
+export function dataFrameHeader(streamId: number, serviceId: string, connectionId: number): Uint8Array {
+  return encodeMessage({type: MessageType.DATA, streamId, serviceId, connectionId})
+}
+
+/** One DATA frame for `payload` (at most MAX_PAYLOAD bytes), without copying the payload. */
+export function dataFrame(header: Uint8Array, payload: Uint8Array): OutgoingFrame {
+  if (payload.length > MAX_PAYLOAD) throw new FrameTooLargeError(`a DATA payload holds at most ${MAX_PAYLOAD} bytes, got ${payload.length}`)
+  const protobufLength = header.length + 1 + varintLength(payload.length) + payload.length
+  const head = Buffer.allocUnsafe(2 + header.length + 1 + varintLength(payload.length))
+  head.writeUInt16BE(protobufLength, 0)
+  head.set(header, 2)
+  head[2 + header.length] = PAYLOAD_TAG
+  writeVarint(head, 3 + header.length, payload.length)
+  return {head, body: payload}
+}
+
+/** DATA frames for a chunk of any size: payload slices of at most `maxPayload` bytes (views, not copies). */
+export function dataFrames(header: Uint8Array, chunk: Uint8Array, maxPayload = MAX_PAYLOAD): OutgoingFrame[] {
+  const frames: OutgoingFrame[] = []
+  for (let offset = 0; offset < chunk.length; offset += maxPayload) {
+    frames.push(dataFrame(header, chunk.subarray(offset, Math.min(offset + maxPayload, chunk.length))))
+  }
+  return frames
+}
+
+/**
+ * Packs frames, in order, into as few WebSocket message payloads as possible,
+ * each at most `maxMessage` bytes (131076 on the service). Frames are never split,
+ * which keeps the peer's reassembly cheap; a frame is at most 65537 bytes, so
+ * every frame fits.
+ */
+export function packFrames(frames: readonly OutgoingFrame[], maxMessage = MAX_WEBSOCKET_MESSAGE): Buffer[] {
+  const messages: Buffer[] = []
+  let start = 0
+  while (start < frames.length) {
+    let size = 0
+    let end = start
+    while (end < frames.length) {
+      const length = frameLength(frames[end]!)
+      if (size + length > maxMessage && end > start) break
+      size += length
+      end++
+    }
+    const message = Buffer.allocUnsafe(size)
+    let offset = 0
+    for (let i = start; i < end; i++) {
+      const frame = frames[i]!
+      message.set(frame.head, offset)
+      offset += frame.head.length
+      if (frame.body) {
+        message.set(frame.body, offset)
+        offset += frame.body.length
+      }
+    }
+    messages.push(message)
+    start = end
+  }
+  return messages
+}
+
+/**
+ * A frame read from the tunnel. `bytes` is the whole frame (length prefix
+ * included), a view into the received data. A frame whose protobuf does not parse
+ * has no `message`; one that parses but breaks a rule has a `problem`.
+ */
+export type DecodedFrame =
+  | {bytes: Buffer; message: TunnelMessage; problem?: MessageProblem}
+  | {bytes: Buffer; message?: undefined; problem: 'bad-protobuf'; error: Error}
+
+function decodeFrame(bytes: Buffer): DecodedFrame {
+  try {
+    const message = decodeMessage(bytes.subarray(2))
+    const problem = checkMessage(message)
+    return problem ? {bytes, message, problem} : {bytes, message}
+  } catch (error) {
+    if (error instanceof MessageDecodeError) return {bytes, problem: 'bad-protobuf', error}
+    throw error
+  }
+}
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+}
+
+/**
+ * Reassembles frames from WebSocket payloads. At most one partial frame (65537
+ * bytes) is held between pushes. Complete frames inside one payload are decoded
+ * in place (no copy); only a frame that spans payloads is copied, once.
+ */
+export class FrameDecoder {
+  #prefix = Buffer.alloc(2)
+  #prefixLength = 0
+  #frame: Buffer | undefined
+  #frameFilled = 0
+
+  /** Bytes of an incomplete frame waiting for the next payload. */
+  get pendingBytes(): number {
+    return this.#frame ? this.#frameFilled : this.#prefixLength
+  }
+
+  /** Forgets a partial frame (a new WebSocket connection starts a new byte stream). */
+  reset(): void {
+    this.#prefixLength = 0
+    this.#frame = undefined
+    this.#frameFilled = 0
+  }
+
+  push(data: Uint8Array): DecodedFrame[] {
+    const chunk = asBuffer(data)
+    const frames: DecodedFrame[] = []
+    let offset = 0
+
+    if (this.#prefixLength > 0 || this.#frame) {
+      if (!this.#frame) {
+        while (this.#prefixLength < 2 && offset < chunk.length) this.#prefix[this.#prefixLength++] = chunk[offset++]!
+        if (this.#prefixLength < 2) return frames
+        this.#frame = Buffer.allocUnsafe(2 + this.#prefix.readUInt16BE(0))
+        this.#frame.set(this.#prefix, 0)
+        this.#frameFilled = 2
+        this.#prefixLength = 0
+      }
+      const frame = this.#frame
+      const take = Math.min(frame.length - this.#frameFilled, chunk.length - offset)
+      chunk.copy(frame, this.#frameFilled, offset, offset + take)
+      this.#frameFilled += take
+      offset += take
+      if (this.#frameFilled < frame.length) return frames
+      this.#frame = undefined
+      this.#frameFilled = 0
+      frames.push(decodeFrame(frame))
+    }
+
+    while (offset + 2 <= chunk.length) {
+      const end = offset + 2 + chunk.readUInt16BE(offset)
+      if (end > chunk.length) break
+      frames.push(decodeFrame(chunk.subarray(offset, end)))
+      offset = end
+    }
+
+    const rest = chunk.length - offset
+    if (rest === 1) {
+      this.#prefix[0] = chunk[offset]!
+      this.#prefixLength = 1
+    } else if (rest >= 2) {
+      const frame = Buffer.allocUnsafe(2 + chunk.readUInt16BE(offset))
+      chunk.copy(frame, 0, offset)
+      this.#frame = frame
+      this.#frameFilled = rest
+    }
+    return frames
+  }
+}
