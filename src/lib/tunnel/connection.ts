@@ -1,0 +1,405 @@
+// The WebSocket connection of one local proxy to the tunneling service: handshake,
+// subprotocol, keep-alive, batching of frames, flow control, and reconnection.
+//
+// Handshake rules are from "Connecting to the proxy server and tunnel" and
+// "Handshake error responses" in the V2/V3 guides: path /tunnel,
+// `local-proxy-mode`, `access-token` header, optional `client-token` header,
+// `Sec-WebSocket-Protocol`; 5xx -> retry with exponential backoff, 4xx -> do not
+// retry.
+import {EventEmitter} from 'node:events'
+import type {IncomingMessage} from 'node:http'
+import type {Socket} from 'node:net'
+import {HttpsProxyAgent} from 'https-proxy-agent'
+import WebSocket from 'ws'
+import {InputError} from '../errors.ts'
+import {TunnelProtocolError, TunnelRejectedError} from './errors.ts'
+import {FrameDecoder, frameLength, packFrames, type DecodedFrame, type OutgoingFrame} from './framing.ts'
+import {CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, SUBPROTOCOL_V2, SUBPROTOCOL_V3} from './message.ts'
+import {proxyForUrl} from './proxy-env.ts'
+
+export type ProxyMode = 'source' | 'destination'
+export type ProtocolVersion = 2 | 3
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+/** Lib code never prints: callers pass a logger to see what happens. */
+export type TunnelLogger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void
+
+export interface RetryOptions {
+  /** First reconnect delay (default 500 ms); doubles on each failed attempt. */
+  initialDelayMs?: number
+  /** Cap of the delay (default 30 s). */
+  maxDelayMs?: number
+  /** Consecutive failed attempts before giving up (default: never give up). */
+  maxAttempts?: number
+}
+
+export interface TunnelConnectionOptions {
+  mode: ProxyMode
+  /** The client access token of OpenTunnel for this mode. */
+  token: string
+  /** Reconnects as the same client; `^[a-zA-Z0-9-]{32,128}$`. */
+  clientToken?: string
+  /** Used for the default endpoint `wss://data.tunneling.iot.<region>.amazonaws.com:443`. */
+  region?: string
+  /** Overrides the service endpoint, e.g. `wss://127.0.0.1:8443`. */
+  endpoint?: string
+  /** Extra trust anchors (tests). Production uses the system store plus NODE_EXTRA_CA_CERTS. */
+  ca?: string | Buffer | Array<string | Buffer>
+  /** Subprotocol versions to offer, preferred first (default [3, 2]). */
+  protocols?: ProtocolVersion[]
+  /** Where HTTPS_PROXY / NO_PROXY are read (default process.env). */
+  env?: Record<string, string | undefined>
+  /** WebSocket ping period (default 20 s). */
+  pingIntervalMs?: number
+  retry?: RetryOptions
+  /** Bytes buffered towards the service above which local reads pause (default 1 MiB). */
+  highWaterMark?: number
+  logger?: TunnelLogger
+}
+
+export interface OpenInfo {
+  protocol: ProtocolVersion
+  /** The `channel-id` response header, for AWS Support. */
+  channelId: string | undefined
+}
+
+export interface ConnectionEvents {
+  open: [info: OpenInfo]
+  frame: [frame: DecodedFrame]
+  /** The WebSocket closed; `retrying` says whether a reconnect follows. */
+  disconnected: [info: {code: number; reason: string; retrying: boolean}]
+  reconnecting: [info: {delayMs: number; attempt: number; reason: string}]
+  /** Nothing will be retried any more (4xx, protocol mismatch, attempts exhausted). */
+  fatal: [error: Error]
+  /** Buffered bytes towards the service fell back to zero after congestion. */
+  drain: []
+  closed: []
+}
+
+const SUBPROTOCOLS: Record<ProtocolVersion, string> = {2: SUBPROTOCOL_V2, 3: SUBPROTOCOL_V3}
+
+export function defaultEndpoint(region: string): string {
+  return `wss://data.tunneling.iot.${region}.amazonaws.com:443`
+}
+
+/** `wss://host[:port]/tunnel?local-proxy-mode=<mode>` from an endpoint or a region. */
+export function tunnelUrl(mode: ProxyMode, endpoint: string | undefined, region: string | undefined): URL {
+  if (!endpoint && !region) throw new InputError('the tunnel endpoint needs a region (or an explicit endpoint)')
+  const base = endpoint ?? defaultEndpoint(region!)
+  let url: URL
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `wss://${base}`)
+  } catch {
+    throw new InputError(`tunnel endpoint ${base} is not a URL`)
+  }
+  if (url.protocol === 'https:') url.protocol = 'wss:'
+  if (url.protocol === 'http:') url.protocol = 'ws:'
+  if (url.protocol !== 'wss:' && url.protocol !== 'ws:') throw new InputError(`tunnel endpoint ${base} must be a wss:// URL`)
+  url.pathname = '/tunnel'
+  url.search = ''
+  url.searchParams.set('local-proxy-mode', mode)
+  return url
+}
+
+/** Exponential backoff: initial * 2^(attempt-1), capped, with ±20 % jitter. */
+export function backoffDelay(attempt: number, retry: RetryOptions = {}, random: () => number = Math.random): number {
+  const initial = retry.initialDelayMs ?? 500
+  const max = retry.maxDelayMs ?? 30_000
+  const base = Math.min(max, initial * 2 ** Math.max(0, attempt - 1))
+  return Math.max(0, Math.round(base * (0.8 + 0.4 * random())))
+}
+
+export function validateClientToken(clientToken: string | undefined): void {
+  if (clientToken !== undefined && !CLIENT_TOKEN_PATTERN.test(clientToken)) {
+    throw new InputError('client token must be 32 to 128 letters, digits or dashes')
+  }
+}
+
+/**
+ * One proxy's link to the service. Call `start()`; it connects, and reconnects
+ * after drops and 5xx answers until `close()`. Outgoing frames are batched into
+ * WebSocket messages of at most 131076 bytes at the end of the current I/O
+ * phase. `congested` tells senders to pause their reads until `drain`.
+ */
+export class TunnelConnection extends EventEmitter<ConnectionEvents> {
+  readonly mode: ProxyMode
+  readonly url: URL
+  readonly #options: TunnelConnectionOptions
+  readonly #log: TunnelLogger
+  readonly #decoder = new FrameDecoder()
+  readonly #highWaterMark: number
+  #ws: WebSocket | undefined
+  #socket: Socket | undefined
+  #open = false
+  #protocol: ProtocolVersion | undefined
+  #attempt = 0
+  #closing = false
+  #closed = false
+  #reconnectTimer: NodeJS.Timeout | undefined
+  #pingTimer: NodeJS.Timeout | undefined
+  #pending: OutgoingFrame[] = []
+  #pendingBytes = 0
+  #flushScheduled: NodeJS.Immediate | undefined
+  #congested = false
+  #readBlockers = new Set<unknown>()
+  #heldSenders = new Set<{resume(): unknown}>()
+  #handshakeStatus: number | undefined
+  #channelId: string | undefined
+  #fatal: Error | undefined
+  #closedPromise: Promise<void> | undefined
+
+  constructor(options: TunnelConnectionOptions) {
+    super()
+    if (!options.token) throw new InputError('the tunnel needs a client access token')
+    validateClientToken(options.clientToken)
+    this.mode = options.mode
+    this.url = tunnelUrl(options.mode, options.endpoint, options.region)
+    this.#options = options
+    this.#log = options.logger ?? (() => {})
+    this.#highWaterMark = options.highWaterMark ?? 1024 * 1024
+  }
+
+  get isOpen(): boolean {
+    return this.#open
+  }
+
+  /** The negotiated subprotocol version while open. */
+  get protocol(): ProtocolVersion | undefined {
+    return this.#protocol
+  }
+
+  /** Bytes waiting to reach the service: batched frames plus the WebSocket's buffer. */
+  get bufferedAmount(): number {
+    return this.#pendingBytes + (this.#ws ? this.#ws.bufferedAmount : 0)
+  }
+
+  /** True when senders should stop reading until `drain`. */
+  get congested(): boolean {
+    return this.#congested
+  }
+
+  start(): void {
+    if (this.#ws || this.#closing) return
+    this.#connect()
+  }
+
+  #connect(): void {
+    this.#reconnectTimer = undefined
+    this.#attempt++
+    this.#handshakeStatus = undefined
+    this.#channelId = undefined
+    const options = this.#options
+    const versions = options.protocols ?? [3, 2]
+    const headers: Record<string, string> = {'access-token': options.token}
+    if (options.clientToken) headers['client-token'] = options.clientToken
+    const proxy = proxyForUrl(this.url, options.env ?? process.env)
+    const wsOptions: WebSocket.ClientOptions = {
+      headers,
+      perMessageDeflate: false,
+      maxPayload: MAX_WEBSOCKET_MESSAGE,
+      handshakeTimeout: 30_000,
+      skipUTF8Validation: true,
+      followRedirects: false,
+    }
+    if (options.ca !== undefined) wsOptions.ca = options.ca
+    if (proxy) wsOptions.agent = new HttpsProxyAgent(proxy)
+    this.#log('debug', 'connecting to the tunnel', {url: this.url.href, attempt: this.#attempt, proxy: proxy?.host})
+
+    const ws = new WebSocket(this.url, versions.map(version => SUBPROTOCOLS[version]), wsOptions)
+    this.#ws = ws
+    let lastError: Error | undefined
+
+    ws.on('upgrade', (response: IncomingMessage) => {
+      this.#channelId = headerValue(response.headers['channel-id'])
+      this.#socket = response.socket as Socket
+    })
+    ws.on('unexpected-response', (_request, response) => {
+      this.#handshakeStatus = response.statusCode
+      this.#channelId = headerValue(response.headers['channel-id'])
+      response.resume()
+      ws.terminate()
+    })
+    ws.on('open', () => {
+      const protocol = ws.protocol === SUBPROTOCOL_V3 ? 3 : 2
+      this.#open = true
+      this.#protocol = protocol
+      this.#socket?.setKeepAlive(true, 30_000)
+      this.#socket?.on('drain', this.#onSocketDrain)
+      const pingIntervalMs = options.pingIntervalMs ?? 20_000
+      if (pingIntervalMs > 0) {
+        this.#pingTimer = setInterval(() => {
+          if (ws.readyState === WebSocket.OPEN) ws.ping()
+        }, pingIntervalMs)
+        this.#pingTimer.unref()
+      }
+      this.#log('info', 'connected to the tunnel', {protocol: ws.protocol, channelId: this.#channelId})
+      this.emit('open', {protocol, channelId: this.#channelId})
+    })
+    ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+      if (!isBinary) {
+        // "If any text frames are received, clients SHOULD close the WebSocket connection."
+        this.#log('warn', 'the service sent a text WebSocket message; reconnecting')
+        ws.close(1003, 'text messages are not part of the protocol')
+        return
+      }
+      if (this.#attempt !== 0) this.#attempt = 0
+      const frames = this.#decoder.push(data as Buffer)
+      for (const frame of frames) {
+        if (this.#ws !== ws) return
+        this.emit('frame', frame)
+      }
+    })
+    ws.on('error', (error: Error) => {
+      lastError = error
+      if (/subprotocol/i.test(error.message)) {
+        this.#fatal = new TunnelProtocolError('SubprotocolMismatch', `the service did not accept ${versions.map(v => SUBPROTOCOLS[v]).join(' or ')}: ${error.message}`)
+      }
+    })
+    ws.on('close', (code: number, reasonBuffer: Buffer) => {
+      const wasOpen = this.#open
+      this.#teardownSocket(ws)
+      const reason = this.#handshakeStatus !== undefined
+        ? `HTTP ${this.#handshakeStatus}`
+        : reasonBuffer.length > 0 ? reasonBuffer.toString() : lastError?.message ?? `close code ${code}`
+      const status = this.#handshakeStatus
+      if (!this.#fatal && status !== undefined && status >= 400 && status < 500) {
+        this.#fatal = new TunnelRejectedError(status, `the tunneling service rejected the ${this.mode} token with HTTP ${status} (wrong or used-up token, wrong mode, or closed tunnel)`, this.#channelId)
+      }
+      const maxAttempts = options.retry?.maxAttempts ?? Number.POSITIVE_INFINITY
+      if (!this.#fatal && !this.#closing && this.#attempt >= maxAttempts) {
+        this.#fatal = new TunnelRejectedError(status ?? 0, `could not connect to ${this.url.host} after ${this.#attempt} attempts: ${reason}`, this.#channelId)
+      }
+      const retrying = !this.#closing && !this.#fatal
+      if (wasOpen) this.#log('info', 'disconnected from the tunnel', {code, reason, retrying})
+      this.emit('disconnected', {code, reason, retrying})
+      if (this.#closing) return this.#finish()
+      if (this.#fatal) {
+        this.#log('error', this.#fatal.message)
+        this.emit('fatal', this.#fatal)
+        return this.#finish()
+      }
+      const delayMs = backoffDelay(Math.max(1, this.#attempt), options.retry)
+      this.#log('info', `reconnecting in ${delayMs} ms`, {attempt: this.#attempt + 1, reason})
+      this.emit('reconnecting', {delayMs, attempt: this.#attempt + 1, reason})
+      this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs)
+    })
+  }
+
+  #teardownSocket(ws: WebSocket): void {
+    if (this.#ws === ws) this.#ws = undefined
+    this.#socket?.off('drain', this.#onSocketDrain)
+    this.#socket = undefined
+    this.#open = false
+    this.#protocol = undefined
+    if (this.#pingTimer) clearInterval(this.#pingTimer)
+    this.#pingTimer = undefined
+    if (this.#flushScheduled) clearImmediate(this.#flushScheduled)
+    this.#flushScheduled = undefined
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#readBlockers.clear()
+    this.#decoder.reset()
+    if (this.#congested) this.#drained()
+  }
+
+  #drained(): void {
+    this.#congested = false
+    const held = [...this.#heldSenders]
+    this.#heldSenders.clear()
+    for (const sender of held) sender.resume()
+    this.emit('drain')
+  }
+
+  #finish(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.emit('closed')
+  }
+
+  readonly #onSocketDrain = (): void => {
+    if (this.#congested && this.bufferedAmount <= this.#highWaterMark / 4) this.#drained()
+  }
+
+  /** Queues one frame; false if the WebSocket is not open (the frame is dropped). */
+  send(frame: OutgoingFrame): boolean {
+    if (!this.#open) return false
+    this.#pending.push(frame)
+    this.#pendingBytes += frameLength(frame)
+    if (!this.#flushScheduled) this.#flushScheduled = setImmediate(this.#flush)
+    if (!this.#congested && this.bufferedAmount > this.#highWaterMark) this.#congested = true
+    return true
+  }
+
+  /** Sends the queued frames now (normally done at the end of the I/O phase). */
+  readonly #flush = (): void => {
+    this.#flushScheduled = undefined
+    const ws = this.#ws
+    const frames = this.#pending
+    this.#pending = []
+    this.#pendingBytes = 0
+    if (!ws || ws.readyState !== WebSocket.OPEN || frames.length === 0) return
+    for (const message of packFrames(frames)) ws.send(message, {binary: true, compress: false})
+    // Above the mark the socket's own buffer is far above its 16 KiB mark, so a
+    // 'drain' follows; at or below it, release the held readers now.
+    if (this.bufferedAmount > this.#highWaterMark) this.#congested = true
+    else if (this.#congested) this.#drained()
+  }
+
+  /** Pauses a local reader until the buffered bytes towards the service drain. */
+  holdUntilDrained(sender: {pause(): unknown; resume(): unknown}): void {
+    if (!this.#congested) return
+    sender.pause()
+    this.#heldSenders.add(sender)
+  }
+
+  /** Stops reading from the service while `blocker` (e.g. a full TCP socket) is registered. */
+  pauseReading(blocker: unknown): void {
+    if (this.#readBlockers.has(blocker)) return
+    this.#readBlockers.add(blocker)
+    if (this.#readBlockers.size === 1) this.#ws?.pause()
+  }
+
+  resumeReading(blocker: unknown): void {
+    if (!this.#readBlockers.delete(blocker)) return
+    if (this.#readBlockers.size === 0) this.#ws?.resume()
+  }
+
+  /** Drops the current WebSocket (without a close frame) and reconnects. */
+  reconnect(reason: string): void {
+    if (!this.#ws) return
+    this.#log('warn', `dropping the tunnel connection: ${reason}`)
+    this.#ws.terminate()
+  }
+
+  /** Closes the WebSocket and stops reconnecting. Resolves when everything is released. */
+  close(): Promise<void> {
+    if (this.#closedPromise) return this.#closedPromise
+    this.#closing = true
+    this.#closedPromise = new Promise<void>(resolve => {
+      if (this.#closed) return resolve()
+      this.once('closed', () => resolve())
+      if (this.#reconnectTimer) {
+        clearTimeout(this.#reconnectTimer)
+        this.#reconnectTimer = undefined
+      }
+      const ws = this.#ws
+      if (!ws) return this.#finish()
+      if (ws.readyState === WebSocket.OPEN) {
+        if (this.#flushScheduled) {
+          clearImmediate(this.#flushScheduled)
+          this.#flush()
+        }
+        ws.close(1000)
+        // The service may not answer the close frame; do not wait for ws's 30 s timeout.
+        const timer = setTimeout(() => ws.terminate(), 2000)
+        ws.once('close', () => clearTimeout(timer))
+      } else {
+        ws.terminate()
+      }
+    })
+    return this.#closedPromise
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}

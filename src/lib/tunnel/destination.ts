@@ -1,0 +1,174 @@
+// Destination mode: the device side. Each STREAM_START / CONNECTION_START from
+// the source opens a TCP connection to the service it names (e.g. SSH ->
+// localhost:22) and bridges it. A start for an unknown service, and data for an
+// unknown stream, are answered with a reset; nothing from the tunnel crashes the
+// process.
+import {connect} from 'node:net'
+import {InputError} from '../errors.ts'
+import {LocalConnection, type LocalEndpoint} from './local-connection.ts'
+import {MAX_SERVICES, MessageType, SERVICE_ID_PATTERN, type TunnelMessage} from './message.ts'
+import {TunnelProxyBase, newServiceState, type CommonProxyOptions, type ServiceState} from './proxy-base.ts'
+
+export interface DestinationTarget {
+  host: string
+  port: number
+}
+
+export interface DestinationProxyOptions extends CommonProxyOptions {
+  /**
+   * Service id -> where to connect: `host:port`, `[v6]:port`, `port` (localhost)
+   * or a number. The key '' stands for the tunnel's only service.
+   */
+  services: Record<string, string | number>
+}
+
+/** `localhost:22`, `[::1]:22`, `22`, 22 -> {host, port}. */
+export function parseTarget(value: string | number, service = ''): DestinationTarget {
+  const text = String(value).trim()
+  let host = 'localhost'
+  let portText = text
+  const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(text)
+  if (bracketed) {
+    host = bracketed[1]!
+    portText = bracketed[2]!
+  } else if (text.includes(':')) {
+    const at = text.lastIndexOf(':')
+    host = text.slice(0, at)
+    portText = text.slice(at + 1)
+  }
+  const port = Number(portText)
+  if (!host || !/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    throw new InputError(`destination of service ${service || 'of the tunnel'} must be host:port or a port, got ${JSON.stringify(String(value))}`)
+  }
+  return {host, port}
+}
+
+interface DestinationService extends ServiceState {
+  target: DestinationTarget | undefined
+}
+
+/**
+ * Which configured target serves each of the tunnel's services. A single mapping
+ * named '' (or the only one, on a tunnel with one service or none) serves the
+ * tunnel's only service. Returns the targets and what does not match, for warnings.
+ */
+export function resolveDestinationServices(
+  configured: Readonly<Record<string, DestinationTarget>>,
+  available: readonly string[],
+): {targets: Map<string, DestinationTarget | undefined>; unmapped: string[]; unused: string[]} {
+  const names = Object.keys(configured)
+  const targets = new Map<string, DestinationTarget | undefined>()
+  const wireIds = available.length === 0 ? [''] : available
+  const only = names.length === 1 && wireIds.length === 1 ? configured[names[0]!] : undefined
+  for (const wireId of wireIds) targets.set(wireId, configured[wireId] ?? only)
+  const unmapped = wireIds.filter(wireId => targets.get(wireId) === undefined)
+  const unused = names.filter(name => name !== '' && !wireIds.includes(name) && only === undefined)
+  return {targets, unmapped, unused}
+}
+
+export class DestinationProxy extends TunnelProxyBase {
+  readonly #targets: Record<string, DestinationTarget>
+  declare protected services: Map<string, DestinationService>
+
+  /** Use startDestinationProxy(). */
+  constructor(options: DestinationProxyOptions, targets: Record<string, DestinationTarget>) {
+    super('destination', options)
+    this.#targets = targets
+    // Until SERVICE_IDS arrives, serve the configured names as they are.
+    const services = new Map<string, DestinationService>()
+    for (const [name, target] of Object.entries(targets)) services.set(name, {...newServiceState(name, name), target})
+    this.services = services
+  }
+
+  start(): void {
+    this.startConnecting()
+  }
+
+  protected override serviceFor(wireId: string): DestinationService | undefined {
+    return super.serviceFor(wireId) as DestinationService | undefined
+  }
+
+  protected applyServiceIds(serviceIds: string[]): void {
+    const {targets, unmapped, unused} = resolveDestinationServices(this.#targets, serviceIds)
+    for (const wireId of unmapped) this.log('warn', `no destination for service ${wireId || 'of the tunnel'}; its streams will be reset`)
+    for (const name of unused) this.log('warn', `service ${name} is not one of the tunnel's services (${serviceIds.join(', ') || 'none'})`)
+    const services = new Map<string, DestinationService>()
+    for (const [wireId, target] of targets) {
+      const previous = this.services.get(wireId)
+      services.set(wireId, previous ? {...previous, target} : {...newServiceState(wireId, wireId), target})
+    }
+    for (const [wireId, previous] of this.services) {
+      if (!services.has(wireId)) this.closeStream(previous, 'proxy')
+    }
+    this.services = services
+  }
+
+  protected onStreamStart(message: TunnelMessage): void {
+    const service = this.serviceFor(message.serviceId)
+    if (!service?.target) {
+      this.log('warn', `STREAM_START for unknown service ${JSON.stringify(message.serviceId)}; resetting it`)
+      this.sendControl({type: MessageType.STREAM_RESET, streamId: message.streamId, serviceId: message.serviceId})
+      this.emit('stream-reset', {serviceId: message.serviceId, streamId: message.streamId, by: 'proxy', reason: 'unknown service'})
+      return
+    }
+    // "If the destination ... already has an open/active stream and receives a
+    // StreamStart, it should consider the current data stream to have closed."
+    if (service.streamId !== undefined) this.closeStream(service, 'peer')
+    service.streamId = message.streamId
+    // A StreamStart without a connection id comes from a V1/V2 source: one connection, no ids.
+    service.singleConnection = message.connectionId === 0
+    this.#open(service, message.connectionId)
+  }
+
+  protected onConnectionStart(message: TunnelMessage): void {
+    const service = this.serviceFor(message.serviceId)
+    const reset = (why: string): void => {
+      this.sendControl({type: MessageType.CONNECTION_RESET, streamId: message.streamId, serviceId: message.serviceId, connectionId: message.connectionId})
+      this.log('debug', `reset connection ${message.streamId}/${message.connectionId}: ${why}`)
+      this.emit('stream-reset', {serviceId: service?.name ?? message.serviceId, streamId: message.streamId, connectionId: message.connectionId, by: 'proxy', reason: why})
+    }
+    if (!service?.target || service.streamId !== message.streamId || service.singleConnection || message.connectionId === 0) {
+      return reset('CONNECTION_START for an unknown stream')
+    }
+    const existing = service.connections.get(message.connectionId)
+    if (existing) {
+      // "... already has an open/active TCP connection with the given connection ID, it should consider it an error."
+      service.connections.delete(message.connectionId)
+      existing.closeFromPeer('error')
+      return reset('CONNECTION_START for a connection id in use')
+    }
+    this.#open(service, message.connectionId)
+  }
+
+  #open(service: DestinationService, connectionId: number): void {
+    const target = service.target!
+    const streamId = service.streamId!
+    const key = service.singleConnection ? 0 : connectionId || 1
+    const socket = connect({host: target.host, port: target.port, noDelay: true})
+    const endpoint: LocalEndpoint = {input: socket, output: socket, destroy: () => socket.destroy()}
+    const connection = new LocalConnection(this.connection, endpoint, {
+      serviceId: service.name, wireServiceId: service.wireId, streamId, connectionId: key,
+    }, this.onLocalClosed)
+    this.trackConnection(service, key, connection)
+  }
+
+  protected async releaseLocal(): Promise<void> {}
+}
+
+/**
+ * Connects to the tunnel as the destination and opens a TCP connection to the
+ * mapped service for every stream the source starts.
+ */
+export function startDestinationProxy(options: DestinationProxyOptions): DestinationProxy {
+  const entries = Object.entries(options.services)
+  if (entries.length === 0) throw new InputError('map at least one service to a destination (e.g. SSH=localhost:22)')
+  if (entries.length > MAX_SERVICES) throw new InputError(`a tunnel has at most ${MAX_SERVICES} services, got ${entries.length}`)
+  const targets: Record<string, DestinationTarget> = {}
+  for (const [name, value] of entries) {
+    if (name !== '' && !SERVICE_ID_PATTERN.test(name)) throw new InputError(`service id ${JSON.stringify(name)} must be 1-128 letters, digits, ':', '_' or '-'`)
+    targets[name] = parseTarget(value, name)
+  }
+  const proxy = new DestinationProxy(options, targets)
+  proxy.start()
+  return proxy
+}

@@ -1,0 +1,10 @@
+// The secure-tunneling local proxy: public API.
+export {startSourceProxy, openSourceStream, SourceProxy, resolveSourceServices} from './source.ts'
+export type {SourceProxyOptions, SourceStreamOptions} from './source.ts'
+export {startDestinationProxy, DestinationProxy, parseTarget, resolveDestinationServices} from './destination.ts'
+export type {DestinationProxyOptions, DestinationTarget} from './destination.ts'
+export type {CommonProxyOptions, ConnectionInfo, ProxyEvents, ProxyStats, ReadyInfo} from './proxy-base.ts'
+export {defaultEndpoint, tunnelUrl} from './connection.ts'
+export type {LogLevel, ProtocolVersion, ProxyMode, RetryOptions, TunnelLogger} from './connection.ts'
+export {TunnelProtocolError, TunnelRejectedError} from './errors.ts'
+export type {CloseReason} from './local-connection.ts'
