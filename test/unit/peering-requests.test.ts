@@ -1,0 +1,103 @@
+// Request-level: the payloads of the peering steps that matter (owner, region,
+// who accepts, the construction mark on the ingress rule).
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import {
+  AcceptVpcPeeringConnectionCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CreateRouteCommand,
+  CreateVpcPeeringConnectionCommand,
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeVpcPeeringConnectionsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2'
+import {mockClient} from 'aws-sdk-client-mock'
+import {applySteps} from '../../src/lib/plan/runner.ts'
+import {peeringSteps} from '../../src/lib/peering/steps.ts'
+import {testContext} from '../support/step-context.ts'
+
+function networkMocks() {
+  const iotEc2 = new EC2Client({region: 'eu-west-1'})
+  const mskEc2 = new EC2Client({region: 'us-east-1'})
+  const iot = mockClient(iotEc2)
+  const msk = mockClient(mskEc2)
+  iot.on(DescribeVpcsCommand).resolves({Vpcs: [{VpcId: 'vpc-0000000b', CidrBlock: '10.20.0.0/16'}]})
+  msk.on(DescribeVpcsCommand).resolves({Vpcs: [{VpcId: 'vpc-0000000a', CidrBlock: '10.10.0.0/16'}]})
+  iot.on(DescribeRouteTablesCommand).resolves({RouteTables: [{RouteTableId: 'rtb-0000000b', VpcId: 'vpc-0000000b', Associations: [{SubnetId: 'subnet-1'}], Routes: []}]})
+  msk.on(DescribeRouteTablesCommand).resolves({RouteTables: [{RouteTableId: 'rtb-0000000a', VpcId: 'vpc-0000000a', Associations: [{Main: true}], Routes: []}]})
+  msk.on(DescribeSecurityGroupsCommand).resolves({SecurityGroups: [{GroupId: 'sg-0000000a', VpcId: 'vpc-0000000a'}]})
+  msk.on(DescribeSecurityGroupRulesCommand).resolves({SecurityGroupRules: []})
+  const pcx = {VpcPeeringConnectionId: 'pcx-00000001', RequesterVpcInfo: {VpcId: 'vpc-0000000b'}, AccepterVpcInfo: {VpcId: 'vpc-0000000a', OwnerId: '111111111111'}}
+  // The general answer first: aws-sdk-client-mock lets the more specific matcher registered later win.
+  iot.on(DescribeVpcPeeringConnectionsCommand).resolves({VpcPeeringConnections: []})
+  iot.on(DescribeVpcPeeringConnectionsCommand, {VpcPeeringConnectionIds: ['pcx-00000001']})
+    .resolvesOnce({VpcPeeringConnections: [{...pcx, Status: {Code: 'pending-acceptance'}}]})
+    .resolves({VpcPeeringConnections: [{...pcx, Status: {Code: 'active'}}]})
+  iot.on(CreateVpcPeeringConnectionCommand).resolves({VpcPeeringConnection: {...pcx, Status: {Code: 'initiating-request'}}})
+  msk.on(AuthorizeSecurityGroupIngressCommand).resolves({Return: true, SecurityGroupRules: [{SecurityGroupRuleId: 'sgr-1', GroupId: 'sg-0000000a', CidrIpv4: '10.20.0.0/16', FromPort: 9096}]})
+  return {iotEc2, mskEc2, iot, msk}
+}
+
+test('the peering is requested by B with A as owner and region, and accepted with A\'s credentials', async () => {
+  const {iotEc2, mskEc2, iot, msk} = networkMocks()
+  const ctx = testContext({
+    settings: {stack: 'demo', iot: {vpcId: 'vpc-0000000b'}, msk: {vpcId: 'vpc-0000000a', securityGroupId: 'sg-0000000a'}},
+    iot: {accountId: '222222222222', region: 'eu-west-1', clients: {ec2: iotEc2}},
+    msk: {accountId: '111111111111', region: 'us-east-1', clients: {ec2: mskEc2}},
+  })
+  await applySteps(peeringSteps, ctx, {dryRun: false})
+
+  const request = iot.commandCalls(CreateVpcPeeringConnectionCommand)
+  assert.equal(request.length, 1)
+  assert.deepEqual(request[0].args[0].input, {
+    VpcId: 'vpc-0000000b',
+    PeerVpcId: 'vpc-0000000a',
+    PeerOwnerId: '111111111111',
+    PeerRegion: 'us-east-1',
+    TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [
+      {Key: 'iotctl:stack', Value: 'demo'}, {Key: 'iotctl:managed', Value: 'true'}, {Key: 'Name', Value: 'iotctl-demo'},
+    ]}],
+  })
+  assert.equal(msk.commandCalls(CreateVpcPeeringConnectionCommand).length, 0)
+  assert.deepEqual(msk.commandCalls(AcceptVpcPeeringConnectionCommand).map((c) => c.args[0].input), [{VpcPeeringConnectionId: 'pcx-00000001'}])
+  assert.equal(iot.commandCalls(AcceptVpcPeeringConnectionCommand).length, 0, 'B cannot accept its own request')
+
+  assert.deepEqual(iot.commandCalls(CreateRouteCommand).map((c) => c.args[0].input), [
+    {RouteTableId: 'rtb-0000000b', DestinationCidrBlock: '10.10.0.0/16', VpcPeeringConnectionId: 'pcx-00000001'},
+  ])
+  assert.deepEqual(msk.commandCalls(CreateRouteCommand).map((c) => c.args[0].input), [
+    {RouteTableId: 'rtb-0000000a', DestinationCidrBlock: '10.20.0.0/16', VpcPeeringConnectionId: 'pcx-00000001'},
+  ])
+
+  const ingress = msk.commandCalls(AuthorizeSecurityGroupIngressCommand)[0].args[0].input
+  assert.deepEqual(ingress.IpPermissions, [{IpProtocol: 'tcp', FromPort: 9096, ToPort: 9096, IpRanges: [{CidrIp: '10.20.0.0/16', Description: 'iotctl:stack=demo IoT VPC vpc-0000000b to MSK brokers'}]}])
+  assert.equal(ingress.GroupId, 'sg-0000000a')
+})
+
+test('overlapping VPCs are refused before any request that changes something', async () => {
+  const {iotEc2, mskEc2, iot, msk} = networkMocks()
+  msk.on(DescribeVpcsCommand).resolves({Vpcs: [{VpcId: 'vpc-0000000a', CidrBlock: '10.20.128.0/17'}]})
+  const ctx = testContext({
+    settings: {stack: 'demo', iot: {vpcId: 'vpc-0000000b'}, msk: {vpcId: 'vpc-0000000a', securityGroupId: 'sg-0000000a'}},
+    iot: {accountId: '222222222222', clients: {ec2: iotEc2}},
+    msk: {accountId: '111111111111', clients: {ec2: mskEc2}},
+  })
+  await assert.rejects(applySteps(peeringSteps, ctx, {dryRun: false}), /--iot-vpc vpc-0000000b \(10\.20\.0\.0\/16\) overlaps --msk-vpc vpc-0000000a \(10\.20\.128\.0\/17\)/)
+  const mutating = [...iot.calls(), ...msk.calls()].map((c) => (c.args[0] as object).constructor.name).filter((n) => !/^Describe/.test(n))
+  assert.deepEqual(mutating, [])
+})
+
+test('a route to the peer CIDR through another target is a conflict, not something to replace', async () => {
+  const {iotEc2, mskEc2, iot} = networkMocks()
+  iot.on(DescribeRouteTablesCommand).resolves({RouteTables: [{RouteTableId: 'rtb-0000000b', VpcId: 'vpc-0000000b', Associations: [{SubnetId: 'subnet-1'}], Routes: [{DestinationCidrBlock: '10.10.0.0/16', TransitGatewayId: 'tgw-1'}]}]})
+  const ctx = testContext({
+    settings: {stack: 'demo', iot: {vpcId: 'vpc-0000000b'}, msk: {vpcId: 'vpc-0000000a', securityGroupId: 'sg-0000000a'}},
+    iot: {accountId: '222222222222', clients: {ec2: iotEc2}},
+    msk: {accountId: '111111111111', clients: {ec2: mskEc2}},
+  })
+  await assert.rejects(applySteps(peeringSteps, ctx, {dryRun: false}), /rtb-0000000b already routes 10\.10\.0\.0\/16 to tgw-1/)
+  assert.equal(iot.commandCalls(CreateVpcPeeringConnectionCommand).length, 0)
+})

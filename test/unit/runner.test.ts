@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import {InputError} from '../../src/lib/errors.ts'
+import {applySteps, destroySteps} from '../../src/lib/plan/runner.ts'
+import type {ResourceRecord, Step, StepContext} from '../../src/lib/plan/types.ts'
+import {testContext} from '../support/step-context.ts'
+
+/** A step over an in-memory "cloud", recording the calls made. */
+function memoryStep(id: string, cloud: Set<string>, calls: string[], options: {invalid?: boolean; optional?: boolean} = {}): Step {
+  const record = (ctx: StepContext): ResourceRecord => ({step: id, kind: 'test:thing', id, account: 'iot', accountId: ctx.identities.iot.accountId, region: 'us-east-1'})
+  return {
+    id,
+    title: `thing ${id}`,
+    account: 'iot',
+    cleanupByDefault: options.optional ? false : undefined,
+    async validate() {
+      calls.push(`validate ${id}`)
+      if (options.invalid) throw new InputError(`--${id} is wrong`)
+    },
+    async read(ctx) {
+      calls.push(`read ${id}`)
+      return cloud.has(id) ? {resources: [record(ctx)], missing: []} : {resources: [], missing: [`create ${id}`]}
+    },
+    async create(ctx) {
+      calls.push(`create ${id}`)
+      cloud.add(id)
+      ctx.checkpoint()
+      return [record(ctx)]
+    },
+    async delete(_ctx, resources) {
+      calls.push(`delete ${resources.map((r) => r.id).join(',')}`)
+      cloud.delete(id)
+    },
+  }
+}
+
+const accounts = {iot: {accountId: '222222222222'}, msk: {accountId: '111111111111'}}
+
+test('up validates every step before changing anything', async () => {
+  const cloud = new Set<string>()
+  const calls: string[] = []
+  const steps = [memoryStep('a', cloud, calls), memoryStep('b', cloud, calls, {invalid: true})]
+  await assert.rejects(applySteps(steps, testContext({settings: {}, ...accounts}), {dryRun: false}), /--b is wrong/)
+  assert.deepEqual(calls, ['validate a', 'validate b'])
+  assert.equal(cloud.size, 0)
+})
+
+test('up creates in order, records in the ledger, and a second run changes nothing', async () => {
+  const cloud = new Set<string>()
+  const calls: string[] = []
+  const steps = ['a', 'b', 'c'].map((id) => memoryStep(id, cloud, calls))
+  const ctx = testContext({settings: {}, ...accounts})
+  const first = await applySteps(steps, ctx, {dryRun: false})
+  assert.deepEqual(first.reports.map((r) => r.outcome), ['created', 'created', 'created'])
+  assert.deepEqual(calls.filter((c) => c.startsWith('create')), ['create a', 'create b', 'create c'])
+  assert.deepEqual(ctx.ledger.resources.map((r) => r.id), ['a', 'b', 'c'])
+  calls.length = 0
+  const second = await applySteps(steps, ctx, {dryRun: false})
+  assert.deepEqual(second.reports.map((r) => r.outcome), ['unchanged', 'unchanged', 'unchanged'])
+  assert.equal(calls.filter((c) => c.startsWith('create')).length, 0)
+})
+
+test('dry run reports what is missing and calls no create', async () => {
+  const cloud = new Set(['a'])
+  const calls: string[] = []
+  const result = await applySteps(['a', 'b'].map((id) => memoryStep(id, cloud, calls)), testContext({settings: {}, ...accounts}), {dryRun: true})
+  assert.deepEqual(result.reports.map((r) => [r.id, r.outcome, r.changes]), [['a', 'unchanged', []], ['b', 'would-create', ['create b']]])
+  assert.equal(calls.some((c) => c.startsWith('create')), false)
+})
+
+test('Ctrl-C stops after the call in flight and lists what remains', async () => {
+  const cloud = new Set<string>()
+  const calls: string[] = []
+  const abort = new AbortController()
+  const steps = ['a', 'b', 'c'].map((id) => memoryStep(id, cloud, calls))
+  const ctx = testContext({settings: {}, ...accounts, abort: abort.signal})
+  const original = steps[0].create.bind(steps[0])
+  steps[0].create = async (c, o) => {
+    abort.abort()
+    return original(c, o)
+  }
+  const result = await applySteps(steps, ctx, {dryRun: false})
+  assert.equal(result.interrupted, true)
+  assert.deepEqual(result.reports.map((r) => r.outcome), ['skipped', 'skipped', 'skipped'])
+  assert.deepEqual([...cloud], ['a'], 'the call in flight completed')
+  assert.deepEqual(ctx.ledger.resources.map((r) => r.id), [], 'step a was interrupted before recording; its read adopts it next run')
+})
+
+test('cleanup reads forward, deletes backward, keeps optional steps, and can run twice', async () => {
+  const cloud = new Set(['a', 'b', 'c'])
+  const calls: string[] = []
+  const steps = [memoryStep('a', cloud, calls, {optional: true}), memoryStep('b', cloud, calls), memoryStep('c', cloud, calls)]
+  const ctx = testContext({settings: {}, ...accounts})
+  const result = await destroySteps(steps, ctx, {dryRun: false})
+  assert.deepEqual(calls, ['read a', 'read b', 'read c', 'delete c', 'delete b'])
+  assert.deepEqual(result.reports.map((r) => [r.id, r.outcome]), [['c', 'deleted'], ['b', 'deleted'], ['a', 'kept']])
+  assert.deepEqual([...cloud], ['a'])
+  const again = await destroySteps(steps, ctx, {dryRun: false})
+  assert.deepEqual(again.reports.map((r) => r.outcome), ['absent', 'absent', 'kept'])
+})
+
+test('cleanup declined at the prompt deletes nothing', async () => {
+  const cloud = new Set(['a'])
+  const calls: string[] = []
+  let shown: string[] = []
+  const result = await destroySteps([memoryStep('a', cloud, calls)], testContext({settings: {}, ...accounts}), {
+    dryRun: false,
+    confirm: async (plan) => { shown = plan.flatMap((r) => r.changes); return false },
+  })
+  assert.equal(result.confirmed, false)
+  assert.deepEqual(shown, ['delete test:thing a (iot account 222222222222)'])
+  assert.deepEqual([...cloud], ['a'])
+})
