@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh clone (Node >= 22 if the
+# machine's is older, npm packages, Debian packages, moto in .venv), builds
+# the CLI, and runs the whole suite with Node's test runner.
+#   bash scripts/test.sh              # everything
+#   bash scripts/test.sh test/unit    # one folder (or file globs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/node-env.sh
+
+bash scripts/setup-test-deps.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+npm run --silent build
+npm run --silent typecheck
+
+if [ "$#" -gt 0 ]; then
+  targets=()
+  for target in "$@"; do
+    if [ -d "$target" ]; then targets+=("$target/**/*.test.ts"); else targets+=("$target"); fi
+  done
+else
+  targets=('test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts')
+fi
+
+# Two files at a time on the 2-core machines this runs on; each integration
+# file starts its own local AWS, broker or relay on free loopback ports.
+exec node --test --test-concurrency=2 --test-timeout=600000 --test-reporter=spec "${targets[@]}"
