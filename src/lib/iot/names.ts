@@ -1,0 +1,74 @@
+// Checks of the rule's inputs, made before any AWS call so that a name AWS or
+// Kafka would refuse is exit 2 with the reason, not a failed run half-way.
+import {InputError} from '../errors.ts'
+
+/** The walkthrough's rule: the device id from the topic and the temperature. */
+export const defaultSql = "SELECT topic(2) as device_id, temperature FROM 'device/+/data'"
+export const defaultKafkaTopic = 'device-data'
+
+/** Rule names are `^[a-zA-Z0-9_]+$`, at most 128 characters (IoT API reference, CreateTopicRule). */
+export function defaultRuleName(stack: string): string {
+  return `iotctl_${stack.replace(/[^A-Za-z0-9_]/g, '_')}_to_kafka`
+}
+
+export function checkRuleName(name: string, flag = '--name'): string {
+  if (name.includes('-')) {
+    throw new InputError(`${flag} '${name}': IoT rule names allow letters, digits and underscores only, no dashes (try '${name.replace(/-/g, '_')}')`)
+  }
+  if (!/^[A-Za-z0-9_]{1,128}$/.test(name)) {
+    throw new InputError(`${flag} '${name}': IoT rule names allow letters, digits and underscores only, 1 to 128 characters`)
+  }
+  return name
+}
+
+/** The topic filter of `FROM '<filter>'`, or undefined when the SQL has none. */
+export function topicFilterOf(sql: string): string | undefined {
+  return /\bFROM\s+(?:'([^']*)'|"([^"]*)")/i.exec(sql)?.slice(1).find((m) => m !== undefined)
+}
+
+/** A rule statement must be a SELECT from a quoted topic filter; returns the filter. */
+export function checkSql(sql: string, flag = '--sql'): string {
+  if (!/^\s*SELECT\s/i.test(sql)) throw new InputError(`${flag}: an IoT rule statement starts with SELECT (got '${truncate(sql)}')`)
+  const filter = topicFilterOf(sql)
+  if (!filter) throw new InputError(`${flag}: the statement needs FROM '<topic filter>', e.g. FROM 'device/+/data' (got '${truncate(sql)}')`)
+  checkTopicFilter(filter, flag)
+  return filter
+}
+
+function checkTopicFilter(filter: string, flag: string): void {
+  const levels = filter.split('/')
+  const bad = levels.findIndex((level, index) => (level.includes('#') && (level !== '#' || index !== levels.length - 1)) || (level.includes('+') && level !== '+'))
+  if (bad >= 0) throw new InputError(`${flag}: topic filter '${filter}': '+' must be a whole level and '#' only the last level`)
+}
+
+/**
+ * Kafka topic names: 1–249 characters of [a-zA-Z0-9._-], not "." or ".."
+ * (Kafka's Topic.validate). The rule action may use substitution templates
+ * (`${topic(2)}`), which IoT expands before Kafka sees the name.
+ */
+export function checkKafkaTopic(topic: string, flag = '--kafka-topic'): string {
+  const literal = topic.replace(/\$\{[^}]*\}/g, 'x')
+  if (topic.length === 0 || literal.length > 249) throw new InputError(`${flag} '${topic}': a Kafka topic name has 1 to 249 characters`)
+  if (literal === '.' || literal === '..') throw new InputError(`${flag} '${topic}': Kafka refuses the topic names '.' and '..'`)
+  const bad = /[^A-Za-z0-9._-]/.exec(literal)
+  if (bad) throw new InputError(`${flag} '${topic}': Kafka topic names allow letters, digits, '.', '_' and '-' only (found '${bad[0]}')`)
+  return topic
+}
+
+/** The republish error action's topic: an MQTT topic name, not a filter, not a reserved $ topic. */
+export function checkErrorTopic(topic: string, flag = '--error-topic'): string {
+  if (topic.length === 0) throw new InputError(`${flag}: the error topic is empty`)
+  if (/[+#]/.test(topic.replace(/\$\{[^}]*\}/g, 'x'))) throw new InputError(`${flag} '${topic}': a topic to publish to cannot contain the wildcards '+' or '#'`)
+  if (topic.startsWith('$')) throw new InputError(`${flag} '${topic}': topics starting with '$' are reserved by AWS IoT`)
+  if (Buffer.byteLength(topic) > 256) throw new InputError(`${flag} '${truncate(topic)}': an MQTT topic has at most 256 bytes`)
+  return topic
+}
+
+/** A topic that matches `filter`, for the "try this next" hint: `device/+/data` → `device/1/data`. */
+export function sampleTopic(filter: string): string {
+  return filter.split('/').map((level) => (level === '+' ? '1' : level === '#' ? 'test' : level)).join('/')
+}
+
+function truncate(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text
+}
