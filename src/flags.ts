@@ -26,3 +26,32 @@ export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Show what would change, change nothing.'}),
   yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation.'}),
 }
+
+/** The two VPCs and how they are peered (peer setup, up). */
+export const networkFlags = {
+  'iot-vpc': Flags.string({summary: 'VPC of the IoT account that the rule destination uses.', helpValue: '<vpc-id>'}),
+  'msk-vpc': Flags.string({summary: 'VPC of the MSK cluster.', helpValue: '<vpc-id>'}),
+  'iot-route-tables': Flags.string({summary: 'Route tables of the IoT VPC to route through the peering (comma-separated).', helpValue: '<rtb-id,…>'}),
+  'msk-route-tables': Flags.string({summary: 'Route tables of the MSK VPC to route through the peering (comma-separated).', helpValue: '<rtb-id,…>'}),
+  'msk-security-group': Flags.string({summary: 'Security group of the MSK brokers.', helpValue: '<sg-id>'}),
+  port: Flags.integer({summary: 'Broker port: 9096 SASL/SCRAM, 9094 TLS, 9098 IAM, 9092 plaintext.', min: 1, max: 65535, helpValue: '<port>'}),
+  'dns-resolution': Flags.boolean({summary: 'Let each VPC resolve the other\'s private DNS names across the peering.', allowNo: true}),
+}
+
+/** Where the VPC topic rule destination puts its network interfaces (iot destination, up). */
+export const destinationFlags = {
+  'iot-vpc': networkFlags['iot-vpc'],
+  'iot-subnets': Flags.string({summary: 'Subnets of the IoT VPC for the rule destination (comma-separated; default: all of the VPC\'s subnets).', helpValue: '<subnet-id,…>'}),
+  'iot-security-groups': Flags.string({summary: 'Security groups of the rule destination (comma-separated; default: the VPC\'s default group).', helpValue: '<sg-id,…>'}),
+}
+
+/** The topic rule's name: `--name` on `iot rule`, `--rule-name` on `up`. */
+export const ruleNameFlag = Flags.string({summary: 'Topic rule name: letters, digits and underscores (default iotctl_<stack>_to_kafka).', helpValue: '<rule_name>'})
+
+/** The topic rule (iot rule, up). */
+export const ruleFlags = {
+  sql: Flags.string({summary: 'Rule statement (default: SELECT topic(2) as device_id, temperature FROM \'device/+/data\').', helpValue: '<SELECT …>'}),
+  'kafka-topic': Flags.string({summary: 'Kafka topic the rule writes to (default device-data).', helpValue: '<topic>'}),
+  'error-topic': Flags.string({summary: 'MQTT topic an error action republishes failed deliveries to, to see why delivery fails.', helpValue: '<topic>'}),
+  'cluster-arn': Flags.string({summary: 'An existing MSK cluster (default: the config\'s msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
+}

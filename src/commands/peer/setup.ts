@@ -1,8 +1,7 @@
-import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, networkFlags, twoAccountFlags} from '../../flags.ts'
 import type {PeerSetupResult} from '../../lib/peering/index.ts'
-import {accountOverrides} from '../../overrides.ts'
+import {accountOverrides, networkOverrides} from '../../overrides.ts'
 
 export default class PeerSetup extends BaseCommand<PeerSetupResult> {
   static override summary = 'Peer the IoT VPC with the MSK VPC across the two accounts, with routes and broker ingress.'
@@ -18,13 +17,7 @@ Idempotent: a second run finds everything in place and changes nothing. Every re
 
   static override flags = {
     ...twoAccountFlags,
-    'iot-vpc': Flags.string({summary: 'VPC of the IoT account that the rule destination uses.', helpValue: '<vpc-id>'}),
-    'msk-vpc': Flags.string({summary: 'VPC of the MSK cluster.', helpValue: '<vpc-id>'}),
-    'iot-route-tables': Flags.string({summary: 'Route tables of the IoT VPC to route through the peering (comma-separated).', helpValue: '<rtb-id,…>'}),
-    'msk-route-tables': Flags.string({summary: 'Route tables of the MSK VPC to route through the peering (comma-separated).', helpValue: '<rtb-id,…>'}),
-    'msk-security-group': Flags.string({summary: 'Security group of the MSK brokers.', helpValue: '<sg-id>'}),
-    port: Flags.integer({summary: 'Broker port: 9096 SASL/SCRAM, 9094 TLS, 9098 IAM, 9092 plaintext.', min: 1, max: 65535, helpValue: '<port>'}),
-    'dns-resolution': Flags.boolean({summary: 'Let each VPC resolve the other\'s private DNS names across the peering.', allowNo: true}),
+    ...networkFlags,
     ...changeFlags,
   }
 
@@ -32,13 +25,7 @@ Idempotent: a second run finds everything in place and changes nothing. Every re
     const {flags} = await this.parse(PeerSetup)
     const loaded = this.settings(flags.config, {
       ...accountOverrides(flags),
-      'iot.vpcId': flags['iot-vpc'],
-      'msk.vpcId': flags['msk-vpc'],
-      'iot.routeTableIds': splitList(flags['iot-route-tables']),
-      'msk.routeTableIds': splitList(flags['msk-route-tables']),
-      'msk.securityGroupId': flags['msk-security-group'],
-      'msk.port': flags.port,
-      'peering.dnsResolution': flags['dns-resolution'],
+      ...networkOverrides(flags),
     })
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {setupPeering} = await import('../../lib/peering/index.ts')
@@ -53,8 +40,4 @@ Idempotent: a second run finds everything in place and changes nothing. Every re
     if (result.interrupted) this.failWith(130)
     return result
   }
-}
-
-function splitList(value: string | undefined): string[] | undefined {
-  return value?.split(',').map((v) => v.trim()).filter(Boolean)
 }

@@ -20,12 +20,14 @@
 //   iot-rule           iot  iot:topic-rule             id = rule name; attrs.arn
 //   devices            iot  iot:thing / iot:certificate / iot:policy   (partOfUp: false)
 //   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (partOfUp: false)
+import {iotSteps} from '../iot/steps.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import type {Step} from '../plan/types.ts'
 
 export function stackSteps(): Step[] {
   return [
     ...peeringSteps,
+    ...iotSteps,
   ]
 }
 

@@ -1,0 +1,38 @@
+import {BaseCommand} from '../../base-command.ts'
+import {changeFlags, destinationFlags, twoAccountFlags} from '../../flags.ts'
+import type {IotSetupResult} from '../../lib/iot/index.ts'
+import {accountOverrides, iotOverrides} from '../../overrides.ts'
+
+export default class IotDestination extends BaseCommand<IotSetupResult> {
+  static override summary = 'Create the VPC topic rule destination in the IoT account and wait until it is ENABLED.'
+  static override description = `CreateTopicRuleDestination with a vpcConfiguration: the IoT VPC, its subnets (default: all of them; they must route to the peering), security groups (default: the VPC's default group) and the role of \`iotctl iot role\`. Waits, with progress, while it goes IN_PROGRESS → ENABLED.
+
+IAM is eventually consistent: right after the role is created AWS IoT may refuse it for some seconds; that refusal is retried with backoff for a bounded time, saying it is waiting for IAM. Idempotent: the stack's destination is the one using the stack's role.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --iot-vpc vpc-0b2c… --iot-subnets subnet-01…,subnet-02… --iot-security-groups sg-0d4e…',
+    '<%= config.bin %> <%= command.id %> --dry-run',
+  ]
+
+  static override flags = {
+    ...twoAccountFlags,
+    ...destinationFlags,
+    ...changeFlags,
+  }
+
+  async run(): Promise<IotSetupResult> {
+    const {flags} = await this.parse(IotDestination)
+    const loaded = this.settings(flags.config, {...accountOverrides(flags), ...iotOverrides(flags)})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
+    const {setupIot} = await import('../../lib/iot/index.ts')
+    const result = await setupIot('destination', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    if (!this.jsonEnabled()) {
+      const {renderSetup} = await import('../../ui/setup.ts')
+      const out = renderSetup(result, {rerun: 'iotctl iot destination', changed: `destination ${result.destinationArn} is ENABLED`, unchanged: `destination ${result.destinationArn} is ENABLED`})
+      this.log(out.stdout)
+      if (out.stderr) this.logToStderr(out.stderr)
+    }
+    if (result.interrupted) this.failWith(130)
+    return result
+  }
+}

@@ -1,0 +1,39 @@
+// What a command that brings steps up to date prints when it ends: the steps,
+// then one line saying what happened (or what remains after Ctrl-C, on stderr).
+import type {StepReport} from '../lib/plan/runner.ts'
+import {renderInterruption, renderSteps} from './report.ts'
+
+export interface SetupOutcome {
+  steps: StepReport[]
+  dryRun: boolean
+  changed: boolean
+  interrupted: boolean
+}
+
+export function renderSetup(result: SetupOutcome, words: {rerun: string; changed: string; unchanged: string}): {stdout: string; stderr?: string} {
+  const steps = renderSteps(result.steps)
+  if (result.interrupted) return {stdout: steps, stderr: renderInterruption(result.steps, words.rerun)}
+  if (result.dryRun) return {stdout: `${steps}\ndry run: nothing was changed`}
+  return {stdout: `${steps}\n${result.changed ? words.changed : `nothing to change: ${words.unchanged}`}`}
+}
+
+export interface UpSummary {
+  dryRun: boolean
+  summary: Record<'iot' | 'msk', {accountId: string; created: string[]; adopted: string[]; inPlace: number}>
+  rule: {name: string; topicFilter?: string; kafkaTopic: string}
+  next: string[]
+}
+
+/** The end of `up`: per account what was created or adopted, the rule's topic filter, what to run next. */
+export function renderUpSummary(result: UpSummary): string {
+  const lines: string[] = []
+  for (const [role, label] of [['msk', 'MSK account (A)'], ['iot', 'IoT account (B)']] as const) {
+    const s = result.summary[role]
+    lines.push(`${label} ${s.accountId}: ${s.created.length} ${result.dryRun ? 'to create or change' : 'created or changed'}, ${s.adopted.length} adopted, ${s.inPlace} already in place`)
+    for (const line of s.created) lines.push(`  ${result.dryRun ? 'would ' : ''}${line}`)
+    for (const line of s.adopted) lines.push(`  adopted ${line}`)
+  }
+  lines.push(`rule ${result.rule.name}: messages on '${result.rule.topicFilter ?? '?'}' go to Kafka topic '${result.rule.kafkaTopic}'`)
+  lines.push(`next: ${result.next.join('   then: ')}`)
+  return lines.join('\n')
+}
