@@ -1,0 +1,52 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.ts'
+import {changeFlags, destinationFlags, networkFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags.ts'
+import type {UpResult} from '../lib/stack/up.ts'
+import {accountOverrides, iotOverrides, networkOverrides} from '../overrides.ts'
+
+export default class Up extends BaseCommand<UpResult> {
+  static override summary = 'Run the whole walkthrough: peering, KMS keys and mirrored secrets, SCRAM association, IoT role, VPC destination, Kafka rule.'
+  static override description = `Brings every part of the stack up to date, in order, from iotctl.json plus flags: VPC peering with routes and broker ingress, a KMS key and an AmazonMSK_ secret with the same credentials in each account, the secret's association with the cluster, the IoT role (a user of B's key), the VPC topic rule destination and the topic rule with its Apache Kafka action — and first the MSK cluster itself with --create-cluster.
+
+Resumable: each step reads what exists before it creates anything and records what it made in .iotctl/<stack>.json at once, so a run interrupted anywhere and run again continues without duplicates. A second run changes nothing. --dry-run prints the whole plan and changes nothing. Ends with a summary per account and the command to try next.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --dry-run',
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --iot-profile iot --msk-profile msk --cluster-arn arn:aws:kafka:… --kafka-topic device-data --json',
+    '<%= config.bin %> <%= command.id %> --create-cluster',
+  ]
+
+  static override flags = {
+    ...twoAccountFlags,
+    ...networkFlags,
+    ...destinationFlags,
+    'secret-name': Flags.string({summary: 'Name of the mirrored secret (must start with AmazonMSK_).', helpValue: '<AmazonMSK_…>'}),
+    'rule-name': ruleNameFlag,
+    ...ruleFlags,
+    'create-cluster': Flags.boolean({summary: 'Also create the MSK cluster (15–30 minutes on AWS) instead of using msk.clusterArn.'}),
+    ...changeFlags,
+  }
+
+  async run(): Promise<UpResult> {
+    const {flags} = await this.parse(Up)
+    const loaded = this.settings(flags.config, {
+      ...accountOverrides(flags),
+      ...networkOverrides(flags),
+      ...iotOverrides(flags),
+      'secret.name': flags['secret-name'],
+    })
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
+    const {up} = await import('../lib/stack/up.ts')
+    const result = await up(ctx, {dryRun: flags['dry-run'], createCluster: flags['create-cluster'], runTask: await this.taskRunner()})
+    if (!this.jsonEnabled()) {
+      const {renderSetup, renderUpSummary} = await import('../ui/setup.ts')
+      const out = renderSetup(result, {rerun: 'iotctl up', changed: 'the stack is up', unchanged: 'every part of the stack is in place'})
+      this.log(out.stdout)
+      if (out.stderr) this.logToStderr(out.stderr)
+      else this.log(renderUpSummary(result))
+    }
+    if (result.interrupted) this.failWith(130)
+    return result
+  }
+}
