@@ -61,7 +61,7 @@ export abstract class BaseCommand<T> extends Command {
       options: options.options,
       progress: (message) => this.debug(message),
     })
-    if (ctx.identities.iot.accountId === ctx.identities.msk.accountId && ctx.accounts.iot !== ctx.accounts.msk) {
+    if (ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
       this.note(`note: both profiles resolve to account ${ctx.identities.iot.accountId}; continuing (same-account setups are valid)`)
     }
     return ctx
@@ -90,7 +90,8 @@ export abstract class BaseCommand<T> extends Command {
     const message = parseError ? error.message.split('\n').filter((l) => !/See more help/.test(l)).map((l) => l.trim()).filter(Boolean).join(': ') : error.message
     process.exitCode = exitCode
     if (this.jsonEnabled()) {
-      const document: ErrorDocument = {error: {exitCode, code: error.code ?? awsErrorCode(error) ?? error.name, message, ...(error.step ? {step: error.step} : {})}}
+      const code = parseError ? 'InvalidInput' : (error.code ?? awsErrorCode(error) ?? error.name)
+      const document: ErrorDocument = {error: {exitCode, code, message, ...(error.step ? {step: error.step} : {})}}
       process.stdout.write(JSON.stringify(document, null, 2) + '\n')
     } else {
       process.stderr.write(`iotctl: ${message.split('\n')[0]}\n`)
