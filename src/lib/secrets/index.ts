@@ -1,0 +1,178 @@
+// `secret mirror` and `secret rotate`: step 2 of the walkthrough, and a
+// rotation that writes both accounts so that they never stay different.
+import {randomUUID} from 'node:crypto'
+import {PutSecretValueCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import type {AccountRole, CallerIdentity} from '../aws/account.ts'
+import {AwsError, InputError, aws, awsErrorCode} from '../errors.ts'
+import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
+import type {StepContext} from '../plan/types.ts'
+import {ScramCredentials} from './credentials.ts'
+import {stackKeyOf} from './keys.ts'
+import {checkSecretSettings, generatePassword, keyAliasOf, secretNameOf, usernameOf} from './names.ts'
+import {secretOptions} from './options.ts'
+import {restoredFact} from './secret-steps.ts'
+import {mirrorSteps} from './steps.ts'
+import {currentVersionOf, describeSecret, isScheduledForDeletion, isStackSecret, readSecretValue, type SecretDescription} from './store.ts'
+
+export interface AccountKey {
+  keyId: string
+  arn: string
+}
+
+export interface AccountSecret {
+  arn: string
+  /** The version carrying AWSCURRENT (an id, never the value). */
+  versionId?: string
+}
+
+export interface SecretMirrorResult {
+  stack: string
+  dryRun: boolean
+  accounts: {iot: CallerIdentity; msk: CallerIdentity}
+  secretName: string
+  keyAlias: string
+  keys: Partial<Record<AccountRole, AccountKey>>
+  secrets: Partial<Record<AccountRole, AccountSecret>>
+  /** False when both secrets exist and hold different credentials (run again with --force). */
+  inSync: boolean
+  /** What was brought back from an earlier cleanup (secrets restored, keys whose deletion was cancelled). */
+  restored: string[]
+  /** False when a second run found everything in place. */
+  changed: boolean
+  interrupted: boolean
+  steps: StepReport[]
+}
+
+export async function mirrorSecrets(ctx: StepContext, options: {dryRun: boolean; runTask?: TaskRunner}): Promise<SecretMirrorResult> {
+  const result = await applySteps(mirrorSteps, ctx, options)
+  const keys: Partial<Record<AccountRole, AccountKey>> = {}
+  const secrets: Partial<Record<AccountRole, AccountSecret>> = {}
+  for (const role of ['msk', 'iot'] as const) {
+    const key = stackKeyOf(ctx, role)
+    if (key) keys[role] = {keyId: key.id, arn: key.attrs?.arn ?? ''}
+    const secret = ctx.outputs.get(`secret:${role}`)?.find((r) => r.attrs?.name === secretNameOf(ctx.settings))
+    if (secret) {
+      const described = options.dryRun ? undefined : await describeSecret(await ctx.accounts[role].secrets(), secret.id, `reading secret ${secret.attrs?.name}`)
+      secrets[role] = {arn: secret.id, ...(described ? {versionId: currentVersionOf(described)} : {})}
+    }
+  }
+  const keyRestores = result.reports
+    .filter((r) => r.id.startsWith('kms-key:') && r.outcome === 'created')
+    .flatMap((r) => r.changes.filter((c) => c.startsWith('bring back key')).map((c) => c.replace(/^bring back/, 'brought back')))
+  return {
+    stack: ctx.stack,
+    dryRun: options.dryRun,
+    accounts: ctx.identities,
+    secretName: secretNameOf(ctx.settings),
+    keyAlias: keyAliasOf(ctx.settings),
+    keys,
+    secrets,
+    inSync: !result.reports.some((r) => r.id === 'secret:iot' && r.notes.some((n) => n.includes('the mirror is broken'))),
+    restored: [...keyRestores, ...(ctx.facts.get(restoredFact) as string[] | undefined ?? [])],
+    changed: result.reports.some((r) => r.outcome === 'created'),
+    interrupted: result.interrupted,
+    steps: result.reports,
+  }
+}
+
+export interface SecretRotateResult {
+  stack: string
+  dryRun: boolean
+  secretName: string
+  /** The versions now carrying AWSCURRENT (ids, never values). */
+  current: Record<AccountRole, AccountSecret>
+  /** The versions that carried AWSCURRENT before. */
+  previous: Record<AccountRole, AccountSecret>
+}
+
+const where: Record<AccountRole, string> = {msk: 'MSK account', iot: 'IoT account'}
+
+async function rotationTarget(ctx: StepContext, role: AccountRole): Promise<{sm: SecretsManagerClient; secret: SecretDescription}> {
+  const name = secretNameOf(ctx.settings)
+  const sm = await ctx.accounts[role].secrets()
+  const secret = await describeSecret(sm, name, `reading secret ${name} (${where[role]})`)
+  if (!secret || !isStackSecret(secret, ctx.stack)) {
+    throw new InputError(`no secret ${name} of stack '${ctx.stack}' in the ${where[role]} (${ctx.identities[role].accountId}); run \`iotctl secret mirror\` first`)
+  }
+  if (isScheduledForDeletion(secret)) {
+    throw new InputError(`secret ${name} in the ${where[role]} is scheduled for deletion; run \`iotctl secret mirror\` to restore it first`)
+  }
+  return {sm, secret}
+}
+
+/**
+ * A new password in both accounts: A first, then B. If B fails, A's AWSCURRENT
+ * label goes back to its previous version (UpdateSecretVersionStage), so both
+ * keep the old password, and the error says so (exit 1).
+ */
+export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}): Promise<SecretRotateResult> {
+  checkSecretSettings(ctx.settings)
+  const name = secretNameOf(ctx.settings)
+  const a = await rotationTarget(ctx, 'msk')
+  const b = await rotationTarget(ctx, 'iot')
+  const previous = {
+    msk: {arn: a.secret.ARN as string, versionId: currentVersionOf(a.secret)},
+    iot: {arn: b.secret.ARN as string, versionId: currentVersionOf(b.secret)},
+  }
+  const oldValue = await readSecretValue(a.sm, previous.msk.arn, `reading the value of ${name} (MSK account)`)
+  const given = secretOptions(ctx).credentials
+  const username = ctx.settings.secret?.username ?? oldValue.credentials?.username ?? usernameOf(ctx.settings)
+  const credentials = given ? new ScramCredentials(username, given.revealPassword()) : new ScramCredentials(username, generatePassword())
+  if (options.dryRun) return {stack: ctx.stack, dryRun: true, secretName: name, current: previous, previous}
+
+  // No checkpoint between the two writes: Ctrl-C must not leave the accounts different.
+  const tokenA = randomUUID()
+  const written = await aws(`writing the new password to ${name} (MSK account)`, () => a.sm.send(new PutSecretValueCommand({
+    SecretId: previous.msk.arn, SecretString: credentials.secretString(), ClientRequestToken: tokenA,
+  })))
+  const sameSecret = ctx.accounts.iot === ctx.accounts.msk || previous.iot.arn === previous.msk.arn
+  if (sameSecret) {
+    const current = {arn: previous.msk.arn, versionId: written.VersionId ?? tokenA}
+    return {stack: ctx.stack, dryRun: false, secretName: name, current: {msk: current, iot: current}, previous}
+  }
+  const tokenB = randomUUID()
+  try {
+    const mirrored = await b.sm.send(new PutSecretValueCommand({SecretId: previous.iot.arn, SecretString: credentials.secretString(), ClientRequestToken: tokenB}))
+    return {
+      stack: ctx.stack, dryRun: false, secretName: name, previous,
+      current: {msk: {arn: previous.msk.arn, versionId: written.VersionId ?? tokenA}, iot: {arn: previous.iot.arn, versionId: mirrored.VersionId ?? tokenB}},
+    }
+  } catch (error) {
+    throw await rollBack(ctx, {a, b, previous, tokenA, tokenB, name, cause: error})
+  }
+}
+
+interface RollBack {
+  a: {sm: SecretsManagerClient}
+  b: {sm: SecretsManagerClient}
+  previous: Record<AccountRole, AccountSecret>
+  tokenA: string
+  tokenB: string
+  name: string
+  cause: unknown
+}
+
+/** Puts AWSCURRENT back on the old versions; the returned error says where each account stands. */
+async function rollBack(ctx: StepContext, r: RollBack): Promise<Error> {
+  const code = awsErrorCode(r.cause) ?? 'Error'
+  const reason = (r.cause as Error).message ?? String(r.cause)
+  const step = `rotating ${r.name}`
+  const restore = async (sm: SecretsManagerClient, arn: string, from: string, to: string | undefined) => {
+    if (!to) throw new Error('the previous version is unknown')
+    await sm.send(new UpdateSecretVersionStageCommand({SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: to, RemoveFromVersionId: from}))
+  }
+  try {
+    await restore(r.a.sm, r.previous.msk.arn, r.tokenA, r.previous.msk.versionId)
+  } catch (error) {
+    return new AwsError(step, code, `the IoT account's secret could not be updated (${reason}), and putting the MSK account's back failed too (${awsErrorCode(error) ?? ''} ${(error as Error).message}): the MSK account holds the new password (version ${r.tokenA}), the IoT account the old one; run \`iotctl secret rotate\` again`, {cause: r.cause})
+  }
+  // A write that failed on the way back (a timeout) may still have landed in B: check, and undo it too.
+  try {
+    const b = await describeSecret(r.b.sm, r.previous.iot.arn, `reading secret ${r.name} (IoT account)`)
+    if (b && currentVersionOf(b) === r.tokenB) await restore(r.b.sm, r.previous.iot.arn, r.tokenB, r.previous.iot.versionId)
+  } catch (error) {
+    return new AwsError(step, code, `the IoT account's secret could not be confirmed (${reason}; ${(error as Error).message}); the MSK account's is back at version ${r.previous.msk.versionId}; run \`iotctl secret mirror\` to check both`, {cause: r.cause})
+  }
+  ctx.progress(`rolled back ${r.name} in the MSK account to version ${r.previous.msk.versionId}`)
+  return new AwsError(step, code, `the IoT account's secret could not be updated (${reason}); the MSK account's secret is back at version ${r.previous.msk.versionId}, so both keep the old password`, {cause: r.cause})
+}

@@ -1,0 +1,47 @@
+// What commands hand the secret and key steps through ctx.options (the step
+// model's channel for command options). `up` and `cleanup` pass the same keys.
+import type {StepContext} from '../plan/types.ts'
+import type {ScramCredentials} from './credentials.ts'
+
+export interface SecretStepOptions {
+  /** The password from --password-stdin (its username is the configured one); when absent a password is generated. */
+  credentials?: ScramCredentials
+  /** --force: when the two accounts' secrets differ, make B's match A's. */
+  force?: boolean
+  /** cleanup --kms-pending-days: the keys' deletion waiting period, 7–30 days. */
+  kmsPendingDays?: number
+  /** cleanup --force-delete-secrets: delete secrets without a recovery window. */
+  forceDeleteSecrets?: boolean
+}
+
+/** The option keys, as set in ctx.options. */
+export const secretOptionKeys = {
+  credentials: 'secretCredentials',
+  force: 'secretForce',
+  kmsPendingDays: 'kmsPendingDays',
+  forceDeleteSecrets: 'forceDeleteSecrets',
+} as const
+
+export const defaultKmsPendingDays = 7
+/** Secrets Manager's shortest recovery window (DeleteSecret, RecoveryWindowInDays 7–30). */
+export const secretRecoveryDays = 7
+
+export function secretOptions(ctx: StepContext): SecretStepOptions {
+  const o = ctx.options
+  return {
+    credentials: o[secretOptionKeys.credentials] as ScramCredentials | undefined,
+    force: o[secretOptionKeys.force] === true,
+    kmsPendingDays: typeof o[secretOptionKeys.kmsPendingDays] === 'number' ? o[secretOptionKeys.kmsPendingDays] as number : undefined,
+    forceDeleteSecrets: o[secretOptionKeys.forceDeleteSecrets] === true,
+  }
+}
+
+/** Turns typed options into ctx.options entries (undefined values left out). */
+export function secretOptionEntries(options: SecretStepOptions): Record<string, unknown> {
+  const entries: Record<string, unknown> = {}
+  for (const [name, key] of Object.entries(secretOptionKeys)) {
+    const value = options[name as keyof SecretStepOptions]
+    if (value !== undefined) entries[key] = value
+  }
+  return entries
+}

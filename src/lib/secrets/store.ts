@@ -1,0 +1,77 @@
+// Secrets Manager look-ups shared by the secret steps, `secret rotate` and the
+// SCRAM association: by name, by ARN, by the stack's tags, and the value.
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  type DescribeSecretResponse,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
+import {aws, isNotFound, toAwsError} from '../errors.ts'
+import {hasStackTag, stackTagKey} from '../plan/tags.ts'
+import {ScramCredentials} from './credentials.ts'
+
+export type SecretDescription = DescribeSecretResponse
+
+/** DescribeSecret by name or ARN; undefined when there is none (a secret scheduled for deletion is described, with DeletedDate). */
+export async function describeSecret(sm: SecretsManagerClient, secretId: string, step: string): Promise<SecretDescription | undefined> {
+  try {
+    return await sm.send(new DescribeSecretCommand({SecretId: secretId}))
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw toAwsError(step, error)
+  }
+}
+
+export function isStackSecret(secret: SecretDescription | undefined, stack: string): boolean {
+  return hasStackTag(secret?.Tags, stack)
+}
+
+export function isScheduledForDeletion(secret: SecretDescription | undefined): boolean {
+  return secret?.DeletedDate !== undefined
+}
+
+/** The stack's secrets found by tag (ListSecrets filters by tag key and value separately; the pair is checked here). */
+export async function listStackSecrets(sm: SecretsManagerClient, stack: string, step: string): Promise<SecretDescription[]> {
+  const found: SecretDescription[] = []
+  let NextToken: string | undefined
+  do {
+    const page = await aws(step, () => sm.send(new ListSecretsCommand({
+      Filters: [{Key: 'tag-key', Values: [stackTagKey]}, {Key: 'tag-value', Values: [stack]}],
+      IncludePlannedDeletion: true,
+      NextToken,
+    })))
+    found.push(...(page.SecretList ?? []).filter((s) => hasStackTag(s.Tags, stack)) as SecretDescription[])
+    NextToken = page.NextToken
+  } while (NextToken)
+  return found
+}
+
+export interface SecretValue {
+  /** Undefined when the value is not {"username","password"}. */
+  credentials?: ScramCredentials
+  versionId: string
+}
+
+/** The AWSCURRENT value of a secret. */
+export async function readSecretValue(sm: SecretsManagerClient, secretId: string, step: string): Promise<SecretValue> {
+  const answer = await aws(step, () => sm.send(new GetSecretValueCommand({SecretId: secretId})))
+  return {credentials: ScramCredentials.parse(answer.SecretString), versionId: answer.VersionId ?? ''}
+}
+
+/** The id of the version that carries AWSCURRENT. */
+export function currentVersionOf(secret: SecretDescription): string | undefined {
+  return Object.entries(secret.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0]
+}
+
+/**
+ * True when the secret is encrypted with the given key. DescribeSecret reports
+ * the KmsKeyId as it was given (an ARN, a key id or an alias); none means the
+ * AWS managed aws/secretsmanager key, which MSK refuses.
+ */
+export function encryptedWith(secret: SecretDescription, key: {id: string; arn?: string; alias?: string}): boolean {
+  const kmsKeyId = secret.KmsKeyId
+  if (!kmsKeyId) return false
+  return kmsKeyId === key.id || kmsKeyId === key.arn || kmsKeyId.endsWith(`:key/${key.id}`) ||
+    (key.alias !== undefined && key.alias !== '' && (kmsKeyId === key.alias || kmsKeyId.endsWith(`:${key.alias}`)))
+}
