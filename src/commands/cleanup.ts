@@ -19,6 +19,8 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
     ...twoAccountFlags,
     ...changeFlags,
     'include-cluster': Flags.boolean({summary: 'Also delete the MSK cluster the stack created (kept by default).'}),
+    'kms-pending-days': Flags.integer({summary: 'Waiting period before KMS deletes the stack\'s keys, 7–30 days (default 7); until then `iotctl secret mirror` brings them back.', min: 7, max: 30, helpValue: '<days>'}),
+    'force-delete-secrets': Flags.boolean({summary: 'Delete the secrets at once, without the 7-day recovery window (also purges secrets already in it).'}),
   }
 
   async run(): Promise<CleanupResult> {
@@ -30,7 +32,11 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
     if (!flags.yes && !flags['dry-run'] && !interactive) {
       throw new InputError('cleanup deletes resources: pass --yes to confirm when there is no terminal to ask on (or --dry-run to see the plan)')
     }
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
+    const {secretOptionEntries} = await import('../lib/secrets/options.ts')
+    const ctx = await this.stepContext(loaded, {
+      dryRun: flags['dry-run'],
+      options: secretOptionEntries({kmsPendingDays: flags['kms-pending-days'], forceDeleteSecrets: flags['force-delete-secrets']}),
+    })
     const {cleanupStack} = await import('../lib/cleanup/index.ts')
     const {renderSteps} = await import('../ui/report.ts')
     const confirm = flags.yes ? undefined : async (plan: StepReport[]) => {

@@ -21,12 +21,17 @@
 //   devices            iot  iot:thing / iot:certificate / iot:policy   (partOfUp: false)
 //   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (partOfUp: false)
 import {iotSteps} from '../iot/steps.ts'
+import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import type {Step} from '../plan/types.ts'
+import {mirrorSteps} from '../secrets/steps.ts'
 
 export function stackSteps(): Step[] {
   return [
+    mskClusterStep,
     ...peeringSteps,
+    ...mirrorSteps,
+    scramAssociationStep,
     ...iotSteps,
   ]
 }

@@ -1,0 +1,45 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {changeFlags, twoAccountFlags} from '../../flags.ts'
+import type {MskAssociateResult} from '../../lib/msk/index.ts'
+import {accountOverrides} from '../../overrides.ts'
+
+export default class MskAssociateSecret extends BaseCommand<MskAssociateResult> {
+  static override summary = 'Associate the MSK account\'s AmazonMSK_ secret with the cluster (SASL/SCRAM users).'
+  static override description = `Calls BatchAssociateScramSecret for the stack's secret in the MSK account (made by \`iotctl secret mirror\`) and the cluster (--cluster-arn, msk.clusterArn, or the stack's own). Waits for the cluster to be ACTIVE first: MSK associates secrets with active clusters only. Idempotent: ListScramSecrets is read first.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --msk-profile msk',
+    '<%= config.bin %> <%= command.id %> --cluster-arn arn:aws:kafka:eu-west-1:111122223333:cluster/demo/… --name AmazonMSK_iot',
+  ]
+
+  static override flags = {
+    'msk-profile': twoAccountFlags['msk-profile'],
+    profile: twoAccountFlags.profile,
+    region: twoAccountFlags.region,
+    'cluster-arn': Flags.string({summary: 'The cluster (default: msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
+    name: Flags.string({summary: 'Secret name (default AmazonMSK_<stack>).', helpValue: '<AmazonMSK_…>'}),
+    ...changeFlags,
+  }
+
+  async run(): Promise<MskAssociateResult> {
+    const {flags} = await this.parse(MskAssociateSecret)
+    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'msk.clusterArn': flags['cluster-arn'], 'secret.name': flags.name})
+    const {checkClusterArn} = await import('../../lib/msk/cluster-spec.ts')
+    const {checkSecretName, secretNameOf} = await import('../../lib/secrets/names.ts')
+    const {associateSecret, mskStepContext} = await import('../../lib/msk/index.ts')
+    if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
+    checkSecretName(secretNameOf(loaded.settings))
+    const ctx = await mskStepContext(loaded, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const result = await associateSecret(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    if (!this.jsonEnabled()) {
+      const {renderInterruption, renderSteps} = await import('../../ui/report.ts')
+      this.log(renderSteps(result.steps))
+      if (result.interrupted) this.logToStderr(renderInterruption(result.steps, 'iotctl msk associate-secret'))
+      else if (flags['dry-run']) this.log('dry run: nothing was changed')
+      else this.log(`${result.changed ? '' : 'nothing to change: '}${result.secretArn} is associated with ${result.clusterArn}`)
+    }
+    if (result.interrupted) this.failWith(130)
+    return result
+  }
+}

@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {twoAccountFlags} from '../../flags.ts'
+import type {MskBrokersResult} from '../../lib/msk/index.ts'
+import {accountOverrides} from '../../overrides.ts'
+
+export default class MskBrokers extends BaseCommand<MskBrokersResult> {
+  static override summary = 'Print the cluster\'s SASL/SCRAM bootstrap brokers (port 9096).'
+  static override description = 'Prints the SASL/SCRAM bootstrap broker string of the cluster (--cluster-arn, msk.clusterArn, or the stack\'s own), the value the IoT rule\'s bootstrap.servers needs. --json prints the whole GetBootstrapBrokers answer. Exits 1 when the cluster has no SASL/SCRAM brokers (not ACTIVE yet, or SCRAM not enabled).'
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    'BOOTSTRAP=$(<%= config.bin %> <%= command.id %> --msk-profile msk)',
+    '<%= config.bin %> <%= command.id %> --json | jq -r .BootstrapBrokerStringTls',
+  ]
+
+  static override flags = {
+    'msk-profile': twoAccountFlags['msk-profile'],
+    profile: twoAccountFlags.profile,
+    region: twoAccountFlags.region,
+    'cluster-arn': Flags.string({summary: 'The cluster (default: msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
+  }
+
+  async run(): Promise<MskBrokersResult> {
+    const {flags} = await this.parse(MskBrokers)
+    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'msk.clusterArn': flags['cluster-arn']})
+    const {checkClusterArn} = await import('../../lib/msk/cluster-spec.ts')
+    const {bootstrapBrokers, mskStepContext} = await import('../../lib/msk/index.ts')
+    if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
+    const ctx = await mskStepContext(loaded, {dryRun: true, signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const result = await bootstrapBrokers(ctx)
+    if (!this.jsonEnabled()) this.log(result.BootstrapBrokerStringSaslScram as string)
+    return result
+  }
+}
