@@ -6,7 +6,7 @@ import {applySteps, readStep, type StepReport, type TaskRunner} from '../plan/ru
 import type {StepContext} from '../plan/types.ts'
 import {stackSteps} from '../stack/steps.ts'
 import {topicFilterOf} from './names.ts'
-import {destinationArnOf, iotRoleArnOf, ruleSettingsOf} from './steps.ts'
+import {checkRuleSettings, destinationArnOf, iotRoleArnOf, ruleSettingsOf} from './steps.ts'
 
 export type IotSlice = 'role' | 'destination' | 'rule'
 
@@ -36,8 +36,10 @@ export interface IotSetupResult {
 }
 
 export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryRun: boolean; runTask?: TaskRunner}): Promise<IotSetupResult> {
+  // The rule's names and SQL first: a bad one is reported before any AWS call.
+  if (slice === 'rule') checkRuleSettings(ruleSettingsOf(ctx.settings))
   const all = stackSteps()
-  for (const step of all.filter((s) => sliceInputs[slice].includes(s.id))) await readStep(step, ctx, ctx.progress)
+  for (const step of all.filter((s) => sliceInputs[slice].includes(s.id) && !ctx.outputs.has(s.id))) await readStep(step, ctx, ctx.progress)
   const steps = all.filter((s) => sliceSteps[slice].includes(s.id))
   // Run on its own, a step's validation also demands what earlier steps make.
   const result = await applySteps(steps, {...ctx, options: {...ctx.options, requireInputs: true}}, options)
