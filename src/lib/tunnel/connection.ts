@@ -13,7 +13,8 @@ import {HttpsProxyAgent} from 'https-proxy-agent'
 import WebSocket from 'ws'
 import {InputError} from '../errors.ts'
 import {TunnelProtocolError, TunnelRejectedError} from './errors.ts'
-import {FrameDecoder, frameLength, packFrames, type DecodedFrame, type OutgoingFrame} from './framing.ts'
+import {randomFillSync} from 'node:crypto'
+import {FrameDecoder, MAX_MASKED_FRAME_BUFFER, frameLength, groupFrames, maskedWebSocketFrame, type DecodedFrame, type OutgoingFrame} from './framing.ts'
 import {CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, SUBPROTOCOL_V2, SUBPROTOCOL_V3} from './message.ts'
 import {proxyForUrl} from './proxy-env.ts'
 
@@ -333,11 +334,30 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   readonly #flush = (): void => {
     this.#flushScheduled = undefined
     const ws = this.#ws
+    const socket = this.#socket
     const frames = this.#pending
     this.#pending = []
     this.#pendingBytes = 0
-    if (!ws || ws.readyState !== WebSocket.OPEN || frames.length === 0) return
-    for (const message of packFrames(frames)) ws.send(message, {binary: true, compress: false})
+    if (!ws || !socket || ws.readyState !== WebSocket.OPEN || frames.length === 0) return
+    // Data messages are framed and masked here and written to the socket directly:
+    // ws masks byte by byte in JavaScript (without the optional native bufferutil),
+    // which costs more than TLS. Whole frames are written synchronously, so they
+    // never interleave with ws's own control frames (ping, pong, close).
+    socket.cork()
+    for (const [start, end] of groupFrames(frames)) {
+      let size = 0
+      for (let i = start; i < end; i++) size += frameLength(frames[i]!)
+      if (size < POOLED_MESSAGE_MIN) {
+        socket.write(maskedWebSocketFrame(frames, start, end, nextMaskKey()))
+        continue
+      }
+      // Large messages reuse buffers once written: fewer fresh pages, less garbage.
+      const buffer = messagePool.pop() ?? Buffer.allocUnsafeSlow(MAX_MASKED_FRAME_BUFFER)
+      socket.write(maskedWebSocketFrame(frames, start, end, nextMaskKey(), buffer), () => {
+        if (messagePool.length < MESSAGE_POOL_LIMIT) messagePool.push(buffer)
+      })
+    }
+    socket.uncork()
     // Above the mark the socket's own buffer is far above its 16 KiB mark, so a
     // 'drain' follows; at or below it, release the held readers now.
     if (this.bufferedAmount > this.#highWaterMark) this.#congested = true
@@ -398,6 +418,26 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
     })
     return this.#closedPromise
   }
+}
+
+/** Messages at least this large are built in pooled buffers. */
+const POOLED_MESSAGE_MIN = 16 * 1024
+const MESSAGE_POOL_LIMIT = 16
+const messagePool: Buffer[] = []
+
+const MASK_POOL_SIZE = 8192
+const maskPool = Buffer.alloc(MASK_POOL_SIZE)
+let maskPoolOffset = MASK_POOL_SIZE
+
+/** A fresh masking key from a CSPRNG (RFC 6455 section 5.3: unpredictable). */
+function nextMaskKey(): Buffer {
+  if (maskPoolOffset === MASK_POOL_SIZE) {
+    randomFillSync(maskPool)
+    maskPoolOffset = 0
+  }
+  const key = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4)
+  maskPoolOffset += 4
+  return key
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
