@@ -28,13 +28,16 @@ import {randomUUID} from 'node:crypto'
 import {STATUS_CODES} from 'node:http'
 import {createServer, type Server} from 'node:https'
 import type {Duplex} from 'node:stream'
-import {WebSocket, WebSocketServer} from 'ws'
+import type {WebSocket as WebSocketType} from 'ws'
 import {FrameDecoder, encodeFrame} from '../../../src/lib/tunnel/framing.ts'
 import {
   CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, MessageType, SUBPROTOCOL_V2, SUBPROTOCOL_V3, messageTypeName,
   type TunnelMessageInit,
 } from '../../../src/lib/tunnel/message.ts'
 import {createTestCertificates, type TestCertificates} from './certs.ts'
+import {loadWsWithFastMask} from './ws-fast-mask.ts'
+
+const {WebSocket, WebSocketServer} = loadWsWithFastMask()
 
 export type RelayMode = 'source' | 'destination'
 export type ConnectionState = 'CONNECTED' | 'DISCONNECTED'
@@ -108,7 +111,7 @@ export interface TunnelRelay {
 }
 
 interface RelayClient {
-  ws: WebSocket
+  ws: WebSocketType
   socket: Duplex
   mode: RelayMode
   tunnel: TunnelState
@@ -273,7 +276,7 @@ export async function startTunnelRelay(options: RelayOptions): Promise<TunnelRel
     }
   }
 
-  function attach(ws: WebSocket, socket: Duplex, tunnel: TunnelState, mode: RelayMode, clientToken: string | undefined): void {
+  function attach(ws: WebSocketType, socket: Duplex, tunnel: TunnelState, mode: RelayMode, clientToken: string | undefined): void {
     const previous = tunnel.clients[mode]
     if (previous) {
       previous.detached = true
