@@ -1,0 +1,264 @@
+// Tunnel benchmark: source proxy -> TLS relay -> destination proxy, each in its
+// own process (as the C++ reference runs), against raw TCP on loopback.
+//
+//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--json] [--ts]
+//
+// The child processes run from JavaScript copies written to .test-output/ (see
+// compile.ts), like the built CLI; --ts runs them from the sources instead.
+// Measures, in one run: bulk throughput next to a raw TCP copy of the same size;
+// 1-byte echo round trips (p50/p95) next to raw TCP; RSS of the three processes
+// while 64 connections stream at once. Prints a table and the ratios.
+import {spawn, type ChildProcess} from 'node:child_process'
+import {randomFillSync} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import {createServer, connect, type Server, type Socket} from 'node:net'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
+import {compileForBenchmark} from './compile.ts'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..', '..')
+const {values: args} = parseArgs({
+  options: {
+    bytes: {type: 'string', default: String(1024 ** 3)},
+    pings: {type: 'string', default: '5000'},
+    connections: {type: 'string', default: '64'},
+    'per-connection': {type: 'string', default: String(16 * 1024 ** 2)},
+    json: {type: 'boolean', default: false},
+    // Run the child processes from the TypeScript sources (with Node's type stripping) instead of compiled copies.
+    ts: {type: 'boolean', default: false},
+  },
+})
+const childDir = args.ts ? here : join(root, '.test-output', 'bench-tunnel-js', 'bench', 'tunnel')
+if (!args.ts) compileForBenchmark(root, join(root, '.test-output', 'bench-tunnel-js'))
+const childExtension = args.ts ? '.ts' : '.js'
+const BULK_BYTES = Number(args.bytes)
+const PINGS = Number(args.pings)
+const CONNECTIONS = Number(args.connections)
+const PER_CONNECTION = Number(args['per-connection'])
+
+interface Child {
+  process: ChildProcess
+  info: Record<string, unknown>
+}
+
+function spawnNode(script: string, argv: string[]): Promise<Child> {
+  // BENCH_PROFILE=source|destination|relay writes a V8 CPU profile of that process to BENCH_PROFILE_DIR.
+  const name = script === 'relay-process' ? 'relay' : argv[0]
+  const profile = process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? '.'}`] : []
+  const child = spawn(process.execPath, [...profile, join(childDir, script + childExtension), ...argv], {stdio: ['pipe', 'pipe', 'inherit']})
+  return new Promise((resolve, reject) => {
+    let buffered = ''
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString()
+      const newline = buffered.indexOf('\n')
+      if (newline < 0) return
+      child.stdout!.off('data', onData)
+      resolve({process: child, info: JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>})
+    }
+    child.stdout!.on('data', onData)
+    child.once('exit', code => reject(new Error(`${script} exited with ${code}`)))
+  })
+}
+
+function stop(child: Child): Promise<void> {
+  return new Promise(resolve => {
+    child.process.removeAllListeners('exit')
+    child.process.once('exit', () => resolve())
+    child.process.stdin!.end()
+    setTimeout(() => child.process.kill('SIGKILL'), 5000).unref()
+  })
+}
+
+/** User+system CPU seconds a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+function rssMiB(pid: number, field = 'VmRSS'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)
+  return match ? Number(match[1]) / 1024 : Number.NaN
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>(resolve => server.listen({host: '127.0.0.1', port: 0}, () => resolve()))
+  return (server.address() as {port: number}).port
+}
+
+/** Counts bytes per connection; `expect(n)` resolves when a connection ends. */
+function sinkServer(): {server: Server; ended: Array<(bytes: number) => void>; next(): Promise<number>} {
+  const waiting: Array<(bytes: number) => void> = []
+  const server = createServer(socket => {
+    socket.setNoDelay(true)
+    let bytes = 0
+    socket.on('data', chunk => {
+      bytes += chunk.length
+    })
+    socket.on('error', () => {})
+    socket.on('end', () => {
+      socket.end()
+      waiting.shift()?.(bytes)
+    })
+  })
+  return {
+    server,
+    ended: waiting,
+    next: () => new Promise<number>(resolve => waiting.push(resolve)),
+  }
+}
+
+function connectTo(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({host: '127.0.0.1', port, noDelay: true}, () => resolve(socket))
+    socket.once('error', reject)
+  })
+}
+
+const pool = randomFillSync(Buffer.allocUnsafe(8 * 1024 * 1024))
+
+async function send(socket: Socket, total: number, chunk = 256 * 1024): Promise<void> {
+  let sent = 0
+  let offset = 0
+  while (sent < total) {
+    const size = Math.min(chunk, total - sent)
+    if (offset + size > pool.length) offset = 0
+    const ok = socket.write(pool.subarray(offset, offset + size))
+    offset += size
+    sent += size
+    if (!ok) await new Promise(resolve => socket.once('drain', resolve))
+  }
+  socket.end()
+}
+
+/** Seconds to move `bytes` from a fresh connection to the sink's end of stream. */
+async function bulk(port: number, sink: ReturnType<typeof sinkServer>, bytes: number): Promise<number> {
+  const socket = await connectTo(port)
+  socket.on('error', () => {})
+  const received = sink.next()
+  const start = process.hrtime.bigint()
+  await send(socket, bytes)
+  const got = await received
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  if (got !== bytes) throw new Error(`bulk: sink got ${got} of ${bytes} bytes`)
+  socket.destroy()
+  return seconds
+}
+
+/** 1-byte echo round trips in milliseconds, after a warm-up. */
+async function pingPong(port: number, count: number): Promise<number[]> {
+  const socket = await connectTo(port)
+  const one = Buffer.from([0x2a])
+  const times: number[] = []
+  let resolveByte: (() => void) | undefined
+  socket.on('data', () => resolveByte?.())
+  for (let i = 0; i < count + 200; i++) {
+    const start = process.hrtime.bigint()
+    const arrived = new Promise<void>(resolve => {
+      resolveByte = resolve
+    })
+    socket.write(one)
+    await arrived
+    if (i >= 200) times.push(Number(process.hrtime.bigint() - start) / 1e6)
+  }
+  socket.destroy()
+  return times.sort((a, b) => a - b)
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+}
+
+async function main(): Promise<void> {
+  const sink = sinkServer()
+  const sinkPort = await listen(sink.server)
+  const echo = createServer(socket => {
+    socket.setNoDelay(true)
+    socket.on('error', () => {})
+    socket.pipe(socket)
+  })
+  const echoPort = await listen(echo)
+
+  const relay = await spawnNode('relay-process', ['BULK,ECHO'])
+  const {url, caFile, tunnel} = relay.info as {url: string; caFile: string; tunnel: {sourceAccessToken: string; destinationAccessToken: string}}
+  const destination = await spawnNode('proxy-process', ['destination', JSON.stringify({
+    endpoint: url, caFile, token: tunnel.destinationAccessToken, services: {BULK: `127.0.0.1:${sinkPort}`, ECHO: `127.0.0.1:${echoPort}`},
+  })])
+  const source = await spawnNode('proxy-process', ['source', JSON.stringify({
+    endpoint: url, caFile, token: tunnel.sourceAccessToken, services: {BULK: 0, ECHO: 0},
+  })])
+  const ports = source.info.ports as {BULK: number; ECHO: number}
+  const pids = {source: source.process.pid!, relay: relay.process.pid!, destination: destination.process.pid!}
+
+  // Warm up both paths (JIT, TLS buffers).
+  await bulk(ports.BULK, sink, 64 * 1024 * 1024)
+  await bulk(sinkPort, sink, 64 * 1024 * 1024)
+
+  const rawSeconds = await bulk(sinkPort, sink, BULK_BYTES)
+  const cpuBefore = {source: cpuSeconds(pids.source), relay: cpuSeconds(pids.relay), destination: cpuSeconds(pids.destination), bench: cpuSeconds(process.pid)}
+  const tunnelSeconds = await bulk(ports.BULK, sink, BULK_BYTES)
+  const bulkCpu = {
+    source: cpuSeconds(pids.source) - cpuBefore.source, relay: cpuSeconds(pids.relay) - cpuBefore.relay,
+    destination: cpuSeconds(pids.destination) - cpuBefore.destination, bench: cpuSeconds(process.pid) - cpuBefore.bench,
+  }
+  const rssAfterBulk = {source: rssMiB(pids.source, 'VmHWM'), relay: rssMiB(pids.relay, 'VmHWM'), destination: rssMiB(pids.destination, 'VmHWM')}
+
+  const rawTimes = await pingPong(echoPort, PINGS)
+  const tunnelTimes = await pingPong(ports.ECHO, PINGS)
+
+  // 64 connections streaming at once; RSS sampled while they run.
+  const peak = {source: 0, relay: 0, destination: 0}
+  const sampler = setInterval(() => {
+    for (const name of ['source', 'relay', 'destination'] as const) peak[name] = Math.max(peak[name], rssMiB(pids[name]))
+  }, 20)
+  const concurrentStart = process.hrtime.bigint()
+  const sockets = await Promise.all(Array.from({length: CONNECTIONS}, () => connectTo(ports.BULK)))
+  const ends = sockets.map(() => sink.next())
+  await Promise.all(sockets.map(socket => send(socket, PER_CONNECTION)))
+  const counts = await Promise.all(ends)
+  const concurrentSeconds = Number(process.hrtime.bigint() - concurrentStart) / 1e9
+  clearInterval(sampler)
+  const intact = counts.filter(count => count === PER_CONNECTION).length
+  for (const socket of sockets) socket.destroy()
+
+  await Promise.all([stop(source), stop(destination)])
+  await stop(relay)
+  echo.close()
+  sink.server.close()
+
+  const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds
+  const tunnelMBps = mbps(BULK_BYTES, tunnelSeconds)
+  const rawMBps = mbps(BULK_BYTES, rawSeconds)
+  const p50 = {tunnel: percentile(tunnelTimes, 50), raw: percentile(rawTimes, 50)}
+  const p95 = {tunnel: percentile(tunnelTimes, 95), raw: percentile(rawTimes, 95)}
+  const result = {
+    bulk: {bytes: BULK_BYTES, tunnelMBps, rawMBps, ratio: tunnelMBps / rawMBps, cpuSeconds: bulkCpu},
+    echo: {pings: PINGS, p50, p95, addedP50: p50.tunnel - p50.raw, addedP95: p95.tunnel - p95.raw},
+    concurrent: {connections: CONNECTIONS, perConnection: PER_CONNECTION, intact, seconds: concurrentSeconds, peakRssMiB: peak},
+    peakRssAfterBulkMiB: rssAfterBulk,
+  }
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    return
+  }
+  const f = (n: number, digits = 1) => n.toFixed(digits)
+  const rows: Array<[string, string, string, string, string]> = [
+    ['what', 'tunnel', 'raw TCP', 'ratio / added', 'goal'],
+    [`bulk ${f(BULK_BYTES / 1024 ** 2, 0)} MiB, MB/s`, f(tunnelMBps), f(rawMBps), `${f(tunnelMBps / rawMBps, 3)}x`, '>= 200 MB/s'],
+    [`1-byte echo p50, ms (${PINGS})`, f(p50.tunnel, 3), f(p50.raw, 3), `+${f(p50.tunnel - p50.raw, 3)} ms`, '<= +0.3 ms'],
+    ['1-byte echo p95, ms', f(p95.tunnel, 3), f(p95.raw, 3), `+${f(p95.tunnel - p95.raw, 3)} ms`, ''],
+    [`${CONNECTIONS} connections x ${f(PER_CONNECTION / 1024 ** 2, 0)} MiB intact`, `${intact}/${CONNECTIONS}`, '', `${f(mbps(CONNECTIONS * PER_CONNECTION, concurrentSeconds))} MB/s`, `${CONNECTIONS}/${CONNECTIONS}`],
+    ['peak RSS while streaming, source MiB', f(peak.source), '', '', '< 100 MB'],
+    ['peak RSS while streaming, destination MiB', f(peak.destination), '', '', ''],
+    ['peak RSS while streaming, relay MiB', f(peak.relay), '', '', ''],
+    ['peak RSS (VmHWM) after bulk, source MiB', f(rssAfterBulk.source), '', '', ''],
+    ['CPU s during bulk: source/relay/destination/bench', [bulkCpu.source, bulkCpu.relay, bulkCpu.destination, bulkCpu.bench].map(n => f(n, 2)).join('/'), '', '', `${f(tunnelSeconds, 2)} s wall`],
+  ]
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)))
+  for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}\n`)
+  process.stdout.write('\nreference (DESIGN.md, C++ localproxy pair): 160-203 MB/s bulk, +0.11 ms p50 echo, 975 MB RSS source, 37-56/64 intact\n')
+}
+
+await main()
