@@ -1,0 +1,82 @@
+// Read-only look-ups `iotctl init` offers as choices: profiles, VPCs, subnets,
+// route tables, security groups and MSK clusters of an account.
+import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, type Tag} from '@aws-sdk/client-ec2'
+import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
+import type {AwsAccount} from '../aws/account.ts'
+import {aws} from '../errors.ts'
+import {listClusters} from '../msk/clusters.ts'
+import {describeRouteTables} from '../peering/network.ts'
+
+export interface VpcChoice {vpcId: string; cidrs: string[]; name?: string; isDefault: boolean}
+export interface SubnetChoice {subnetId: string; cidr: string; availabilityZone: string; name?: string}
+export interface RouteTableChoice {routeTableId: string; name?: string; main: boolean; subnetIds: string[]}
+export interface SecurityGroupChoice {groupId: string; groupName: string; description?: string}
+export interface ClusterChoice {arn: string; name: string; state: string; subnetIds: string[]; securityGroupIds: string[]; scram: boolean}
+
+const nameOf = (tags: Tag[] | undefined) => tags?.find((t) => t.Key === 'Name')?.Value
+
+/** Profile names of the shared config and credentials files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE). */
+export async function profileNames(): Promise<string[]> {
+  const {configFile, credentialsFile} = await loadSharedConfigFiles({ignoreCache: true})
+  return [...new Set([...Object.keys(configFile), ...Object.keys(credentialsFile)])].sort()
+}
+
+export async function listVpcs(account: AwsAccount): Promise<VpcChoice[]> {
+  const ec2 = await account.ec2()
+  const vpcs: VpcChoice[] = []
+  let NextToken: string | undefined
+  do {
+    const page = await aws(`listing VPCs (${account.label})`, () => ec2.send(new DescribeVpcsCommand({NextToken})))
+    for (const vpc of page.Vpcs ?? []) {
+      const extra = (vpc.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock !== vpc.CidrBlock).map((a) => a.CidrBlock as string)
+      vpcs.push({vpcId: vpc.VpcId as string, cidrs: [vpc.CidrBlock as string, ...extra], name: nameOf(vpc.Tags), isDefault: vpc.IsDefault ?? false})
+    }
+    NextToken = page.NextToken
+  } while (NextToken)
+  return vpcs
+}
+
+export async function listSubnets(account: AwsAccount, vpcId: string): Promise<SubnetChoice[]> {
+  const ec2 = await account.ec2()
+  const answer = await aws(`listing subnets of ${vpcId}`, () => ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+  return (answer.Subnets ?? []).map((s) => ({subnetId: s.SubnetId as string, cidr: s.CidrBlock ?? '', availabilityZone: s.AvailabilityZone ?? '', name: nameOf(s.Tags)}))
+    .sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId))
+}
+
+export async function listRouteTables(account: AwsAccount, vpcId: string): Promise<RouteTableChoice[]> {
+  const tables = await describeRouteTables(await account.ec2(), [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
+  return tables.map((t) => ({
+    routeTableId: t.RouteTableId as string,
+    name: nameOf(t.Tags),
+    main: t.Associations?.some((a) => a.Main) ?? false,
+    subnetIds: (t.Associations ?? []).map((a) => a.SubnetId).filter((id): id is string => Boolean(id)),
+  }))
+}
+
+export async function listSecurityGroups(account: AwsAccount, vpcId: string): Promise<SecurityGroupChoice[]> {
+  const ec2 = await account.ec2()
+  const answer = await aws(`listing security groups of ${vpcId}`, () => ec2.send(new DescribeSecurityGroupsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+  return (answer.SecurityGroups ?? []).map((g) => ({groupId: g.GroupId as string, groupName: g.GroupName ?? '', description: g.Description}))
+}
+
+export async function listMskClusters(account: AwsAccount): Promise<ClusterChoice[]> {
+  const clusters = await listClusters(await account.kafka(), `listing MSK clusters (${account.label})`)
+  return clusters.filter((c) => c.State !== 'DELETING').map((c) => {
+    const provisioned = c.Provisioned
+    return {
+      arn: c.ClusterArn as string,
+      name: c.ClusterName ?? '',
+      state: c.State ?? '',
+      subnetIds: provisioned?.BrokerNodeGroupInfo?.ClientSubnets ?? [],
+      securityGroupIds: provisioned?.BrokerNodeGroupInfo?.SecurityGroups ?? [],
+      scram: provisioned?.ClientAuthentication?.Sasl?.Scram?.Enabled === true,
+    }
+  })
+}
+
+/** The VPC a subnet belongs to (for a cluster, whose description names subnets only). */
+export async function vpcOfSubnet(account: AwsAccount, subnetId: string): Promise<string | undefined> {
+  const ec2 = await account.ec2()
+  const answer = await aws(`reading subnet ${subnetId}`, () => ec2.send(new DescribeSubnetsCommand({SubnetIds: [subnetId]})))
+  return answer.Subnets?.[0]?.VpcId
+}
