@@ -42,8 +42,8 @@ function accounts() {
   const iot = mockClient(iotEc2)
   const msk = mockClient(mskEc2)
   mockClient(kafka).on(ListClustersV2Command).resolves({ClusterInfoList: [
-    {ClusterArn: 'arn:aws:kafka:us-east-1:111111111111:cluster/plain/1', ClusterName: 'plain', State: 'ACTIVE', Provisioned: {BrokerNodeGroupInfo: {ClientSubnets: ['subnet-0000000a1'], InstanceType: 'kafka.t3.small'}, ClientAuthentication: {Unauthenticated: {Enabled: true}}}},
-    {ClusterArn: 'arn:aws:kafka:us-east-1:111111111111:cluster/demo/2', ClusterName: 'demo', State: 'ACTIVE', Provisioned: {BrokerNodeGroupInfo: {ClientSubnets: ['subnet-0000000a1', 'subnet-0000000a2'], SecurityGroups: ['sg-0000000a2'], InstanceType: 'kafka.t3.small'}, ClientAuthentication: {Sasl: {Scram: {Enabled: true}}}}},
+    {ClusterArn: 'arn:aws:kafka:us-east-1:111111111111:cluster/plain/1', ClusterName: 'plain', State: 'ACTIVE', Provisioned: {NumberOfBrokerNodes: 1, BrokerNodeGroupInfo: {ClientSubnets: ['subnet-0000000a1'], InstanceType: 'kafka.t3.small'}, ClientAuthentication: {Unauthenticated: {Enabled: true}}}},
+    {ClusterArn: 'arn:aws:kafka:us-east-1:111111111111:cluster/demo/2', ClusterName: 'demo', State: 'ACTIVE', Provisioned: {NumberOfBrokerNodes: 2, BrokerNodeGroupInfo: {ClientSubnets: ['subnet-0000000a1', 'subnet-0000000a2'], SecurityGroups: ['sg-0000000a2'], InstanceType: 'kafka.t3.small'}, ClientAuthentication: {Sasl: {Scram: {Enabled: true}}}}},
   ]})
   msk.on(DescribeSubnetsCommand, {SubnetIds: ['subnet-0000000a1']}).resolves({Subnets: [{SubnetId: 'subnet-0000000a1', VpcId: 'vpc-0000000a'}]})
   msk.on(DescribeVpcsCommand).resolves({Vpcs: [{VpcId: 'vpc-0000000a', CidrBlock: '10.10.0.0/16'}]})
