@@ -30,7 +30,6 @@ import {
   PutSecretValueCommand,
   RestoreSecretCommand,
   SecretsManagerClient,
-  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager'
 import {mockClient, type AwsStub} from 'aws-sdk-client-mock'
 import {AwsError, InputError} from '../../src/lib/errors.ts'
@@ -287,19 +286,21 @@ test('rotate writes one new value to A, then B, keeping the username, and report
   assert.ok(putA.calledBefore(putB), 'A is written first')
 })
 
-test('rotate: when B fails, A\'s AWSCURRENT goes back to the old version and the error says both keep the old password', async () => {
+test('rotate: when B fails, A gets its old value back and the error says both keep the old password', async () => {
   const accounts = rotationAccounts()
   accounts.iot.smMock.on(PutSecretValueCommand).rejects(awsFailure('InternalServiceError', 'injected'))
   let failure: unknown
   await rotateSecrets(contextFor(accounts), {dryRun: false}).catch((error: unknown) => { failure = error })
   assert.ok(failure instanceof AwsError, String(failure))
   assert.equal(failure.exitCode, 1)
-  assert.match(failure.message, /the IoT account's secret could not be updated \(injected\); the MSK account's secret is back at version old-msk, so both keep the old password/)
-  const tokenA = accounts.msk.smMock.commandCalls(PutSecretValueCommand)[0].args[0].input.ClientRequestToken
-  assert.deepEqual(accounts.msk.smMock.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input), [
-    {SecretId: secretArn('msk'), VersionStage: 'AWSCURRENT', MoveToVersionId: 'old-msk', RemoveFromVersionId: tokenA},
-  ])
-  assert.equal(accounts.iot.smMock.commandCalls(UpdateSecretVersionStageCommand).length, 0, 'B never changed')
+  const writesToA = accounts.msk.smMock.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input)
+  assert.equal(writesToA.length, 2, 'the new value, then the old one back')
+  assert.notEqual(JSON.parse(writesToA[0].SecretString as string).password, 'old-password')
+  assert.deepEqual(JSON.parse(writesToA[1].SecretString as string), {username: 'alice', password: 'old-password'})
+  assert.notEqual(writesToA[1].ClientRequestToken, writesToA[0].ClientRequestToken)
+  assert.match(failure.message, new RegExp(`the IoT account's secret could not be updated \\(injected\\); the MSK account's secret holds the old password again \\(version ${writesToA[1].ClientRequestToken}\\), so both keep the old password`))
+  assert.ok(!failure.message.includes('old-password'))
+  assert.equal(accounts.iot.smMock.commandCalls(PutSecretValueCommand).length, 1, 'B was tried once and is left as it was')
 })
 
 test('rotate refuses when a secret is missing or scheduled for deletion, before writing anything', async () => {

@@ -1,7 +1,7 @@
 // `secret mirror` and `secret rotate`: step 2 of the walkthrough, and a
 // rotation that writes both accounts so that they never stay different.
 import {randomUUID} from 'node:crypto'
-import {PutSecretValueCommand, UpdateSecretVersionStageCommand, type SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {PutSecretValueCommand, type SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import type {AccountRole, CallerIdentity} from '../aws/account.ts'
 import {AwsError, InputError, aws, awsErrorCode} from '../errors.ts'
 import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
@@ -12,7 +12,7 @@ import {checkSecretSettings, generatePassword, keyAliasOf, secretNameOf, usernam
 import {secretOptions} from './options.ts'
 import {restoredFact} from './secret-steps.ts'
 import {mirrorSteps} from './steps.ts'
-import {currentVersionOf, describeSecret, isScheduledForDeletion, isStackSecret, readSecretValue, type SecretDescription} from './store.ts'
+import {currentVersionOf, describeSecret, isScheduledForDeletion, isStackSecret, readSecretString, type SecretDescription} from './store.ts'
 
 export interface AccountKey {
   keyId: string
@@ -101,9 +101,9 @@ async function rotationTarget(ctx: StepContext, role: AccountRole): Promise<{sm:
 }
 
 /**
- * A new password in both accounts: A first, then B. If B fails, A's AWSCURRENT
- * label goes back to its previous version (UpdateSecretVersionStage), so both
- * keep the old password, and the error says so (exit 1).
+ * A new password in both accounts: A first, then B. If B fails, A's previous
+ * value is written back (a new version holding the old value), so both keep
+ * the old password, and the error says so (exit 1).
  */
 export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}): Promise<SecretRotateResult> {
   checkSecretSettings(ctx.settings)
@@ -114,9 +114,11 @@ export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}
     msk: {arn: a.secret.ARN as string, versionId: currentVersionOf(a.secret)},
     iot: {arn: b.secret.ARN as string, versionId: currentVersionOf(b.secret)},
   }
-  const oldValue = await readSecretValue(a.sm, previous.msk.arn, `reading the value of ${name} (MSK account)`)
+  // The old values stay in memory only, to put them back if the second write fails.
+  const oldA = await readSecretString(a.sm, previous.msk.arn, `reading the value of ${name} (MSK account)`)
+  const oldB = await readSecretString(b.sm, previous.iot.arn, `reading the value of ${name} (IoT account)`)
   const given = secretOptions(ctx).credentials
-  const username = ctx.settings.secret?.username ?? oldValue.credentials?.username ?? usernameOf(ctx.settings)
+  const username = ctx.settings.secret?.username ?? ScramCredentials.parse(oldA.secretString)?.username ?? usernameOf(ctx.settings)
   const credentials = given ? new ScramCredentials(username, given.revealPassword()) : new ScramCredentials(username, generatePassword())
   if (options.dryRun) return {stack: ctx.stack, dryRun: true, secretName: name, current: previous, previous}
 
@@ -138,41 +140,41 @@ export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}
       current: {msk: {arn: previous.msk.arn, versionId: written.VersionId ?? tokenA}, iot: {arn: previous.iot.arn, versionId: mirrored.VersionId ?? tokenB}},
     }
   } catch (error) {
-    throw await rollBack(ctx, {a, b, previous, tokenA, tokenB, name, cause: error})
+    throw await rollBack({a: {...a, old: oldA.secretString}, b: {...b, old: oldB.secretString}, previous, tokenB, name, cause: error})
   }
 }
 
 interface RollBack {
-  a: {sm: SecretsManagerClient}
-  b: {sm: SecretsManagerClient}
+  a: {sm: SecretsManagerClient; old?: string}
+  b: {sm: SecretsManagerClient; old?: string}
   previous: Record<AccountRole, AccountSecret>
-  tokenA: string
   tokenB: string
   name: string
   cause: unknown
 }
 
-/** Puts AWSCURRENT back on the old versions; the returned error says where each account stands. */
-async function rollBack(ctx: StepContext, r: RollBack): Promise<Error> {
+/** Writes the old values back where the new one landed; the returned error says where each account stands. */
+async function rollBack(r: RollBack): Promise<Error> {
   const code = awsErrorCode(r.cause) ?? 'Error'
   const reason = (r.cause as Error).message ?? String(r.cause)
   const step = `rotating ${r.name}`
-  const restore = async (sm: SecretsManagerClient, arn: string, from: string, to: string | undefined) => {
-    if (!to) throw new Error('the previous version is unknown')
-    await sm.send(new UpdateSecretVersionStageCommand({SecretId: arn, VersionStage: 'AWSCURRENT', MoveToVersionId: to, RemoveFromVersionId: from}))
+  const putBack = async (sm: SecretsManagerClient, arn: string, old: string | undefined): Promise<string> => {
+    if (old === undefined) throw new Error('the previous value is unknown')
+    const answer = await sm.send(new PutSecretValueCommand({SecretId: arn, SecretString: old, ClientRequestToken: randomUUID()}))
+    return answer.VersionId ?? ''
   }
+  let restoredA: string
   try {
-    await restore(r.a.sm, r.previous.msk.arn, r.tokenA, r.previous.msk.versionId)
+    restoredA = await putBack(r.a.sm, r.previous.msk.arn, r.a.old)
   } catch (error) {
-    return new AwsError(step, code, `the IoT account's secret could not be updated (${reason}), and putting the MSK account's back failed too (${awsErrorCode(error) ?? ''} ${(error as Error).message}): the MSK account holds the new password (version ${r.tokenA}), the IoT account the old one; run \`iotctl secret rotate\` again`, {cause: r.cause})
+    return new AwsError(step, code, `the IoT account's secret could not be updated (${reason}), and putting the MSK account's back failed too (${(error as Error).message}): the MSK account holds the new password, the IoT account the old one; run \`iotctl secret rotate\` again`, {cause: r.cause})
   }
   // A write that failed on the way back (a timeout) may still have landed in B: check, and undo it too.
   try {
     const b = await describeSecret(r.b.sm, r.previous.iot.arn, `reading secret ${r.name} (IoT account)`)
-    if (b && currentVersionOf(b) === r.tokenB) await restore(r.b.sm, r.previous.iot.arn, r.tokenB, r.previous.iot.versionId)
+    if (b && currentVersionOf(b) === r.tokenB) await putBack(r.b.sm, r.previous.iot.arn, r.b.old)
   } catch (error) {
-    return new AwsError(step, code, `the IoT account's secret could not be confirmed (${reason}; ${(error as Error).message}); the MSK account's is back at version ${r.previous.msk.versionId}; run \`iotctl secret mirror\` to check both`, {cause: r.cause})
+    return new AwsError(step, code, `the IoT account's secret could not be confirmed (${reason}; ${(error as Error).message}); the MSK account's holds the old password again (version ${restoredA}); run \`iotctl secret mirror\` to check both`, {cause: r.cause})
   }
-  ctx.progress(`rolled back ${r.name} in the MSK account to version ${r.previous.msk.versionId}`)
-  return new AwsError(step, code, `the IoT account's secret could not be updated (${reason}); the MSK account's secret is back at version ${r.previous.msk.versionId}, so both keep the old password`, {cause: r.cause})
+  return new AwsError(step, code, `the IoT account's secret could not be updated (${reason}); the MSK account's secret holds the old password again (version ${restoredA}), so both keep the old password`, {cause: r.cause})
 }

@@ -140,7 +140,9 @@ export function kmsKeyStep(role: AccountRole): Step {
       const aliasTarget = aliasKey && owned.has(aliasKey.KeyId as string) ? aliasKey.KeyId : undefined
       // The key to use: the one the alias names, else the newest live one, else one to bring back.
       const current = (aliasTarget ? owned.get(aliasTarget) : undefined) ?? live[0] ?? pending[0]
-      const resources = live.map((k) => keyRecord(ctx, role, k, k.KeyId === aliasTarget ? alias : undefined))
+      // The key in use first: later steps (the IoT role's key-user statement) take records[0].
+      const inUse = live.filter((k) => k.KeyId === current?.KeyId)
+      const resources = [...inUse, ...live.filter((k) => k.KeyId !== current?.KeyId)].map((k) => keyRecord(ctx, role, k, k.KeyId === aliasTarget ? alias : undefined))
       const missing: string[] = []
       const notes: string[] = []
       let statementsMissing = false

@@ -53,10 +53,16 @@ export interface SecretValue {
   versionId: string
 }
 
-/** The AWSCURRENT value of a secret. */
+/** The AWSCURRENT SecretString, as stored (for putting it back; never printed). */
+export async function readSecretString(sm: SecretsManagerClient, secretId: string, step: string): Promise<{secretString?: string; versionId: string}> {
+  const answer = await aws(step, () => sm.send(new GetSecretValueCommand({SecretId: secretId, VersionStage: 'AWSCURRENT'})))
+  return {secretString: answer.SecretString, versionId: answer.VersionId ?? ''}
+}
+
+/** The AWSCURRENT value of a secret as credentials. */
 export async function readSecretValue(sm: SecretsManagerClient, secretId: string, step: string): Promise<SecretValue> {
-  const answer = await aws(step, () => sm.send(new GetSecretValueCommand({SecretId: secretId})))
-  return {credentials: ScramCredentials.parse(answer.SecretString), versionId: answer.VersionId ?? ''}
+  const {secretString, versionId} = await readSecretString(sm, secretId, step)
+  return {credentials: ScramCredentials.parse(secretString), versionId}
 }
 
 /** The id of the version that carries AWSCURRENT. */
