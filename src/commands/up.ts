@@ -36,6 +36,9 @@ Resumable: each step reads what exists before it creates anything and records wh
       ...iotOverrides(flags),
       'secret.name': flags['secret-name'],
     })
+    // Names and SQL are checked before any AWS call, even before the profiles are resolved.
+    const {checkRuleSettings, ruleSettingsOf} = await import('../lib/iot/steps.ts')
+    checkRuleSettings(ruleSettingsOf(loaded.settings))
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {up} = await import('../lib/stack/up.ts')
     const result = await up(ctx, {dryRun: flags['dry-run'], createCluster: flags['create-cluster'], runTask: await this.taskRunner()})

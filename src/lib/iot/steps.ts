@@ -427,9 +427,9 @@ export const iotDestinationStep: Step = {
 
   async validate(ctx) {
     const vpcId = requireIotVpc(ctx)
-    requireInputs(ctx, ['iot-role'])
     ctx.facts.set(destinationFacts.subnets, await destinationSubnets(ctx, vpcId))
     ctx.facts.set(destinationFacts.securityGroups, await destinationSecurityGroups(ctx, vpcId))
+    requireInputs(ctx, ['iot-role'])
   },
 
   async read(ctx) {
