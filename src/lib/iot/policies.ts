@@ -4,7 +4,7 @@
 // set of policies allows what the destination and get_secret need.
 import {stackSid} from '../plan/tags.ts'
 
-export interface PolicyStatement {
+export type PolicyStatement = {
   Sid?: string
   Effect: 'Allow' | 'Deny'
   Principal?: '*' | Record<string, string | string[]>
@@ -26,10 +26,7 @@ export function iotRoleName(stack: string): string {
 
 export const iotRolePolicyName = 'iotctl-vpc-destination-and-secret'
 
-/** The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`). */
-export function partitionOf(arn: string): string {
-  return arn.split(':')[1] || 'aws'
-}
+export {partitionOf} from '../secrets/key-policy.ts'
 
 export function roleArn(partition: string, accountId: string, name: string): string {
   return `arn:${partition}:iam::${accountId}:role/${name}`
@@ -106,15 +103,6 @@ export function keyUserStatement(input: {stack: string; roleArn: string; region:
     Resource: '*',
     Condition: {StringEquals: {'kms:ViaService': `secretsmanager.${input.region}.amazonaws.com`}},
   }
-}
-
-/** The policy with `statement` added, replacing a statement of the same Sid. */
-export function withStatement(policy: PolicyDocument, statement: PolicyStatement): PolicyDocument {
-  return {...policy, Statement: [...policy.Statement.filter((s) => s.Sid !== statement.Sid), statement]}
-}
-
-export function withoutStatement(policy: PolicyDocument, sid: string): PolicyDocument {
-  return {...policy, Statement: policy.Statement.filter((s) => s.Sid !== sid)}
 }
 
 /** Parses a policy as IAM returns it (URL-encoded JSON) or as KMS returns it (JSON); a single Statement becomes a list. */

@@ -42,11 +42,12 @@ import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
 import {hasStackTag, stackMark, stackTagMap, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, StackSettings, Step, StepContext} from '../plan/types.ts'
+import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
 import {clusterArnOf, scramBootstrapBrokers} from './brokers.ts'
 import {checkErrorTopic, checkKafkaTopic, checkRuleName, checkSql, defaultKafkaTopic, defaultRuleName, defaultSql} from './names.ts'
 import {
   iotRoleName, iotRolePolicy, iotRolePolicyName, iotTrustPolicy, keyUserSid, keyUserStatement, parsePolicy, partitionOf,
-  roleArn, samePolicy, topicArn, withStatement, withoutStatement, type PolicyDocument,
+  roleArn, samePolicy, topicArn, type PolicyDocument,
 } from './policies.ts'
 import {isPrincipalNotKnownYet, isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
 import {isStackRuleDescription, kafkaRulePayload, ruleChanges, ruleTags} from './rule.ts'
@@ -256,11 +257,12 @@ export const iotRoleStep: Step = {
 // ---------------------------------------------------------------------------
 // iot-key-user: a statement in B's stack key policy, found by its Sid.
 
-async function getKeyPolicy(ctx: StepContext, keyId: string): Promise<PolicyDocument | undefined> {
+/** The key's policy as KMS has it (Id and every other statement kept for writing it back). */
+async function getKeyPolicy(ctx: StepContext, keyId: string): Promise<KeyPolicy | undefined> {
   const kms = await ctx.accounts.iot.kms()
   try {
     const answer = await kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))
-    return answer.Policy ? parsePolicy(answer.Policy) : undefined
+    return answer.Policy ? parseKeyPolicy(answer.Policy) : undefined
   } catch (error) {
     // A key pending deletion is going away with its policy.
     if (isNotFound(error) || awsErrorCode(error) === 'KMSInvalidStateException') return undefined
@@ -287,7 +289,7 @@ export const iotKeyUserStep: Step = {
     const keyIds = new Set([keyId, ...ctx.ledger.forStep('iot-key-user').map((r) => r.id.split('/')[0])].filter((k): k is string => Boolean(k)))
     const wanted = keyUserStatement({stack: ctx.stack, roleArn: iotRoleArnOf(ctx), region: ctx.accounts.iot.region})
     const resources: ResourceRecord[] = []
-    let current: PolicyDocument | undefined
+    let current: KeyPolicy | undefined
     for (const id of keyIds) {
       const policy = await getKeyPolicy(ctx, id)
       if (id === keyId) current = policy
@@ -295,9 +297,8 @@ export const iotKeyUserStep: Step = {
     }
     const what = `key-policy statement ${sid}: ${iotRoleName(ctx.stack)} may decrypt through Secrets Manager`
     if (!keyId) return {resources, missing: [`add ${what} (on the IoT account's stack key)`]}
-    const statement = current?.Statement.find((s) => s.Sid === sid)
-    if (!statement) return {resources, missing: [`add ${what} to key ${keyId}`]}
-    if (!samePolicy({Version: '', Statement: [statement]}, {Version: '', Statement: [wanted]})) return {resources, missing: [`update ${what} on key ${keyId}`]}
+    if (!current?.Statement.some((s) => s.Sid === sid)) return {resources, missing: [`add ${what} to key ${keyId}`]}
+    if (missingStatements(current, [wanted]).length > 0) return {resources, missing: [`update ${what} on key ${keyId}`]}
     return {resources, missing: []}
   },
 
@@ -309,7 +310,7 @@ export const iotKeyUserStep: Step = {
     const policy = await getKeyPolicy(ctx, keyId)
     if (!policy) throw new AwsError(`reading the key policy of ${keyId} (IoT account)`, 'NotFoundException', 'the key has no default policy')
     await aws(`adding ${statement.Sid} to the policy of key ${keyId} (IoT account)`, () => retryWhileIamPropagates(
-      () => kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatement(policy, statement))})),
+      () => kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, [statement]))})),
       {transient: isPrincipalNotKnownYet, what: `IAM to make ${iotRoleName(ctx.stack)} known to KMS`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
     ))
     const record = keyUserRecord(ctx, keyId)
@@ -325,7 +326,7 @@ export const iotKeyUserStep: Step = {
       try {
         const policy = await getKeyPolicy(ctx, keyId)
         if (policy?.Statement.some((s) => s.Sid === sid)) {
-          await kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withoutStatement(policy, sid))}))
+          await kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withoutStatements(policy, [sid]))}))
         }
       } catch (error) {
         // A key pending deletion refuses policy changes; its policy goes with it.
