@@ -1,0 +1,59 @@
+// `iotctl doctor`: every link of the chain from a device's message to the Kafka
+// topic, one check each, with what is wrong and how to fix it. Read-only.
+// The stack's resources are found by the registry's own reads (the same code
+// `up` and `cleanup` use); the checks look deeper where a read does not
+// (secret contents by digest, what the role's policies allow, key users).
+import {CheckFailed} from '../errors.ts'
+import type {StepContext} from '../plan/types.ts'
+import {fail, pass, warn, type Check, type CheckDefinition, type DoctorResult, type Verdict} from './check.ts'
+import {readRegistry} from './registry.ts'
+import {networkChecks} from './network.ts'
+import {secretChecks} from './secrets.ts'
+import {iotChecks} from './iot.ts'
+
+export type {Check, CheckStatus, DoctorResult} from './check.ts'
+
+/** The checks in the order of the chain. */
+export const checkDefinitions: CheckDefinition[] = [...networkChecks, ...secretChecks, ...iotChecks]
+
+/**
+ * Runs every check. `openContext` resolves both profiles; when that fails the
+ * first check says why and the others are skipped (they need the accounts).
+ */
+export async function runDoctor(stack: string, openContext: () => Promise<StepContext>): Promise<DoctorResult> {
+  let ctx: StepContext
+  try {
+    ctx = await openContext()
+  } catch (error) {
+    const checks: Check[] = [{
+      id: 'profiles', title: 'both AWS profiles resolve', status: 'fail', detail: (error as Error).message.split('\n')[0],
+      hint: 'set iot.profile and msk.profile in iotctl.json (or --iot-profile/--msk-profile) to profiles with working credentials (aws sso login, role_arn)',
+    }]
+    for (const definition of checkDefinitions) checks.push({id: definition.id, title: definition.title, status: 'skip', detail: 'needs both profiles'})
+    return {stack, healthy: false, checks}
+  }
+  const checks: Check[] = [profilesCheck(ctx)]
+  const registry = await readRegistry(ctx)
+  for (const definition of checkDefinitions) {
+    let verdict: Verdict
+    try {
+      ctx.checkpoint()
+      verdict = await definition.run(ctx, registry)
+    } catch (error) {
+      if (error instanceof CheckFailed || (error as Error).name === 'Interrupted') throw error
+      verdict = fail(`could not check: ${(error as Error).message.split('\n')[0]}`, 'check the profiles\' permissions and run again (DEBUG=1 shows details)')
+    }
+    checks.push({id: definition.id, title: definition.title, ...verdict})
+  }
+  return {stack: ctx.stack, healthy: checks.every((c) => c.status !== 'fail'), checks}
+}
+
+function profilesCheck(ctx: StepContext): Check {
+  const {iot, msk} = ctx.identities
+  const base = {id: 'profiles', title: 'both AWS profiles resolve, to different accounts'}
+  const detail = `IoT account ${iot.accountId} (${ctx.accounts.iot.label}), MSK account ${msk.accountId} (${ctx.accounts.msk.label})`
+  if (iot.accountId === msk.accountId) {
+    return {...base, ...warn(`${detail}: the same account`, 'fine for a same-account setup; otherwise set iot.profile and msk.profile to the two accounts\' profiles')}
+  }
+  return {...base, ...pass(detail)}
+}

@@ -1,0 +1,166 @@
+// Doctor checks of steps 5–7: what the role is trusted for and allowed to do,
+// the role as a user of B's key, the destination, and the rule's payload.
+import {GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, type IAMClient} from '@aws-sdk/client-iam'
+import {DescribeKeyCommand, GetKeyPolicyCommand} from '@aws-sdk/client-kms'
+import {DescribeSecretCommand} from '@aws-sdk/client-secrets-manager'
+import {aws, isNotFound} from '../errors.ts'
+import {clusterArnOf, scramBootstrapBrokers} from '../iot/brokers.ts'
+import {topicFilterOf} from '../iot/names.ts'
+import {
+  deniedActions, getSecretActions, iotRoleName, iotRolePolicyName, keyPolicyAllows, parsePolicy, partitionOf, topicArn, trustsService,
+  vpcDestinationActions, type PolicyDocument,
+} from '../iot/policies.ts'
+import {isStackRuleDescription, parseGetSecret} from '../iot/rule.ts'
+import {getRole, getTopicRule, iotRoleArnOf, ruleSettingsOf, stackDestinations} from '../iot/steps.ts'
+import type {StepContext} from '../plan/types.ts'
+import {fail, pass, warn, type CheckDefinition} from './check.ts'
+import type {Registry} from './registry.ts'
+
+const roleFix = 'run `iotctl iot role` (or `iotctl up`)'
+
+async function rolePolicies(iam: IAMClient, roleName: string): Promise<PolicyDocument[]> {
+  const policies: PolicyDocument[] = []
+  const inline = await aws(`listing the inline policies of ${roleName}`, () => iam.send(new ListRolePoliciesCommand({RoleName: roleName})))
+  for (const name of inline.PolicyNames ?? []) {
+    const answer = await aws(`reading policy ${name} of ${roleName}`, () => iam.send(new GetRolePolicyCommand({RoleName: roleName, PolicyName: name})))
+    if (answer.PolicyDocument) policies.push(parsePolicy(answer.PolicyDocument))
+  }
+  const attached = await aws(`listing the managed policies of ${roleName}`, () => iam.send(new ListAttachedRolePoliciesCommand({RoleName: roleName})))
+  for (const policy of attached.AttachedPolicies ?? []) {
+    const meta = await aws(`reading policy ${policy.PolicyArn}`, () => iam.send(new GetPolicyCommand({PolicyArn: policy.PolicyArn})))
+    const version = await aws(`reading policy ${policy.PolicyArn}`, () => iam.send(new GetPolicyVersionCommand({PolicyArn: policy.PolicyArn, VersionId: meta.Policy?.DefaultVersionId})))
+    if (version.PolicyVersion?.Document) policies.push(parsePolicy(version.PolicyVersion.Document))
+  }
+  return policies
+}
+
+function iotSecretArn(registry: Registry): string | undefined {
+  return registry.observed.get('secret:iot')?.resources[0]?.id
+}
+
+/** The key B's secret is encrypted with (what get_secret decrypts with), else the stack's key record. */
+async function iotKeyId(ctx: StepContext, registry: Registry): Promise<string | undefined> {
+  const secretArn = iotSecretArn(registry)
+  if (secretArn) {
+    const sm = await ctx.accounts.iot.secrets()
+    const secret = await sm.send(new DescribeSecretCommand({SecretId: secretArn})).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined
+      throw error
+    })
+    if (secret?.KmsKeyId) {
+      const kms = await ctx.accounts.iot.kms()
+      const key = await aws(`describing key ${secret.KmsKeyId} (IoT account)`, () => kms.send(new DescribeKeyCommand({KeyId: secret.KmsKeyId})))
+      if (key.KeyMetadata?.KeyId) return key.KeyMetadata.KeyId
+    }
+  }
+  return registry.observed.get('kms-key:iot')?.resources[0]?.id
+}
+
+export const iotChecks: CheckDefinition[] = [
+  {
+    id: 'role-trust',
+    title: 'AWS IoT may assume the stack\'s role, for the IoT account only',
+    async run(ctx) {
+      const name = iotRoleName(ctx.stack)
+      const role = await getRole(await ctx.accounts.iot.iam(), name)
+      if (!role) return fail(`IAM role ${name} does not exist in the IoT account ${ctx.identities.iot.accountId}`, roleFix)
+      const trust = parsePolicy(role.AssumeRolePolicyDocument ?? '{}')
+      if (!trustsService(trust, 'iot.amazonaws.com')) return fail(`${name} does not trust iot.amazonaws.com`, `${roleFix}: it restores the trust policy`)
+      const sourceAccounts = trust.Statement.flatMap((s) => [s.Condition?.StringEquals?.['aws:SourceAccount'] ?? []].flat())
+      if (sourceAccounts.length === 0) return warn(`${name} trusts iot.amazonaws.com without an aws:SourceAccount condition`, `${roleFix}: it adds the confused-deputy protection`)
+      if (!sourceAccounts.includes(ctx.identities.iot.accountId)) {
+        return fail(`${name} trusts iot.amazonaws.com only for account ${sourceAccounts.join(', ')}, not ${ctx.identities.iot.accountId}`, `${roleFix}: it restores the trust policy`)
+      }
+      return pass(`${role.Arn} trusts iot.amazonaws.com (aws:SourceAccount ${ctx.identities.iot.accountId})`)
+    },
+  },
+  {
+    id: 'role-permissions',
+    title: 'the role may manage the destination\'s network interfaces and read the secret',
+    async run(ctx, registry) {
+      const name = iotRoleName(ctx.stack)
+      const iam = await ctx.accounts.iot.iam()
+      if (!(await getRole(iam, name))) return fail(`IAM role ${name} does not exist`, roleFix)
+      const policies = await rolePolicies(iam, name)
+      const secretArn = iotSecretArn(registry)
+      const denied = deniedActions(policies, vpcDestinationActions, '*')
+      if (secretArn) denied.push(...deniedActions(policies, getSecretActions, secretArn))
+      const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
+      if (errorTopic) denied.push(...deniedActions(policies, ['iot:Publish'], topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, errorTopic)))
+      if (denied.length > 0) {
+        return fail(`${name} is not allowed ${denied.join(', ')}${policies.length === 0 ? ' (it has no policies)' : ''}`, `${roleFix}: it restores the inline policy ${iotRolePolicyName}`)
+      }
+      if (!secretArn) return fail(`${name} has the EC2 permissions, but the stack has no secret in the IoT account to check get_secret against`, 'run `iotctl secret mirror`')
+      return pass(`${name} allows the ${vpcDestinationActions.length} EC2 network-interface actions and get_secret on ${secretArn}`)
+    },
+  },
+  {
+    id: 'key-user',
+    title: 'the role may decrypt the IoT account\'s secret with its key',
+    async run(ctx, registry) {
+      const keyId = await iotKeyId(ctx, registry)
+      if (!keyId) return fail('the IoT account has no KMS key of this stack', 'run `iotctl secret mirror`, then `iotctl iot role`')
+      const kms = await ctx.accounts.iot.kms()
+      const answer = await aws(`reading the policy of key ${keyId} (IoT account)`, () => kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'})))
+      const roleArn = iotRoleArnOf(ctx)
+      if (!keyPolicyAllows(parsePolicy(answer.Policy ?? '{}'), roleArn, 'kms:Decrypt')) {
+        return fail(`the policy of key ${keyId} does not let ${iotRoleName(ctx.stack)} decrypt`, `${roleFix}: it adds the key-policy statement`)
+      }
+      return pass(`key ${keyId} lets ${iotRoleName(ctx.stack)} decrypt through Secrets Manager`)
+    },
+  },
+  {
+    id: 'destination',
+    title: 'the VPC topic rule destination is ENABLED',
+    async run(ctx) {
+      const fix = 'run `iotctl iot destination` (or `iotctl up`)'
+      const destinations = await stackDestinations(ctx)
+      if (destinations.length === 0) return fail(`no VPC topic rule destination uses ${iotRoleName(ctx.stack)}`, fix)
+      const best = destinations[0]
+      if (best.status !== 'ENABLED') return fail(`${best.arn} is ${best.status}${best.statusReason ? `: ${best.statusReason}` : ''}`, fix)
+      const vpc = best.vpcDestinationSummary
+      const vpcId = ctx.settings.iot?.vpcId
+      if (vpcId && vpc?.vpcId !== vpcId) return fail(`${best.arn} is in ${vpc?.vpcId}, not in the IoT VPC ${vpcId}`, fix)
+      return pass(`${best.arn} is ENABLED in ${vpc?.vpcId} (subnets ${vpc?.subnetIds?.join(', ')}; security groups ${vpc?.securityGroups?.join(', ') || 'none'})`)
+    },
+  },
+  {
+    id: 'rule',
+    title: 'the topic rule is enabled and sends to Kafka through the destination with get_secret',
+    async run(ctx) {
+      const settings = ruleSettingsOf(ctx.settings)
+      const fix = 'run `iotctl iot rule` (or `iotctl up`): it replaces the payload and enables the rule'
+      const found = await getTopicRule(await ctx.accounts.iot.iot(), settings.name)
+      if (!found) return fail(`topic rule ${settings.name} does not exist in the IoT account`, fix)
+      if (!isStackRuleDescription(found.rule.description, ctx.stack)) return fail(`topic rule ${settings.name} was not created by stack '${ctx.stack}'`, 'set rule.name to the stack\'s rule')
+      const problems: string[] = []
+      if (found.rule.ruleDisabled) problems.push(`rule ${settings.name} is disabled`)
+      const kafka = found.rule.actions?.find((a) => a.kafka)?.kafka
+      if (!kafka) problems.push(`rule ${settings.name} has no Apache Kafka action`)
+      else {
+        const enabled = (await stackDestinations(ctx)).find((d) => d.status === 'ENABLED')
+        if (kafka.destinationArn !== enabled?.arn) problems.push(`its Kafka action uses ${kafka.destinationArn}, not the stack's ENABLED destination${enabled ? ` ${enabled.arn}` : ''}`)
+        const roleArn = iotRoleArnOf(ctx)
+        const sm = await ctx.accounts.iot.secrets()
+        for (const key of ['sasl.scram.username', 'sasl.scram.password']) {
+          const call = parseGetSecret(kafka.clientProperties?.[key] ?? '')
+          if (!call) {
+            problems.push(`${key} is not a get_secret expression`)
+            continue
+          }
+          if (call.roleArn !== roleArn) problems.push(`${key} reads the secret with ${call.roleArn}, not ${roleArn}`)
+          const exists = await sm.send(new DescribeSecretCommand({SecretId: call.secretName})).then((s) => !s.DeletedDate, (error: unknown) => {
+            if (isNotFound(error)) return false
+            throw error
+          })
+          if (!exists) problems.push(`${key} names secret ${call.secretName}, which does not exist in the IoT account`)
+        }
+        const clusterArn = clusterArnOf(ctx)
+        const brokers = clusterArn ? await scramBootstrapBrokers(ctx.accounts.msk, clusterArn).catch(() => undefined) : undefined
+        if (brokers && kafka.clientProperties?.['bootstrap.servers'] !== brokers) problems.push(`bootstrap.servers is not the cluster's SASL/SCRAM brokers (${brokers})`)
+      }
+      if (problems.length > 0) return fail([...new Set(problems)].join('; '), fix)
+      return pass(`${settings.name}: '${topicFilterOf(found.rule.sql ?? '') ?? found.rule.sql}' → Kafka topic '${kafka?.topic}' through ${kafka?.destinationArn}`)
+    },
+  },
+]
