@@ -1,27 +1,29 @@
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, ruleFlags, twoAccountFlags} from '../../flags.ts'
 import type {IotSetupResult} from '../../lib/iot/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class IotRole extends BaseCommand<IotSetupResult> {
   static override summary = 'Create the IAM role AWS IoT assumes for the VPC destination and get_secret, and make it a user of the stack key.'
-  static override description = `In the IoT account (B): a role trusted by iot.amazonaws.com only on behalf of B's account (aws:SourceAccount), with an inline policy allowing the EC2 network-interface calls a VPC rule destination makes and secretsmanager:GetSecretValue/DescribeSecret on the stack's AmazonMSK_ secret (its exact ARN). A statement whose Sid names the stack is added to the policy of B's stack KMS key, letting the role decrypt through Secrets Manager only (kms:ViaService).
+  static override description = `In the IoT account (B): a role trusted by iot.amazonaws.com only on behalf of B's account (aws:SourceAccount), with an inline policy allowing the EC2 network-interface calls a VPC rule destination makes and secretsmanager:GetSecretValue/DescribeSecret on the stack's AmazonMSK_ secret (its exact ARN). A statement whose Sid names the stack is added to the policy of B's stack KMS key, letting the role decrypt through Secrets Manager only (kms:ViaService). With --error-topic (rule.errorTopic) the role may also publish there, for the rule's error action.
 
 Needs the secret and key of \`iotctl secret mirror\`. Idempotent; tagged with the stack; \`iotctl cleanup\` removes it.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --iot-profile iot --msk-profile msk',
     '<%= config.bin %> <%= command.id %> --dry-run --json',
+    '<%= config.bin %> <%= command.id %> --error-topic iotctl/errors',
   ]
 
   static override flags = {
     ...twoAccountFlags,
+    'error-topic': ruleFlags['error-topic'],
     ...changeFlags,
   }
 
   async run(): Promise<IotSetupResult> {
     const {flags} = await this.parse(IotRole)
-    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'rule.errorTopic': flags['error-topic']})
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {setupIot} = await import('../../lib/iot/index.ts')
     const result = await setupIot('role', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})

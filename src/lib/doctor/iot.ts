@@ -131,7 +131,7 @@ export const iotChecks: CheckDefinition[] = [
       const settings = ruleSettingsOf(ctx.settings)
       const fix = 'run `iotctl iot rule` (or `iotctl up`): it replaces the payload and enables the rule'
       const found = await getTopicRule(await ctx.accounts.iot.iot(), settings.name)
-      if (!found) return fail(`topic rule ${settings.name} does not exist in the IoT account`, fix)
+      if (!found) return fail(`topic rule ${settings.name} does not exist in the IoT account`, 'run `iotctl iot rule` (or `iotctl up`)')
       if (!isStackRuleDescription(found.rule.description, ctx.stack)) return fail(`topic rule ${settings.name} was not created by stack '${ctx.stack}'`, 'set rule.name to the stack\'s rule')
       const problems: string[] = []
       if (found.rule.ruleDisabled) problems.push(`rule ${settings.name} is disabled`)

@@ -6,7 +6,8 @@ import {applySteps, readStep, type StepReport, type TaskRunner} from '../plan/ru
 import type {StepContext} from '../plan/types.ts'
 import {stackSteps} from '../stack/steps.ts'
 import {topicFilterOf} from './names.ts'
-import {checkRuleSettings, destinationArnOf, iotRoleArnOf, ruleSettingsOf} from './steps.ts'
+import {iotRoleName, iotRolePolicyName, partitionOf, policiesAllow, topicArn} from './policies.ts'
+import {checkRuleSettings, destinationArnOf, getInlinePolicy, iotRoleArnOf, ruleSettingsOf} from './steps.ts'
 
 export type IotSlice = 'role' | 'destination' | 'rule'
 
@@ -15,6 +16,8 @@ const sliceSteps: Record<IotSlice, string[]> = {
   destination: ['iot-destination'],
   rule: ['iot-rule'],
 }
+
+const clusterSteps = ['msk-cluster', 'scram-association']
 
 /** Earlier steps whose records a slice uses. */
 const sliceInputs: Record<IotSlice, string[]> = {
@@ -39,12 +42,18 @@ export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryR
   // The rule's names and SQL first: a bad one is reported before any AWS call.
   if (slice === 'rule') checkRuleSettings(ruleSettingsOf(ctx.settings))
   const all = stackSteps()
-  for (const step of all.filter((s) => sliceInputs[slice].includes(s.id) && !ctx.outputs.has(s.id))) await readStep(step, ctx, ctx.progress)
+  // A configured cluster needs no look-up; otherwise the stack's cluster is found through its steps.
+  const inputs = sliceInputs[slice].filter((id) => !(ctx.settings.msk?.clusterArn && clusterSteps.includes(id)))
+  for (const step of all.filter((s) => inputs.includes(s.id) && !ctx.outputs.has(s.id))) await readStep(step, ctx, ctx.progress)
   const steps = all.filter((s) => sliceSteps[slice].includes(s.id))
   // Run on its own, a step's validation also demands what earlier steps make.
   const result = await applySteps(steps, {...ctx, options: {...ctx.options, requireInputs: true}}, options)
   const reports = result.reports
   const settings = ruleSettingsOf(ctx.settings)
+  if (slice === 'rule' && settings.errorTopic) {
+    const note = await errorTopicNote(ctx, settings.errorTopic)
+    if (note) reports.find((r) => r.id === 'iot-rule')?.notes.push(note)
+  }
   return {
     stack: ctx.stack,
     dryRun: options.dryRun,
@@ -55,4 +64,16 @@ export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryR
     ...(slice === 'rule' ? {rule: {name: settings.name, topicFilter: topicFilterOf(settings.sql), kafkaTopic: settings.kafkaTopic}} : {}),
     steps: reports,
   }
+}
+
+/**
+ * The error action republishes with the stack's role, which `iot role` (or
+ * `up`) allows to publish to the configured error topic; a role made before
+ * --error-topic was chosen cannot, and the rule would drop its errors silently.
+ */
+async function errorTopicNote(ctx: StepContext, errorTopic: string): Promise<string | undefined> {
+  const policy = await getInlinePolicy(await ctx.accounts.iot.iam(), iotRoleName(ctx.stack), iotRolePolicyName)
+  const topic = topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, errorTopic)
+  if (policy && policiesAllow([policy], 'iot:Publish', topic)) return undefined
+  return `the role may not publish to '${errorTopic}' yet: run \`iotctl iot role --error-topic ${errorTopic}\` (or \`iotctl up\`) so the error action can republish`
 }

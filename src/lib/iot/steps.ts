@@ -168,6 +168,8 @@ export const iotRoleStep: Step = {
   account: 'iot',
 
   async validate(ctx) {
+    const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
+    if (errorTopic !== undefined) checkErrorTopic(errorTopic, '--error-topic (rule.errorTopic)')
     requireInputs(ctx, ['secret:iot'])
     const name = iotRoleName(ctx.stack)
     const role = await getRole(await ctx.accounts.iot.iam(), name)
@@ -196,7 +198,10 @@ export const iotRoleStep: Step = {
     const policy = await getInlinePolicy(iam, name, iotRolePolicyName)
     const wanted = wantedRolePolicy(ctx)
     if (!policy) missing.push(`put inline policy ${iotRolePolicyName}: EC2 network interfaces for the VPC destination, get_secret on ${secretText}`)
-    else if (!wanted || !samePolicy(policy, wanted)) missing.push(`update inline policy ${iotRolePolicyName} of ${name} (get_secret on ${secretText})`)
+    else if (!wanted || !samePolicy(policy, wanted)) {
+      const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
+      missing.push(`update inline policy ${iotRolePolicyName} of ${name} (get_secret on ${secretText}${errorTopic ? `; publish to '${errorTopic}' for the error action` : ''})`)
+    }
     return {resources: [roleRecord(ctx, role)], missing}
   },
 
@@ -295,10 +300,10 @@ export const iotKeyUserStep: Step = {
       if (id === keyId) current = policy
       if (policy?.Statement.some((s) => s.Sid === sid)) resources.push(keyUserRecord(ctx, id))
     }
-    const what = `key-policy statement ${sid}: ${iotRoleName(ctx.stack)} may decrypt through Secrets Manager`
-    if (!keyId) return {resources, missing: [`add ${what} (on the IoT account's stack key)`]}
-    if (!current?.Statement.some((s) => s.Sid === sid)) return {resources, missing: [`add ${what} to key ${keyId}`]}
-    if (missingStatements(current, [wanted]).length > 0) return {resources, missing: [`update ${what} on key ${keyId}`]}
+    const what = (key: string) => `key-policy statement ${sid} on ${key}: ${iotRoleName(ctx.stack)} may decrypt through Secrets Manager`
+    if (!keyId) return {resources, missing: [`add ${what('the IoT account\'s stack key')}`]}
+    if (!current?.Statement.some((s) => s.Sid === sid)) return {resources, missing: [`add ${what(`key ${keyId}`)}`]}
+    if (missingStatements(current, [wanted]).length > 0) return {resources, missing: [`update ${what(`key ${keyId}`)}`]}
     return {resources, missing: []}
   },
 
