@@ -148,21 +148,29 @@ describe('peer setup across two accounts', () => {
     assert.deepEqual(aws.mutatingRequests(), [])
   })
 
-  test('with the ledger lost, cleanup finds the stack by tags and marks and spares look-alikes', async () => {
+  test('with the ledger lost, cleanup finds the stack by tags and marks and spares another stack', async () => {
     assert.equal((await cli(setupArgs())).code, 0)
     rmSync(join(cwd, '.iotctl'), {recursive: true})
-    // Another stack between the same VPCs must survive.
-    const other = await cli([...setupArgs(), '--stack', 'other', '--port', '9094'])
+    // Another stack, peering two other VPCs, with its own ledger in another folder.
+    const otherNetwork = await aws.createNetwork({name: 'other', iot: {cidr: '10.40.0.0/16'}, msk: {cidr: '10.50.0.0/16'}})
+    const otherCwd = mkdtempSync(join(tmpdir(), 'iotctl-peer-other-'))
+    const otherArgs = ['--stack', 'other', '--iot-profile', 'iot', '--msk-profile', 'msk']
+    const other = await runCli(['peer', 'setup', ...otherArgs, '--iot-vpc', otherNetwork.iot.vpcId, '--msk-vpc', otherNetwork.msk.vpcId,
+      '--msk-security-group', otherNetwork.msk.securityGroupId], {cwd: otherCwd, env: aws.childEnv()})
     assert.equal(other.code, 0, other.stderr)
+
     const result = await cli(['cleanup', '--iot-profile', 'iot', '--msk-profile', 'msk', '--yes', '--json'])
     assert.equal(result.code, 0, result.stderr)
     assert.equal(jsonOf(result).deleted, 4)
     const left = await livePeerings(iotEc2)
     assert.equal(left.length, 1)
     assert.ok(left[0].Tags?.some((t) => t.Key === 'iotctl:stack' && t.Value === 'other'))
-    assert.deepEqual((await ingressRules()).map((r) => r.FromPort), [9094])
-    const otherCleanup = await cli(['cleanup', '--iot-profile', 'iot', '--msk-profile', 'msk', '--yes', '--stack', 'other'])
+    assert.equal((await peeringRoutes(iotEc2, otherNetwork.iot.vpcId)).length, 1)
+    assert.equal((await peeringRoutes(mskEc2, otherNetwork.msk.vpcId)).length, 1)
+
+    const otherCleanup = await runCli(['cleanup', ...otherArgs, '--yes'], {cwd: otherCwd, env: aws.childEnv()})
     assert.equal(otherCleanup.code, 0, otherCleanup.stderr)
     assert.deepEqual(await livePeerings(iotEc2), [])
+    rmSync(otherCwd, {recursive: true, force: true})
   })
 })

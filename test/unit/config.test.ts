@@ -69,5 +69,15 @@ test('settings: stack from flag, then config, then "iotctl"; ledgers live beside
   } finally {
     process.chdir(cwd)
   }
-  assert.throws(() => loadSettings(file, {stack: 'bad/name'}), /--stack 'bad\/name'/)
+  assert.throws(() => loadSettings(file, {stack: 'bad/name'}, ['--stack', 'bad/name']), /--stack bad\/name: letters, digits/)
+})
+
+test('flag values are checked by the same schema, and the message names the flag the user typed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iotctl-flags-'))
+  const file = join(dir, 'iotctl.json')
+  writeFileSync(file, '{}')
+  assert.throws(() => loadSettings(file, {'iot.vpcId': 'vpc_1'}, ['peer', 'setup', '--iot-vpc', 'vpc_1']), /^InputError: --iot-vpc vpc_1: expected a VPC id/)
+  assert.throws(() => loadSettings(file, {'msk.securityGroupId': 'sg-x'}, ['msk', 'create', '--security-group=sg-x']), /--security-group sg-x: expected a security group id/)
+  assert.throws(() => loadSettings(file, {'msk.routeTableIds': ['rtb-01234567', 'rtb_2']}, ['--msk-route-tables', 'rtb-01234567,rtb_2']), /--msk-route-tables rtb_2: expected a route table id/)
+  assert.equal(loadSettings(file, {'iot.vpcId': 'vpc-01234567'}, ['--iot-vpc', 'vpc-01234567']).settings.iot?.vpcId, 'vpc-01234567')
 })

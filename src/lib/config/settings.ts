@@ -2,7 +2,7 @@
 import {dirname, join, resolve} from 'node:path'
 import {InputError} from '../errors.ts'
 import type {StackSettings} from '../plan/types.ts'
-import {loadConfig, stackName, type IotctlConfig} from './schema.ts'
+import {configSchema, loadConfig, type IotctlConfig} from './schema.ts'
 
 export const defaultConfigFile = 'iotctl.json'
 export const defaultStack = 'iotctl'
@@ -33,11 +33,36 @@ export function applyOverrides(config: IotctlConfig, overrides: SettingOverrides
   return merged as IotctlConfig
 }
 
-export function loadSettings(configFlag: string | undefined, overrides: SettingOverrides): LoadedSettings {
+/**
+ * The flag the user typed for a value, found in argv (`--iot-vpc vpc-1`,
+ * `--iot-vpc=vpc-1`, or an element of a comma-separated list), so messages
+ * name the flag even when several flags map to one config key.
+ */
+function flagTyped(value: unknown, argv: string[]): string | undefined {
+  const text = String(value)
+  for (const [index, arg] of argv.entries()) {
+    const inline = /^(--?[\w-]+)=(.*)$/.exec(arg)
+    if (inline && inline[2].split(',').includes(text)) return inline[1]
+    if (/^--?[\w-]+$/.test(arg) && argv[index + 1]?.split(',').includes(text)) return arg
+  }
+  return undefined
+}
+
+/** Checks flag values against the same schema as the file; InputError names the flag. */
+function checkOverrides(merged: IotctlConfig, overrides: SettingOverrides, argv: string[]): void {
+  const result = configSchema.safeParse(merged)
+  if (result.success) return
+  const issue = result.error.issues[0]
+  const path = issue.path.filter((p) => typeof p === 'string').join('.')
+  const value = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], merged)
+  const flag = overrides[path] !== undefined ? flagTyped(value, argv) : undefined
+  throw new InputError(flag ? `${flag} ${String(value)}: ${issue.message}` : `${path}: ${issue.message}`)
+}
+
+export function loadSettings(configFlag: string | undefined, overrides: SettingOverrides, argv: string[] = process.argv.slice(2)): LoadedSettings {
   const configFile = resolve(configFlag ?? defaultConfigFile)
   const config = applyOverrides(loadConfig(configFile, configFlag !== undefined), overrides)
+  checkOverrides(config, overrides, argv)
   const stack = config.stack ?? defaultStack
-  const checked = stackName.safeParse(stack)
-  if (!checked.success) throw new InputError(`--stack '${stack}': ${checked.error.issues[0].message}`)
   return {settings: {...config, stack}, configFile, stateDirectory: join(dirname(configFile), '.iotctl')}
 }
