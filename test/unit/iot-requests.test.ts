@@ -15,6 +15,7 @@ import {GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand} from '@aws-sdk/clie
 import {mockClient} from 'aws-sdk-client-mock'
 import {InputError} from '../../src/lib/errors.ts'
 import {setupIot} from '../../src/lib/iot/index.ts'
+import {iotRolePolicy} from '../../src/lib/iot/policies.ts'
 import type {ResourceRecord, StackSettings} from '../../src/lib/plan/types.ts'
 import {testContext} from '../support/step-context.ts'
 
@@ -135,7 +136,10 @@ function ruleSetup(settings: Partial<StackSettings> = {}) {
 test('iot rule: SQL, the Kafka action through the destination, get_secret with the secret name and role, tags', async () => {
   const {ctx, mocks} = ruleSetup({rule: {name: 'device_data', kafkaTopic: 'telemetry', errorTopic: 'iotctl/errors'}})
   mocks.iot.on(GetTopicRuleCommand).rejects(Object.assign(new Error('not found'), {name: 'ResourceNotFoundException', $metadata: {}}))
-  await setupIot('rule', ctx, {dryRun: false})
+  mocks.iam.on(GetRolePolicyCommand).resolves({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(
+    iotRolePolicy({secretArn, errorTopicArn: `arn:aws:iot:us-east-1:${B}:topic/iotctl/errors`})))})
+  const result = await setupIot('rule', ctx, {dryRun: false})
+  assert.deepEqual(result.steps[0].notes, [], 'the role may publish to the error topic')
   const input = mocks.iot.commandCalls(CreateTopicRuleCommand)[0].args[0].input
   assert.equal(input.ruleName, 'device_data')
   assert.equal(input.tags, 'iotctl%3Astack=demo&iotctl%3Amanaged=true')
@@ -182,4 +186,12 @@ test('iot rule refuses a dashed name before any call', async () => {
   const {ctx, mocks} = ruleSetup({rule: {name: 'device-data'}})
   await assert.rejects(setupIot('rule', ctx, {dryRun: false}), (e: Error) => e instanceof InputError && /no dashes/.test(e.message))
   assert.equal(mocks.iot.calls().length + mocks.iam.calls().length + mocks.kafka.calls().length, 0)
+})
+
+test('iot rule --error-topic with a role that may not publish there says how to fix it', async () => {
+  const {ctx, mocks} = ruleSetup({rule: {name: 'device_data', errorTopic: 'iotctl/errors'}})
+  mocks.iot.on(GetTopicRuleCommand).rejects(Object.assign(new Error('not found'), {name: 'ResourceNotFoundException', $metadata: {}}))
+  mocks.iam.on(GetRolePolicyCommand).resolves({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(iotRolePolicy({secretArn})))})
+  const result = await setupIot('rule', ctx, {dryRun: false})
+  assert.deepEqual(result.steps[0].notes, ["the role may not publish to 'iotctl/errors' yet: run `iotctl iot role --error-topic iotctl/errors` (or `iotctl up`) so the error action can republish"])
 })
