@@ -1,0 +1,55 @@
+// `node test/support/local-aws/main.ts [--destination-delay-ms N] [--cluster-delay-ms N] [--no-throttle]`
+// Starts moto and the stand-in, prints one JSON line (endpoint, env, files) on
+// stdout and stays up until SIGINT or SIGTERM.
+import {parseArgs} from 'node:util'
+import {startLocalAws} from './index.ts'
+
+const {values} = parseArgs({
+  options: {
+    'destination-delay-ms': {type: 'string'},
+    'cluster-delay-ms': {type: 'string'},
+    'no-throttle': {type: 'boolean'},
+    region: {type: 'string'},
+    dir: {type: 'string'},
+  },
+})
+
+const started = Date.now()
+const aws = await startLocalAws({
+  region: values.region,
+  dir: values.dir,
+  destinationActivationDelayMs: values['destination-delay-ms'] === undefined ? undefined : Number(values['destination-delay-ms']),
+  clusterActivationDelayMs: values['cluster-delay-ms'] === undefined ? undefined : Number(values['cluster-delay-ms']),
+  openTunnelsPerSecond: values['no-throttle'] ? 0 : undefined,
+})
+
+let stopping = false
+const stop = (signal: NodeJS.Signals): void => {
+  if (stopping) return
+  stopping = true
+  aws.stop().then(
+    () => process.exit(signal === 'SIGINT' ? 130 : 0),
+    (error: Error) => {
+      process.stderr.write(`local-aws: stopping failed: ${error.message}\n`)
+      process.exit(1)
+    },
+  )
+}
+process.on('SIGINT', stop)
+process.on('SIGTERM', stop)
+
+process.stdout.write(
+  JSON.stringify({
+    endpoint: aws.endpoint,
+    control: `${aws.endpoint}/_standin`,
+    motoUrl: aws.motoUrl,
+    region: aws.region,
+    env: aws.env,
+    configFile: aws.configFile,
+    credentialsFile: aws.credentialsFile,
+    profiles: aws.profiles,
+    accounts: aws.accounts,
+    pid: process.pid,
+    startupMs: Date.now() - started,
+  }) + '\n',
+)

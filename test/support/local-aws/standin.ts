@@ -1,0 +1,391 @@
+// The single AWS endpoint the CLI talks to. It answers the operations moto
+// lacks (IoT topic rule destinations and tags, MSK SCRAM secrets and bootstrap
+// brokers, Secure Tunneling), fixes what moto gets wrong, forwards everything
+// else to moto unchanged, and logs every request. Control endpoints under
+// /_standin/ serve the tests (log, faults, hold, tunnels, settings).
+import {createServer, request, Agent, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {AccountBook} from './accounts.ts'
+import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
+import type {CallContext, Handler} from './context.ts'
+import {IotStandIn} from './iot.ts'
+import {MotoClient, parseJson, type MotoAnswer} from './moto-client.ts'
+import {MskStandIn} from './msk.ts'
+import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
+import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
+import {botocoreDataDir, restRouters} from './rest-routes.ts'
+import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMode} from './tunnels.ts'
+
+export interface StandInSettings {
+  /** VPC topic rule destinations: IN_PROGRESS for this long, then ENABLED (or ERROR). Default 1000. */
+  destinationActivationDelayMs: number
+  /** MSK clusters: CREATING for this long, then ACTIVE. Default 1000. */
+  clusterActivationDelayMs: number
+  /** OpenTunnel calls per second and account (AWS: 1); 0 turns throttling off. */
+  openTunnelsPerSecond: number
+  /** Open tunnels per account before LimitExceededException; undefined: no limit. */
+  maxOpenTunnels?: number
+}
+
+export interface StandInOptions extends Partial<StandInSettings> {
+  motoUrl: string
+  /** The virtualenv whose botocore models name REST operations. */
+  venv: string
+  host?: string
+  port?: number
+  region?: string
+  /** Called by POST /_standin/reset, after the stand-in's own state is cleared. */
+  onReset?: () => Promise<void>
+}
+
+const hopByHop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'content-length'])
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.headersSent || res.destroyed) return
+  const body = Buffer.from(reply.body, 'utf8')
+  res.writeHead(reply.status, {...reply.headers, 'content-length': String(body.length)})
+  res.end(body)
+}
+
+const controlJson = (value: unknown, status = 200): Reply => ({
+  status,
+  headers: {'content-type': 'application/json'},
+  body: JSON.stringify(value),
+})
+
+export class StandIn {
+  readonly log = new RequestLog()
+  readonly faults = new Faults()
+  readonly tunnels: TunnelRegistry
+  readonly settings: StandInSettings
+  readonly moto: MotoClient
+  readonly accounts: AccountBook
+  readonly iot: IotStandIn
+  readonly msk: MskStandIn
+  readonly #options: StandInOptions
+  readonly #handlers = new Map<string, Handler>()
+  readonly #routers: ReturnType<typeof restRouters>
+  readonly #agent = new Agent({keepAlive: true, maxSockets: 64})
+  #server?: Server
+  url = ''
+
+  constructor(options: StandInOptions) {
+    this.#options = options
+    const settings: StandInSettings = {
+      destinationActivationDelayMs: options.destinationActivationDelayMs ?? 1000,
+      clusterActivationDelayMs: options.clusterActivationDelayMs ?? 1000,
+      openTunnelsPerSecond: options.openTunnelsPerSecond ?? 1,
+      maxOpenTunnels: options.maxOpenTunnels,
+    }
+    this.settings = settings
+    this.moto = new MotoClient(options.motoUrl)
+    this.accounts = new AccountBook(this.moto, options.region ?? 'us-east-1')
+    // The registry reads the live settings, so changing them applies at once.
+    this.tunnels = new TunnelRegistry({
+      get openTunnelsPerSecond() {
+        return settings.openTunnelsPerSecond
+      },
+      get maxOpenTunnels() {
+        return settings.maxOpenTunnels
+      },
+    })
+    this.iot = new IotStandIn(settings)
+    this.msk = new MskStandIn(settings)
+    this.#routers = restRouters(botocoreDataDir(options.venv))
+    for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
+  }
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      this.#handle(req, res).catch((error: Error) => {
+        process.stderr.write(`local-aws stand-in: ${req.method} ${req.url}: ${error.stack ?? error}\n`)
+        send(res, {status: 500, headers: {'content-type': 'text/plain'}, body: String(error)})
+      })
+    })
+    server.keepAliveTimeout = 60_000
+    this.#server = server
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.#options.port ?? 0, this.#options.host ?? '127.0.0.1', () => resolve())
+    })
+    const address = server.address() as AddressInfo
+    this.url = `http://${address.address}:${address.port}`
+    return this.url
+  }
+
+  async close(): Promise<void> {
+    this.log.release()
+    this.tunnels.clear()
+    const server = this.#server
+    if (server) {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+    this.#agent.destroy()
+    this.moto.close()
+  }
+
+  /** Forgets everything the stand-in keeps itself (not moto's state). */
+  reset(): void {
+    this.iot.reset()
+    this.msk.reset()
+    this.tunnels.clear()
+    this.faults.clear()
+    this.accounts.reset()
+    this.log.reset()
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET'
+    const rawUrl = req.url ?? '/'
+    const body = await readBody(req)
+    if (rawUrl.startsWith('/_standin/') || rawUrl === '/_standin') {
+      send(res, await this.#control(method, new URL(rawUrl, 'http://local'), body, req))
+      return
+    }
+    await this.log.gate()
+    if (res.destroyed || req.socket.destroyed) return
+
+    const facts = describeRequest(method, rawUrl, req.headers, body, this.#routers)
+    const account = await this.accounts.resolve(facts.accessKeyId)
+    const url = new URL(rawUrl, 'http://local')
+    const record = (status: number, by: LogEntry['by']): void => {
+      this.log.add({
+        service: facts.service,
+        operation: facts.operation,
+        account,
+        region: facts.region,
+        mutating: isMutating(facts.operation),
+        status,
+        by,
+        method,
+        path: url.pathname,
+      })
+    }
+
+    const fault = this.faults.take(facts.service, facts.operation, account)
+    if (fault) {
+      res.once('close', () => record(fault.status, 'fault'))
+      send(res, errorReply(facts.protocol, facts.service, fault.code, fault.status, fault.message ?? `Injected fault: ${fault.code}`))
+      return
+    }
+
+    const handler = this.#handlerFor(facts)
+    if (handler) {
+      const context: CallContext = {
+        facts,
+        account,
+        region: facts.region,
+        method,
+        url,
+        headers: req.headers,
+        body,
+        input: parseJson(body),
+        moto: this.moto,
+        forward: () => this.#forwardBuffered(req, body),
+        now: Date.now,
+      }
+      let reply: Reply
+      try {
+        reply = await handler(context)
+      } catch (error) {
+        if (!(error instanceof AwsServiceError)) throw error
+        reply = errorReply(facts.protocol, facts.service, error.code, error.status, error.message, error.extra)
+      }
+      res.once('close', () => record(reply.status, 'standin'))
+      send(res, reply)
+      return
+    }
+
+    if (facts.service === 'sts' && facts.operation.startsWith('AssumeRole')) {
+      const answer = await this.#forwardBuffered(req, body)
+      if (answer.status === 200) this.accounts.learnFromStsAnswer(answer.body.toString('utf8'), account)
+      res.once('close', () => record(answer.status, 'moto'))
+      res.writeHead(answer.status, forwardableHeaders(answer.headers))
+      res.end(answer.body)
+      return
+    }
+    await this.#forwardStreaming(req, res, body, (status) => record(status, 'moto'))
+  }
+
+  #handlerFor(facts: RequestFacts): Handler | undefined {
+    if (facts.service === 'IoTSecuredTunneling') {
+      return async (c) => {
+        const answer = tunnelingOperation(this.tunnels, facts.operation, c.account, c.region, c.input)
+        if (answer === undefined) throw new AwsServiceError('UnknownOperationException', 400, `Unknown operation ${facts.operation}`)
+        return jsonReply('json', answer)
+      }
+    }
+    return this.#handlers.get(`${facts.service}:${facts.operation}`)
+  }
+
+  #upstreamHeaders(req: IncomingMessage, body: Buffer): Record<string, string | string[]> {
+    const headers: Record<string, string | string[]> = {}
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !hopByHop.has(name)) headers[name] = value
+    }
+    headers['content-length'] = String(body.length)
+    return headers
+  }
+
+  #forwardBuffered(req: IncomingMessage, body: Buffer): Promise<MotoAnswer> {
+    return new Promise((resolve, reject) => {
+      const upstream = request(
+        `${this.#options.motoUrl}${req.url}`,
+        {method: req.method, headers: this.#upstreamHeaders(req, body), agent: this.#agent},
+        (answer) => {
+          const chunks: Buffer[] = []
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk))
+          answer.on('end', () => resolve({status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks)}))
+          answer.on('error', reject)
+        },
+      )
+      upstream.on('error', reject)
+      upstream.end(body)
+    })
+  }
+
+  #forwardStreaming(req: IncomingMessage, res: ServerResponse, body: Buffer, done: (status: number) => void): Promise<void> {
+    return new Promise((resolve) => {
+      const upstream = request(
+        `${this.#options.motoUrl}${req.url}`,
+        {method: req.method, headers: this.#upstreamHeaders(req, body), agent: this.#agent},
+        (answer) => {
+          const status = answer.statusCode ?? 502
+          res.writeHead(status, forwardableHeaders(answer.headers, true))
+          answer.pipe(res)
+          res.once('close', () => {
+            done(status)
+            resolve()
+          })
+        },
+      )
+      upstream.on('error', (error) => {
+        send(res, {status: 502, headers: {'content-type': 'text/plain'}, body: `moto unreachable: ${error.message}`})
+        done(502)
+        resolve()
+      })
+      upstream.end(body)
+    })
+  }
+
+  // --- control endpoints ------------------------------------------------------
+
+  async #control(method: string, url: URL, body: Buffer, req: IncomingMessage): Promise<Reply> {
+    const path = url.pathname.replace(/\/+$/, '')
+    const input = parseJson(body)
+    try {
+      if (path === '/_standin/health') return controlJson({ok: true, moto: this.#options.motoUrl})
+      if (path === '/_standin/log' && method === 'GET') {
+        const wait = url.searchParams.get('wait-mutating')
+        if (wait) {
+          const timeout = Number(url.searchParams.get('timeout-ms') ?? 60_000)
+          const gone = new Promise<never>((_, reject) => req.socket.once('close', () => reject(new Error('client went away'))))
+          try {
+            await Promise.race([this.log.waitForMutating(Number(wait), timeout), gone])
+          } catch (error) {
+            return controlJson({error: (error as Error).message, entries: this.log.entries()}, 408)
+          }
+        }
+        return controlJson({entries: this.log.entries()})
+      }
+      if (path === '/_standin/log/reset' && method === 'POST') {
+        this.log.reset()
+        return controlJson({})
+      }
+      if (path === '/_standin/hold') {
+        if (method === 'POST') {
+          const n = Number(input.afterMutating)
+          if (!Number.isInteger(n) || n < 0) return controlJson({error: 'afterMutating must be a whole number'}, 400)
+          this.log.holdAfterMutating(n)
+          return controlJson({})
+        }
+        if (method === 'DELETE') {
+          this.log.release()
+          return controlJson({})
+        }
+      }
+      if (path === '/_standin/faults') {
+        if (method === 'POST') {
+          for (const fault of Array.isArray(JSON.parse(body.toString() || '{}')) ? (JSON.parse(body.toString()) as Fault[]) : [input as unknown as Fault]) {
+            this.faults.add(fault)
+          }
+          return controlJson({faults: this.faults.list()})
+        }
+        if (method === 'DELETE') {
+          this.faults.clear()
+          return controlJson({})
+        }
+        if (method === 'GET') return controlJson({faults: this.faults.list()})
+      }
+      if (path === '/_standin/settings') {
+        if (method === 'POST') {
+          for (const key of ['destinationActivationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels'] as const) {
+            if (key in input) (this.settings as unknown as Record<string, unknown>)[key] = input[key] === null ? undefined : Number(input[key])
+          }
+        }
+        return controlJson(this.settings)
+      }
+      if (path === '/_standin/reset' && method === 'POST') {
+        this.reset()
+        await this.#options.onReset?.()
+        return controlJson({})
+      }
+      if (path === '/_standin/tunnels' && method === 'GET') return controlJson({tunnels: this.tunnels.all().map(publicTunnel)})
+      const byToken = /^\/_standin\/tunnels\/by-token\/(.+)$/.exec(path)
+      if (byToken && method === 'GET') {
+        const access = this.tunnels.authorize(decodeURIComponent(byToken[1]!))
+        return access ? controlJson(access) : controlJson({message: 'unknown, rotated or closed access token'}, 404)
+      }
+      const connection = /^\/_standin\/tunnels\/([^/]+)\/connection$/.exec(path)
+      if (connection && method === 'POST') {
+        const ok = this.tunnels.setConnectionState(decodeURIComponent(connection[1]!), input.mode as TunnelMode, input.status as ConnectionStatus)
+        return ok ? controlJson({}) : controlJson({message: 'unknown tunnel, or mode/status not source|destination / CONNECTED|DISCONNECTED'}, 404)
+      }
+      const tunnel = /^\/_standin\/tunnels\/([^/]+)$/.exec(path)
+      if (tunnel && method === 'GET') {
+        const found = this.tunnels.get(decodeURIComponent(tunnel[1]!))
+        return found ? controlJson(publicTunnel(found)) : controlJson({message: 'unknown tunnel'}, 404)
+      }
+    } catch (error) {
+      return controlJson({error: (error as Error).message}, 400)
+    }
+    return controlJson({error: `no control endpoint ${method} ${path}`}, 404)
+  }
+}
+
+function forwardableHeaders(headers: IncomingMessage['headers'], keepLength = false): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue
+    if (hopByHop.has(name) && !(keepLength && name === 'content-length')) continue
+    out[name] = value
+  }
+  return out
+}
+
+function publicTunnel(t: ReturnType<TunnelRegistry['all']>[number]) {
+  return {
+    tunnelId: t.tunnelId,
+    tunnelArn: t.tunnelArn,
+    accountId: t.accountId,
+    region: t.region,
+    status: t.closedAt === undefined ? 'OPEN' : 'CLOSED',
+    thingName: t.thingName,
+    services: t.services,
+    source: t.source,
+    destination: t.destination,
+    createdAt: t.createdAt,
+    closedAt: t.closedAt,
+  }
+}
