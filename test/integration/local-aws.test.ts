@@ -42,7 +42,7 @@ import {
   KafkaClient,
   ListScramSecretsCommand,
 } from '@aws-sdk/client-kafka'
-import {CreateKeyCommand, KMSClient} from '@aws-sdk/client-kms'
+import {CreateKeyCommand, GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand} from '@aws-sdk/client-kms'
 import {CreateSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {REPO_ROOT, startLocalAws, type LocalAws, type ProfileName} from '../support/local-aws/index.ts'
@@ -562,6 +562,18 @@ describe('IoT Secure Tunneling (stand-in)', () => {
   })
 })
 
+describe('fixes to moto', () => {
+  test('KMS key policies: PolicyName may be left out, as AWS allows', async () => {
+    const kms = client(KMSClient, 'iot')
+    const key = await kms.send(new CreateKeyCommand({}))
+    const policy = JSON.parse((await kms.send(new GetKeyPolicyCommand({KeyId: key.KeyMetadata!.KeyId!}))).Policy!)
+    assert.equal(policy.Statement[0].Principal.AWS, `arn:aws:iam::${aws.accounts.iot}:root`)
+    const replaced = {Version: '2012-10-17', Id: 'iotctl', Statement: [{Sid: 'root', Effect: 'Allow', Principal: {AWS: `arn:aws:iam::${aws.accounts.iot}:root`}, Action: 'kms:*', Resource: '*'}]}
+    await kms.send(new PutKeyPolicyCommand({KeyId: key.KeyMetadata!.KeyId!, Policy: JSON.stringify(replaced)}))
+    assert.equal(JSON.parse((await kms.send(new GetKeyPolicyCommand({KeyId: key.KeyMetadata!.KeyId!}))).Policy!).Id, 'iotctl')
+  })
+})
+
 describe('fault injection', () => {
   test('makes the next matching requests fail with the SDK error code', async () => {
     aws.injectFault({service: 'ec2', operation: 'CreateVpc', account: aws.accounts.msk, code: 'VpcLimitExceeded', status: 400, message: 'too many VPCs'})
@@ -597,6 +609,7 @@ describe('lifecycle', () => {
     const startupMs = Date.now() - started
     t.diagnostic(`startLocalAws() took ${startupMs} ms`)
     const {motoPid, dir} = second
+    await second.warmedUp
     assert.equal(process.kill(motoPid, 0), true)
     const id = await new STSClient(second.clientConfig('msk')).send(new GetCallerIdentityCommand({}))
     assert.equal(id.Account, second.accounts.msk)

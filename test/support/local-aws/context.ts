@@ -14,8 +14,8 @@ export interface CallContext {
   /** The request body as a JSON object ({} when empty). */
   input: Record<string, unknown>
   moto: MotoClient
-  /** Sends the original request to moto unchanged and returns moto's whole answer. */
-  forward(): Promise<MotoAnswer>
+  /** Sends the original request to moto (with another body, if given) and returns moto's whole answer. */
+  forward(body?: Buffer): Promise<MotoAnswer>
   now(): number
 }
 

@@ -71,6 +71,12 @@ export interface LocalAws {
   settings: StandInSettings
   standIn: StandIn
   createNetwork(options?: NetworkOptions): Promise<Network>
+  /**
+   * Settles when moto has built its EC2, IoT, Kafka, KMS and Secrets Manager
+   * backends for both accounts (started in the background by startLocalAws and
+   * reset: the first EC2 call otherwise takes one to two seconds). Never rejects.
+   */
+  readonly warmedUp: Promise<void>
   /** Empties moto and the stand-in (log, faults, destinations, SCRAM, tunnels) and seeds the admin roles again. */
   reset(): Promise<void>
   stop(): Promise<void>
@@ -115,6 +121,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     })
     const endpoint = await standIn.start()
     await seed()
+    let warmedUp = warmUp(standIn, region)
 
     const env: Record<string, string> = {
       AWS_CONFIG_FILE: files.configFile,
@@ -158,9 +165,13 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       settings: si.settings,
       standIn: si,
       createNetwork: (networkOptions) => createNetwork(clientConfig, region, networkOptions),
+      get warmedUp() {
+        return warmedUp
+      },
       reset: async () => {
         si.reset()
         await resetAll()
+        warmedUp = warmUp(si, region)
       },
       stop: () => (stopped ??= cleanup()),
     }
@@ -205,6 +216,18 @@ function lazyIni(profile: string, filepath: string, configFilepath: string, regi
     )
     return (await provider)(props)
   }
+}
+
+/** Builds moto's per-account backends ahead of the first test's call. */
+function warmUp(standIn: StandIn, region: string): Promise<void> {
+  const calls = [ACCOUNTS.msk, ACCOUNTS.iot].flatMap((account) => [
+    standIn.moto.query('ec2', account, region, {Action: 'DescribeVpcs', Version: '2016-11-15'}),
+    standIn.moto.rest('iot', 'GET', '/rules', account, region),
+    standIn.moto.rest('kafka', 'GET', '/v1/clusters', account, region),
+    standIn.moto.json('kms', 'TrentService.ListKeys', account, region, {}),
+    standIn.moto.json('secretsmanager', 'secretsmanager.ListSecrets', account, region, {}),
+  ])
+  return Promise.allSettled(calls).then(() => undefined)
 }
 
 async function seedAdminRole(standIn: StandIn, account: string, region: string): Promise<void> {

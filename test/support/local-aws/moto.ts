@@ -143,8 +143,10 @@ export async function startMoto(options: MotoOptions): Promise<MotoServer> {
             child.ref()
             killGroup(child, 'SIGTERM')
             let timer: NodeJS.Timeout | undefined
+            // moto keeps nothing worth flushing, and its SIGTERM handler takes a
+            // second or more to exit: a short grace, then SIGKILL.
             const timeout = new Promise<'timeout'>((resolve) => {
-              timer = setTimeout(() => resolve('timeout'), 2000)
+              timer = setTimeout(() => resolve('timeout'), 200)
             })
             const how = await Promise.race([exited, timeout])
             clearTimeout(timer)

@@ -9,6 +9,7 @@ import {AccountBook} from './accounts.ts'
 import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
+import {kmsHandlers} from './kms.ts'
 import {MotoClient, parseJson, type MotoAnswer} from './moto-client.ts'
 import {MskStandIn} from './msk.ts'
 import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
@@ -103,6 +104,7 @@ export class StandIn {
     this.#routers = restRouters(botocoreDataDir(options.venv))
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
   }
 
   async start(): Promise<string> {
@@ -192,7 +194,7 @@ export class StandIn {
         body,
         input: parseJson(body),
         moto: this.moto,
-        forward: () => this.#forwardBuffered(req, body),
+        forward: (replacement) => this.#forwardBuffered(req, replacement ?? body),
         now: Date.now,
       }
       let reply: Reply
