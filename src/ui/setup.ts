@@ -29,7 +29,7 @@ export function renderUpSummary(result: UpSummary): string {
   const lines: string[] = []
   for (const [role, label] of [['msk', 'MSK account (A)'], ['iot', 'IoT account (B)']] as const) {
     const s = result.summary[role]
-    lines.push(`${label} ${s.accountId}: ${s.created.length} ${result.dryRun ? 'to create or change' : 'created or changed'}, ${s.adopted.length} adopted, ${s.inPlace} already in place`)
+    lines.push(`${label} ${s.accountId}: ${s.created.length} change(s)${result.dryRun ? ' planned' : ''}, ${s.adopted.length} adopted, ${s.inPlace} already in place`)
     for (const line of s.created) lines.push(`  ${result.dryRun ? 'would ' : ''}${line}`)
     for (const line of s.adopted) lines.push(`  adopted ${line}`)
   }

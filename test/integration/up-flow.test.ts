@@ -1,0 +1,203 @@
+// `iotctl up` from an empty two-account AWS (only the network a user already
+// has) to an enabled rule; `up` again changes nothing; `doctor` passes; each
+// link broken on purpose fails exactly its check; `cleanup` leaves nothing.
+// The built binary, run as a user would, against the local two-account AWS.
+import assert from 'node:assert/strict'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {after, before, describe, test} from 'node:test'
+import {DeleteRouteCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {DeleteRolePolicyCommand, GetRoleCommand, IAMClient, ListRolesCommand} from '@aws-sdk/client-iam'
+import {DisableTopicRuleCommand, GetTopicRuleCommand, IoTClient, ListTopicRuleDestinationsCommand, ListTopicRulesCommand} from '@aws-sdk/client-iot'
+import {GetKeyPolicyCommand, KMSClient} from '@aws-sdk/client-kms'
+import {DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {jsonOf, runCli} from '../support/cli.ts'
+import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
+
+let aws: LocalAws
+let network: Network
+let cwd: string
+let iot: {ec2: EC2Client; iam: IAMClient; iot: IoTClient; kms: KMSClient; secrets: SecretsManagerClient}
+let mskEc2: EC2Client
+let mskSecrets: SecretsManagerClient
+
+const stack = 'flow'
+const ruleName = 'flow_device_data'
+const roleName = `iotctl-${stack}-iot-to-msk`
+const cli = (args: string[]) => runCli(args, {cwd, env: aws.childEnv(), timeoutMs: 180_000})
+
+interface DoctorCheck {id: string; status: string; detail: string; hint?: string}
+async function doctor(): Promise<{code: number | null; checks: DoctorCheck[]}> {
+  const result = await cli(['doctor', '--json'])
+  return {code: result.code, checks: jsonOf<{checks: DoctorCheck[]}>(result).checks}
+}
+
+/** The checks that did not pass (warnings and fails). */
+function failing(checks: DoctorCheck[]): DoctorCheck[] {
+  return checks.filter((c) => c.status === 'fail')
+}
+
+before(async () => {
+  aws = await startLocalAws()
+  // The SDK's role assumer (client-sts 3.693) drops clientConfig.endpoint, so the
+  // in-process clients of aws.clientConfig() reach STS only through the environment.
+  Object.assign(process.env, aws.env)
+  network = await aws.createNetwork()
+  const config = (service: 'iot' | 'msk') => aws.clientConfig(service)
+  iot = {ec2: new EC2Client(config('iot')), iam: new IAMClient(config('iot')), iot: new IoTClient(config('iot')), kms: new KMSClient(config('iot')), secrets: new SecretsManagerClient(config('iot'))}
+  mskEc2 = new EC2Client(config('msk'))
+  mskSecrets = new SecretsManagerClient(config('msk'))
+  cwd = mkdtempSync(join(tmpdir(), 'iotctl-up-'))
+  // What `iotctl init` would write for this network.
+  writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
+    stack,
+    iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
+    msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
+    rule: {name: ruleName, kafkaTopic: 'device-data'},
+  }, null, 2))
+})
+
+after(async () => {
+  await aws?.stop()
+  if (cwd) rmSync(cwd, {recursive: true, force: true})
+})
+
+describe('up → doctor → cleanup on an empty two-account AWS', () => {
+  test('--dry-run prints the whole plan and makes no mutating call', async () => {
+    aws.resetLog()
+    const result = await cli(['up', '--create-cluster', '--dry-run'])
+    assert.equal(result.code, 0, result.stderr)
+    for (const line of [/create MSK cluster/, /request VPC peering/, /create IAM role iotctl-flow-iot-to-msk trusted by iot\.amazonaws\.com/,
+      /add key-policy statement iotctlflowIotRuleRoleKeyUser/, /create a VPC topic rule destination in vpc-/, /create rule flow_device_data: SELECT topic\(2\) as device_id, temperature FROM 'device\/\+\/data' → Kafka topic 'device-data'/,
+      /dry run: nothing was changed/]) {
+      assert.match(result.stdout, line)
+    }
+    assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
+  })
+
+  test('up creates every part, ending with an enabled rule and a summary', async () => {
+    const result = await cli(['up', '--create-cluster'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /IoT account \(B\) 222222222222: \d+ change\(s\), 0 adopted, 0 already in place/)
+    assert.match(result.stdout, /rule flow_device_data: messages on 'device\/\+\/data' go to Kafka topic 'device-data'/)
+    assert.match(result.stdout, /next: iotctl doctor --stack flow {3}then: iotctl mqtt publish --topic device\/1\/data/)
+
+    const role = (await iot.iam.send(new GetRoleCommand({RoleName: roleName}))).Role
+    assert.ok(role?.Tags?.some((t) => t.Key === 'iotctl:stack' && t.Value === stack))
+    const rule = (await iot.iot.send(new GetTopicRuleCommand({ruleName}))).rule
+    assert.equal(rule?.ruleDisabled, false)
+    const kafka = rule?.actions?.[0]?.kafka
+    const destinations = (await iot.iot.send(new ListTopicRuleDestinationsCommand({}))).destinationSummaries ?? []
+    assert.equal(destinations.length, 1)
+    assert.equal(destinations[0].status, 'ENABLED')
+    assert.equal(kafka?.destinationArn, destinations[0].arn)
+    assert.equal(kafka?.clientProperties?.['security.protocol'], 'SASL_SSL')
+    assert.match(kafka?.clientProperties?.['sasl.scram.password'] ?? '', new RegExp(`^\\$\\{get_secret\\('AmazonMSK_\\w+', 'SecretString', 'password', '${role?.Arn}'\\)\\}$`))
+    assert.match(kafka?.clientProperties?.['bootstrap.servers'] ?? '', /:9096/)
+
+    const keyId = (await iot.secrets.send(new DescribeSecretCommand({SecretId: `AmazonMSK_${stack}`}))).KmsKeyId
+    const keyPolicy = JSON.parse((await iot.kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))).Policy ?? '{}')
+    const statement = keyPolicy.Statement.find((s: {Sid?: string}) => s.Sid === 'iotctlflowIotRuleRoleKeyUser')
+    assert.deepEqual(statement?.Principal, {AWS: role?.Arn})
+    assert.deepEqual(statement?.Condition, {StringEquals: {'kms:ViaService': `secretsmanager.${aws.region}.amazonaws.com`}})
+
+    const ledger = JSON.parse(readFileSync(join(cwd, '.iotctl', `${stack}.json`), 'utf8')) as {resources: {step: string}[]}
+    for (const step of ['iot-role', 'iot-key-user', 'iot-destination', 'iot-rule']) assert.ok(ledger.resources.some((r) => r.step === step), step)
+  })
+
+  test('up again changes nothing and makes no mutating call', async () => {
+    aws.resetLog()
+    const result = await cli(['up', '--create-cluster', '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    const document = jsonOf(result)
+    assert.equal(document.changed, false)
+    assert.deepEqual(document.summary.iot.created, [])
+    assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
+  })
+
+  test('doctor passes every check', async () => {
+    const result = await cli(['doctor'])
+    assert.equal(result.code, 0, result.stdout + result.stderr)
+    assert.match(result.stdout, /all \d+ checks pass/)
+    const {checks} = await doctor()
+    assert.deepEqual(failing(checks), [])
+    assert.deepEqual(checks.map((c) => c.id), [
+      'profiles', 'cidrs', 'peering', 'routes:iot', 'routes:msk', 'sg-ingress', 'secret:msk', 'secret:iot', 'secrets-match', 'secret-keys',
+      'scram-association', 'role-trust', 'role-permissions', 'key-user', 'destination', 'rule',
+    ])
+  })
+
+  const breaks: {name: string; check: string; hint: RegExp; detail: RegExp; break(): Promise<void>; repair(): Promise<void>}[] = [
+    {
+      name: 'a route deleted in the MSK account',
+      check: 'routes:msk',
+      detail: /missing: route 10\.20\.0\.0\/16 → pcx-/,
+      hint: /iotctl peer setup/,
+      break: async () => { await mskEc2.send(new DeleteRouteCommand({RouteTableId: network.msk.routeTableId, DestinationCidrBlock: network.iot.cidr})) },
+      repair: async () => { assert.equal((await cli(['up'])).code, 0) },
+    },
+    {
+      name: 'B\'s secret changed',
+      check: 'secrets-match',
+      detail: /differ \(compared by SHA-256 digest\)/,
+      hint: /iotctl secret mirror --force/,
+      break: async () => {
+        const arn = (await iot.secrets.send(new GetSecretValueCommand({SecretId: `AmazonMSK_${stack}`}))).ARN
+        await iot.secrets.send(new PutSecretValueCommand({SecretId: arn, SecretString: JSON.stringify({username: 'iotctl', password: 'changed-behind-its-back'})}))
+      },
+      repair: async () => {
+        const a = await mskSecrets.send(new GetSecretValueCommand({SecretId: `AmazonMSK_${stack}`}))
+        await iot.secrets.send(new PutSecretValueCommand({SecretId: `AmazonMSK_${stack}`, SecretString: a.SecretString}))
+      },
+    },
+    {
+      name: 'the role\'s policy removed',
+      check: 'role-permissions',
+      detail: /is not allowed ec2:CreateNetworkInterface.*secretsmanager:GetSecretValue/,
+      hint: /iotctl iot role/,
+      break: async () => { await iot.iam.send(new DeleteRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret'})) },
+      repair: async () => { assert.equal((await cli(['iot', 'role'])).code, 0) },
+    },
+    {
+      name: 'the rule disabled',
+      check: 'rule',
+      detail: /rule flow_device_data is disabled/,
+      hint: /iotctl iot rule/,
+      break: async () => { await iot.iot.send(new DisableTopicRuleCommand({ruleName})) },
+      repair: async () => { assert.equal((await cli(['iot', 'rule'])).code, 0) },
+    },
+  ]
+
+  for (const broken of breaks) {
+    test(`${broken.name}: doctor fails exactly ${broken.check}, with its fix; the fix works`, async () => {
+      await broken.break()
+      const {code, checks} = await doctor()
+      assert.equal(code, 1)
+      const failed = failing(checks)
+      assert.deepEqual(failed.map((c) => c.id), [broken.check], JSON.stringify(failed, null, 2))
+      assert.match(failed[0].detail, broken.detail)
+      assert.match(failed[0].hint ?? '', broken.hint)
+      const human = await cli(['doctor'])
+      assert.match(human.stdout, new RegExp(`✗ FAIL  ${broken.check.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .* — fix: `))
+      await broken.repair()
+      assert.deepEqual(failing((await doctor()).checks), [])
+    })
+  }
+
+  test('cleanup leaves nothing of the IoT side in either account; again it is a no-op', async () => {
+    const result = await cli(['cleanup', '--yes', '--include-cluster', '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.deepEqual(((await iot.iot.send(new ListTopicRulesCommand({}))).rules ?? []).map((r) => r.ruleName), [])
+    assert.deepEqual((await iot.iot.send(new ListTopicRuleDestinationsCommand({}))).destinationSummaries ?? [], [])
+    assert.deepEqual(((await iot.iam.send(new ListRolesCommand({}))).Roles ?? []).map((r) => r.RoleName).filter((n) => n?.startsWith('iotctl-') && n !== 'iotctl-admin'), [])
+    const ledger = JSON.parse(readFileSync(join(cwd, '.iotctl', `${stack}.json`), 'utf8')) as {resources: unknown[]}
+    assert.deepEqual(ledger.resources, [])
+
+    aws.resetLog()
+    const again = await cli(['cleanup', '--yes', '--include-cluster'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.match(again.stdout, /nothing to delete/)
+    assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
+  })
+})
