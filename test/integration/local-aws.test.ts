@@ -46,6 +46,8 @@ import {CreateKeyCommand, GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand} f
 import {CreateSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {REPO_ROOT, startLocalAws, type LocalAws, type ProfileName} from '../support/local-aws/index.ts'
+import {describeRequest, isMutating} from '../support/local-aws/request-info.ts'
+import {botocoreDataDir, restRouters} from '../support/local-aws/rest-routes.ts'
 
 const run = promisify(execFile)
 
@@ -127,6 +129,43 @@ describe('two accounts through role_arn profiles', () => {
     } finally {
       for (const key of Object.keys(parent)) if (!(key in saved)) delete process.env[key]
     }
+  })
+})
+
+describe('request classification', () => {
+  const routers = restRouters(botocoreDataDir(`${REPO_ROOT}/.venv`))
+  const auth = (service: string) => ({authorization: `AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20240101/eu-west-1/${service}/aws4_request, SignedHeaders=host, Signature=x`})
+  const cases: [string, string, string, Record<string, string>, string, string, Record<string, string>][] = [
+    ['iot', 'GET', '/destinations/arn%3Aaws%3Aiot%3Aus-east-1%3A1%3Aruledestination/vpc/abc', {}, '', 'GetTopicRuleDestination', {arn: 'arn:aws:iot:us-east-1:1:ruledestination/vpc/abc'}],
+    ['iot', 'POST', '/rules/my_rule', {}, '{}', 'CreateTopicRule', {ruleName: 'my_rule'}],
+    ['iot', 'GET', '/rules/my_rule', {}, '', 'GetTopicRule', {ruleName: 'my_rule'}],
+    ['iot', 'GET', '/tags?resourceArn=x', {}, '', 'ListTagsForResource', {}],
+    ['kafka', 'GET', '/v1/clusters/arn%3Aaws%3Akafka%3Ax/bootstrap-brokers', {}, '', 'GetBootstrapBrokers', {clusterArn: 'arn:aws:kafka:x'}],
+    ['kafka', 'PATCH', '/v1/clusters/c/scram-secrets', {}, '{}', 'BatchDisassociateScramSecret', {clusterArn: 'c'}],
+    ['ec2', 'POST', '/', {'content-type': 'application/x-www-form-urlencoded'}, 'Action=AcceptVpcPeeringConnection&Version=2016-11-15', 'AcceptVpcPeeringConnection', {}],
+    ['iam', 'POST', '/', {'content-type': 'application/x-www-form-urlencoded'}, 'Action=PutRolePolicy', 'PutRolePolicy', {}],
+    ['IoTSecuredTunneling', 'POST', '/', {'x-amz-target': 'IoTSecuredTunneling.OpenTunnel'}, '{}', 'OpenTunnel', {}],
+    ['s3', 'PUT', '/bucket/key', {}, '', 'PUT /bucket/key', {}],
+  ]
+  for (const [service, method, path, headers, body, operation, params] of cases) {
+    test(`${service} ${method} ${path} is ${operation}`, () => {
+      const facts = describeRequest(method, path, {...auth(service), ...headers}, Buffer.from(body), routers)
+      assert.equal(facts.service, service)
+      assert.equal(facts.region, 'eu-west-1')
+      assert.equal(facts.accessKeyId, 'AKIAEXAMPLE')
+      assert.equal(facts.operation, operation)
+      assert.deepEqual(facts.uriParams, params)
+    })
+  }
+
+  test('what counts as mutating', () => {
+    const table: [string, boolean][] = [
+      ['DescribeVpcs', false], ['GetSecretValue', false], ['ListTunnels', false], ['AssumeRole', false], ['GetCallerIdentity', false],
+      ['Decrypt', false], ['GET /x', false], ['HEAD /x', false],
+      ['CreateVpc', true], ['AcceptVpcPeeringConnection', true], ['PutKeyPolicy', true], ['BatchAssociateScramSecret', true],
+      ['OpenTunnel', true], ['TagResource', true], ['Getaway', true], ['POST /x', true],
+    ]
+    assert.deepEqual(table.map(([op]) => [op, isMutating(op)]), table)
   })
 })
 

@@ -137,7 +137,7 @@ export class IotStandIn {
   }
 
   #list(c: CallContext) {
-    const maxResults = Number(c.url.searchParams.get('maxResults') ?? 225)
+    const maxResults = Number(c.url.searchParams.get('maxResults') ?? 100)
     if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 1000) throw invalid('maxResults must be between 1 and 1000')
     const all = [...this.#destinations.values()]
       .filter((d) => d.account === c.account && d.region === c.region)

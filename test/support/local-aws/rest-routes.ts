@@ -99,7 +99,8 @@ export function restRouters(dataDir: string | undefined): (service: string) => R
       const versions = readdirSync(join(dataDir, service)).sort()
       const file = join(dataDir, service, versions.at(-1)!, 'service-2.json.gz')
       const model = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'))
-      if (model.metadata?.protocol === 'rest-json' || model.metadata?.protocol === 'rest-xml') router = new RestRouter(model.operations)
+      // REST-XML (S3) tells some operations apart by headers (CopyObject vs PutObject): left to `METHOD /path`.
+      if (model.metadata?.protocol === 'rest-json') router = new RestRouter(model.operations)
     } catch {
       router = undefined
     }
