@@ -1,42 +1,28 @@
 // `iotctl up` from an empty two-account AWS (only the network a user already
-// has) to an enabled rule; `up` again changes nothing; `doctor` passes; each
-// link broken on purpose fails exactly its check; `cleanup` leaves nothing.
+// has) to an enabled rule; `up` again changes nothing; `cleanup` leaves nothing.
 // The built binary, run as a user would, against the local two-account AWS.
+// (doctor-links.test.ts breaks each link of such a stack on purpose.)
 import assert from 'node:assert/strict'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
-import {DeleteRouteCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {DeleteRolePolicyCommand, GetRoleCommand, IAMClient, ListRolesCommand} from '@aws-sdk/client-iam'
-import {DisableTopicRuleCommand, GetTopicRuleCommand, IoTClient, ListTopicRuleDestinationsCommand, ListTopicRulesCommand} from '@aws-sdk/client-iot'
+import {GetRoleCommand, IAMClient, ListRolesCommand} from '@aws-sdk/client-iam'
+import {GetTopicRuleCommand, IoTClient, ListTopicRuleDestinationsCommand, ListTopicRulesCommand} from '@aws-sdk/client-iot'
 import {GetKeyPolicyCommand, KMSClient} from '@aws-sdk/client-kms'
-import {DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {DescribeSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {jsonOf, runCli} from '../support/cli.ts'
 import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
 
 let aws: LocalAws
 let network: Network
 let cwd: string
-let iot: {ec2: EC2Client; iam: IAMClient; iot: IoTClient; kms: KMSClient; secrets: SecretsManagerClient}
-let mskEc2: EC2Client
-let mskSecrets: SecretsManagerClient
+let iot: {iam: IAMClient; iot: IoTClient; kms: KMSClient; secrets: SecretsManagerClient}
 
 const stack = 'flow'
 const ruleName = 'flow_device_data'
 const roleName = `iotctl-${stack}-iot-to-msk`
 const cli = (args: string[]) => runCli(args, {cwd, env: aws.childEnv(), timeoutMs: 180_000})
-
-interface DoctorCheck {id: string; status: string; detail: string; hint?: string}
-async function doctor(): Promise<{code: number | null; checks: DoctorCheck[]}> {
-  const result = await cli(['doctor', '--json'])
-  return {code: result.code, checks: jsonOf<{checks: DoctorCheck[]}>(result).checks}
-}
-
-/** The checks that did not pass (warnings and fails). */
-function failing(checks: DoctorCheck[]): DoctorCheck[] {
-  return checks.filter((c) => c.status === 'fail')
-}
 
 before(async () => {
   aws = await startLocalAws()
@@ -44,10 +30,8 @@ before(async () => {
   // in-process clients of aws.clientConfig() reach STS only through the environment.
   Object.assign(process.env, aws.env)
   network = await aws.createNetwork()
-  const config = (service: 'iot' | 'msk') => aws.clientConfig(service)
-  iot = {ec2: new EC2Client(config('iot')), iam: new IAMClient(config('iot')), iot: new IoTClient(config('iot')), kms: new KMSClient(config('iot')), secrets: new SecretsManagerClient(config('iot'))}
-  mskEc2 = new EC2Client(config('msk'))
-  mskSecrets = new SecretsManagerClient(config('msk'))
+  const config = aws.clientConfig('iot')
+  iot = {iam: new IAMClient(config), iot: new IoTClient(config), kms: new KMSClient(config), secrets: new SecretsManagerClient(config)}
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-up-'))
   // What `iotctl init` would write for this network.
   writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
@@ -63,7 +47,7 @@ after(async () => {
   if (cwd) rmSync(cwd, {recursive: true, force: true})
 })
 
-describe('up → doctor → cleanup on an empty two-account AWS', () => {
+describe('up → up again → cleanup on an empty two-account AWS', () => {
   test('--dry-run prints the whole plan and makes no mutating call', async () => {
     aws.resetLog()
     const result = await cli(['up', '--create-cluster', '--dry-run'])
@@ -115,75 +99,6 @@ describe('up → doctor → cleanup on an empty two-account AWS', () => {
     assert.deepEqual(document.summary.iot.created, [])
     assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
   })
-
-  test('doctor passes every check', async () => {
-    const result = await cli(['doctor'])
-    assert.equal(result.code, 0, result.stdout + result.stderr)
-    assert.match(result.stdout, /all \d+ checks pass/)
-    const {checks} = await doctor()
-    assert.deepEqual(failing(checks), [])
-    assert.deepEqual(checks.map((c) => c.id), [
-      'profiles', 'cidrs', 'peering', 'routes:iot', 'routes:msk', 'sg-ingress', 'secret:msk', 'secret:iot', 'secrets-match', 'secret-keys',
-      'scram-association', 'role-trust', 'role-permissions', 'key-user', 'destination', 'rule',
-    ])
-  })
-
-  const breaks: {name: string; check: string; hint: RegExp; detail: RegExp; break(): Promise<void>; repair(): Promise<void>}[] = [
-    {
-      name: 'a route deleted in the MSK account',
-      check: 'routes:msk',
-      detail: /missing: route 10\.20\.0\.0\/16 → pcx-/,
-      hint: /iotctl peer setup/,
-      break: async () => { await mskEc2.send(new DeleteRouteCommand({RouteTableId: network.msk.routeTableId, DestinationCidrBlock: network.iot.cidr})) },
-      repair: async () => { assert.equal((await cli(['up'])).code, 0) },
-    },
-    {
-      name: 'B\'s secret changed',
-      check: 'secrets-match',
-      detail: /differ \(compared by SHA-256 digest\)/,
-      hint: /iotctl secret mirror --force/,
-      break: async () => {
-        const arn = (await iot.secrets.send(new GetSecretValueCommand({SecretId: `AmazonMSK_${stack}`}))).ARN
-        await iot.secrets.send(new PutSecretValueCommand({SecretId: arn, SecretString: JSON.stringify({username: 'iotctl', password: 'changed-behind-its-back'})}))
-      },
-      repair: async () => {
-        const a = await mskSecrets.send(new GetSecretValueCommand({SecretId: `AmazonMSK_${stack}`}))
-        await iot.secrets.send(new PutSecretValueCommand({SecretId: `AmazonMSK_${stack}`, SecretString: a.SecretString}))
-      },
-    },
-    {
-      name: 'the role\'s policy removed',
-      check: 'role-permissions',
-      detail: /is not allowed ec2:CreateNetworkInterface.*secretsmanager:GetSecretValue/,
-      hint: /iotctl iot role/,
-      break: async () => { await iot.iam.send(new DeleteRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret'})) },
-      repair: async () => { assert.equal((await cli(['iot', 'role'])).code, 0) },
-    },
-    {
-      name: 'the rule disabled',
-      check: 'rule',
-      detail: /rule flow_device_data is disabled/,
-      hint: /iotctl iot rule/,
-      break: async () => { await iot.iot.send(new DisableTopicRuleCommand({ruleName})) },
-      repair: async () => { assert.equal((await cli(['iot', 'rule'])).code, 0) },
-    },
-  ]
-
-  for (const broken of breaks) {
-    test(`${broken.name}: doctor fails exactly ${broken.check}, with its fix; the fix works`, async () => {
-      await broken.break()
-      const {code, checks} = await doctor()
-      assert.equal(code, 1)
-      const failed = failing(checks)
-      assert.deepEqual(failed.map((c) => c.id), [broken.check], JSON.stringify(failed, null, 2))
-      assert.match(failed[0].detail, broken.detail)
-      assert.match(failed[0].hint ?? '', broken.hint)
-      const human = await cli(['doctor'])
-      assert.match(human.stdout, new RegExp(`✗ FAIL  ${broken.check.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .* — fix: `))
-      await broken.repair()
-      assert.deepEqual(failing((await doctor()).checks), [])
-    })
-  }
 
   test('cleanup leaves nothing of the IoT side in either account; again it is a no-op', async () => {
     const result = await cli(['cleanup', '--yes', '--include-cluster', '--json'])
