@@ -40,8 +40,9 @@ venv="$root/.venv"
 installed_moto() {
   "$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true
 }
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
+# A venv whose interpreter has gone (e.g. made by another python) is made anew.
+if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1; then
+  python3 -m venv --clear "$venv"
 fi
 if [ "$(installed_moto)" != "$moto_version" ] || [ ! -x "$venv/bin/moto_server" ]; then
   echo "setup-test-deps: installing moto[server]==$moto_version into .venv" >&2
