@@ -53,7 +53,7 @@ function ping(url: string): Promise<boolean> {
 const launcher = [
   'import ctypes, os, signal, sys',
   'try:',
-  '    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)',
+  '    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)',
   'except Exception:',
   '    pass',
   'if os.getppid() != int(sys.argv[1]):',
