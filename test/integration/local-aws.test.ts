@@ -305,6 +305,14 @@ describe('IoT topic rule destinations (stand-in)', () => {
       iot.send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration: vpcConfiguration(untrusting.Role!.Arn!)}})),
       'InvalidRequestException',
     )
+    // IAM propagation: a brand-new role is refused for a while.
+    aws.settings.rolePropagationDelayMs = 60_000
+    try {
+      const young = await client(IAMClient, 'iot').send(new CreateRoleCommand({RoleName: 'young-role', AssumeRolePolicyDocument: trustIot}))
+      await rejectsWith(iot.send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration: vpcConfiguration(young.Role!.Arn!)}})), 'InvalidRequestException')
+    } finally {
+      aws.settings.rolePropagationDelayMs = 0
+    }
     // The same role name in the other account does not help.
     await rejectsWith(
       client(IoTClient, 'msk').send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration: vpcConfiguration(roleArn)}})),

@@ -38,6 +38,11 @@ interface Destination {
 export interface IotSettings {
   /** How long a VPC destination stays IN_PROGRESS before ENABLED (or ERROR). */
   destinationActivationDelayMs: number
+  /**
+   * IAM is eventually consistent: IoT cannot assume a role younger than this
+   * (the destination is refused as for a missing role). Default 0.
+   */
+  rolePropagationDelayMs: number
 }
 
 const invalid = (message: string): AwsServiceError => new AwsServiceError('InvalidRequestException', 400, message)
@@ -119,7 +124,7 @@ export class IotStandIn {
       throw invalid("1 validation error detected: Value null at 'destinationConfiguration.vpcConfiguration.roleArn' failed to satisfy constraint: Member must not be null")
     }
     const securityGroups = Array.isArray(vpc.securityGroups) ? vpc.securityGroups : []
-    await checkRole(c.moto, c.account, c.region, vpc.roleArn)
+    await checkRole(c.moto, c.account, c.region, vpc.roleArn, c.now() - this.settings.rolePropagationDelayMs)
     const outcome = await provisioningOutcome(c.moto, c.account, c.region, vpc.vpcId, subnetIds, securityGroups)
     const destination: Destination = {
       arn: `arn:aws:iot:${c.region}:${c.account}:ruledestination/vpc/${id}`,
@@ -333,7 +338,7 @@ export class IotStandIn {
  * IoT assumes the destination's role to create network interfaces: the role
  * must exist in the caller's account and trust iot.amazonaws.com.
  */
-async function checkRole(moto: MotoClient, account: string, region: string, roleArn: string): Promise<void> {
+async function checkRole(moto: MotoClient, account: string, region: string, roleArn: string, createdBefore: number): Promise<void> {
   const parts = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(roleArn)
   if (!parts) throw invalid(`The role ARN ${roleArn} is not valid`)
   const [, roleAccount, roleName] = parts
@@ -345,6 +350,8 @@ async function checkRole(moto: MotoClient, account: string, region: string, role
   if (xmlText(xml, 'Arn') !== roleArn) throw invalid(refusal)
   const document = decodeURIComponent(xmlText(xml, 'AssumeRolePolicyDocument') ?? '')
   if (!trusts(document, 'iot.amazonaws.com')) throw invalid(refusal)
+  const created = Date.parse(xmlText(xml, 'CreateDate') ?? '')
+  if (Number.isFinite(created) && created > createdBefore) throw invalid(refusal)
 }
 
 function trusts(document: string, service: string): boolean {

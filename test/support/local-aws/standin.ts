@@ -20,6 +20,8 @@ import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMo
 export interface StandInSettings {
   /** VPC topic rule destinations: IN_PROGRESS for this long, then ENABLED (or ERROR). Default 1000. */
   destinationActivationDelayMs: number
+  /** IoT refuses a destination whose role is younger than this (IAM propagation). Default 0. */
+  rolePropagationDelayMs: number
   /** MSK clusters: CREATING for this long, then ACTIVE. Default 1000. */
   clusterActivationDelayMs: number
   /** OpenTunnel calls per second and account (AWS: 1); 0 turns throttling off. */
@@ -83,6 +85,7 @@ export class StandIn {
     this.#options = options
     const settings: StandInSettings = {
       destinationActivationDelayMs: options.destinationActivationDelayMs ?? 1000,
+      rolePropagationDelayMs: options.rolePropagationDelayMs ?? 0,
       clusterActivationDelayMs: options.clusterActivationDelayMs ?? 1000,
       openTunnelsPerSecond: options.openTunnelsPerSecond ?? 1,
       maxOpenTunnels: options.maxOpenTunnels,
@@ -332,7 +335,7 @@ export class StandIn {
       }
       if (path === '/_standin/settings') {
         if (method === 'POST') {
-          for (const key of ['destinationActivationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels'] as const) {
+          for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels'] as const) {
             if (key in input) (this.settings as unknown as Record<string, unknown>)[key] = input[key] === null ? undefined : Number(input[key])
           }
         }
