@@ -69,6 +69,8 @@ export class RequestLog extends EventEmitter<{entry: [LogEntry]; reset: []}> {
         cleanup()
         reject(new Error(`no ${n}th mutating request within ${timeoutMs} ms (saw ${this.#mutating})`))
       }, timeoutMs)
+      // A forgotten wait must not keep the process alive.
+      timer.unref()
       const cleanup = (): void => {
         clearTimeout(timer)
         this.off('entry', onEntry)

@@ -295,11 +295,21 @@ export class StandIn {
         const wait = url.searchParams.get('wait-mutating')
         if (wait) {
           const timeout = Number(url.searchParams.get('timeout-ms') ?? 60_000)
-          const gone = new Promise<never>((_, reject) => req.socket.once('close', () => reject(new Error('client went away'))))
+          const waiting = this.log.waitForMutating(Number(wait), timeout)
+          let onClose = (): void => undefined
+          const gone = new Promise<never>((_, reject) => {
+            onClose = () => reject(new Error('client went away'))
+            req.socket.once('close', onClose)
+          })
+          // Whichever loses the race must not become an unhandled rejection.
+          waiting.catch(() => undefined)
+          gone.catch(() => undefined)
           try {
-            await Promise.race([this.log.waitForMutating(Number(wait), timeout), gone])
+            await Promise.race([waiting, gone])
           } catch (error) {
             return controlJson({error: (error as Error).message, entries: this.log.entries()}, 408)
+          } finally {
+            req.socket.off('close', onClose)
           }
         }
         return controlJson({entries: this.log.entries()})
@@ -322,9 +332,8 @@ export class StandIn {
       }
       if (path === '/_standin/faults') {
         if (method === 'POST') {
-          for (const fault of Array.isArray(JSON.parse(body.toString() || '{}')) ? (JSON.parse(body.toString()) as Fault[]) : [input as unknown as Fault]) {
-            this.faults.add(fault)
-          }
+          const parsed: unknown = JSON.parse(body.toString() || '{}')
+          for (const fault of (Array.isArray(parsed) ? parsed : [parsed]) as Fault[]) this.faults.add(fault)
           return controlJson({faults: this.faults.list()})
         }
         if (method === 'DELETE') {
