@@ -37,7 +37,7 @@ Resumable: each step reads what exists before it creates anything and records wh
       'secret.name': flags['secret-name'],
     })
     // Names and SQL are checked before any AWS call, even before the profiles are resolved.
-    const {checkRuleSettings, ruleSettingsOf} = await import('../lib/iot/steps.ts')
+    const {checkRuleSettings, ruleSettingsOf} = await import('../lib/iot/inputs.ts')
     checkRuleSettings(ruleSettingsOf(loaded.settings))
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {up} = await import('../lib/stack/up.ts')

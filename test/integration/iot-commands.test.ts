@@ -81,11 +81,14 @@ describe('iot role, iot destination, iot rule', () => {
     assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
   })
 
-  test('iot destination waits, visibly, until the destination is ENABLED', async () => {
+  test('iot destination waits, saying so, while IAM propagates the new role, then until the destination is ENABLED', async () => {
+    // IoT refuses a role younger than this, as AWS does for some seconds after CreateRole.
+    aws.settings.rolePropagationDelayMs = 5000
     const result = await cli(['iot', 'destination'])
+    aws.settings.rolePropagationDelayMs = 0
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stderr, /waiting for arn:aws:iot:\S+:ruledestination\/vpc\/\S+ to become ENABLED/)
-    assert.match(result.stdout, /destination arn:aws:iot:\S+ is ENABLED/)
+    assert.match(result.stderr, /waiting for IAM to let AWS IoT assume iotctl-iotcmd-iot-to-msk \(\d+ s\)/)
+    assert.match(result.stdout, /destination arn:aws:iot:\S+:ruledestination\/vpc\/\S+ is ENABLED/)
     const destinations = (await iot.send(new ListTopicRuleDestinationsCommand({}))).destinationSummaries ?? []
     assert.deepEqual(destinations.map((d) => [d.status, d.vpcDestinationSummary?.vpcId, d.vpcDestinationSummary?.roleArn]),
       [['ENABLED', network.iot.vpcId, `arn:aws:iam::${aws.accounts.iot}:role/${roleName}`]])

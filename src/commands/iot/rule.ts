@@ -26,7 +26,7 @@ Rule names allow letters, digits and underscores only. Run again with another --
     const {flags} = await this.parse(IotRule)
     const loaded = this.settings(flags.config, {...accountOverrides(flags), ...iotOverrides(flags)})
     // Names and SQL are checked before any AWS call, even before the profiles are resolved.
-    const {checkRuleSettings, ruleSettingsOf} = await import('../../lib/iot/steps.ts')
+    const {checkRuleSettings, ruleSettingsOf} = await import('../../lib/iot/inputs.ts')
     checkRuleSettings(ruleSettingsOf(loaded.settings))
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {setupIot} = await import('../../lib/iot/index.ts')

@@ -11,7 +11,10 @@ import {
   vpcDestinationActions, type PolicyDocument,
 } from '../iot/policies.ts'
 import {isStackRuleDescription, parseGetSecret} from '../iot/rule.ts'
-import {getRole, getTopicRule, iotRoleArnOf, ruleSettingsOf, stackDestinations} from '../iot/steps.ts'
+import {stackDestinations} from '../iot/destination-step.ts'
+import {iotRoleArnOf, ruleSettingsOf} from '../iot/inputs.ts'
+import {getRole} from '../iot/role-steps.ts'
+import {getTopicRule} from '../iot/rule-step.ts'
 import type {StepContext} from '../plan/types.ts'
 import {fail, pass, warn, type CheckDefinition} from './check.ts'
 import type {Registry} from './registry.ts'

@@ -7,7 +7,8 @@ import type {StepContext} from '../plan/types.ts'
 import {stackSteps} from '../stack/steps.ts'
 import {topicFilterOf} from './names.ts'
 import {iotRoleName, iotRolePolicyName, partitionOf, policiesAllow, topicArn} from './policies.ts'
-import {checkRuleSettings, destinationArnOf, getInlinePolicy, iotRoleArnOf, ruleSettingsOf} from './steps.ts'
+import {checkRuleSettings, destinationArnOf, iotRoleArnOf, ruleSettingsOf} from './inputs.ts'
+import {getInlinePolicy} from './role-steps.ts'
 
 export type IotSlice = 'role' | 'destination' | 'rule'
 

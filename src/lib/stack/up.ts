@@ -3,7 +3,7 @@
 // creates and records each resource in the ledger as soon as it exists.
 import type {AccountRole, CallerIdentity} from '../aws/account.ts'
 import {sampleTopic, topicFilterOf} from '../iot/names.ts'
-import {ruleSettingsOf} from '../iot/steps.ts'
+import {ruleSettingsOf} from '../iot/inputs.ts'
 import {applySteps, describeRecord, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {ResourceRecord, StepContext} from '../plan/types.ts'
 import {upSteps} from './steps.ts'

@@ -1,0 +1,207 @@
+// iot-destination (walkthrough step 6): the VPC topic rule destination. The
+// stack's are the ones whose role is the stack's role (destinations cannot be
+// tagged), so they are found again when the ledger is lost.
+import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand} from '@aws-sdk/client-ec2'
+import {
+  CreateTopicRuleDestinationCommand,
+  DeleteTopicRuleDestinationCommand,
+  GetTopicRuleDestinationCommand,
+  ListTopicRuleDestinationsCommand,
+  UpdateTopicRuleDestinationCommand,
+  type IoTClient,
+  type TopicRuleDestinationSummary,
+} from '@aws-sdk/client-iot'
+import {waitFor} from '../aws/wait.ts'
+import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {checkSecurityGroup} from '../peering/network.ts'
+import {recordBase} from '../plan/context.ts'
+import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import {iotRoleArnOf, propagationSeconds, requireInputs} from './inputs.ts'
+import {iotRoleName} from './policies.ts'
+import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
+
+const destinationFacts = {subnets: 'iot.destination.subnets', securityGroups: 'iot.destination.securityGroups'}
+
+export async function listDestinations(iot: IoTClient): Promise<TopicRuleDestinationSummary[]> {
+  const all: TopicRuleDestinationSummary[] = []
+  let nextToken: string | undefined
+  do {
+    const page = await aws('listing topic rule destinations (IoT account)', () => iot.send(new ListTopicRuleDestinationsCommand({nextToken})))
+    all.push(...(page.destinationSummaries ?? []))
+    nextToken = page.nextToken
+  } while (nextToken)
+  return all
+}
+
+/** The stack's destinations, best first (ENABLED, then IN_PROGRESS, DISABLED, ERROR). */
+export async function stackDestinations(ctx: StepContext): Promise<TopicRuleDestinationSummary[]> {
+  const role = iotRoleArnOf(ctx)
+  const rank = ['ENABLED', 'IN_PROGRESS', 'DISABLED', 'ERROR']
+  const ours = (await listDestinations(await ctx.accounts.iot.iot())).filter((d) => d.vpcDestinationSummary?.roleArn === role && d.status !== 'DELETING')
+  return ours.sort((a, b) => rank.indexOf(a.status ?? '') - rank.indexOf(b.status ?? ''))
+}
+
+function sameSet(a: string[] | undefined, b: string[] | undefined): boolean {
+  const [x, y] = [[...(a ?? [])].sort(), [...(b ?? [])].sort()]
+  return x.length === y.length && x.every((v, i) => v === y[i])
+}
+
+function destinationRecord(ctx: StepContext, arn: string): ResourceRecord {
+  return {step: 'iot-destination', kind: 'iot:topic-rule-destination', id: arn, ...recordBase(ctx, 'iot')}
+}
+
+function requireIotVpc(ctx: StepContext): string {
+  const vpcId = ctx.settings.iot?.vpcId
+  if (!vpcId) throw new InputError('missing --iot-vpc (or iot.vpcId in the config file): the VPC the rule destination reaches the brokers from')
+  return vpcId
+}
+
+/** The subnets named (each must be in the IoT VPC), else all subnets of the IoT VPC. */
+async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<string[]> {
+  const ec2 = await ctx.accounts.iot.ec2()
+  const named = ctx.settings.iot?.subnetIds
+  if (named && named.length > 0) {
+    for (const id of named) {
+      let vpcOfSubnet: string | undefined
+      try {
+        vpcOfSubnet = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [id]}))).Subnets?.[0]?.VpcId
+      } catch (error) {
+        if (!/InvalidSubnetID\.(NotFound|Malformed)/.test(awsErrorCode(error) ?? '')) throw toAwsError(`reading subnet ${id} (IoT account)`, error)
+      }
+      if (!vpcOfSubnet) throw new InputError(`--iot-subnets ${id}: no such subnet in ${ctx.accounts.iot.label} (${ctx.accounts.iot.region})`)
+      if (vpcOfSubnet !== vpcId) throw new InputError(`--iot-subnets ${id}: subnet belongs to ${vpcOfSubnet}, not to the IoT VPC ${vpcId}`)
+    }
+    return named
+  }
+  const answer = await aws(`listing subnets of ${vpcId} (IoT account)`, () => ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+  const subnets = (answer.Subnets ?? []).map((s) => s.SubnetId as string).sort()
+  if (subnets.length === 0) throw new InputError(`the IoT VPC ${vpcId} has no subnets; create one or pass --iot-subnets`)
+  return subnets
+}
+
+/** The security groups named (each must be in the IoT VPC), else the VPC's default group. */
+async function destinationSecurityGroups(ctx: StepContext, vpcId: string): Promise<string[]> {
+  const named = ctx.settings.iot?.securityGroupIds
+  if (named && named.length > 0) {
+    for (const id of named) await checkSecurityGroup(ctx.accounts.iot, id, vpcId, '--iot-security-groups')
+    return named
+  }
+  const ec2 = await ctx.accounts.iot.ec2()
+  const answer = await aws(`finding the default security group of ${vpcId} (IoT account)`, () => ec2.send(new DescribeSecurityGroupsCommand({
+    Filters: [{Name: 'vpc-id', Values: [vpcId]}, {Name: 'group-name', Values: ['default']}],
+  })))
+  const id = answer.SecurityGroups?.[0]?.GroupId
+  if (!id) throw new InputError(`the IoT VPC ${vpcId} has no default security group; pass --iot-security-groups`)
+  return [id]
+}
+
+export const iotDestinationStep: Step = {
+  id: 'iot-destination',
+  title: 'IoT VPC topic rule destination',
+  account: 'iot',
+
+  async validate(ctx) {
+    const vpcId = requireIotVpc(ctx)
+    ctx.facts.set(destinationFacts.subnets, await destinationSubnets(ctx, vpcId))
+    ctx.facts.set(destinationFacts.securityGroups, await destinationSecurityGroups(ctx, vpcId))
+    requireInputs(ctx, ['iot-role'])
+  },
+
+  async read(ctx) {
+    const ours = await stackDestinations(ctx)
+    const vpcId = ctx.settings.iot?.vpcId
+    const subnets = ctx.facts.get(destinationFacts.subnets) as string[] | undefined
+    const groups = ctx.facts.get(destinationFacts.securityGroups) as string[] | undefined
+    const fits = (d: TopicRuleDestinationSummary) => (!vpcId || d.vpcDestinationSummary?.vpcId === vpcId) &&
+      (!subnets || sameSet(d.vpcDestinationSummary?.subnetIds, subnets)) && (!groups || sameSet(d.vpcDestinationSummary?.securityGroups, groups))
+    const current = ours.find((d) => fits(d) && d.status !== 'ERROR')
+    const resources = [...(current ? [current] : []), ...ours.filter((d) => d !== current)].map((d) => destinationRecord(ctx, d.arn as string))
+    const notes = ours.filter((d) => d !== current).map((d) => `the stack also owns ${d.arn} (${d.status}${d.statusReason ? `: ${d.statusReason}` : ''}, other settings); cleanup removes it`)
+    const missing: string[] = []
+    if (!current) {
+      missing.push(`create a VPC topic rule destination in ${vpcId ?? 'the IoT VPC'} (subnets ${subnets?.join(', ') ?? '?'}; security groups ${groups?.join(', ') ?? '?'}) with role ${iotRoleName(ctx.stack)}`, 'wait until it is ENABLED')
+    } else if (current.status === 'IN_PROGRESS') {
+      missing.push(`wait for ${current.arn} to become ENABLED`)
+    } else if (current.status === 'DISABLED') {
+      missing.push(`enable ${current.arn}`)
+    } else if (current.status === 'ENABLED') {
+      notes.unshift(`${current.arn} is ENABLED`)
+    }
+    return {resources, missing, notes}
+  },
+
+  async create(ctx, observed) {
+    const iot = await ctx.accounts.iot.iot()
+    const current = observed.resources[0] && !observed.missing.some((m) => m.startsWith('create ')) ? observed.resources[0] : undefined
+    let arn = current?.id
+    const resources = [...observed.resources]
+    if (!arn) {
+      const vpcConfiguration = {
+        vpcId: requireIotVpc(ctx),
+        subnetIds: ctx.facts.get(destinationFacts.subnets) as string[],
+        securityGroups: ctx.facts.get(destinationFacts.securityGroups) as string[],
+        roleArn: iotRoleArnOf(ctx),
+      }
+      const created = await aws('creating the VPC topic rule destination (IoT account)', () => retryWhileIamPropagates(
+        () => iot.send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration}})),
+        {transient: isRoleNotUsableYet, what: `IAM to let AWS IoT assume ${iotRoleName(ctx.stack)}`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
+      ))
+      arn = created.topicRuleDestination?.arn as string
+      const record = destinationRecord(ctx, arn)
+      resources.unshift(record)
+      ctx.ledger.put(record)
+      ctx.checkpoint()
+    } else if (observed.missing.some((m) => m.startsWith('enable '))) {
+      const target = arn
+      await aws(`enabling ${target}`, () => iot.send(new UpdateTopicRuleDestinationCommand({arn: target, status: 'ENABLED'})))
+      ctx.checkpoint()
+    }
+    await waitUntilEnabled(ctx, iot, arn)
+    return resources
+  },
+
+  async delete(ctx, resources) {
+    const iot = await ctx.accounts.iot.iot()
+    for (const record of resources) {
+      try {
+        await iot.send(new DeleteTopicRuleDestinationCommand({arn: record.id}))
+        // Its network interfaces are removed with the role's permissions: wait
+        // until it is gone before the role can be deleted (reverse order).
+        await waitFor(async () => ((await describeDestination(iot, record.id)) === undefined ? true : undefined),
+          {what: `${record.id} to be deleted`, timeoutSeconds: 600, progress: ctx.progress, checkpoint: ctx.checkpoint})
+      } catch (error) {
+        if (!isDestinationGone(error)) throw toAwsError(`deleting ${record.id}`, error)
+      }
+      ctx.ledger.remove(record)
+      ctx.checkpoint()
+    }
+  },
+}
+
+/**
+ * The destination APIs have no ResourceNotFoundException (IoT API reference,
+ * GetTopicRuleDestination "Errors"): an unknown ARN is an InvalidRequestException.
+ */
+function isDestinationGone(error: unknown): boolean {
+  return isNotFound(error) || (awsErrorCode(error) === 'InvalidRequestException' && /does not exist|not found/i.test((error as Error).message ?? ''))
+}
+
+export async function describeDestination(iot: IoTClient, arn: string) {
+  try {
+    return (await iot.send(new GetTopicRuleDestinationCommand({arn}))).topicRuleDestination
+  } catch (error) {
+    if (isDestinationGone(error)) return undefined
+    throw toAwsError(`reading ${arn}`, error)
+  }
+}
+
+async function waitUntilEnabled(ctx: StepContext, iot: IoTClient, arn: string): Promise<void> {
+  await waitFor(async () => {
+    const destination = await describeDestination(iot, arn)
+    if (!destination) throw new AwsError(`waiting for ${arn}`, 'ResourceNotFoundException', 'the destination disappeared')
+    if (destination.status === 'ERROR') {
+      throw new AwsError(`waiting for ${arn} to become ENABLED`, 'DestinationError', `${destination.statusReason ?? 'no reason given'}; check the role's EC2 permissions, the subnets and the security groups, then run again`)
+    }
+    return destination.status === 'ENABLED' ? true : undefined
+  }, {what: `${arn} to become ENABLED`, timeoutSeconds: 900, intervalMs: 1000, progress: ctx.progress, checkpoint: ctx.checkpoint})
+}

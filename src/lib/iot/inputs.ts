@@ -1,0 +1,84 @@
+// What the IoT steps (walkthrough steps 5–7) read from the settings and from
+// earlier steps' records: secret:iot (id = secret ARN, attrs.name),
+// kms-key:iot (id = key id), and their own iot-role / iot-destination.
+import {InputError} from '../errors.ts'
+import type {ResourceRecord, StackSettings, StepContext} from '../plan/types.ts'
+import {checkErrorTopic, checkKafkaTopic, checkRuleName, checkSql, defaultKafkaTopic, defaultRuleName, defaultSql} from './names.ts'
+import {iotRoleName, partitionOf, roleArn, topicArn} from './policies.ts'
+
+/** Records of an earlier step: from this run, else from the ledger. */
+export function recordsOf(ctx: StepContext, step: string): ResourceRecord[] {
+  return ctx.outputs.get(step) ?? ctx.ledger.forStep(step)
+}
+
+export function iotRoleArnOf(ctx: StepContext): string {
+  return roleArn(partitionOf(ctx.identities.iot.arn), ctx.identities.iot.accountId, iotRoleName(ctx.stack))
+}
+
+/** B's mirrored secret (secret:iot): the role may read it and the rule's get_secret names it. */
+export function iotSecretOf(ctx: StepContext): {arn: string; name: string} | undefined {
+  const record = recordsOf(ctx, 'secret:iot')[0]
+  return record ? {arn: record.id, name: record.attrs?.name ?? record.id.split(':').at(-1)?.replace(/-[A-Za-z0-9]{6}$/, '') ?? ''} : undefined
+}
+
+/** B's stack key (kms-key:iot), which encrypts that secret. */
+export function iotKeyIdOf(ctx: StepContext): string | undefined {
+  return recordsOf(ctx, 'kms-key:iot')[0]?.id
+}
+
+export function destinationArnOf(ctx: StepContext): string | undefined {
+  return ctx.outputs.get('iot-destination')?.[0]?.id
+}
+
+const makers: Record<string, string> = {
+  'secret:iot': 'the IoT account has no AmazonMSK_ secret of this stack yet: run `iotctl secret mirror` first',
+  'kms-key:iot': 'the IoT account has no KMS key of this stack yet: run `iotctl secret mirror` first',
+  'iot-role': 'the stack has no IoT role yet: run `iotctl iot role` first',
+  'iot-destination': 'the stack has no VPC topic rule destination yet: run `iotctl iot destination` first',
+}
+
+/**
+ * When a step runs on its own (`iot destination`, …; ctx.options.requireInputs),
+ * what earlier steps make must exist already: bad input naming the command
+ * that makes it. Under `up` the earlier steps make it in the same run.
+ */
+export function requireInputs(ctx: StepContext, steps: string[]): void {
+  if (ctx.options.requireInputs !== true) return
+  for (const step of steps) {
+    if (recordsOf(ctx, step).length === 0) throw new InputError(makers[step])
+  }
+}
+
+export interface RuleSettings {
+  name: string
+  sql: string
+  kafkaTopic: string
+  errorTopic?: string
+}
+
+export function ruleSettingsOf(settings: StackSettings): RuleSettings {
+  const rule = settings.rule
+  return {
+    name: rule?.name ?? defaultRuleName(settings.stack),
+    sql: rule?.sql ?? defaultSql,
+    kafkaTopic: rule?.kafkaTopic ?? defaultKafkaTopic,
+    ...(rule?.errorTopic ? {errorTopic: rule.errorTopic} : {}),
+  }
+}
+
+/** Checks the rule's names and SQL (pure, no AWS call): InputError naming the bad value. */
+export function checkRuleSettings(settings: RuleSettings): void {
+  checkRuleName(settings.name, '--name (rule.name)')
+  checkSql(settings.sql, '--sql (rule.sql)')
+  checkKafkaTopic(settings.kafkaTopic, '--kafka-topic (rule.kafkaTopic)')
+  if (settings.errorTopic !== undefined) checkErrorTopic(settings.errorTopic, '--error-topic (rule.errorTopic)')
+}
+
+export function errorTopicArnOf(ctx: StepContext): string | undefined {
+  const topic = ruleSettingsOf(ctx.settings).errorTopic
+  return topic ? topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, topic) : undefined
+}
+
+export function propagationSeconds(ctx: StepContext): number {
+  return Number(ctx.options.iamPropagationSeconds ?? 120)
+}

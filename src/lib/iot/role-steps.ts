@@ -1,0 +1,238 @@
+// iot-role and iot-key-user (walkthrough step 5): the role AWS IoT assumes for
+// the VPC destination and get_secret, and that role as a user of B's stack key
+// through a key-policy statement whose Sid names the stack.
+import {
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+  type IAMClient,
+  type Role,
+} from '@aws-sdk/client-iam'
+import {GetKeyPolicyCommand, PutKeyPolicyCommand} from '@aws-sdk/client-kms'
+import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {recordBase} from '../plan/context.ts'
+import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
+import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
+import {checkErrorTopic} from './names.ts'
+import {errorTopicArnOf, iotKeyIdOf, iotRoleArnOf, iotSecretOf, propagationSeconds, requireInputs, ruleSettingsOf} from './inputs.ts'
+import {iotRolePolicy, iotRolePolicyName, iotRoleName, iotTrustPolicy, keyUserSid, keyUserStatement, parsePolicy, samePolicy, type PolicyDocument} from './policies.ts'
+import {isPrincipalNotKnownYet, retryWhileIamPropagates} from './propagation.ts'
+
+export async function getRole(iam: IAMClient, name: string): Promise<Role | undefined> {
+  try {
+    return (await iam.send(new GetRoleCommand({RoleName: name}))).Role
+  } catch (error) {
+    if (awsErrorCode(error) === 'NoSuchEntity' || awsErrorCode(error) === 'NoSuchEntityException') return undefined
+    throw toAwsError(`reading IAM role ${name} (IoT account)`, error)
+  }
+}
+
+export async function getInlinePolicy(iam: IAMClient, roleName: string, policyName: string): Promise<PolicyDocument | undefined> {
+  try {
+    const answer = await iam.send(new GetRolePolicyCommand({RoleName: roleName, PolicyName: policyName}))
+    return answer.PolicyDocument ? parsePolicy(answer.PolicyDocument) : undefined
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw toAwsError(`reading policy ${policyName} of ${roleName} (IoT account)`, error)
+  }
+}
+
+function roleRecord(ctx: StepContext, role: Role): ResourceRecord {
+  return {
+    step: 'iot-role', kind: 'iam:role', id: role.RoleName as string, ...recordBase(ctx, 'iot'),
+    attrs: {arn: role.Arn as string, policyName: iotRolePolicyName},
+  }
+}
+
+function wantedRolePolicy(ctx: StepContext): PolicyDocument | undefined {
+  const secret = iotSecretOf(ctx)
+  return secret ? iotRolePolicy({secretArn: secret.arn, errorTopicArn: errorTopicArnOf(ctx)}) : undefined
+}
+
+export const iotRoleStep: Step = {
+  id: 'iot-role',
+  title: 'IAM role for AWS IoT (VPC destination and get_secret)',
+  account: 'iot',
+
+  async validate(ctx) {
+    const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
+    if (errorTopic !== undefined) checkErrorTopic(errorTopic, '--error-topic (rule.errorTopic)')
+    requireInputs(ctx, ['secret:iot'])
+    const name = iotRoleName(ctx.stack)
+    const role = await getRole(await ctx.accounts.iot.iam(), name)
+    if (role && !hasStackTag(role.Tags, ctx.stack)) {
+      throw new InputError(`IAM role ${name} already exists in account ${ctx.identities.iot.accountId} without the tag ${stackMark(ctx.stack)}: iotctl did not create it; delete or rename it, or use another --stack`)
+    }
+  },
+
+  async read(ctx) {
+    const iam = await ctx.accounts.iot.iam()
+    const name = iotRoleName(ctx.stack)
+    const accountId = ctx.identities.iot.accountId
+    const secret = iotSecretOf(ctx)
+    const secretText = secret ? `secret ${secret.name}` : 'the IoT account\'s AmazonMSK_ secret'
+    const role = await getRole(iam, name)
+    if (!role) {
+      return {resources: [], missing: [
+        `create IAM role ${name} trusted by iot.amazonaws.com (aws:SourceAccount ${accountId})`,
+        `put inline policy ${iotRolePolicyName}: EC2 network interfaces for the VPC destination, get_secret on ${secretText}`,
+      ]}
+    }
+    if (!hasStackTag(role.Tags, ctx.stack)) return {resources: [], missing: [], notes: [`IAM role ${name} exists but is not the stack's`]}
+    const missing: string[] = []
+    const trust = role.AssumeRolePolicyDocument ? parsePolicy(role.AssumeRolePolicyDocument) : undefined
+    if (!trust || !samePolicy(trust, iotTrustPolicy(accountId))) missing.push(`restore the trust policy of ${name} (iot.amazonaws.com, aws:SourceAccount ${accountId})`)
+    const policy = await getInlinePolicy(iam, name, iotRolePolicyName)
+    const wanted = wantedRolePolicy(ctx)
+    if (!policy) missing.push(`put inline policy ${iotRolePolicyName}: EC2 network interfaces for the VPC destination, get_secret on ${secretText}`)
+    else if (!wanted || !samePolicy(policy, wanted)) {
+      const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
+      missing.push(`update inline policy ${iotRolePolicyName} of ${name} (get_secret on ${secretText}${errorTopic ? `; publish to '${errorTopic}' for the error action` : ''})`)
+    }
+    return {resources: [roleRecord(ctx, role)], missing}
+  },
+
+  async create(ctx, observed) {
+    const iam = await ctx.accounts.iot.iam()
+    const name = iotRoleName(ctx.stack)
+    const accountId = ctx.identities.iot.accountId
+    const wanted = wantedRolePolicy(ctx)
+    if (!wanted) throw new InputError('the IoT account has no AmazonMSK_ secret of this stack yet: run `iotctl secret mirror` (or `iotctl up`) first')
+    let record = observed.resources[0]
+    const trust = JSON.stringify(iotTrustPolicy(accountId))
+    if (!record) {
+      const created = await aws(`creating IAM role ${name} (IoT account)`, () => iam.send(new CreateRoleCommand({
+        RoleName: name,
+        AssumeRolePolicyDocument: trust,
+        Description: `${stackMark(ctx.stack)} assumed by AWS IoT for the VPC rule destination and get_secret`,
+        Tags: stackTags(ctx.stack),
+      })))
+      record = roleRecord(ctx, created.Role as Role)
+      ctx.ledger.put(record)
+      ctx.checkpoint()
+    } else if (observed.missing.some((m) => m.startsWith('restore the trust policy'))) {
+      await aws(`restoring the trust policy of ${name}`, () => iam.send(new UpdateAssumeRolePolicyCommand({RoleName: name, PolicyDocument: trust})))
+      ctx.checkpoint()
+    }
+    const current = await getInlinePolicy(iam, name, iotRolePolicyName)
+    if (!current || !samePolicy(current, wanted)) {
+      await aws(`putting inline policy ${iotRolePolicyName} on ${name}`, () => iam.send(new PutRolePolicyCommand({
+        RoleName: name, PolicyName: iotRolePolicyName, PolicyDocument: JSON.stringify(wanted),
+      })))
+      ctx.checkpoint()
+    }
+    return [record]
+  },
+
+  async delete(ctx, resources) {
+    const iam = await ctx.accounts.iot.iam()
+    for (const record of resources) {
+      const name = record.id
+      try {
+        // IAM refuses to delete a role that still has policies (DeleteConflict).
+        for (const policyName of (await iam.send(new ListRolePoliciesCommand({RoleName: name}))).PolicyNames ?? []) {
+          await iam.send(new DeleteRolePolicyCommand({RoleName: name, PolicyName: policyName}))
+        }
+        for (const attached of (await iam.send(new ListAttachedRolePoliciesCommand({RoleName: name}))).AttachedPolicies ?? []) {
+          await iam.send(new DetachRolePolicyCommand({RoleName: name, PolicyArn: attached.PolicyArn}))
+        }
+        await iam.send(new DeleteRoleCommand({RoleName: name}))
+      } catch (error) {
+        if (!isNotFound(error)) throw toAwsError(`deleting IAM role ${name} (IoT account)`, error)
+      }
+      ctx.ledger.remove(record)
+      ctx.checkpoint()
+    }
+  },
+}
+
+// iot-key-user: a statement in B's stack key policy, found by its Sid.
+
+/** The key's policy as KMS has it (Id and every other statement kept for writing it back). */
+async function getKeyPolicy(ctx: StepContext, keyId: string): Promise<KeyPolicy | undefined> {
+  const kms = await ctx.accounts.iot.kms()
+  try {
+    const answer = await kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))
+    return answer.Policy ? parseKeyPolicy(answer.Policy) : undefined
+  } catch (error) {
+    // A key pending deletion is going away with its policy.
+    if (isNotFound(error) || awsErrorCode(error) === 'KMSInvalidStateException') return undefined
+    throw toAwsError(`reading the key policy of ${keyId} (IoT account)`, error)
+  }
+}
+
+function keyUserRecord(ctx: StepContext, keyId: string): ResourceRecord {
+  return {step: 'iot-key-user', kind: 'kms:key-policy-statement', id: `${keyId}/${keyUserSid(ctx.stack)}`, ...recordBase(ctx, 'iot')}
+}
+
+export const iotKeyUserStep: Step = {
+  id: 'iot-key-user',
+  title: 'the IoT role as a user of the IoT account\'s stack key',
+  account: 'iot',
+
+  async validate(ctx) {
+    requireInputs(ctx, ['kms-key:iot'])
+  },
+
+  async read(ctx) {
+    const sid = keyUserSid(ctx.stack)
+    const keyId = iotKeyIdOf(ctx)
+    const keyIds = new Set([keyId, ...ctx.ledger.forStep('iot-key-user').map((r) => r.id.split('/')[0])].filter((k): k is string => Boolean(k)))
+    const wanted = keyUserStatement({stack: ctx.stack, roleArn: iotRoleArnOf(ctx), region: ctx.accounts.iot.region})
+    const resources: ResourceRecord[] = []
+    let current: KeyPolicy | undefined
+    for (const id of keyIds) {
+      const policy = await getKeyPolicy(ctx, id)
+      if (id === keyId) current = policy
+      if (policy?.Statement.some((s) => s.Sid === sid)) resources.push(keyUserRecord(ctx, id))
+    }
+    const what = (key: string) => `key-policy statement ${sid} on ${key}: ${iotRoleName(ctx.stack)} may decrypt through Secrets Manager`
+    if (!keyId) return {resources, missing: [`add ${what('the IoT account\'s stack key')}`]}
+    if (!current?.Statement.some((s) => s.Sid === sid)) return {resources, missing: [`add ${what(`key ${keyId}`)}`]}
+    if (missingStatements(current, [wanted]).length > 0) return {resources, missing: [`update ${what(`key ${keyId}`)}`]}
+    return {resources, missing: []}
+  },
+
+  async create(ctx, observed) {
+    const kms = await ctx.accounts.iot.kms()
+    const keyId = iotKeyIdOf(ctx)
+    if (!keyId) throw new InputError('the IoT account has no KMS key of this stack yet: run `iotctl secret mirror` (or `iotctl up`) first')
+    const statement = keyUserStatement({stack: ctx.stack, roleArn: iotRoleArnOf(ctx), region: ctx.accounts.iot.region})
+    const policy = await getKeyPolicy(ctx, keyId)
+    if (!policy) throw new AwsError(`reading the key policy of ${keyId} (IoT account)`, 'NotFoundException', 'the key has no default policy')
+    await aws(`adding ${statement.Sid} to the policy of key ${keyId} (IoT account)`, () => retryWhileIamPropagates(
+      () => kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, [statement]))})),
+      {transient: isPrincipalNotKnownYet, what: `IAM to make ${iotRoleName(ctx.stack)} known to KMS`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
+    ))
+    const record = keyUserRecord(ctx, keyId)
+    ctx.ledger.put(record)
+    ctx.checkpoint()
+    return [record, ...observed.resources.filter((r) => r.id !== record.id)]
+  },
+
+  async delete(ctx, resources) {
+    const kms = await ctx.accounts.iot.kms()
+    for (const record of resources) {
+      const [keyId, sid] = record.id.split('/')
+      try {
+        const policy = await getKeyPolicy(ctx, keyId)
+        if (policy?.Statement.some((s) => s.Sid === sid)) {
+          await kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withoutStatements(policy, [sid]))}))
+        }
+      } catch (error) {
+        // A key pending deletion refuses policy changes; its policy goes with it.
+        if (!isNotFound(error) && awsErrorCode(error) !== 'KMSInvalidStateException') throw toAwsError(`removing ${sid} from the policy of key ${keyId}`, error)
+      }
+      ctx.ledger.remove(record)
+      ctx.checkpoint()
+    }
+  },
+}

@@ -1,0 +1,177 @@
+// iot-rule (walkthrough step 7): the topic rule with the Apache Kafka action.
+// The stack's are the ones whose description carries the stack's mark (moto
+// and older accounts cannot list rule tags, and the mark survives a lost ledger).
+import {
+  CreateTopicRuleCommand,
+  DeleteTopicRuleCommand,
+  EnableTopicRuleCommand,
+  GetTopicRuleCommand,
+  ListTopicRulesCommand,
+  ReplaceTopicRuleCommand,
+  type IoTClient,
+  type TopicRule,
+  type TopicRulePayload,
+} from '@aws-sdk/client-iot'
+import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {recordBase} from '../plan/context.ts'
+import {stackTagMap} from '../plan/tags.ts'
+import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import {clusterArnOf, scramBootstrapBrokers} from './brokers.ts'
+import {checkRuleSettings, destinationArnOf, iotRoleArnOf, iotSecretOf, propagationSeconds, requireInputs, ruleSettingsOf} from './inputs.ts'
+import {iotRoleName, partitionOf} from './policies.ts'
+import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
+import {isStackRuleDescription, kafkaRulePayload, ruleChanges, ruleTags} from './rule.ts'
+
+export interface StackRule {
+  name: string
+  arn: string
+  rule: TopicRule
+}
+
+export async function getTopicRule(iot: IoTClient, name: string): Promise<StackRule | undefined> {
+  try {
+    const answer = await iot.send(new GetTopicRuleCommand({ruleName: name}))
+    return answer.rule ? {name, arn: answer.ruleArn as string, rule: answer.rule} : undefined
+  } catch (error) {
+    if (isNotFound(error) || awsErrorCode(error) === 'UnauthorizedException') return undefined
+    throw toAwsError(`reading topic rule ${name} (IoT account)`, error)
+  }
+}
+
+export async function stackRules(ctx: StepContext): Promise<StackRule[]> {
+  const iot = await ctx.accounts.iot.iot()
+  const names: string[] = []
+  let nextToken: string | undefined
+  do {
+    const page = await aws('listing topic rules (IoT account)', () => iot.send(new ListTopicRulesCommand({nextToken})))
+    names.push(...(page.rules ?? []).map((r) => r.ruleName as string))
+    nextToken = page.nextToken
+  } while (nextToken)
+  const rules: StackRule[] = []
+  for (const name of names) {
+    const found = await getTopicRule(iot, name)
+    if (found && isStackRuleDescription(found.rule.description, ctx.stack)) rules.push(found)
+  }
+  return rules
+}
+
+function ruleRecord(ctx: StepContext, name: string, arn: string): ResourceRecord {
+  return {step: 'iot-rule', kind: 'iot:topic-rule', id: name, ...recordBase(ctx, 'iot'), attrs: {arn}}
+}
+
+/** The rule's payload from the settings and earlier steps; `strict` demands every input (create), else placeholders stand in (plans). */
+async function wantedRulePayload(ctx: StepContext, strict: boolean): Promise<{payload: TopicRulePayload; notes: string[]}> {
+  const settings = ruleSettingsOf(ctx.settings)
+  const notes: string[] = []
+  const secret = iotSecretOf(ctx)
+  const destinationArn = destinationArnOf(ctx)
+  const clusterArn = clusterArnOf(ctx)
+  let brokers: string | undefined
+  if (clusterArn) {
+    try {
+      brokers = await scramBootstrapBrokers(ctx.accounts.msk, clusterArn)
+    } catch (error) {
+      if (strict) throw error
+      notes.push(`could not read the bootstrap brokers of ${clusterArn}: ${(error as Error).message}`)
+    }
+  }
+  if (strict) {
+    if (!secret) throw new InputError('the IoT account has no AmazonMSK_ secret of this stack yet: run `iotctl secret mirror` (or `iotctl up`) first')
+    if (!destinationArn) throw new InputError('no VPC topic rule destination of this stack yet: run `iotctl iot destination` (or `iotctl up`) first')
+    if (!clusterArn) throw new InputError('no MSK cluster: set msk.clusterArn (or --cluster-arn), or create one with `iotctl msk create` / `iotctl up --create-cluster`')
+  }
+  const payload = kafkaRulePayload({
+    stack: ctx.stack,
+    sql: settings.sql,
+    kafkaTopic: settings.kafkaTopic,
+    errorTopic: settings.errorTopic,
+    destinationArn: destinationArn ?? '(the stack\'s VPC destination)',
+    secretName: secret?.name ?? '(the IoT account\'s AmazonMSK_ secret)',
+    bootstrapServers: brokers ?? '(the cluster\'s SASL/SCRAM bootstrap brokers)',
+    roleArn: iotRoleArnOf(ctx),
+  })
+  return {payload, notes}
+}
+
+function asPayload(rule: TopicRule): TopicRulePayload {
+  return {sql: rule.sql, description: rule.description, actions: rule.actions, errorAction: rule.errorAction, awsIotSqlVersion: rule.awsIotSqlVersion, ruleDisabled: rule.ruleDisabled}
+}
+
+export const iotRuleStep: Step = {
+  id: 'iot-rule',
+  title: 'IoT topic rule with the Apache Kafka action',
+  account: 'iot',
+
+  async validate(ctx) {
+    const settings = ruleSettingsOf(ctx.settings)
+    checkRuleSettings(settings)
+    const existing = await getTopicRule(await ctx.accounts.iot.iot(), settings.name)
+    if (existing && !isStackRuleDescription(existing.rule.description, ctx.stack)) {
+      throw new InputError(`--name (rule.name) '${settings.name}': a topic rule of that name exists in account ${ctx.identities.iot.accountId} and was not created by stack '${ctx.stack}'; choose another name`)
+    }
+    requireInputs(ctx, ['iot-destination', 'secret:iot'])
+    if (ctx.options.requireInputs === true && !clusterArnOf(ctx)) {
+      throw new InputError('no MSK cluster: pass --cluster-arn (or set msk.clusterArn), or create one with `iotctl msk create`')
+    }
+  },
+
+  async read(ctx) {
+    const settings = ruleSettingsOf(ctx.settings)
+    const ours = await stackRules(ctx)
+    const current = ours.find((r) => r.name === settings.name)
+    const resources = [...(current ? [current] : []), ...ours.filter((r) => r !== current)].map((r) => ruleRecord(ctx, r.name, r.arn))
+    const notes = ours.filter((r) => r !== current).map((r) => `the stack also owns rule ${r.name}; cleanup removes it`)
+    const {payload, notes: inputNotes} = await wantedRulePayload(ctx, false)
+    notes.push(...inputNotes)
+    const kafka = payload.actions?.[0]?.kafka
+    if (!current) {
+      return {resources, missing: [`create rule ${settings.name}: ${settings.sql} → Kafka topic '${kafka?.topic}' through the VPC destination${settings.errorTopic ? `, errors republished to '${settings.errorTopic}'` : ''}`], notes}
+    }
+    const missing: string[] = []
+    const changes = ruleChanges(asPayload(current.rule), payload)
+    if (changes.length > 0) missing.push(`replace rule ${settings.name}: ${changes.join('; ')}`)
+    if (current.rule.ruleDisabled) missing.push(`enable rule ${settings.name} (it is disabled)`)
+    return {resources, missing, notes}
+  },
+
+  async create(ctx, observed) {
+    const iot = await ctx.accounts.iot.iot()
+    const settings = ruleSettingsOf(ctx.settings)
+    const {payload} = await wantedRulePayload(ctx, true)
+    const existing = observed.resources.find((r) => r.id === settings.name)
+    const retry = <T>(call: () => Promise<T>) => retryWhileIamPropagates(call, {
+      transient: isRoleNotUsableYet, what: `IAM to let AWS IoT assume ${iotRoleName(ctx.stack)}`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx),
+    })
+    if (!existing) {
+      await aws(`creating topic rule ${settings.name} (IoT account)`, () => retry(() => iot.send(new CreateTopicRuleCommand({
+        ruleName: settings.name, topicRulePayload: payload, tags: ruleTags(stackTagMap(ctx.stack)),
+      }))))
+      const arn = `arn:${partitionOf(ctx.identities.iot.arn)}:iot:${ctx.accounts.iot.region}:${ctx.identities.iot.accountId}:rule/${settings.name}`
+      const record = ruleRecord(ctx, settings.name, arn)
+      ctx.ledger.put(record)
+      ctx.checkpoint()
+      return [record, ...observed.resources]
+    }
+    const current = await getTopicRule(iot, settings.name)
+    if (current && ruleChanges(asPayload(current.rule), payload).length > 0) {
+      await aws(`replacing topic rule ${settings.name} (IoT account)`, () => retry(() => iot.send(new ReplaceTopicRuleCommand({ruleName: settings.name, topicRulePayload: payload}))))
+    } else if (current?.rule.ruleDisabled) {
+      await aws(`enabling topic rule ${settings.name} (IoT account)`, () => iot.send(new EnableTopicRuleCommand({ruleName: settings.name})))
+    }
+    ctx.checkpoint()
+    return observed.resources
+  },
+
+  async delete(ctx, resources) {
+    const iot = await ctx.accounts.iot.iot()
+    for (const record of resources) {
+      try {
+        await iot.send(new DeleteTopicRuleCommand({ruleName: record.id}))
+      } catch (error) {
+        if (!isNotFound(error)) throw toAwsError(`deleting topic rule ${record.id}`, error)
+      }
+      ctx.ledger.remove(record)
+      ctx.checkpoint()
+    }
+  },
+}
