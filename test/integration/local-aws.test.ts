@@ -3,8 +3,9 @@
 // answers the real AWS SDK v3 clients as AWS would, faults surface as SDK
 // error codes, and stop() leaves nothing running.
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
+import {createInterface} from 'node:readline'
 import {after, before, describe, test} from 'node:test'
 import {promisify} from 'node:util'
 import {CreateVpcCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
@@ -663,5 +664,26 @@ describe('lifecycle', () => {
     await second.stop()
     assert.throws(() => process.kill(-motoPid, 0), {code: 'ESRCH'}, 'the moto process group is gone')
     assert.equal(existsSync(dir), false)
+  })
+
+  test('main.ts prints one JSON line, serves, and stops on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['test/support/local-aws/main.ts', '--no-throttle'], {cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit']})
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const [line] = await createInterface({input: child.stdout!})[Symbol.asyncIterator]().next().then((r) => [r.value as string])
+    const info = JSON.parse(line!)
+    assert.deepEqual(Object.keys(info.env).sort(), ['AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_SHARED_CREDENTIALS_FILE'])
+    assert.equal(info.env.AWS_ENDPOINT_URL, info.endpoint)
+    assert.equal(((await (await fetch(`${info.control}/settings`)).json()) as {openTunnelsPerSecond: number}).openTunnelsPerSecond, 0)
+    const script = `
+      const {STSClient, GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')
+      const {fromIni} = await import('@aws-sdk/credential-providers')
+      console.log((await new STSClient({region: 'us-east-1', credentials: fromIni({profile: 'msk'})}).send(new GetCallerIdentityCommand({}))).Account)
+    `
+    const {stdout} = await run(process.execPath, ['--input-type=module', '-e', script], {cwd: REPO_ROOT, env: {...aws.childEnv(), ...info.env}})
+    assert.equal(stdout.trim(), info.accounts.msk)
+    child.kill('SIGTERM')
+    assert.equal(await exited, 0)
+    assert.throws(() => process.kill(-info.motoPid, 0), {code: 'ESRCH'})
+    assert.equal(existsSync(info.configFile), false)
   })
 })

@@ -43,6 +43,7 @@ process.stdout.write(
     endpoint: aws.endpoint,
     control: `${aws.endpoint}/_standin`,
     motoUrl: aws.motoUrl,
+    motoPid: aws.motoPid,
     region: aws.region,
     env: aws.env,
     configFile: aws.configFile,
