@@ -114,7 +114,7 @@ describe('two accounts through role_arn profiles', () => {
       console.log(JSON.stringify({account: id.Account, leaked: Object.keys(process.env).filter((k) => k.startsWith('AWS_')).sort()}))
     `
     const parent = {...process.env, AWS_ACCESS_KEY_ID: 'AKIALEAKEDFROMPARENT', AWS_PROFILE: 'leaked', AWS_REGION: 'eu-west-1'}
-    const {stdout} = await run(process.execPath, ['--input-type=module', '-e', script], {cwd: REPO_ROOT, env: {...aws.childEnv(), ...{}}})
+    const {stdout} = await run(process.execPath, ['--input-type=module', '-e', script], {cwd: REPO_ROOT, env: aws.childEnv()})
     const answer = JSON.parse(stdout)
     assert.equal(answer.account, aws.accounts.iot)
     assert.deepEqual(answer.leaked, ['AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_SHARED_CREDENTIALS_FILE'])

@@ -1,7 +1,7 @@
 // The stand-in's own calls to moto, made as a given account (moto honours the
 // x-moto-account-id header and does not check signatures, so a credential
 // scope naming the service is all the "signature" it needs).
-import {Agent, request} from 'node:http'
+import {Agent, request, type OutgoingHttpHeaders} from 'node:http'
 
 export interface MotoAnswer {
   status: number
@@ -40,20 +40,7 @@ export class MotoClient {
     if (!call.accessKeyId) headers['x-moto-account-id'] = call.account
     const body = call.body ?? ''
     if (body) headers['content-length'] = String(Buffer.byteLength(body))
-    return new Promise((resolve, reject) => {
-      const req = request(
-        `${this.url}${call.path ?? '/'}`,
-        {method: call.method ?? 'POST', headers, agent: this.agent},
-        (res) => {
-          const chunks: Buffer[] = []
-          res.on('data', (chunk: Buffer) => chunks.push(chunk))
-          res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks)}))
-          res.on('error', reject)
-        },
-      )
-      req.on('error', reject)
-      req.end(body)
-    })
+    return send(`${this.url}${call.path ?? '/'}`, call.method ?? 'POST', headers, body, this.agent)
   }
 
   /** A Query-protocol call (IAM, STS, EC2): form body, XML answer. */
@@ -99,6 +86,20 @@ export class MotoClient {
   close(): void {
     this.agent.destroy()
   }
+}
+
+/** One HTTP exchange, the whole answer read into memory. */
+export function send(url: string, method: string, headers: OutgoingHttpHeaders, body: string | Buffer, agent: Agent): Promise<MotoAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method, headers, agent}, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks)}))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 export function parseJson(body: Buffer | string): Record<string, unknown> {

@@ -10,7 +10,7 @@ import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.t
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
 import {kmsHandlers} from './kms.ts'
-import {MotoClient, parseJson, type MotoAnswer} from './moto-client.ts'
+import {MotoClient, parseJson, send as exchange, type MotoAnswer} from './moto-client.ts'
 import {MskStandIn} from './msk.ts'
 import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
 import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
@@ -244,20 +244,7 @@ export class StandIn {
   }
 
   #forwardBuffered(req: IncomingMessage, body: Buffer): Promise<MotoAnswer> {
-    return new Promise((resolve, reject) => {
-      const upstream = request(
-        `${this.#options.motoUrl}${req.url}`,
-        {method: req.method, headers: this.#upstreamHeaders(req, body), agent: this.#agent},
-        (answer) => {
-          const chunks: Buffer[] = []
-          answer.on('data', (chunk: Buffer) => chunks.push(chunk))
-          answer.on('end', () => resolve({status: answer.statusCode ?? 502, headers: answer.headers, body: Buffer.concat(chunks)}))
-          answer.on('error', reject)
-        },
-      )
-      upstream.on('error', reject)
-      upstream.end(body)
-    })
+    return exchange(`${this.#options.motoUrl}${req.url}`, req.method ?? 'GET', this.#upstreamHeaders(req, body), body, this.#agent)
   }
 
   #forwardStreaming(req: IncomingMessage, res: ServerResponse, body: Buffer, done: (status: number) => void): Promise<void> {

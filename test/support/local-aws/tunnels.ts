@@ -370,7 +370,20 @@ export class TunnelRegistry extends EventEmitter<TunnelEvents> {
   }
 }
 
-/** Dispatches one IoTSecuredTunneling.<Op> call to the registry. */
+type Operation = (registry: TunnelRegistry, accountId: string, region: string, input: Record<string, unknown>) => Record<string, unknown>
+
+const operations: Record<string, Operation> = {
+  OpenTunnel: (r, ...call) => r.open(...call),
+  DescribeTunnel: (r, ...call) => r.describe(...call),
+  ListTunnels: (r, ...call) => r.list(...call),
+  CloseTunnel: (r, ...call) => r.closeTunnel(...call),
+  RotateTunnelAccessToken: (r, ...call) => r.rotate(...call),
+  TagResource: (r, ...call) => r.tag(...call),
+  UntagResource: (r, ...call) => r.untag(...call),
+  ListTagsForResource: (r, ...call) => r.listTags(...call),
+}
+
+/** Runs one IoTSecuredTunneling.<Op> call on the registry (undefined: no such operation). */
 export function tunnelingOperation(
   registry: TunnelRegistry,
   operation: string,
@@ -378,24 +391,5 @@ export function tunnelingOperation(
   region: string,
   input: Record<string, unknown>,
 ): Record<string, unknown> | undefined {
-  switch (operation) {
-    case 'OpenTunnel':
-      return registry.open(accountId, region, input)
-    case 'DescribeTunnel':
-      return registry.describe(accountId, region, input)
-    case 'ListTunnels':
-      return registry.list(accountId, region, input)
-    case 'CloseTunnel':
-      return registry.closeTunnel(accountId, region, input)
-    case 'RotateTunnelAccessToken':
-      return registry.rotate(accountId, region, input)
-    case 'TagResource':
-      return registry.tag(accountId, region, input)
-    case 'UntagResource':
-      return registry.untag(accountId, region, input)
-    case 'ListTagsForResource':
-      return registry.listTags(accountId, region, input)
-    default:
-      return undefined
-  }
+  return Object.hasOwn(operations, operation) ? operations[operation]!(registry, accountId, region, input) : undefined
 }
