@@ -93,15 +93,8 @@ export class StandIn {
     this.settings = settings
     this.moto = new MotoClient(options.motoUrl)
     this.accounts = new AccountBook(this.moto, options.region ?? 'us-east-1')
-    // The registry reads the live settings, so changing them applies at once.
-    this.tunnels = new TunnelRegistry({
-      get openTunnelsPerSecond() {
-        return settings.openTunnelsPerSecond
-      },
-      get maxOpenTunnels() {
-        return settings.maxOpenTunnels
-      },
-    })
+    // The registry keeps this very object, so changed settings apply at once.
+    this.tunnels = new TunnelRegistry(settings)
     this.iot = new IotStandIn(settings)
     this.msk = new MskStandIn(settings)
     this.#routers = restRouters(botocoreDataDir(options.venv))

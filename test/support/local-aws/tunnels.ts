@@ -120,7 +120,7 @@ export class TunnelRegistry extends EventEmitter<TunnelEvents> {
 
   constructor(options: TunnelRegistryOptions = {}) {
     super()
-    // Kept as given (not copied): its values may be live getters.
+    // Kept as given (not copied): the stand-in changes its values at run time.
     this.options = options
     this.#now = options.now ?? Date.now
   }
