@@ -217,7 +217,11 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
     const {ids} = connection
     const service = this.serviceFor(ids.wireServiceId)
     const key = ids.connectionId
-    if (service && service.connections.get(key) === connection) service.connections.delete(key)
+    if (service && service.connections.get(key) === connection) {
+      service.connections.delete(key)
+      // A V1/V2 stream is its one connection: when that ends, so does the stream.
+      if (service.singleConnection && service.streamId === ids.streamId) service.streamId = undefined
+    }
     this.#bytesFromPeer += connection.bytesIn
     this.#bytesToPeer += connection.bytesOut
     if (reason === 'local' || reason === 'error') {

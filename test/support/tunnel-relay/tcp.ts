@@ -49,13 +49,24 @@ export interface SinkResult {
   sha256: string
 }
 
-/** Hashes everything a connection sends; `results` resolves per connection at its end. */
-export async function startSinkServer(options: {paused?: boolean} = {}): Promise<TestServer & {results: Array<Promise<SinkResult>>}> {
+export interface SinkServer extends TestServer {
+  /** Per accepted connection, in order: what it sent, at its end. */
+  results: Array<Promise<SinkResult>>
+  /** The result of the n-th connection (0-based), waiting for that connection to arrive. */
+  result(index: number): Promise<SinkResult>
+}
+
+/** Hashes everything a connection sends. */
+export async function startSinkServer(options: {paused?: boolean} = {}): Promise<SinkServer> {
   const results: Array<Promise<SinkResult>> = []
+  const arrivals: Array<() => void> = []
   const server = createServer(socket => {
     const hash = createHash('sha256')
     let bytes = 0
     if (options.paused) socket.pause()
+    setImmediate(() => {
+      for (const arrived of arrivals.splice(0)) arrived()
+    })
     results.push(new Promise(resolve => {
       socket.on('data', chunk => {
         bytes += chunk.length
@@ -69,13 +80,19 @@ export async function startSinkServer(options: {paused?: boolean} = {}): Promise
     if (options.paused) socket.pause()
   })
   const sockets = track(server)
-  return {port: await listen(server), server, sockets, results, close: closer(server, sockets)}
+  const result = async (index: number): Promise<SinkResult> => {
+    while (results.length <= index) await new Promise<void>(resolve => arrivals.push(resolve))
+    return results[index]!
+  }
+  return {port: await listen(server), server, sockets, results, result, close: closer(server, sockets)}
 }
 
+/** A loopback client; once connected, a late reset (a proxy shutting down) is not an uncaught error. */
 export function connectTo(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({host: '127.0.0.1', port, noDelay: true}, () => {
       socket.off('error', reject)
+      socket.on('error', () => {})
       resolve(socket)
     })
     socket.once('error', reject)
