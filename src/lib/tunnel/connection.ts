@@ -12,7 +12,7 @@ import type {Socket} from 'node:net'
 import {HttpsProxyAgent} from 'https-proxy-agent'
 import WebSocket from 'ws'
 import {InputError} from '../errors.ts'
-import {TunnelProtocolError, TunnelRejectedError} from './errors.ts'
+import {TunnelProtocolError, TunnelRejectedError, TunnelUnreachableError} from './errors.ts'
 import {randomFillSync} from 'node:crypto'
 import {FrameDecoder, MAX_MASKED_FRAME_BUFFER, frameLength, groupFrames, maskedWebSocketFrame, type DecodedFrame, type OutgoingFrame} from './framing.ts'
 import {CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, SUBPROTOCOL_V2, SUBPROTOCOL_V3} from './message.ts'
@@ -29,7 +29,7 @@ export interface RetryOptions {
   initialDelayMs?: number
   /** Cap of the delay (default 30 s). */
   maxDelayMs?: number
-  /** Consecutive failed attempts before giving up (default: never give up). */
+  /** Reconnect attempts without success before giving up (default: never give up). */
   maxAttempts?: number
 }
 
@@ -132,7 +132,8 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   #socket: Socket | undefined
   #open = false
   #protocol: ProtocolVersion | undefined
-  #attempt = 0
+  /** Reconnects since the last connection that delivered a message. */
+  #retries = 0
   #closing = false
   #closed = false
   #reconnectTimer: NodeJS.Timeout | undefined
@@ -185,7 +186,6 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
 
   #connect(): void {
     this.#reconnectTimer = undefined
-    this.#attempt++
     this.#handshakeStatus = undefined
     this.#channelId = undefined
     const options = this.#options
@@ -203,7 +203,7 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
     }
     if (options.ca !== undefined) wsOptions.ca = options.ca
     if (proxy) wsOptions.agent = new HttpsProxyAgent(proxy)
-    this.#log('debug', 'connecting to the tunnel', {url: this.url.href, attempt: this.#attempt, proxy: proxy?.host})
+    this.#log('debug', 'connecting to the tunnel', {url: this.url.href, retry: this.#retries, proxy: proxy?.host})
 
     const ws = new WebSocket(this.url, versions.map(version => SUBPROTOCOLS[version]), wsOptions)
     this.#ws = ws
@@ -242,7 +242,7 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
         ws.close(1003, 'text messages are not part of the protocol')
         return
       }
-      if (this.#attempt !== 0) this.#attempt = 0
+      this.#retries = 0
       const frames = this.#decoder.push(data as Buffer)
       for (const frame of frames) {
         if (this.#ws !== ws) return
@@ -266,8 +266,8 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
         this.#fatal = new TunnelRejectedError(status, `the tunneling service rejected the ${this.mode} token with HTTP ${status} (wrong or used-up token, wrong mode, or closed tunnel)`, this.#channelId)
       }
       const maxAttempts = options.retry?.maxAttempts ?? Number.POSITIVE_INFINITY
-      if (!this.#fatal && !this.#closing && this.#attempt >= maxAttempts) {
-        this.#fatal = new TunnelRejectedError(status ?? 0, `could not connect to ${this.url.host} after ${this.#attempt} attempts: ${reason}`, this.#channelId)
+      if (!this.#fatal && !this.#closing && this.#retries >= maxAttempts) {
+        this.#fatal = new TunnelUnreachableError(`could not connect to ${this.url.host} after ${this.#retries + 1} attempts: ${reason}`, status)
       }
       const retrying = !this.#closing && !this.#fatal
       if (wasOpen) this.#log('info', 'disconnected from the tunnel', {code, reason, retrying})
@@ -278,9 +278,10 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
         this.emit('fatal', this.#fatal)
         return this.#finish()
       }
-      const delayMs = backoffDelay(Math.max(1, this.#attempt), options.retry)
-      this.#log('info', `reconnecting in ${delayMs} ms`, {attempt: this.#attempt + 1, reason})
-      this.emit('reconnecting', {delayMs, attempt: this.#attempt + 1, reason})
+      this.#retries++
+      const delayMs = backoffDelay(this.#retries, options.retry)
+      this.#log('info', `reconnecting in ${delayMs} ms`, {attempt: this.#retries, reason})
+      this.emit('reconnecting', {delayMs, attempt: this.#retries, reason})
       this.#reconnectTimer = setTimeout(() => this.#connect(), delayMs)
     })
   }

@@ -28,3 +28,14 @@ export class TunnelProtocolError extends AwsError {
     super(STEP, code, message)
   }
 }
+
+/** The service could not be reached (network errors, 5xx) within the allowed reconnect attempts. */
+export class TunnelUnreachableError extends AwsError {
+  override name = 'TunnelUnreachableError'
+  /** The last HTTP status, if the service answered at all. */
+  readonly status: number | undefined
+  constructor(message: string, status?: number) {
+    super(STEP, 'Unreachable', message)
+    this.status = status
+  }
+}
