@@ -14,7 +14,8 @@
 // - closes the connection of a client that breaks the rules (frames that do not
 //   parse, payloads over 63 KiB, SERVICE_IDS/SESSION_RESET from a client,
 //   STREAM_START from a destination, stream messages without a stream id, service
-//   ids not of the tunnel, DATA for a service never started) and records why;
+//   ids not of the tunnel (resets excepted: a reset of something unknown is
+//   harmless), DATA for a service never started) and records why;
 // - a new client of the same mode replaces the old one, and the remaining peer
 //   gets STREAM_RESET for the streams that were active ("the tunnel peer is
 //   replaced").
@@ -32,7 +33,7 @@ import type {WebSocket as WebSocketType} from 'ws'
 import {FrameDecoder, encodeFrame} from '../../../src/lib/tunnel/framing.ts'
 import {
   CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, MessageType, SUBPROTOCOL_V2, SUBPROTOCOL_V3, messageTypeName,
-  type TunnelMessageInit,
+  type TunnelMessage, type TunnelMessageInit,
 } from '../../../src/lib/tunnel/message.ts'
 import {createTestCertificates, type TestCertificates} from './certs.ts'
 import {loadWsWithFastMask} from './ws-fast-mask.ts'
@@ -63,6 +64,8 @@ export interface RelayOptions {
   /** Subprotocol versions accepted, in the relay's order of preference (default ['3.0', '2.0']). */
   protocols?: Array<'3.0' | '2.0'>
   onConnectionState?: (change: ConnectionStateChange) => void
+  /** Every valid message a client sends, before it is relayed (for tests that check what a proxy said). */
+  onMessage?: (event: {tunnelId: string; mode: RelayMode; message: TunnelMessage}) => void
   /** Default: a fresh test CA and certificate, removed by close(). */
   certificates?: TestCertificates
   host?: string
@@ -242,9 +245,11 @@ export async function startTunnelRelay(options: RelayOptions): Promise<TunnelRel
       if (mode === 'destination' && (message.type === MessageType.STREAM_START || message.type === MessageType.CONNECTION_START)) {
         return violation(client, `${type} sent by a destination`)
       }
-      if (message.serviceId && tunnel.services.length > 0 && !tunnel.services.includes(message.serviceId)) {
+      const isReset = message.type === MessageType.STREAM_RESET || message.type === MessageType.CONNECTION_RESET
+      if (message.serviceId && !isReset && tunnel.services.length > 0 && !tunnel.services.includes(message.serviceId)) {
         return violation(client, `${type} for service ${message.serviceId}, not one of the tunnel's`)
       }
+      options.onMessage?.({tunnelId: tunnel.id, mode, message})
       if (message.type === MessageType.STREAM_START) {
         tunnel.activeStreams.set(message.serviceId, message.streamId)
         tunnel.startedServices.add(message.serviceId)
