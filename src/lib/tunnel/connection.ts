@@ -76,6 +76,9 @@ export interface ConnectionEvents {
   closed: []
 }
 
+/** OpenSSL/Node verification failures of the server certificate. */
+const TLS_VERIFY_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID/
+
 const SUBPROTOCOLS: Record<ProtocolVersion, string> = {2: SUBPROTOCOL_V2, 3: SUBPROTOCOL_V3}
 
 export function defaultEndpoint(region: string): string {
@@ -249,9 +252,12 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
         this.emit('frame', frame)
       }
     })
-    ws.on('error', (error: Error) => {
+    ws.on('error', (error: NodeJS.ErrnoException) => {
       lastError = error
-      if (/subprotocol/i.test(error.message)) {
+      if (error.code && TLS_VERIFY_ERRORS.test(error.code)) {
+        // Retrying does not change a certificate: say so instead of retrying forever.
+        this.#fatal = new TunnelUnreachableError(`the TLS certificate of ${this.url.host} was not accepted (${error.code}: ${error.message}); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS`)
+      } else if (/subprotocol/i.test(error.message)) {
         this.#fatal = new TunnelProtocolError('SubprotocolMismatch', `the service did not accept ${versions.map(v => SUBPROTOCOLS[v]).join(' or ')}: ${error.message}`)
       }
     })
