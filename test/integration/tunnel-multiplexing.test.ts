@@ -86,6 +86,23 @@ describe('multiplexing over one tunnel', () => {
     }
   })
 
+  it('carries an unnamed stream on a tunnel opened without services (V1 style: no service ids on the wire)', async () => {
+    const serviceIds: string[] = []
+    const shared = await startTunnelRelayWithRegistry({onMessage: ({message}) => serviceIds.push(message.serviceId)})
+    const pair = await startTunnelPair({shared, services: [], targets: {'': `127.0.0.1:${echo.port}`}})
+    try {
+      assert.deepEqual((await pair.source.ready).serviceIds, [])
+      const socket = await connectTo(pair.source.ports['']!)
+      const {sent, received} = await echoRoundTrip(socket, 100_000)
+      assert.equal(received.sha256, sent.sha256)
+      assert.ok(serviceIds.length > 0)
+      assert.deepEqual(new Set(serviceIds), new Set(['']))
+    } finally {
+      await pair.close()
+      await shared.relay.close()
+    }
+  })
+
   it('forwards one stream on stdin/stdout (ProxyCommand)', async () => {
     const shared = await startTunnelRelayWithRegistry()
     const pair = await startTunnelPair({shared, targets: {SSH: `127.0.0.1:${echo.port}`}})
