@@ -21,6 +21,13 @@ export const oneAccountFlags = {
   region: Flags.string({summary: 'AWS region (default: the profile\'s region or AWS_REGION).', helpValue: '<region>', helpGroup: 'AWS'}),
 }
 
+/** Commands that work in the MSK account (A) only: msk create, associate-secret, brokers. */
+export const mskAccountFlags = {
+  'msk-profile': twoAccountFlags['msk-profile'],
+  profile: twoAccountFlags.profile,
+  region: twoAccountFlags.region,
+}
+
 /** Commands that change something. */
 export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Show what would change, change nothing.'}),

@@ -10,6 +10,7 @@ import {after, before, describe, test} from 'node:test'
 import {CreateSubnetCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {DescribeClusterV2Command, KafkaClient} from '@aws-sdk/client-kafka'
 import {DescribeSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {assertBadInput} from '../support/bad-input.ts'
 import {jsonOf, runCli, type CliResult} from '../support/cli.ts'
 import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
 
@@ -24,14 +25,6 @@ let clusterArn: string
 
 const cli = (args: string[], input?: string): Promise<CliResult> => runCli(args, {cwd, env: aws.childEnv(), input})
 const subnets = () => network.msk.subnetIds.join(',')
-
-function assertBadInput(result: CliResult, expected: RegExp): void {
-  assert.equal(result.code, 2, `exit 2 expected; stderr: ${result.stderr}`)
-  const lines = result.stderr.trim().split('\n')
-  assert.equal(lines.length, 1, `one stderr line, got:\n${result.stderr}`)
-  assert.match(lines[0], expected)
-  assert.deepEqual(aws.mutatingRequests().map((r) => `${r.service}:${r.operation}`), [], 'no mutating request')
-}
 
 before(async () => {
   aws = await startLocalAws({clusterActivationDelayMs: 4000})
@@ -75,7 +68,7 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     for (const [name, args, expected] of cases) {
       await t.test(name, async () => {
         aws.resetLog()
-        assertBadInput(await cli(args()), expected)
+        assertBadInput(aws, await cli(args()), expected)
       })
     }
   })

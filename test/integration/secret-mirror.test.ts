@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, GetKeyPolicyCommand, KMSClient, ListAliasesCommand} from '@aws-sdk/client-kms'
 import {CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {assertBadInput} from '../support/bad-input.ts'
 import {jsonOf, runCli, type CliResult} from '../support/cli.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
 
@@ -37,14 +38,6 @@ async function valueOf(role: 'msk' | 'iot', name = 'AmazonMSK_demo'): Promise<{u
 }
 
 const describeSecret = (role: 'msk' | 'iot', name = 'AmazonMSK_demo') => sm[role]!.send(new DescribeSecretCommand({SecretId: name}))
-
-function assertBadInput(result: CliResult, expected: RegExp): void {
-  assert.equal(result.code, 2, `exit 2 expected; stderr: ${result.stderr}`)
-  const lines = result.stderr.trim().split('\n')
-  assert.equal(lines.length, 1, `one stderr line, got:\n${result.stderr}`)
-  assert.match(lines[0], expected)
-  assert.deepEqual(aws.mutatingRequests().map((r) => `${r.service}:${r.operation}`), [], 'no mutating request')
-}
 
 before(async () => {
   aws = await startLocalAws()
@@ -77,7 +70,7 @@ describe('secret mirror and rotate across two accounts', () => {
     for (const [name, args, expected, input] of cases) {
       await t.test(name, async () => {
         aws.resetLog()
-        assertBadInput(await cli(args, input), expected)
+        assertBadInput(aws, await cli(args, input), expected)
       })
     }
   })
@@ -87,10 +80,10 @@ describe('secret mirror and rotate across two accounts', () => {
     const foreignKey = await kms.msk!.send(new CreateKeyCommand({}))
     await kms.msk!.send(new CreateAliasCommand({AliasName: 'alias/taken', TargetKeyId: foreignKey.KeyMetadata!.KeyId}))
     aws.resetLog()
-    assertBadInput(await cli(['secret', 'mirror', ...profiles, '--stack', 'demo', '--name', 'AmazonMSK_taken']),
+    assertBadInput(aws, await cli(['secret', 'mirror', ...profiles, '--stack', 'demo', '--name', 'AmazonMSK_taken']),
       /^iotctl: --name AmazonMSK_taken: a secret of that name exists in the IoT account \(222222222222\) and stack 'demo' did not create it/)
     aws.resetLog()
-    assertBadInput(await cli(['secret', 'mirror', ...profiles, '--stack', 'demo', '--key-alias', 'alias/taken']),
+    assertBadInput(aws, await cli(['secret', 'mirror', ...profiles, '--stack', 'demo', '--key-alias', 'alias/taken']),
       /^iotctl: --key-alias alias\/taken: in the MSK account \(111111111111\) it names key \S+, which stack 'demo' did not create/)
   })
 

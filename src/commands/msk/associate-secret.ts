@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, mskAccountFlags, ruleFlags} from '../../flags.ts'
 import type {MskAssociateResult} from '../../lib/msk/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 
@@ -14,10 +14,8 @@ export default class MskAssociateSecret extends BaseCommand<MskAssociateResult> 
   ]
 
   static override flags = {
-    'msk-profile': twoAccountFlags['msk-profile'],
-    profile: twoAccountFlags.profile,
-    region: twoAccountFlags.region,
-    'cluster-arn': Flags.string({summary: 'The cluster (default: msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
+    ...mskAccountFlags,
+    'cluster-arn': ruleFlags['cluster-arn'],
     name: Flags.string({summary: 'Secret name (default AmazonMSK_<stack>).', helpValue: '<AmazonMSK_…>'}),
     ...changeFlags,
   }

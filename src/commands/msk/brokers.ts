@@ -1,6 +1,5 @@
-import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {twoAccountFlags} from '../../flags.ts'
+import {mskAccountFlags, ruleFlags} from '../../flags.ts'
 import type {MskBrokersResult} from '../../lib/msk/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 
@@ -15,10 +14,8 @@ export default class MskBrokers extends BaseCommand<MskBrokersResult> {
   ]
 
   static override flags = {
-    'msk-profile': twoAccountFlags['msk-profile'],
-    profile: twoAccountFlags.profile,
-    region: twoAccountFlags.region,
-    'cluster-arn': Flags.string({summary: 'The cluster (default: msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
+    ...mskAccountFlags,
+    'cluster-arn': ruleFlags['cluster-arn'],
   }
 
   async run(): Promise<MskBrokersResult> {

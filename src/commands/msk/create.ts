@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, mskAccountFlags} from '../../flags.ts'
 import type {MskCreateResult} from '../../lib/msk/index.ts'
 import {accountOverrides, splitList} from '../../overrides.ts'
 
@@ -16,9 +16,7 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
   ]
 
   static override flags = {
-    'msk-profile': twoAccountFlags['msk-profile'],
-    profile: twoAccountFlags.profile,
-    region: twoAccountFlags.region,
+    ...mskAccountFlags,
     'cluster-name': Flags.string({summary: 'Cluster name: letters, digits and hyphens (default iotctl-<stack>).', helpValue: '<name>'}),
     subnets: Flags.string({summary: 'Two or three subnets of the MSK VPC, in different Availability Zones (comma-separated).', helpValue: '<subnet-id,…>'}),
     'security-group': Flags.string({summary: 'Security group of the brokers (default: the VPC\'s default group).', helpValue: '<sg-id>'}),

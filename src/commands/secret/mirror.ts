@@ -36,17 +36,9 @@ Idempotent: a second run changes nothing. When both secrets exist but differ, it
       'secret.username': flags.username,
       'secret.keyAlias': flags['key-alias'],
     })
-    const {checkPassword, checkSecretSettings, usernameOf} = await import('../../lib/secrets/names.ts')
-    const {ScramCredentials, readPasswordFromStdin} = await import('../../lib/secrets/credentials.ts')
-    const {secretOptionEntries} = await import('../../lib/secrets/options.ts')
-    checkSecretSettings(loaded.settings)
-    let credentials
-    if (flags['password-stdin']) {
-      const password = await readPasswordFromStdin()
-      checkPassword(password)
-      credentials = new ScramCredentials(usernameOf(loaded.settings), password)
-    }
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: secretOptionEntries({credentials, force: flags.force})})
+    const {secretCommandOptions} = await import('../../lib/secrets/options.ts')
+    const options = await secretCommandOptions(loaded.settings, {passwordStdin: flags['password-stdin'], force: flags.force})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options})
     const {mirrorSecrets} = await import('../../lib/secrets/index.ts')
     const result = await mirrorSecrets(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     if (!this.jsonEnabled()) {

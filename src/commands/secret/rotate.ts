@@ -24,17 +24,9 @@ export default class SecretRotate extends BaseCommand<SecretRotateResult> {
   async run(): Promise<SecretRotateResult> {
     const {flags} = await this.parse(SecretRotate)
     const loaded = this.settings(flags.config, {...accountOverrides(flags), 'secret.name': flags.name, 'secret.username': flags.username})
-    const {checkPassword, checkSecretSettings, usernameOf} = await import('../../lib/secrets/names.ts')
-    const {ScramCredentials, readPasswordFromStdin} = await import('../../lib/secrets/credentials.ts')
-    const {secretOptionEntries} = await import('../../lib/secrets/options.ts')
-    checkSecretSettings(loaded.settings)
-    let credentials
-    if (flags['password-stdin']) {
-      const password = await readPasswordFromStdin()
-      checkPassword(password)
-      credentials = new ScramCredentials(usernameOf(loaded.settings), password)
-    }
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: secretOptionEntries({credentials})})
+    const {secretCommandOptions} = await import('../../lib/secrets/options.ts')
+    const options = await secretCommandOptions(loaded.settings, {passwordStdin: flags['password-stdin']})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options})
     const {rotateSecrets} = await import('../../lib/secrets/index.ts')
     const result = await rotateSecrets(ctx, {dryRun: flags['dry-run']})
     if (!this.jsonEnabled()) {

@@ -1,7 +1,8 @@
 // What commands hand the secret and key steps through ctx.options (the step
 // model's channel for command options). `up` and `cleanup` pass the same keys.
-import type {StepContext} from '../plan/types.ts'
-import type {ScramCredentials} from './credentials.ts'
+import type {StackSettings, StepContext} from '../plan/types.ts'
+import {ScramCredentials, readPasswordFromStdin} from './credentials.ts'
+import {checkPassword, checkSecretSettings, usernameOf} from './names.ts'
 
 export interface SecretStepOptions {
   /** The password from --password-stdin (its username is the configured one); when absent a password is generated. */
@@ -44,4 +45,20 @@ export function secretOptionEntries(options: SecretStepOptions): Record<string, 
     if (value !== undefined) entries[key] = value
   }
   return entries
+}
+
+/**
+ * What `secret mirror` and `secret rotate` settle before opening any account:
+ * the names are checked and a --password-stdin password is read and checked,
+ * so bad input is exit 2 with nothing sent.
+ */
+export async function secretCommandOptions(settings: StackSettings, flags: {passwordStdin?: boolean; force?: boolean}): Promise<Record<string, unknown>> {
+  checkSecretSettings(settings)
+  let credentials: ScramCredentials | undefined
+  if (flags.passwordStdin) {
+    const password = await readPasswordFromStdin()
+    checkPassword(password)
+    credentials = new ScramCredentials(usernameOf(settings), password)
+  }
+  return secretOptionEntries({credentials, force: flags.force})
 }
