@@ -7,15 +7,18 @@ export interface ProgressOptions {
   silent?: boolean
 }
 
-/** Plain lines: one when a task starts, one per progress message (at most every 5 s), one at the end. */
+/**
+ * Plain lines for logs: a progress message at most every 5 s while a task
+ * waits (the first one names the task), and one line when it ends.
+ */
 export function plainTaskRunner(write: (line: string) => void): TaskRunner {
   return async (title, work) => {
     const started = Date.now()
-    write(`… ${title}`)
     let lastProgress = 0
     try {
       const result = await work((message) => {
         if (Date.now() - lastProgress < 5000) return
+        if (lastProgress === 0) write(`… ${title}`)
         lastProgress = Date.now()
         write(`  ${message}`)
       })
