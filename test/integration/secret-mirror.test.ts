@@ -106,7 +106,7 @@ describe('secret mirror and rotate across two accounts', () => {
       assert.equal(secret.KmsKeyId, key.KeyMetadata?.Arn, `${role}'s secret is encrypted with ${role}'s stack key`)
       assert.ok(secret.Tags?.some((tag) => tag.Key === 'iotctl:stack' && tag.Value === 'demo'))
       const policy = JSON.parse((await kms[role]!.send(new GetKeyPolicyCommand({KeyId: key.KeyMetadata!.KeyId, PolicyName: 'default'}))).Policy as string)
-      assert.deepEqual(policy.Statement.map((s: {Sid: string}) => s.Sid), ['Enable IAM User Permissions', 'iotctldemoSecretsManagerUse'])
+      assert.deepEqual(policy.Statement.map((s: {Sid: string}) => s.Sid), ['Enable IAM User Permissions', 'iotctldemoZSecretsManagerUse'])
       assert.equal(policy.Statement[0].Principal.AWS, `arn:aws:iam::${aws.accounts[role]}:root`)
     }
     assert.notEqual(document.keys.msk.keyId, document.keys.iot.keyId)

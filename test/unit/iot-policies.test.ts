@@ -41,14 +41,14 @@ test('the inline policy: the VPC destination\'s EC2 calls, and get_secret on the
 
 test('the key-policy statement: the role may decrypt through Secrets Manager only, under a Sid naming the stack', () => {
   assert.deepEqual(keyUserStatement({stack: 'demo-1', roleArn, region: 'eu-west-1'}), {
-    Sid: 'iotctldemo1IotRuleRoleKeyUser',
+    Sid: 'iotctldemoZ2d1ZIotRuleRoleKeyUser',
     Effect: 'Allow',
     Principal: {AWS: roleArn},
     Action: ['kms:Decrypt', 'kms:DescribeKey'],
     Resource: '*',
     Condition: {StringEquals: {'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com'}},
   })
-  assert.equal(keyUserSid('demo-1'), 'iotctldemo1IotRuleRoleKeyUser')
+  assert.equal(keyUserSid('demo-1'), 'iotctldemoZ2d1ZIotRuleRoleKeyUser')
   assert.ok(iotRoleName('x'.repeat(40)).length <= 64)
 })
 

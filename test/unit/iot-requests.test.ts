@@ -82,14 +82,14 @@ test('iot role: trust with aws:SourceAccount, inline policy on the exact secret,
   const keyPolicy = mocks.kms.commandCalls(PutKeyPolicyCommand)[0].args[0].input
   assert.equal(keyPolicy.KeyId, 'key-b')
   assert.deepEqual(JSON.parse(keyPolicy.Policy as string).Statement, [rootStatement, {
-    Sid: 'iotctldemoIotRuleRoleKeyUser',
+    Sid: 'iotctldemoZIotRuleRoleKeyUser',
     Effect: 'Allow',
     Principal: {AWS: roleArn},
     Action: ['kms:Decrypt', 'kms:DescribeKey'],
     Resource: '*',
     Condition: {StringEquals: {'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com'}},
   }])
-  assert.deepEqual(ctx.ledger.resources.map((r) => `${r.step} ${r.id}`), ['iot-role iotctl-demo-iot-to-msk', 'iot-key-user key-b/iotctldemoIotRuleRoleKeyUser'])
+  assert.deepEqual(ctx.ledger.resources.map((r) => `${r.step} ${r.id}`), ['iot-role iotctl-demo-iot-to-msk', 'iot-key-user key-b/iotctldemoZIotRuleRoleKeyUser'])
 })
 
 test('iot role refuses a role of the same name that the stack did not create, before any change', async () => {

@@ -8,8 +8,8 @@ const context = {stack: 'demo-1', accountId: '111111111111', region: 'eu-west-1'
 const other: PolicyStatement = {Sid: 'AllowIotRole', Effect: 'Allow', Principal: {AWS: 'arn:aws:iam::111111111111:role/r'}, Action: 'kms:Decrypt', Resource: '*'}
 
 test('the Sid names the stack in the only alphabet Sids allow', () => {
-  assert.equal(secretsManagerSid('demo-1'), 'iotctldemo1SecretsManagerUse')
-  assert.deepEqual(stackKeyPolicySids('demo-1'), ['iotctldemo1SecretsManagerUse'])
+  assert.equal(secretsManagerSid('demo-1'), 'iotctldemoZ2d1ZSecretsManagerUse')
+  assert.deepEqual(stackKeyPolicySids('demo-1'), ['iotctldemoZ2d1ZSecretsManagerUse'])
   for (const sid of stackKeyPolicySids('a_b-c')) assert.match(sid, /^[A-Za-z0-9]+$/)
 })
 
@@ -19,7 +19,7 @@ test('a new key\'s policy: the account root statement, then the stack\'s use-thr
     Statement: [
       {Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: {AWS: 'arn:aws:iam::111111111111:root'}, Action: 'kms:*', Resource: '*'},
       {
-        Sid: 'iotctldemo1SecretsManagerUse',
+        Sid: 'iotctldemoZ2d1ZSecretsManagerUse',
         Effect: 'Allow',
         Principal: {AWS: '*'},
         Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:CreateGrant', 'kms:DescribeKey'],
@@ -61,10 +61,17 @@ test('removal takes exactly the stack\'s Sids: never a statement of stack "demo1
   const neighbour = stackKeyStatements({...context, stack: 'demo1x'})[0]
   const policy: KeyPolicy = {Version: '2012-10-17', Statement: [rootStatement(context), other, neighbour, ...stackKeyStatements(context), {Effect: 'Allow', Action: 'kms:List*'}]}
   const kept = withoutStatements(policy, stackKeyPolicySids('demo-1'))
-  assert.deepEqual(kept.Statement.map((s) => s.Sid), ['Enable IAM User Permissions', 'AllowIotRole', 'iotctldemo1xSecretsManagerUse', undefined])
+  assert.deepEqual(kept.Statement.map((s) => s.Sid), ['Enable IAM User Permissions', 'AllowIotRole', 'iotctldemo1xZSecretsManagerUse', undefined])
 })
 
 test('parsing accepts a single statement object and fills the version', () => {
   assert.deepEqual(parseKeyPolicy(JSON.stringify({Statement: other})), {Version: '2012-10-17', Statement: [other]})
   assert.deepEqual(parseKeyPolicy(undefined), {Version: '2012-10-17', Statement: []})
+})
+
+test('stack Sids are alphanumeric and distinct for names that differ only in punctuation', () => {
+  const names = ['ab', 'a-b', 'a_b', 'aZ2db', 'aZb', 'a--b', 'A-B']
+  const sids = names.map((n) => secretsManagerSid(n))
+  for (const sid of sids) assert.match(sid, /^[A-Za-z0-9]+$/)
+  assert.equal(new Set(sids).size, names.length, sids.join(' '))
 })

@@ -34,7 +34,12 @@ export function stackMark(stack: string): string {
   return `iotctl:stack=${stack}`
 }
 
-/** A key-policy statement Sid for the stack (Sids allow only [A-Za-z0-9]). */
+/**
+ * A key-policy statement Sid for the stack. Sids allow only [A-Za-z0-9], so
+ * the stack name is escaped injectively ('Z' starts an escape: Z2d is '-',
+ * Z5f '_', Z5a 'Z') and ends with 'Z': stacks "a-b" and "ab" never share a Sid.
+ */
 export function stackSid(stack: string, purpose: string): string {
-  return `iotctl${stack.replace(/[^A-Za-z0-9]/g, '')}${purpose}`
+  const escaped = stack.replace(/[^A-Ya-z0-9]/g, (c) => `Z${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return `iotctl${escaped}Z${purpose}`
 }
