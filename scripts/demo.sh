@@ -4,10 +4,5 @@
 # the iotctl flow against it, showing each command and its output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/node-env.sh
-bash scripts/setup-test-deps.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
-npm run --silent build
+source scripts/prepare.sh
 exec node scripts/demo.ts

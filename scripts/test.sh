@@ -6,13 +6,7 @@
 #   bash scripts/test.sh test/unit    # one folder (or file globs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/node-env.sh
-
-bash scripts/setup-test-deps.sh
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-fi
-npm run --silent build
+source scripts/prepare.sh
 npm run --silent typecheck
 
 if [ "$#" -gt 0 ]; then
