@@ -60,7 +60,7 @@ describe('iot role, iot destination, iot rule', () => {
     const result = await cli(['iot', 'role', '--dry-run'])
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, new RegExp(`create IAM role ${roleName} trusted by iot\\.amazonaws\\.com \\(aws:SourceAccount ${aws.accounts.iot}\\)`))
-    assert.match(result.stdout, /add key-policy statement iotctliotcmdIotRuleRoleKeyUser on key /)
+    assert.match(result.stdout, /add key-policy statement iotctliotcmdZIotRuleRoleKeyUser on key /)
     assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
   })
 

@@ -53,7 +53,7 @@ describe('up → up again → cleanup on an empty two-account AWS', () => {
     const result = await cli(['up', '--create-cluster', '--dry-run'])
     assert.equal(result.code, 0, result.stderr)
     for (const line of [/create MSK cluster/, /request VPC peering/, /create IAM role iotctl-flow-iot-to-msk trusted by iot\.amazonaws\.com/,
-      /add key-policy statement iotctlflowIotRuleRoleKeyUser/, /create a VPC topic rule destination in vpc-/, /create rule flow_device_data: SELECT topic\(2\) as device_id, temperature FROM 'device\/\+\/data' → Kafka topic 'device-data'/,
+      /add key-policy statement iotctlflowZIotRuleRoleKeyUser/, /create a VPC topic rule destination in vpc-/, /create rule flow_device_data: SELECT topic\(2\) as device_id, temperature FROM 'device\/\+\/data' → Kafka topic 'device-data'/,
       /dry run: nothing was changed/]) {
       assert.match(result.stdout, line)
     }
@@ -82,7 +82,7 @@ describe('up → up again → cleanup on an empty two-account AWS', () => {
 
     const keyId = (await iot.secrets.send(new DescribeSecretCommand({SecretId: `AmazonMSK_${stack}`}))).KmsKeyId
     const keyPolicy = JSON.parse((await iot.kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))).Policy ?? '{}')
-    const statement = keyPolicy.Statement.find((s: {Sid?: string}) => s.Sid === 'iotctlflowIotRuleRoleKeyUser')
+    const statement = keyPolicy.Statement.find((s: {Sid?: string}) => s.Sid === 'iotctlflowZIotRuleRoleKeyUser')
     assert.deepEqual(statement?.Principal, {AWS: role?.Arn})
     assert.deepEqual(statement?.Condition, {StringEquals: {'kms:ViaService': `secretsmanager.${aws.region}.amazonaws.com`}})
 

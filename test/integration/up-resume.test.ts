@@ -57,7 +57,7 @@ async function iotSide() {
     roles: roles.map((r) => r.RoleName),
     destinations: destinations.map((d) => d.status),
     rules: rules.map((r) => `${r.ruleName} ${r.ruleDisabled ? 'disabled' : 'enabled'}`),
-    keyUsers: statements.filter((s) => s.Sid === 'iotctlresumeIotRuleRoleKeyUser').length,
+    keyUsers: statements.filter((s) => s.Sid === 'iotctlresumeZIotRuleRoleKeyUser').length,
   }
 }
 

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-iot'
 import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
+import {deleteEach} from '../plan/delete.ts'
 import {stackTagMap} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {clusterArnOf, scramBootstrapBrokers} from './brokers.ts'
@@ -164,14 +165,7 @@ export const iotRuleStep: Step = {
 
   async delete(ctx, resources) {
     const iot = await ctx.accounts.iot.iot()
-    for (const record of resources) {
-      try {
-        await iot.send(new DeleteTopicRuleCommand({ruleName: record.id}))
-      } catch (error) {
-        if (!isNotFound(error)) throw toAwsError(`deleting topic rule ${record.id}`, error)
-      }
-      ctx.ledger.remove(record)
-      ctx.checkpoint()
-    }
+    await deleteEach(ctx, resources, {what: (record) => `deleting topic rule ${record.id}`},
+      (record) => iot.send(new DeleteTopicRuleCommand({ruleName: record.id})))
   },
 }

@@ -16,7 +16,8 @@ import {
 } from '@aws-sdk/client-ec2'
 import type {AccountRole} from '../aws/account.ts'
 import {waitFor} from '../aws/wait.ts'
-import {InputError, aws, isNotFound, toAwsError} from '../errors.ts'
+import {InputError, aws} from '../errors.ts'
+import {deleteEach} from '../plan/delete.ts'
 import {recordBase} from '../plan/context.ts'
 import {stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
@@ -169,15 +170,8 @@ export const peeringStep: Step = {
 
   async delete(ctx, resources) {
     const ec2 = await ctx.accounts.iot.ec2()
-    for (const record of resources) {
-      try {
-        await ec2.send(new DeleteVpcPeeringConnectionCommand({VpcPeeringConnectionId: record.id}))
-      } catch (error) {
-        if (!isNotFound(error)) throw toAwsError(`deleting ${record.id}`, error)
-      }
-      ctx.ledger.remove(record)
-      ctx.checkpoint()
-    }
+    await deleteEach(ctx, resources, {what: (record) => `deleting ${record.id}`},
+      (record) => ec2.send(new DeleteVpcPeeringConnectionCommand({VpcPeeringConnectionId: record.id})))
   },
 }
 
@@ -270,16 +264,8 @@ export function routesStep(role: AccountRole): Step {
 
     async delete(ctx, resources) {
       const ec2 = await ctx.accounts[role].ec2()
-      for (const record of resources) {
-        const {routeTableId, destination} = record.attrs ?? {}
-        try {
-          await ec2.send(new DeleteRouteCommand({RouteTableId: routeTableId, DestinationCidrBlock: destination}))
-        } catch (error) {
-          if (!isNotFound(error)) throw toAwsError(`deleting route ${destination} from ${routeTableId}`, error)
-        }
-        ctx.ledger.remove(record)
-        ctx.checkpoint()
-      }
+      await deleteEach(ctx, resources, {what: (record) => `deleting route ${record.attrs?.destination} from ${record.attrs?.routeTableId}`},
+        (record) => ec2.send(new DeleteRouteCommand({RouteTableId: record.attrs?.routeTableId, DestinationCidrBlock: record.attrs?.destination})))
     },
   }
 }
@@ -370,15 +356,8 @@ export const ingressStep: Step = {
 
   async delete(ctx, resources) {
     const ec2 = await ctx.accounts.msk.ec2()
-    for (const record of resources) {
-      try {
-        await ec2.send(new RevokeSecurityGroupIngressCommand({GroupId: record.attrs?.groupId, SecurityGroupRuleIds: [record.id]}))
-      } catch (error) {
-        if (!isNotFound(error)) throw toAwsError(`revoking ${record.id} on ${record.attrs?.groupId}`, error)
-      }
-      ctx.ledger.remove(record)
-      ctx.checkpoint()
-    }
+    await deleteEach(ctx, resources, {what: (record) => `revoking ${record.id} on ${record.attrs?.groupId}`},
+      (record) => ec2.send(new RevokeSecurityGroupIngressCommand({GroupId: record.attrs?.groupId, SecurityGroupRuleIds: [record.id]})))
   },
 }
 
