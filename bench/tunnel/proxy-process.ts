@@ -3,11 +3,18 @@
 // ({endpoint, caFile, token, services}). Prints {"ports": ...} once ready; exits
 // when stdin closes.
 import {readFileSync} from 'node:fs'
+import {setFlagsFromString} from 'node:v8'
 import {startDestinationProxy, startSourceProxy} from '../../src/lib/tunnel/index.ts'
 
+// BENCH_V8_FLAGS: experiment with V8 flags set at run time (e.g. --max-semi-space-size=1).
+if (process.env.BENCH_V8_FLAGS) setFlagsFromString(process.env.BENCH_V8_FLAGS)
 const mode = process.argv[2]
 const config = JSON.parse(process.argv[3] ?? '{}') as {endpoint: string; caFile: string; token: string; services: Record<string, number | string>}
-const common = {endpoint: config.endpoint, ca: readFileSync(config.caFile, 'utf8'), token: config.token}
+const common = {
+  endpoint: config.endpoint, ca: readFileSync(config.caFile, 'utf8'), token: config.token,
+  // BENCH_HWM: experiment with the flow-control mark (bytes).
+  ...(process.env.BENCH_HWM ? {highWaterMark: Number(process.env.BENCH_HWM)} : {}),
+}
 const proxy = mode === 'source'
   ? await startSourceProxy({...common, services: config.services as Record<string, number>})
   : startDestinationProxy({...common, services: config.services})
@@ -21,8 +28,11 @@ process.stdin.on('end', () => {
 if (process.env.BENCH_MEMORY) {
   // Diagnostics: where the memory is (heap, buffers outside the heap).
   setInterval(() => {
+    // With --expose-gc (BENCH_V8_FLAGS): what is live, not what awaits collection.
+    const gc = (globalThis as {gc?: () => void}).gc
+    if (process.env.BENCH_MEMORY === 'gc' && gc) gc()
     const m = process.memoryUsage()
     const mib = (n: number) => (n / 1024 ** 2).toFixed(1)
     process.stderr.write(`${mode} rss=${mib(m.rss)} heap=${mib(m.heapUsed)}/${mib(m.heapTotal)} external=${mib(m.external)} arrayBuffers=${mib(m.arrayBuffers)} stats=${JSON.stringify(proxy.stats())}\n`)
-  }, 500).unref()
+  }, Number(process.env.BENCH_MEMORY_MS ?? 500)).unref()
 }

@@ -26,6 +26,8 @@ const {values: args} = parseArgs({
     connections: {type: 'string', default: '64'},
     'per-connection': {type: 'string', default: String(16 * 1024 ** 2)},
     json: {type: 'boolean', default: false},
+    // A subset of bulk,echo,concurrent (for quick iterations).
+    phases: {type: 'string', default: 'bulk,echo,concurrent'},
     // Run the child processes from the TypeScript sources (with Node's type stripping) instead of compiled copies.
     ts: {type: 'boolean', default: false},
   },
@@ -37,6 +39,7 @@ const BULK_BYTES = Number(args.bytes)
 const PINGS = Number(args.pings)
 const CONNECTIONS = Number(args.connections)
 const PER_CONNECTION = Number(args['per-connection'])
+const PHASES = new Set(args.phases.split(','))
 
 interface Child {
   process: ChildProcess
@@ -47,6 +50,8 @@ function spawnNode(script: string, argv: string[]): Promise<Child> {
   // BENCH_PROFILE=source|destination|relay writes a V8 CPU profile of that process to BENCH_PROFILE_DIR.
   const name = script === 'relay-process' ? 'relay' : argv[0]
   const profile = process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? '.'}`] : []
+  // BENCH_SNAPSHOT=source|...: that process writes a heap snapshot on SIGUSR2 (sent mid-way through the concurrent phase).
+  if (process.env.BENCH_SNAPSHOT === name) profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_PROFILE_DIR ?? '.'}`)
   const child = spawn(process.execPath, [...profile, join(childDir, script + childExtension), ...argv], {stdio: ['pipe', 'pipe', 'inherit']})
   return new Promise((resolve, reject) => {
     let buffered = ''
@@ -196,17 +201,19 @@ async function main(): Promise<void> {
   await bulk(ports.BULK, sink, 64 * 1024 * 1024)
   await bulk(sinkPort, sink, 64 * 1024 * 1024)
 
-  const rawSeconds = await bulk(sinkPort, sink, BULK_BYTES)
+  const bulkBytes = PHASES.has('bulk') ? BULK_BYTES : 64 * 1024 * 1024
+  const rawSeconds = await bulk(sinkPort, sink, bulkBytes)
   const cpuBefore = {source: cpuSeconds(pids.source), relay: cpuSeconds(pids.relay), destination: cpuSeconds(pids.destination), bench: cpuSeconds(process.pid)}
-  const tunnelSeconds = await bulk(ports.BULK, sink, BULK_BYTES)
+  const tunnelSeconds = await bulk(ports.BULK, sink, bulkBytes)
   const bulkCpu = {
     source: cpuSeconds(pids.source) - cpuBefore.source, relay: cpuSeconds(pids.relay) - cpuBefore.relay,
     destination: cpuSeconds(pids.destination) - cpuBefore.destination, bench: cpuSeconds(process.pid) - cpuBefore.bench,
   }
   const rssAfterBulk = {source: rssMiB(pids.source, 'VmHWM'), relay: rssMiB(pids.relay, 'VmHWM'), destination: rssMiB(pids.destination, 'VmHWM')}
 
-  const rawTimes = await pingPong(echoPort, PINGS)
-  const tunnelTimes = await pingPong(ports.ECHO, PINGS)
+  const pings = PHASES.has('echo') ? PINGS : 100
+  const rawTimes = await pingPong(echoPort, pings)
+  const tunnelTimes = await pingPong(ports.ECHO, pings)
 
   // 64 connections streaming at once; RSS sampled while they run.
   const peak = {source: 0, relay: 0, destination: 0}
@@ -214,13 +221,17 @@ async function main(): Promise<void> {
     for (const name of ['source', 'relay', 'destination'] as const) peak[name] = Math.max(peak[name], rssMiB(pids[name]))
   }, 20)
   const concurrentStart = process.hrtime.bigint()
+  const snapshot = process.env.BENCH_SNAPSHOT as keyof typeof pids | undefined
+  const snapshotTimer = snapshot ? setTimeout(() => process.kill(pids[snapshot], 'SIGUSR2'), 400) : undefined
+  const perConnection = PHASES.has('concurrent') ? PER_CONNECTION : 64 * 1024
   const sockets = await Promise.all(Array.from({length: CONNECTIONS}, () => connectTo(ports.BULK)))
   const ends = sockets.map(() => sink.next())
-  await Promise.all(sockets.map(socket => send(socket, PER_CONNECTION)))
+  await Promise.all(sockets.map(socket => send(socket, perConnection)))
   const counts = await Promise.all(ends)
   const concurrentSeconds = Number(process.hrtime.bigint() - concurrentStart) / 1e9
   clearInterval(sampler)
-  const intact = counts.filter(count => count === PER_CONNECTION).length
+  if (snapshotTimer) clearTimeout(snapshotTimer)
+  const intact = counts.filter(count => count === perConnection).length
   for (const socket of sockets) socket.destroy()
 
   await Promise.all([stop(source), stop(destination)])
@@ -229,14 +240,14 @@ async function main(): Promise<void> {
   sink.server.close()
 
   const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds
-  const tunnelMBps = mbps(BULK_BYTES, tunnelSeconds)
-  const rawMBps = mbps(BULK_BYTES, rawSeconds)
+  const tunnelMBps = mbps(bulkBytes, tunnelSeconds)
+  const rawMBps = mbps(bulkBytes, rawSeconds)
   const p50 = {tunnel: percentile(tunnelTimes, 50), raw: percentile(rawTimes, 50)}
   const p95 = {tunnel: percentile(tunnelTimes, 95), raw: percentile(rawTimes, 95)}
   const result = {
-    bulk: {bytes: BULK_BYTES, tunnelMBps, rawMBps, ratio: tunnelMBps / rawMBps, cpuSeconds: bulkCpu},
-    echo: {pings: PINGS, p50, p95, addedP50: p50.tunnel - p50.raw, addedP95: p95.tunnel - p95.raw},
-    concurrent: {connections: CONNECTIONS, perConnection: PER_CONNECTION, intact, seconds: concurrentSeconds, peakRssMiB: peak},
+    bulk: {bytes: bulkBytes, tunnelMBps, rawMBps, ratio: tunnelMBps / rawMBps, cpuSeconds: bulkCpu},
+    echo: {pings, p50, p95, addedP50: p50.tunnel - p50.raw, addedP95: p95.tunnel - p95.raw},
+    concurrent: {connections: CONNECTIONS, perConnection, intact, seconds: concurrentSeconds, peakRssMiB: peak},
     peakRssAfterBulkMiB: rssAfterBulk,
   }
   if (args.json) {
@@ -246,10 +257,10 @@ async function main(): Promise<void> {
   const f = (n: number, digits = 1) => n.toFixed(digits)
   const rows: Array<[string, string, string, string, string]> = [
     ['what', 'tunnel', 'raw TCP', 'ratio / added', 'goal'],
-    [`bulk ${f(BULK_BYTES / 1024 ** 2, 0)} MiB, MB/s`, f(tunnelMBps), f(rawMBps), `${f(tunnelMBps / rawMBps, 3)}x`, '>= 200 MB/s'],
-    [`1-byte echo p50, ms (${PINGS})`, f(p50.tunnel, 3), f(p50.raw, 3), `+${f(p50.tunnel - p50.raw, 3)} ms`, '<= +0.3 ms'],
+    [`bulk ${f(bulkBytes / 1024 ** 2, 0)} MiB, MB/s`, f(tunnelMBps), f(rawMBps), `${f(tunnelMBps / rawMBps, 3)}x`, '>= 200 MB/s'],
+    [`1-byte echo p50, ms (${pings})`, f(p50.tunnel, 3), f(p50.raw, 3), `+${f(p50.tunnel - p50.raw, 3)} ms`, '<= +0.3 ms'],
     ['1-byte echo p95, ms', f(p95.tunnel, 3), f(p95.raw, 3), `+${f(p95.tunnel - p95.raw, 3)} ms`, ''],
-    [`${CONNECTIONS} connections x ${f(PER_CONNECTION / 1024 ** 2, 0)} MiB intact`, `${intact}/${CONNECTIONS}`, '', `${f(mbps(CONNECTIONS * PER_CONNECTION, concurrentSeconds))} MB/s`, `${CONNECTIONS}/${CONNECTIONS}`],
+    [`${CONNECTIONS} connections x ${f(perConnection / 1024 ** 2, 1)} MiB intact`, `${intact}/${CONNECTIONS}`, '', `${f(mbps(CONNECTIONS * perConnection, concurrentSeconds))} MB/s`, `${CONNECTIONS}/${CONNECTIONS}`],
     ['peak RSS while streaming, source MiB', f(peak.source), '', '', '< 100 MB'],
     ['peak RSS while streaming, destination MiB', f(peak.destination), '', '', ''],
     ['peak RSS while streaming, relay MiB', f(peak.relay), '', '', ''],

@@ -9,7 +9,7 @@
 import {EventEmitter} from 'node:events'
 import type {IncomingMessage} from 'node:http'
 import type {Socket} from 'node:net'
-import {HttpsProxyAgent} from 'https-proxy-agent'
+import type {Agent} from 'node:http'
 import WebSocket from 'ws'
 import {InputError} from '../errors.ts'
 import {TunnelProtocolError, TunnelRejectedError, TunnelUnreachableError} from './errors.ts'
@@ -151,6 +151,8 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   #channelId: string | undefined
   #fatal: Error | undefined
   #closedPromise: Promise<void> | undefined
+  /** Set while the proxy agent module loads. */
+  #connecting: Promise<void> | undefined
 
   constructor(options: TunnelConnectionOptions) {
     super()
@@ -183,19 +185,37 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   }
 
   start(): void {
-    if (this.#ws || this.#closing) return
+    if (this.#ws || this.#connecting || this.#closing) return
     this.#connect()
   }
 
   #connect(): void {
     this.#reconnectTimer = undefined
+    const proxy = proxyForUrl(this.url, this.#options.env ?? process.env)
+    if (!proxy) return this.#openWebSocket(undefined, undefined)
+    // Loaded only when a proxy is configured: it brings ~10 MB of modules.
+    this.#connecting = import('https-proxy-agent').then(
+      ({HttpsProxyAgent}) => {
+        this.#connecting = undefined
+        if (!this.#closing) this.#openWebSocket(proxy, new HttpsProxyAgent(proxy))
+        else this.#finish()
+      },
+      (error: unknown) => {
+        this.#connecting = undefined
+        this.#fatal = error as Error
+        this.emit('fatal', this.#fatal)
+        this.#finish()
+      },
+    )
+  }
+
+  #openWebSocket(proxy: URL | undefined, agent: Agent | undefined): void {
     this.#handshakeStatus = undefined
     this.#channelId = undefined
     const options = this.#options
     const versions = options.protocols ?? [3, 2]
     const headers: Record<string, string> = {'access-token': options.token}
     if (options.clientToken) headers['client-token'] = options.clientToken
-    const proxy = proxyForUrl(this.url, options.env ?? process.env)
     const wsOptions: WebSocket.ClientOptions = {
       headers,
       perMessageDeflate: false,
@@ -205,7 +225,7 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
       followRedirects: false,
     }
     if (options.ca !== undefined) wsOptions.ca = options.ca
-    if (proxy) wsOptions.agent = new HttpsProxyAgent(proxy)
+    if (agent) wsOptions.agent = agent
     this.#log('debug', 'connecting to the tunnel', {url: this.url.href, retry: this.#retries, proxy: proxy?.host})
 
     const ws = new WebSocket(this.url, versions.map(version => SUBPROTOCOLS[version]), wsOptions)
@@ -350,8 +370,10 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
     // ws masks byte by byte in JavaScript (without the optional native bufferutil),
     // which costs more than TLS. Whole frames are written synchronously, so they
     // never interleave with ws's own control frames (ping, pong, close).
-    socket.cork()
-    for (const [start, end] of groupFrames(frames)) {
+    const groups = groupFrames(frames)
+    // One message (interactive traffic) is one write; several go out in one writev.
+    if (groups.length > 1) socket.cork()
+    for (const [start, end] of groups) {
       let size = 0
       for (let i = start; i < end; i++) size += frameLength(frames[i]!)
       if (size < POOLED_MESSAGE_MIN) {
@@ -364,7 +386,7 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
         if (messagePool.length < MESSAGE_POOL_LIMIT) messagePool.push(buffer)
       })
     }
-    socket.uncork()
+    if (groups.length > 1) socket.uncork()
     // Above the mark the socket's own buffer is far above its 16 KiB mark, so a
     // 'drain' follows; at or below it, release the held readers now.
     if (this.bufferedAmount > this.#highWaterMark) this.#congested = true
@@ -409,7 +431,11 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
         this.#reconnectTimer = undefined
       }
       const ws = this.#ws
-      if (!ws) return this.#finish()
+      if (!ws) {
+        // A connection waiting for the proxy agent finishes once that import settles.
+        if (!this.#connecting) this.#finish()
+        return
+      }
       if (ws.readyState === WebSocket.OPEN) {
         if (this.#flushScheduled) {
           clearImmediate(this.#flushScheduled)

@@ -73,6 +73,11 @@ export class LocalConnection {
     return this.#state === 'open'
   }
 
+  /** Bytes read from the local side and not yet framed (held while the tunnel is congested). */
+  get pendingInput(): number {
+    return this.#endpoint.input.readableLength
+  }
+
   /** Bytes written towards the local side and not yet taken by it. */
   get pendingOutput(): number {
     return this.#endpoint.output.writableLength

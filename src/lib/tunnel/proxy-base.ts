@@ -74,6 +74,8 @@ export interface ProxyStats {
   bufferedToTunnel: number
   /** Bytes written to local sockets and not yet taken by them. */
   bufferedToLocal: number
+  /** Bytes read from local sockets and held while the tunnel is congested. */
+  bufferedFromLocal: number
   /** Payload bytes received from / sent to the peer over the lifetime of the proxy. */
   bytesFromPeer: number
   bytesToPeer: number
@@ -169,17 +171,19 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
   stats(): ProxyStats {
     let connections = 0
     let bufferedToLocal = 0
+    let bufferedFromLocal = 0
     let bytesFromPeer = this.#bytesFromPeer
     let bytesToPeer = this.#bytesToPeer
     for (const service of this.services.values()) {
       connections += service.connections.size
       for (const connection of service.connections.values()) {
         bufferedToLocal += connection.pendingOutput
+        bufferedFromLocal += connection.pendingInput
         bytesFromPeer += connection.bytesIn
         bytesToPeer += connection.bytesOut
       }
     }
-    return {connections, bufferedToTunnel: this.connection.bufferedAmount, bufferedToLocal, bytesFromPeer, bytesToPeer}
+    return {connections, bufferedToTunnel: this.connection.bufferedAmount, bufferedToLocal, bufferedFromLocal, bytesFromPeer, bytesToPeer}
   }
 
   /** Checks SERVICE_IDS against the configuration and (re)builds `services`; throws a typed error on a mismatch. */
