@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import {createServer} from 'node:net'
 import {after, before, describe, it} from 'node:test'
-import {InputError} from '../../src/lib/errors.ts'
+import {InputError, Interrupted} from '../../src/lib/errors.ts'
 import {TunnelRejectedError, TunnelUnreachableError, startDestinationProxy, startSourceProxy} from '../../src/lib/tunnel/index.ts'
 import {nextEvent, startTunnelPair, startTunnelRelayWithRegistry} from '../support/tunnel-relay/harness.ts'
 import type {TunnelRegistry} from '../support/tunnel-relay/registry.ts'
@@ -144,6 +144,22 @@ describe('reconnecting', () => {
     } finally {
       await pair.close()
     }
+  })
+
+  it('closes on its AbortSignal, before and after it is ready', async () => {
+    const tunnel = shared.registry.openTunnel({services: ['SSH']})
+    const early = new AbortController()
+    const unreachable = startDestinationProxy({endpoint: 'wss://127.0.0.1:9', token: 't', services: {SSH: echo.port}, signal: early.signal, ...fast})
+    early.abort()
+    assert.ok(await unreachable.ready.catch((e: unknown) => e) instanceof Interrupted)
+    assert.deepEqual(await unreachable.closed, {})
+
+    const late = new AbortController()
+    const proxy = await startSourceProxy({endpoint: shared.relay.url, ca: shared.relay.ca, token: tunnel.sourceAccessToken, services: {SSH: 0}, signal: late.signal})
+    await proxy.ready
+    late.abort()
+    assert.deepEqual(await proxy.closed, {})
+    await assert.rejects(connectTo(proxy.ports.SSH!), {code: 'ECONNREFUSED'})
   })
 
   it('reports a port in use as an InputError naming it, before connecting', async () => {
