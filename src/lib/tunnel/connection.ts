@@ -66,7 +66,7 @@ export interface OpenInfo {
 export interface ConnectionEvents {
   open: [info: OpenInfo]
   frame: [frame: DecodedFrame]
-  /** The WebSocket closed; `retrying` says whether a reconnect follows. */
+  /** An open WebSocket closed; `retrying` says whether a reconnect follows. */
   disconnected: [info: {code: number; reason: string; retrying: boolean}]
   reconnecting: [info: {delayMs: number; attempt: number; reason: string}]
   /** Nothing will be retried any more (4xx, protocol mismatch, attempts exhausted). */
@@ -296,8 +296,10 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
         this.#fatal = new TunnelUnreachableError(`could not connect to ${this.url.host} after ${this.#retries + 1} attempts: ${reason}`, status)
       }
       const retrying = !this.#closing && !this.#fatal
-      if (wasOpen) this.#log('info', 'disconnected from the tunnel', {code, reason, retrying})
-      this.emit('disconnected', {code, reason, retrying})
+      if (wasOpen) {
+        this.#log('info', 'disconnected from the tunnel', {code, reason, retrying})
+        this.emit('disconnected', {code, reason, retrying})
+      }
       if (this.#closing) return this.#finish()
       if (this.#fatal) {
         this.#log('error', this.#fatal.message)
