@@ -5,26 +5,24 @@ import {execFile} from 'node:child_process'
 import {after, before, describe, it} from 'node:test'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
-import {startTunnelPair, startTunnelRelayWithRegistry} from '../support/tunnel-relay/harness.ts'
-import type {TunnelRegistry} from '../support/tunnel-relay/registry.ts'
-import type {TunnelRelay} from '../support/tunnel-relay/relay.ts'
-import {connectTo, echoRoundTrip, startEchoServer, type TestServer} from '../support/tunnel-relay/tcp.ts'
+import {startRelayAndEcho, startTunnelPair, type RelayAndEcho} from '../support/tunnel-relay/harness.ts'
+import {connectTo, echoRoundTrip} from '../support/tunnel-relay/tcp.ts'
 import {TINYPROXY, startTinyproxy, type Tinyproxy} from '../support/tunnel-relay/tinyproxy.ts'
 
 describe('through an HTTP proxy', () => {
-  let shared: {relay: TunnelRelay; registry: TunnelRegistry}
-  let echo: TestServer
+  let fixture: RelayAndEcho
+  let shared: RelayAndEcho['shared']
+  let echo: RelayAndEcho['echo']
   let proxy: Tinyproxy | undefined
 
   before(async () => {
-    shared = await startTunnelRelayWithRegistry()
-    echo = await startEchoServer()
+    fixture = await startRelayAndEcho()
+    ;({shared, echo} = fixture)
     if (TINYPROXY) proxy = await startTinyproxy([shared.relay.port])
   })
   after(async () => {
     await proxy?.close()
-    await shared.relay.close()
-    await echo.close()
+    await fixture.close()
   })
 
   it('connects both proxies with CONNECT through tinyproxy (HTTPS_PROXY)', {skip: TINYPROXY ? false : 'tinyproxy is not installed'}, async () => {

@@ -4,24 +4,22 @@ import {createServer} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {InputError, Interrupted} from '../../src/lib/errors.ts'
 import {TunnelRejectedError, TunnelUnreachableError, startDestinationProxy, startSourceProxy} from '../../src/lib/tunnel/index.ts'
-import {nextEvent, startTunnelPair, startTunnelRelayWithRegistry} from '../support/tunnel-relay/harness.ts'
-import type {TunnelRegistry} from '../support/tunnel-relay/registry.ts'
-import type {TunnelRelay} from '../support/tunnel-relay/relay.ts'
-import {connectTo, echoRoundTrip, startEchoServer, type TestServer} from '../support/tunnel-relay/tcp.ts'
+import {nextEvent, startRelayAndEcho, startTunnelPair, type RelayAndEcho} from '../support/tunnel-relay/harness.ts'
+import {connectTo, echoRoundTrip} from '../support/tunnel-relay/tcp.ts'
 
 const fast = {retry: {initialDelayMs: 20, maxDelayMs: 200}}
 
 describe('reconnecting', () => {
-  let shared: {relay: TunnelRelay; registry: TunnelRegistry}
-  let echo: TestServer
+  let fixture: RelayAndEcho
+  let shared: RelayAndEcho['shared']
+  let echo: RelayAndEcho['echo']
 
   before(async () => {
-    shared = await startTunnelRelayWithRegistry()
-    echo = await startEchoServer()
+    fixture = await startRelayAndEcho()
+    ;({shared, echo} = fixture)
   })
   after(async () => {
-    await shared.relay.close()
-    await echo.close()
+    await fixture.close()
   })
 
   it('comes back with its client token after the relay drops the WebSocket, and new connections work', async () => {

@@ -2,10 +2,8 @@
 import assert from 'node:assert/strict'
 import {readdirSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
-import {startTunnelPair, startTunnelRelayWithRegistry} from '../support/tunnel-relay/harness.ts'
-import type {TunnelRegistry} from '../support/tunnel-relay/registry.ts'
-import type {TunnelRelay} from '../support/tunnel-relay/relay.ts'
-import {connectTo, echoRoundTrip, startEchoServer, type TestServer} from '../support/tunnel-relay/tcp.ts'
+import {startRelayAndEcho, startTunnelPair, type RelayAndEcho} from '../support/tunnel-relay/harness.ts'
+import {connectTo, echoRoundTrip} from '../support/tunnel-relay/tcp.ts'
 
 function openFds(): number {
   return readdirSync('/proc/self/fd').length
@@ -23,16 +21,16 @@ async function settle(): Promise<void> {
 }
 
 describe('resources', () => {
-  let shared: {relay: TunnelRelay; registry: TunnelRegistry}
-  let echo: TestServer
+  let fixture: RelayAndEcho
+  let shared: RelayAndEcho['shared']
+  let echo: RelayAndEcho['echo']
 
   before(async () => {
-    shared = await startTunnelRelayWithRegistry()
-    echo = await startEchoServer()
+    fixture = await startRelayAndEcho()
+    ;({shared, echo} = fixture)
   })
   after(async () => {
-    await shared.relay.close()
-    await echo.close()
+    await fixture.close()
   })
 
   async function session(i: number, leaveOpen: boolean): Promise<void> {

@@ -14,7 +14,7 @@ import WebSocket from 'ws'
 import {InputError} from '../errors.ts'
 import {TunnelProtocolError, TunnelRejectedError, TunnelUnreachableError} from './errors.ts'
 import {randomFillSync} from 'node:crypto'
-import {FrameDecoder, MAX_MASKED_FRAME_BUFFER, frameLength, groupFrames, maskedWebSocketFrame, type DecodedFrame, type OutgoingFrame} from './framing.ts'
+import {FrameDecoder, MAX_MASKED_FRAME_BUFFER, frameLength, framesLength, groupFrames, maskedWebSocketFrame, type DecodedFrame, type OutgoingFrame} from './framing.ts'
 import {CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, SUBPROTOCOL_V2, SUBPROTOCOL_V3} from './message.ts'
 import {proxyForUrl} from './proxy-env.ts'
 
@@ -376,9 +376,7 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
     // One message (interactive traffic) is one write; several go out in one writev.
     if (groups.length > 1) socket.cork()
     for (const [start, end] of groups) {
-      let size = 0
-      for (let i = start; i < end; i++) size += frameLength(frames[i]!)
-      if (size < POOLED_MESSAGE_MIN) {
+      if (framesLength(frames, start, end) < POOLED_MESSAGE_MIN) {
         socket.write(maskedWebSocketFrame(frames, start, end, nextMaskKey()))
         continue
       }

@@ -89,29 +89,25 @@ export function dataFrames(header: Uint8Array, chunk: Uint8Array, maxPayload = M
   return frames
 }
 
-/**
- * Packs frames, in order, into as few WebSocket message payloads as possible,
- * each at most `maxMessage` bytes (131076 on the service). Frames are never split,
- * which keeps the peer's reassembly cheap; a frame is at most 65537 bytes, so
- * every frame fits.
- */
-export function packFrames(frames: readonly OutgoingFrame[], maxMessage = MAX_WEBSOCKET_MESSAGE): Buffer[] {
-  return groupFrames(frames, maxMessage).map(([start, end]) => {
-    let size = 0
-    for (let i = start; i < end; i++) size += frameLength(frames[i]!)
-    const message = Buffer.allocUnsafe(size)
-    let offset = 0
-    for (let i = start; i < end; i++) {
-      const frame = frames[i]!
-      message.set(frame.head, offset)
-      offset += frame.head.length
-      if (frame.body) {
-        message.set(frame.body, offset)
-        offset += frame.body.length
-      }
+/** Total bytes of frames [start, end). */
+export function framesLength(frames: readonly OutgoingFrame[], start: number, end: number): number {
+  let size = 0
+  for (let i = start; i < end; i++) size += frameLength(frames[i]!)
+  return size
+}
+
+/** Copies frames [start, end) into `target` at `offset`; returns the offset after them. */
+export function copyFrames(frames: readonly OutgoingFrame[], start: number, end: number, target: Buffer, offset: number): number {
+  for (let i = start; i < end; i++) {
+    const frame = frames[i]!
+    target.set(frame.head, offset)
+    offset += frame.head.length
+    if (frame.body) {
+      target.set(frame.body, offset)
+      offset += frame.body.length
     }
-    return message
-  })
+  }
+  return offset
 }
 
 /** Room for the largest masked WebSocket frame: header, payload, alignment. */
@@ -131,8 +127,7 @@ function maskedHeaderLength(size: number): number {
  * `into`, when large enough, is used instead of a new allocation.
  */
 export function maskedWebSocketFrame(frames: readonly OutgoingFrame[], start: number, end: number, maskKey: Uint8Array, into?: Buffer): Buffer {
-  let size = 0
-  for (let i = start; i < end; i++) size += frameLength(frames[i]!)
+  const size = framesLength(frames, start, end)
   const headerLength = maskedHeaderLength(size)
   const raw = into && into.length >= headerLength + size + 3 ? into : Buffer.allocUnsafe(headerLength + size + 3)
   // Place the header so that the payload starts on a 4-byte boundary of the ArrayBuffer.
@@ -153,16 +148,7 @@ export function maskedWebSocketFrame(frames: readonly OutgoingFrame[], start: nu
     offset = 10
   }
   message.set(maskKey.subarray(0, 4), offset)
-  offset += 4
-  for (let i = start; i < end; i++) {
-    const frame = frames[i]!
-    message.set(frame.head, offset)
-    offset += frame.head.length
-    if (frame.body) {
-      message.set(frame.body, offset)
-      offset += frame.body.length
-    }
-  }
+  copyFrames(frames, start, end, message, offset + 4)
   // Small messages (interactive traffic): a byte loop costs less than making views.
   const words = size < 256 ? 0 : size >>> 2
   if (words > 0) {
@@ -175,8 +161,10 @@ export function maskedWebSocketFrame(frames: readonly OutgoingFrame[], start: nu
 }
 
 /**
- * Groups frames, in order, into runs whose total is at most `maxMessage` bytes,
- * as [start, end) index pairs. Frames are never split.
+ * Groups frames, in order, into runs whose total is at most `maxMessage` bytes
+ * (131076 on the service), as [start, end) index pairs: as few WebSocket messages
+ * as possible. Frames are never split, which keeps the peer's reassembly cheap; a
+ * frame is at most 65537 bytes, so every frame fits.
  */
 export function groupFrames(frames: readonly OutgoingFrame[], maxMessage = MAX_WEBSOCKET_MESSAGE): Array<[number, number]> {
   const groups: Array<[number, number]> = []

@@ -5,6 +5,7 @@ import {
 } from '../../../src/lib/tunnel/index.ts'
 import {createTunnelRegistry, type OpenedTunnel, type TunnelRegistry} from './registry.ts'
 import {startTunnelRelay, type RelayOptions, type TunnelRelay} from './relay.ts'
+import {startEchoServer, type TestServer} from './tcp.ts'
 
 export interface PairOptions {
   /** OpenTunnel services (default ['SSH']). */
@@ -34,6 +35,22 @@ export async function startTunnelRelayWithRegistry(options: Partial<RelayOptions
   const registry = createTunnelRegistry()
   const relay = await startTunnelRelay({authorize: token => registry.authorize(token), ...options})
   return {relay, registry}
+}
+
+export interface RelayAndEcho {
+  shared: {relay: TunnelRelay; registry: TunnelRegistry}
+  echo: TestServer
+  close(): Promise<void>
+}
+
+/** A relay with its registry and an echo server, for a describe() whose tests start their own pairs. */
+export async function startRelayAndEcho(options: Partial<RelayOptions> = {}): Promise<RelayAndEcho> {
+  const shared = await startTunnelRelayWithRegistry(options)
+  const echo = await startEchoServer()
+  return {shared, echo, close: async () => {
+    await shared.relay.close()
+    await echo.close()
+  }}
 }
 
 /** Starts destination then source, and waits until both have their services and the relay paired them. */
