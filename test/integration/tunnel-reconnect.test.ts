@@ -22,6 +22,21 @@ describe('reconnecting', () => {
     await fixture.close()
   })
 
+  it('reports connected, ready and peer events', async () => {
+    const tunnel = shared.registry.openTunnel({services: ['SSH']})
+    const events: string[] = []
+    const destination = startDestinationProxy({endpoint: shared.relay.url, ca: shared.relay.ca, token: tunnel.destinationAccessToken, services: {SSH: echo.port}})
+    for (const name of ['connected', 'ready', 'peer'] as const) destination.on(name, () => events.push(`destination ${name}`))
+    await destination.ready
+    const source = await startSourceProxy({endpoint: shared.relay.url, ca: shared.relay.ca, token: tunnel.sourceAccessToken, services: {SSH: 0}})
+    for (const name of ['connected', 'ready', 'peer'] as const) source.on(name, () => events.push(`source ${name}`))
+    await source.ready
+    const socket = await connectTo(source.ports.SSH!)
+    await echoRoundTrip(socket, 10)
+    await Promise.all([source.close(), destination.close()])
+    assert.deepEqual(events, ['destination connected', 'destination ready', 'source connected', 'source ready', 'destination peer', 'source peer'])
+  })
+
   it('comes back with its client token after the relay drops the WebSocket, and new connections work', async () => {
     const pair = await startTunnelPair({shared, targets: {SSH: `127.0.0.1:${echo.port}`}, source: fast, destination: fast})
     try {

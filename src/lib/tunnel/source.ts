@@ -91,6 +91,7 @@ export class SourceProxy extends TunnelProxyBase {
   #waiting: Waiting[] = []
   #nextStreamId = firstStreamId()
   #stdio: LocalEndpoint | undefined
+  #stdioStarted = false
 
   /** Use startSourceProxy() or openSourceStream(). */
   constructor(options: SourceProxyOptions | SourceStreamOptions, names: string[], stdio?: LocalEndpoint) {
@@ -140,26 +141,22 @@ export class SourceProxy extends TunnelProxyBase {
     this.#sockets.add(socket)
     socket.once('close', () => this.#sockets.delete(socket))
     const endpoint: LocalEndpoint = {input: socket, output: socket, destroy: () => socket.destroy()}
-    this.#accept(endpoint, name, socket)
-  }
-
-  #accept(endpoint: LocalEndpoint, name: string, closeSignal: Readable): void {
     if (this.isReady) {
       this.#startConnection(endpoint, name)
       return
     }
-    // Held (paused) until the tunnel is ready again.
+    // Held (paused since accepted) until the tunnel is ready again.
     const waiting: Waiting = {
       endpoint,
       name,
       release: () => {
-        closeSignal.off('close', waiting.release)
-        closeSignal.off('error', ignore)
+        socket.off('close', waiting.release)
+        socket.off('error', ignore)
         this.#waiting = this.#waiting.filter(entry => entry !== waiting)
       },
     }
-    closeSignal.once('close', waiting.release)
-    closeSignal.on('error', ignore)
+    socket.once('close', waiting.release)
+    socket.on('error', ignore)
     this.#waiting.push(waiting)
   }
 
@@ -175,8 +172,6 @@ export class SourceProxy extends TunnelProxyBase {
       this.#startConnection(this.#stdio, this.#names[0]!)
     }
   }
-
-  #stdioStarted = false
 
   #newStreamId(): number {
     const id = this.#nextStreamId
