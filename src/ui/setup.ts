@@ -30,7 +30,8 @@ export function renderUpSummary(result: UpSummary): string {
   for (const [role, label] of [['msk', 'MSK account (A)'], ['iot', 'IoT account (B)']] as const) {
     const s = result.summary[role]
     lines.push(`${label} ${s.accountId}: ${s.created.length} change(s)${result.dryRun ? ' planned' : ''}, ${s.adopted.length} adopted, ${s.inPlace} already in place`)
-    for (const line of s.created) lines.push(`  ${result.dryRun ? 'would ' : ''}${line}`)
+    // A dry run printed its plan just above: the counts are enough.
+    if (!result.dryRun) for (const line of s.created) lines.push(`  ${line}`)
     for (const line of s.adopted) lines.push(`  adopted ${line}`)
   }
   lines.push(`rule ${result.rule.name}: messages on '${result.rule.topicFilter ?? '?'}' go to Kafka topic '${result.rule.kafkaTopic}'`)
