@@ -114,6 +114,14 @@ describe('malformed frames from the service', () => {
     await stillWorks()
   })
 
+  it('keeps open connections when SERVICE_IDS comes again', async () => {
+    const {socket} = await openConnection()
+    pair.relay.send(pair.tunnel.tunnelId, 'source', {type: MessageType.SERVICE_IDS, availableServiceIds: ['SSH']})
+    pair.relay.send(pair.tunnel.tunnelId, 'destination', {type: MessageType.SERVICE_IDS, availableServiceIds: ['SSH']})
+    const {sent, received} = await echoRoundTrip(socket, 100_000)
+    assert.equal(received.sha256, sent.sha256)
+  })
+
   it('closes connections on SESSION_RESET and serves new ones', async () => {
     const {closed} = await openConnection()
     pair.relay.send(pair.tunnel.tunnelId, 'source', {type: MessageType.SESSION_RESET})

@@ -94,11 +94,13 @@ export class DestinationProxy extends TunnelProxyBase {
     for (const name of unused) this.log('warn', `service ${name} is not one of the tunnel's services (${serviceIds.join(', ') || 'none'})`)
     const services = new Map<string, DestinationService>()
     for (const [wireId, target] of targets) {
+      // SERVICE_IDS may come again on the same connection: keep the streams it already carries.
       const previous = this.services.get(wireId)
-      services.set(wireId, previous ? {...previous, target} : {...newServiceState(wireId, wireId), target})
+      if (previous) previous.target = target
+      services.set(wireId, previous ?? {...newServiceState(wireId, wireId), target})
     }
     for (const [wireId, previous] of this.services) {
-      if (!services.has(wireId)) this.closeStream(previous, 'proxy')
+      if (services.get(wireId) !== previous) this.closeStream(previous, 'proxy')
     }
     this.services = services
   }

@@ -211,7 +211,14 @@ export class SourceProxy extends TunnelProxyBase {
     const wireIds = resolveSourceServices(this.#names, serviceIds)
     this.#wireIdByName = wireIds
     const services = new Map<string, ServiceState>()
-    for (const [name, wireId] of wireIds) services.set(wireId, newServiceState(name, wireId))
+    for (const [name, wireId] of wireIds) {
+      // SERVICE_IDS may come again on the same connection: keep the streams it already carries.
+      const current = [...this.services.values()].find(service => service.name === name && service.wireId === wireId)
+      services.set(wireId, current ?? newServiceState(name, wireId))
+    }
+    for (const service of this.services.values()) {
+      if (![...services.values()].includes(service)) this.closeStream(service, 'proxy')
+    }
     this.services = services
   }
 
