@@ -1,6 +1,7 @@
 // Many TCP connections over one V3 tunnel, several services, and the V2
 // subprotocol's one-connection-per-service behaviour.
 import assert from 'node:assert/strict'
+import {createServer} from 'node:net'
 import {PassThrough} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
 import {openSourceStream} from '../../src/lib/tunnel/index.ts'
@@ -100,6 +101,29 @@ describe('multiplexing over one tunnel', () => {
     } finally {
       await pair.close()
       await shared.relay.close()
+    }
+  })
+
+  it('closes the client connection when the destination service refuses, and the tunnel stays up', async () => {
+    const closedPort = await new Promise<number>(resolve => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const {port} = server.address() as {port: number}
+        server.close(() => resolve(port))
+      })
+    })
+    const pair = await startTunnelPair({services: ['DOWN', 'SSH'], targets: {DOWN: `127.0.0.1:${closedPort}`, SSH: `127.0.0.1:${echo.port}`}})
+    try {
+      const refused = nextEvent<{error?: Error}>(pair.destination, 'connection-close')
+      const socket = await connectTo(pair.source.ports.DOWN!)
+      const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
+      socket.write('anyone there?')
+      assert.match((await refused).error?.message ?? '', /ECONNREFUSED/)
+      await closed
+      const ssh = await connectTo(pair.source.ports.SSH!)
+      const {sent, received} = await echoRoundTrip(ssh, 10_000)
+      assert.equal(received.sha256, sent.sha256)
+    } finally {
+      await pair.close()
     }
   })
 
