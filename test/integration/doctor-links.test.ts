@@ -38,9 +38,6 @@ function failing(checks: DoctorCheck[]): DoctorCheck[] {
 
 before(async () => {
   aws = await startLocalAws()
-  // The SDK's role assumer (client-sts 3.693) drops clientConfig.endpoint, so the
-  // in-process clients of aws.clientConfig() reach STS only through the environment.
-  Object.assign(process.env, aws.env)
   network = await aws.createNetwork()
   iot = {iam: new IAMClient(aws.clientConfig('iot')), iot: new IoTClient(aws.clientConfig('iot')), secrets: new SecretsManagerClient(aws.clientConfig('iot'))}
   mskEc2 = new EC2Client(aws.clientConfig('msk'))

@@ -16,9 +16,6 @@ let cwd: string
 
 before(async () => {
   aws = await startLocalAws()
-  // The SDK's role assumer (client-sts 3.693) drops clientConfig.endpoint, so the
-  // in-process clients of aws.clientConfig() reach STS only through the environment.
-  Object.assign(process.env, aws.env)
   network = await aws.createNetwork()
   other = await aws.createNetwork({name: 'other', iot: {cidr: '10.40.0.0/16'}, msk: {cidr: '10.50.0.0/16'}})
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-iot-bad-'))

@@ -25,9 +25,6 @@ const cli = (args: string[]) => runCli(args, {cwd, env: aws.childEnv(), timeoutM
 
 before(async () => {
   aws = await startLocalAws({clusterActivationDelayMs: 0, destinationActivationDelayMs: 1500})
-  // The SDK's role assumer (client-sts 3.693) drops clientConfig.endpoint, so the
-  // in-process clients of aws.clientConfig() reach STS only through the environment.
-  Object.assign(process.env, aws.env)
   network = await aws.createNetwork()
   iam = new IAMClient(aws.clientConfig('iot'))
   iot = new IoTClient(aws.clientConfig('iot'))

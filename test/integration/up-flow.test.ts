@@ -26,9 +26,6 @@ const cli = (args: string[]) => runCli(args, {cwd, env: aws.childEnv(), timeoutM
 
 before(async () => {
   aws = await startLocalAws()
-  // The SDK's role assumer (client-sts 3.693) drops clientConfig.endpoint, so the
-  // in-process clients of aws.clientConfig() reach STS only through the environment.
-  Object.assign(process.env, aws.env)
   network = await aws.createNetwork()
   const config = aws.clientConfig('iot')
   iot = {iam: new IAMClient(config), iot: new IoTClient(config), kms: new KMSClient(config), secrets: new SecretsManagerClient(config)}

@@ -63,9 +63,6 @@ async function iotSide() {
 
 before(async () => {
   aws = await startLocalAws()
-  // The SDK's role assumer (client-sts 3.693) drops clientConfig.endpoint, so the
-  // in-process clients of aws.clientConfig() reach STS only through the environment.
-  Object.assign(process.env, aws.env)
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-resume-'))
   await freshNetwork()
   aws.resetLog()
