@@ -25,6 +25,7 @@ import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import type {Step} from '../plan/types.ts'
 import {mirrorSteps} from '../secrets/steps.ts'
+import {tunnelsStep} from '../tunnels/step.ts'
 
 export function stackSteps(): Step[] {
   return [
@@ -33,6 +34,7 @@ export function stackSteps(): Step[] {
     ...mirrorSteps,
     scramAssociationStep,
     ...iotSteps,
+    tunnelsStep,
   ]
 }
 

@@ -1,0 +1,91 @@
+// Token files: .iotctl/tunnels/<tunnel-id>.json beside the ledger, mode 0600 in
+// a 0700 directory. They hold the access tokens OpenTunnel returned (secrets,
+// which the ledger never holds) and the client token the source side reconnects
+// with: the tunneling service lets an access token be used again only by the
+// client token of its first connection, so every `tunnel proxy` / `forward` of
+// this tunnel presents the same one.
+import {randomUUID} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {InputError} from '../errors.ts'
+import {checkTunnelId} from './inputs.ts'
+
+export interface TunnelTokenFile {
+  version: 1
+  tunnelId: string
+  tunnelArn: string
+  stack: string
+  thingName?: string
+  services: string[]
+  region: string
+  accountId: string
+  profile?: string
+  openedAt: string
+  /** When the tunnel's lifetime ends (OpenTunnel's timeout). */
+  expiresAt?: string
+  sourceAccessToken: string
+  /** Absent after a rotation of the source token alone (`tunnel ssh --reuse` on another machine). */
+  destinationAccessToken?: string
+  /** The client token of every source connection made from this file. */
+  sourceClientToken: string
+}
+
+export function tokenDirectory(stateDirectory: string): string {
+  return join(stateDirectory, 'tunnels')
+}
+
+export function tokenFilePath(stateDirectory: string, tunnelId: string): string {
+  return join(tokenDirectory(stateDirectory), `${checkTunnelId(tunnelId)}.json`)
+}
+
+/** A client token as the protocol wants it: 32-128 letters, digits and dashes. */
+export function newClientToken(): string {
+  return `iotctl-${randomUUID()}`
+}
+
+/** Writes the file atomically (temp file + rename), 0600 in a 0700 directory; returns its path. */
+export function writeTokenFile(stateDirectory: string, document: TunnelTokenFile): string {
+  const directory = tokenDirectory(stateDirectory)
+  mkdirSync(directory, {recursive: true, mode: 0o700})
+  // mkdir's mode applies only to directories it creates, and is filtered by the umask.
+  chmodSync(directory, 0o700)
+  const path = tokenFilePath(stateDirectory, document.tunnelId)
+  const temporary = `${path}.${process.pid}.tmp`
+  writeFileSync(temporary, JSON.stringify(document, null, 2) + '\n', {mode: 0o600})
+  chmodSync(temporary, 0o600)
+  renameSync(temporary, path)
+  return path
+}
+
+/** Reads a tunnel's token file; InputError (exit 2) when it is missing, unreadable or not a token file. */
+export function readTokenFile(stateDirectory: string, tunnelId: string): TunnelTokenFile & {path: string} {
+  const path = tokenFilePath(stateDirectory, tunnelId)
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') {
+      throw new InputError(`no token file for tunnel ${tunnelId} (${path}): open tunnels with \`iotctl tunnel open\` from this directory, or pass the source token in AWSIOT_TUNNEL_ACCESS_TOKEN`)
+    }
+    throw new InputError(`token file ${path} cannot be read (${code ?? (error as Error).message})`)
+  }
+  let document: Partial<TunnelTokenFile>
+  try {
+    document = JSON.parse(text) as Partial<TunnelTokenFile>
+  } catch {
+    throw new InputError(`token file ${path} is not JSON`)
+  }
+  if (document.version !== 1 || typeof document.sourceAccessToken !== 'string' || typeof document.sourceClientToken !== 'string' || document.tunnelId !== tunnelId) {
+    throw new InputError(`token file ${path} is not an iotctl token file for tunnel ${tunnelId}`)
+  }
+  return {...(document as TunnelTokenFile), path}
+}
+
+/** True when a file was removed. */
+export function removeTokenFile(stateDirectory: string, tunnelId: string): boolean {
+  const path = tokenFilePath(stateDirectory, tunnelId)
+  if (!existsSync(path)) return false
+  rmSync(path, {force: true})
+  return true
+}
