@@ -1,0 +1,136 @@
+// The source side of `tunnel forward` and `tunnel proxy`: where the access token
+// comes from (the tunnel's token file, or AWSIOT_TUNNEL_ACCESS_TOKEN as the C++
+// localproxy reads it), which endpoint and region to use, and the proxies.
+import {PassThrough} from 'node:stream'
+import {resolveRegion} from '../aws/profiles.ts'
+import {InputError} from '../errors.ts'
+import {
+  openSourceStream, resolveSourceServices, startSourceProxy,
+  type CommonProxyOptions, type LogLevel, type SourceProxy, type TunnelLogger,
+} from '../tunnel/index.ts'
+import {checkTunnelId} from './inputs.ts'
+import {readTokenFile} from './token-file.ts'
+
+export const TOKEN_ENVIRONMENT_VARIABLE = 'AWSIOT_TUNNEL_ACCESS_TOKEN'
+
+export interface SourceAccess {
+  token: string
+  /** The token file's client token: the same on every connection made from it. */
+  clientToken?: string
+  region?: string
+  tunnelId?: string
+  /** The tunnel's services, when known (token file). */
+  services?: string[]
+  /** For messages: the token file, or the environment variable. */
+  origin: string
+}
+
+/**
+ * The source token: the token file of --tunnel-id, else AWSIOT_TUNNEL_ACCESS_TOKEN.
+ * InputError when neither is there, or the file is missing or unreadable.
+ */
+export function resolveSourceAccess(options: {tunnelId?: string; stateDirectory: string; env?: NodeJS.ProcessEnv}): SourceAccess {
+  if (options.tunnelId !== undefined) {
+    const file = readTokenFile(options.stateDirectory, checkTunnelId(options.tunnelId))
+    return {
+      token: file.sourceAccessToken,
+      clientToken: file.sourceClientToken,
+      region: file.region,
+      tunnelId: file.tunnelId,
+      services: file.services,
+      origin: file.path,
+    }
+  }
+  const token = (options.env ?? process.env)[TOKEN_ENVIRONMENT_VARIABLE]
+  if (token === undefined || token.trim() === '') {
+    throw new InputError(`give --tunnel-id <id> (a tunnel opened with \`iotctl tunnel open\`), or the source access token in ${TOKEN_ENVIRONMENT_VARIABLE}`)
+  }
+  return {token: token.trim(), origin: TOKEN_ENVIRONMENT_VARIABLE}
+}
+
+/**
+ * Endpoint and region for the proxy: --proxy-endpoint wins; otherwise the region of
+ * the token file, else --region / the profile's region (as the SDK resolves it).
+ */
+export async function sourceConnection(access: SourceAccess, options: {proxyEndpoint?: string; region?: string; profile?: string}): Promise<Pick<CommonProxyOptions, 'endpoint' | 'region'>> {
+  if (options.proxyEndpoint) return {endpoint: options.proxyEndpoint}
+  const region = options.region ?? access.region ?? await resolveRegion(options.profile)
+  return {region}
+}
+
+/** Checks the --source services against the tunnel's (when the token file says them) before any port is bound. */
+export function checkSourceServices(names: string[], access: SourceAccess): void {
+  if (access.services) resolveSourceServices(names, access.services)
+}
+
+export interface ForwardOptions {
+  access: SourceAccess
+  /** Service -> local port (0: a free one). */
+  ports: Record<string, number>
+  proxyEndpoint?: string
+  region?: string
+  profile?: string
+  bindAddress?: string
+  logger?: TunnelLogger
+  signal?: AbortSignal
+}
+
+/** Binds the local ports (InputError naming a port in use), then connects to the tunnel. */
+export async function startForward(options: ForwardOptions): Promise<SourceProxy> {
+  checkSourceServices(Object.keys(options.ports), options.access)
+  const connection = await sourceConnection(options.access, options)
+  return startSourceProxy({
+    ...connection,
+    token: options.access.token,
+    ...(options.access.clientToken ? {clientToken: options.access.clientToken} : {}),
+    services: options.ports,
+    ...(options.bindAddress ? {bindAddress: options.bindAddress} : {}),
+    ...(options.logger ? {logger: options.logger} : {}),
+    ...(options.signal ? {signal: options.signal} : {}),
+  })
+}
+
+export interface StdioProxyOptions {
+  access: SourceAccess
+  /** The service to reach; default the tunnel's only one. */
+  service?: string
+  proxyEndpoint?: string
+  region?: string
+  profile?: string
+  logger?: TunnelLogger
+  signal?: AbortSignal
+}
+
+/** One connection over stdin/stdout; the proxy closes when it ends. */
+export async function startStdioProxy(options: StdioProxyOptions): Promise<SourceProxy> {
+  if (options.service !== undefined) checkSourceServices([options.service], options.access)
+  const connection = await sourceConnection(options.access, options)
+  // The stream's end must not end process.stdout itself: oclif still writes to it
+  // (a flush) after the command returns. ssh sees the end when this process exits.
+  const output = new PassThrough()
+  output.pipe(process.stdout, {end: false})
+  return openSourceStream({
+    output,
+    ...connection,
+    token: options.access.token,
+    ...(options.access.clientToken ? {clientToken: options.access.clientToken} : {}),
+    ...(options.service !== undefined ? {serviceId: options.service} : {}),
+    ...(options.logger ? {logger: options.logger} : {}),
+    ...(options.signal ? {signal: options.signal} : {}),
+    // No reconnection for a single stream: a lost tunnel ends it anyway.
+    retry: {maxAttempts: 3},
+  })
+}
+
+/**
+ * A TunnelLogger writing one line per event through `write` (the command passes
+ * stderr); debug lines only when `debug` is set, and nothing at all when `quiet`.
+ */
+export function lineLogger(write: (line: string) => void, options: {debug?: boolean; quiet?: boolean; prefix?: string} = {}): TunnelLogger {
+  return (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    if (options.quiet || (level === 'debug' && !options.debug)) return
+    const details = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''
+    const label = level === 'info' ? '' : `${level}: `
+    write(`${options.prefix ?? 'iotctl'}: ${label}${message}${details}\n`)
+  }
+}
