@@ -1,0 +1,41 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {changeFlags, oneAccountFlags} from '../../flags.ts'
+import type {TunnelCloseResult} from '../../lib/tunnels/index.ts'
+import {accountOverrides} from '../../overrides.ts'
+
+export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
+  static override summary = 'Close a secure tunnel and remove its token file.'
+  static override description = 'Calls CloseTunnel (both sides are disconnected and the tokens stop working), removes .iotctl/tunnels/<id>.json and the ledger record. Idempotent: closing a closed tunnel, or one AWS no longer knows, succeeds. --delete also deletes the tunnel\'s record at AWS.'
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> 4f6b1c7e-…',
+    '<%= config.bin %> <%= command.id %> "$TUNNEL" --delete',
+  ]
+
+  static override args = {
+    id: Args.string({description: 'The tunnel id (see `iotctl tunnel list`).', required: true}),
+  }
+
+  static override flags = {
+    ...oneAccountFlags,
+    delete: Flags.boolean({summary: 'Also delete the tunnel\'s record at AWS (it then disappears from ListTunnels).'}),
+    'dry-run': changeFlags['dry-run'],
+  }
+
+  async run(): Promise<TunnelCloseResult> {
+    const {args, flags} = await this.parse(TunnelClose)
+    const {checkTunnelId} = await import('../../lib/tunnels/inputs.ts')
+    checkTunnelId(args.id, 'tunnel id')
+    const {closeStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const result = await closeStackTunnel(scope, args.id, {delete: flags.delete, dryRun: flags['dry-run']})
+    if (!this.jsonEnabled()) {
+      if (result.dryRun) this.log(result.found ? `dry run: would close tunnel ${result.tunnelId} (${result.previousStatus})${flags.delete ? ' and delete it' : ''}; nothing was changed` : `dry run: AWS does not know tunnel ${result.tunnelId}; nothing to close`)
+      else if (!result.found) this.log(`tunnel ${result.tunnelId} does not exist (any more); nothing to close`)
+      else if (result.previousStatus === 'CLOSED') this.log(`tunnel ${result.tunnelId} was already closed${result.deleted ? '; deleted' : ''}`)
+      else this.log(`closed tunnel ${result.tunnelId}${result.deleted ? ' and deleted it' : ''}`)
+    }
+    return result
+  }
+}

@@ -1,0 +1,55 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {oneAccountFlags} from '../../flags.ts'
+import type {TunnelListResult} from '../../lib/tunnels/index.ts'
+import {accountOverrides} from '../../overrides.ts'
+
+export default class TunnelList extends BaseCommand<TunnelListResult> {
+  static override summary = 'List the stack\'s secure tunnels (or every tunnel of the account with --all).'
+  static override description = 'Lists tunnels (ListTunnels, newest first) with their thing, services, status, the connection state of each side and when they end. By default only tunnels tagged with the stack; --all shows every tunnel of the account and region, with its stack.'
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --all --thing dev1',
+    '<%= config.bin %> <%= command.id %> --json | jq -r \'.tunnels[] | select(.status == "OPEN") | .tunnelId\'',
+  ]
+
+  static override flags = {
+    ...oneAccountFlags,
+    all: Flags.boolean({summary: 'Every tunnel of the account and region, not only the stack\'s.'}),
+    thing: Flags.string({summary: 'Only tunnels to this thing.', helpValue: '<thing>'}),
+    open: Flags.boolean({summary: 'Only OPEN tunnels.'}),
+  }
+
+  async run(): Promise<TunnelListResult> {
+    const {flags} = await this.parse(TunnelList)
+    const {checkThingName} = await import('../../lib/tunnels/inputs.ts')
+    if (flags.thing !== undefined) checkThingName(flags.thing)
+    const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const result = await listStackTunnels(scope, {all: flags.all, thing: flags.thing, openOnly: flags.open})
+    if (!this.jsonEnabled()) {
+      if (result.tunnels.length === 0) {
+        this.log(flags.all ? `no tunnels in ${result.region}` : `no tunnels of stack '${result.stack}' in ${result.region} (--all shows every tunnel)`)
+      } else {
+        const {default: Table} = await import('cli-table3')
+        const head = ['tunnel id', ...(flags.all ? ['stack'] : []), 'thing', 'services', 'status', 'source', 'destination', 'ends']
+        const table = new Table({head, style: {head: [], border: []}})
+        for (const tunnel of result.tunnels) {
+          table.push([
+            tunnel.tunnelId,
+            ...(flags.all ? [tunnel.stack ?? '-'] : []),
+            tunnel.thingName ?? '-',
+            tunnel.services.join(', ') || '-',
+            tunnel.status,
+            tunnel.sourceConnection,
+            tunnel.destinationConnection,
+            tunnel.status === 'OPEN' ? (tunnel.expiresAt ?? '-') : '-',
+          ])
+        }
+        this.log(table.toString())
+      }
+    }
+    return result
+  }
+}
