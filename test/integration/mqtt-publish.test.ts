@@ -129,6 +129,27 @@ describe('mqtt publish with a device certificate', () => {
     })
   })
 
+  test('the broker going away in the middle: AwsError saying how far it got, no hang', async () => {
+    let restart: Promise<void> | undefined
+    const publishing = publish({
+      connection: await prepareConnection(mtls),
+      topic: 'flood/data',
+      payload: '{{seq}}',
+      qos: 0,
+      count: 50_000_000,
+      onProgress: ({sent}) => {
+        if (sent > 10_000) restart ??= broker.restart()
+      },
+    })
+    await assert.rejects(publishing, (error) => {
+      assert.ok(error instanceof AwsError, String(error))
+      assert.equal(error.code, 'ConnectionClosed')
+      assert.match(error.message, /closed the connection after \d+ of 50000000 messages/)
+      return true
+    })
+    await restart
+  })
+
   test('nothing listening: AwsError ECONNREFUSED', async () => {
     const server = createServer().listen(0, '127.0.0.1')
     await once(server, 'listening')

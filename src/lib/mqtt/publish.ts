@@ -164,6 +164,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       throw new AwsError('mqtt publish', 'AckTimeout', `${where}: ${sender.inflight} of ${sent} messages were not acknowledged within ${ackTimeoutMs / 1000} s`)
     }
     closedCleanly = await disconnect(client)
+    // At QoS 0 nothing says the messages arrived but a clean close after them.
+    if (!closedCleanly && qos === 0) throw lost()
   } finally {
     sender.close()
     if (!closedCleanly) client.end(true)

@@ -110,6 +110,7 @@ export class PublishSender {
 
   /** Resolves when there may be room again: the socket drained, an ack came, or the connection closed. */
   wait(): Promise<void> {
+    if (!this.#client.connected) return Promise.resolve()
     return new Promise((resolve) => {
       const stream = this.#client.stream
       const done = () => {
