@@ -3,7 +3,6 @@
 // mosquitto-clients.
 import {execFile, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {once} from 'node:events'
 import {promisify} from 'node:util'
 import type {MosquittoBroker} from './index.ts'
 
@@ -53,7 +52,12 @@ export function mosquittoSub(broker: MosquittoBroker, options: {topic: string; c
   })
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   let stopping = false
-  const exited = once(child, 'close').then(([code]) => {
+  const exited = new Promise<[number | null]>((resolve, reject) => {
+    child.once('close', (code: number | null) => resolve([code]))
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new Error('mosquitto_sub is not installed: install the Debian package mosquitto-clients') : error),
+    )
+  }).then(([code]) => {
     if (code !== 0 && !stopping) {
       throw new Error(`mosquitto_sub ${args.join(' ')} exited with ${code}${code === 27 ? ' (timed out)' : ''} after ${received.length} messages: ${stderr}`)
     }
@@ -95,5 +99,10 @@ export function mosquittoSub(broker: MosquittoBroker, options: {topic: string; c
 
 /** Publishes one message with mosquitto_pub. */
 export async function mosquittoPub(broker: MosquittoBroker, options: {topic: string; message: string; qos?: 0 | 1}): Promise<void> {
-  await run('mosquitto_pub', ['-h', broker.host, '-p', String(broker.plainPort), '-t', options.topic, '-q', String(options.qos ?? 1), '-m', options.message])
+  try {
+    await run('mosquitto_pub', ['-h', broker.host, '-p', String(broker.plainPort), '-t', options.topic, '-q', String(options.qos ?? 1), '-m', options.message])
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('mosquitto_pub is not installed: install the Debian package mosquitto-clients')
+    throw error
+  }
 }
