@@ -1,14 +1,12 @@
 // The load generator against a real mosquitto: counts that match what a subscriber
 // received, and a broker restarted in the middle of a run.
 import assert from 'node:assert/strict'
-import {once} from 'node:events'
-import {createServer} from 'node:net'
 import {after, before, describe, test} from 'node:test'
 import {AwsError} from '../../src/lib/errors.ts'
 import {type MqttConnection, prepareConnection} from '../../src/lib/mqtt/connection.ts'
 import {type LoadProgress, type LoadResult, runLoad} from '../../src/lib/mqtt/load.ts'
 import {mosquittoSub, type ReceivedMessage} from '../support/mosquitto/clients.ts'
-import {type MosquittoBroker, startMosquitto} from '../support/mosquitto/index.ts'
+import {type MosquittoBroker, startMosquitto, unusedPort} from '../support/mosquitto/index.ts'
 
 /** The books must balance whatever happened. */
 function assertAccountsBalance(result: LoadResult): void {
@@ -112,10 +110,7 @@ describe('mqtt load', () => {
   })
 
   test('no device can connect: AwsError after the duration, not a hang', async () => {
-    const server = createServer().listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const port = (server.address() as {port: number}).port
-    await new Promise((resolve) => server.close(resolve))
+    const port = await unusedPort()
     const nowhere = await prepareConnection({kind: 'tcp', endpoint: '127.0.0.1', port, clientId: 'nowhere'})
     await assert.rejects(runLoad({connection: nowhere, devices: 3, rate: 30, durationSeconds: 1, graceSeconds: 0.5, topic: 't/{{index}}'}), (error) => {
       assert.ok(error instanceof AwsError, String(error))

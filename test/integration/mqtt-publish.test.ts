@@ -1,8 +1,6 @@
 // Publishing with a device certificate to a real mosquitto, watched by mosquitto_sub.
 import assert from 'node:assert/strict'
-import {once} from 'node:events'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -10,7 +8,7 @@ import {AwsError} from '../../src/lib/errors.ts'
 import {type MtlsConnectionOptions, prepareConnection} from '../../src/lib/mqtt/connection.ts'
 import {type PublishAck, publish} from '../../src/lib/mqtt/publish.ts'
 import {mosquittoSub} from '../support/mosquitto/clients.ts'
-import {type DeviceFiles, type MosquittoBroker, startMosquitto} from '../support/mosquitto/index.ts'
+import {type DeviceFiles, type MosquittoBroker, startMosquitto, unusedPort} from '../support/mosquitto/index.ts'
 import {createTestPki} from '../support/mosquitto/pki.ts'
 
 describe('mqtt publish with a device certificate', () => {
@@ -151,10 +149,7 @@ describe('mqtt publish with a device certificate', () => {
   })
 
   test('nothing listening: AwsError ECONNREFUSED', async () => {
-    const server = createServer().listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const port = (server.address() as {port: number}).port
-    await new Promise((resolve) => server.close(resolve))
+    const port = await unusedPort()
     const connection = await prepareConnection({...mtls, port})
     await assert.rejects(publish({connection, topic: 'device/1/data', payload: 'x'}), (error) => {
       assert.ok(error instanceof AwsError, String(error))

@@ -115,17 +115,12 @@ function checkPort(port: number): void {
 }
 
 async function prepareMtls(options: MtlsConnectionOptions): Promise<MqttConnection> {
-  const [certPem, keyPem, caPem] = await Promise.all([
-    readPem(options.cert, 'certificate'),
-    readPem(options.key, 'private key'),
-    options.ca === undefined ? undefined : readPem(options.ca, 'CA bundle'),
-  ])
+  const [certPem, keyPem, caPem] = await Promise.all([readPem(options.cert, 'certificate'), readPem(options.key, 'private key'), readCaBundle(options.ca)])
   const certificate = parse(() => new X509Certificate(certPem), `certificate ${options.cert} is not a PEM X.509 certificate`)
   const privateKey: KeyObject = parse(() => createPrivateKey(keyPem), `private key ${options.key} is not a PEM private key (or is encrypted)`)
   if (!certificate.checkPrivateKey(privateKey)) {
     throw new InputError(`certificate ${options.cert} and private key ${options.key} do not belong together: the certificate holds another public key`)
   }
-  if (caPem !== undefined) parse(() => new X509Certificate(caPem), `CA bundle ${options.ca} holds no PEM certificate`)
   const warnings: string[] = []
   const keyStat = await stat(options.key)
   if ((keyStat.mode & 0o044) !== 0) {
@@ -157,8 +152,7 @@ async function prepareWebSocket(options: WebSocketConnectionOptions): Promise<Mq
   if (typeof options.credentials !== 'function') throw new InputError('MQTT over WebSocket needs AWS credentials (a credentials provider)')
   const scheme = options.scheme ?? 'wss'
   if (scheme !== 'wss' && scheme !== 'ws') throw new InputError(`WebSocket scheme ${JSON.stringify(scheme)}: use wss (or ws for a local test broker)`)
-  const caPem = options.ca === undefined ? undefined : await readPem(options.ca, 'CA bundle')
-  if (caPem !== undefined) parse(() => new X509Certificate(caPem), `CA bundle ${options.ca} holds no PEM certificate`)
+  const caPem = await readCaBundle(options.ca)
   const path = options.path ?? '/mqtt'
   const port = options.port ?? (scheme === 'wss' ? 443 : 80)
   const sign = () => presignMqttWebSocketUrl({...options, scheme, port, path})
@@ -228,6 +222,14 @@ async function readPem(path: string, what: string): Promise<string> {
     if (code === 'EISDIR') throw new InputError(`${what} file ${path} is a directory`)
     throw new InputError(`${what} file ${path}: ${(error as Error).message}`)
   }
+}
+
+/** The CA bundle to trust instead of Node's roots, checked to hold a certificate; undefined without a path. */
+async function readCaBundle(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined
+  const pem = await readPem(path, 'CA bundle')
+  parse(() => new X509Certificate(pem), `CA bundle ${path} holds no PEM certificate`)
+  return pem
 }
 
 function parse<T>(build: () => T, message: string): T {

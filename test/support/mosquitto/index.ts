@@ -206,6 +206,12 @@ process.on('exit', () => {
   for (const child of killOnExit) child.kill('SIGKILL')
 })
 
+/** A loopback port nothing listens on (for "connection refused" tests). */
+export async function unusedPort(): Promise<number> {
+  const [port] = await freePorts(1)
+  return port!
+}
+
 async function freePorts(count: number): Promise<number[]> {
   // Hold every server open until all ports are known, so that no two are the same.
   const servers = await Promise.all(
