@@ -44,25 +44,35 @@ export function parseServiceList(value: string, flag = '--services'): string[] {
 }
 
 /**
+ * `SERVICE=value,…` entries, each parsed by `parse`; services checked, counted
+ * and not repeated. `bare` names the service of an entry without `=` ('' for
+ * "the tunnel's only service"), or refuses such entries when undefined.
+ */
+function serviceMap<T>(value: string, flag: string, parse: (text: string, entry: string, name: string) => T, bare?: string): Record<string, T> {
+  const entries = parts(value)
+  const map: Record<string, T> = {}
+  for (const entry of entries) {
+    const at = entry.indexOf('=')
+    if (at === -1 && bare === undefined) throw new InputError(`${flag}: ${JSON.stringify(entry)} is not SERVICE=HOST:PORT (e.g. SSH=localhost:22)`)
+    const name = at === -1 ? bare! : checkServiceName(entry.slice(0, at).trim(), flag)
+    const parsed = parse((at === -1 ? entry : entry.slice(at + 1)).trim(), entry, name)
+    if (Object.hasOwn(map, name)) throw new InputError(`${flag}: service ${name || 'of the tunnel'} is given twice`)
+    map[name] = parsed
+  }
+  checkServiceCount(Object.keys(map).map((name) => name || '(the only service)'), flag)
+  if ('' in map && entries.length > 1) throw new InputError(`${flag}: a port without a service name stands for the tunnel's only service; name each service (SSH=5555,HTTP=8080)`)
+  return map
+}
+
+/**
  * `--source SSH=5555,HTTP=8080` -> {SSH: 5555, HTTP: 8080}. A bare port (`5555`)
  * means the tunnel's only service (key ''). Port 0 picks a free port.
  */
 export function parseSourcePorts(value: string, flag = '--source'): Record<string, number> {
-  const entries = parts(value)
-  const ports: Record<string, number> = {}
-  for (const entry of entries) {
-    const at = entry.indexOf('=')
-    const name = at === -1 ? '' : entry.slice(0, at).trim()
-    const portText = at === -1 ? entry : entry.slice(at + 1).trim()
-    if (at !== -1) checkServiceName(name, flag)
-    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-      throw new InputError(`${flag}: ${JSON.stringify(entry)} is not SERVICE=PORT with a port 0-65535 (e.g. SSH=5555)`)
-    }
-    if (Object.hasOwn(ports, name)) throw new InputError(`${flag}: service ${name || 'of the tunnel'} is given twice`)
-    ports[name] = Number(portText)
-  }
-  checkServiceCount(Object.keys(ports).map((name) => name || '(the only service)'), flag)
-  if ('' in ports && entries.length > 1) throw new InputError(`${flag}: a port without a service name stands for the tunnel's only service; name each service (SSH=5555,HTTP=8080)`)
+  const ports = serviceMap(value, flag, (text, entry) => {
+    if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new InputError(`${flag}: ${JSON.stringify(entry)} is not SERVICE=PORT with a port 0-65535 (e.g. SSH=5555)`)
+    return Number(text)
+  }, '')
   const used = Object.values(ports).filter((port) => port !== 0)
   const clash = used.find((port, index) => used.indexOf(port) !== index)
   if (clash !== undefined) throw new InputError(`${flag}: port ${clash} is given to two services`)
@@ -71,21 +81,13 @@ export function parseSourcePorts(value: string, flag = '--source'): Record<strin
 
 /** `--destination SSH=localhost:22,HTTP=8080` -> {SSH: {host, port}, HTTP: {host: 'localhost', port: 8080}}. */
 export function parseDestinations(value: string, flag = '--destination'): Record<string, DestinationTarget> {
-  const entries = parts(value)
-  const targets: Record<string, DestinationTarget> = {}
-  for (const entry of entries) {
-    const at = entry.indexOf('=')
-    if (at === -1) throw new InputError(`${flag}: ${JSON.stringify(entry)} is not SERVICE=HOST:PORT (e.g. SSH=localhost:22)`)
-    const name = checkServiceName(entry.slice(0, at).trim(), flag)
-    if (Object.hasOwn(targets, name)) throw new InputError(`${flag}: service ${name} is given twice`)
+  return serviceMap(value, flag, (text, _entry, name) => {
     try {
-      targets[name] = parseTarget(entry.slice(at + 1), name)
+      return parseTarget(text, name)
     } catch (error) {
       throw new InputError(`${flag}: ${(error as Error).message}`)
     }
-  }
-  checkServiceCount(Object.keys(targets), flag)
-  return targets
+  })
 }
 
 export function checkTimeoutMinutes(minutes: number | undefined, flag = '--timeout-minutes'): number | undefined {
