@@ -1,5 +1,6 @@
 // Progress on stderr: listr2's live list on a terminal, plain lines otherwise
 // (CI logs, pipes). stdout stays reserved for results and --json.
+import {Interrupted} from '../lib/errors.ts'
 import type {TaskRunner} from '../lib/plan/runner.ts'
 
 export interface ProgressOptions {
@@ -25,7 +26,7 @@ export function plainTaskRunner(write: (line: string) => void): TaskRunner {
       write(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
       return result
     } catch (error) {
-      write(`✗ ${title}`)
+      write(error instanceof Interrupted ? `! ${title} (interrupted)` : `✗ ${title}`)
       throw error
     }
   }

@@ -4,12 +4,12 @@ import type {Link} from '../lib/plan/inspect.ts'
 import type {StepOutcome, StepReport} from '../lib/plan/runner.ts'
 
 const marks: Record<StepOutcome, string> = {
-  created: '+', unchanged: '✓', 'would-create': '+', deleted: '-', 'would-delete': '-', absent: '·', kept: '=', skipped: '…',
+  created: '+', unchanged: '✓', 'would-create': '+', deleted: '-', 'would-delete': '-', absent: '·', kept: '=', interrupted: '!', skipped: '…',
 }
 
 const words: Record<StepOutcome, string> = {
   created: 'created', unchanged: 'in place', 'would-create': 'would create', deleted: 'deleted',
-  'would-delete': 'would delete', absent: 'nothing to delete', kept: 'kept', skipped: 'not reached',
+  'would-delete': 'would delete', absent: 'nothing to delete', kept: 'kept', interrupted: 'interrupted part-way', skipped: 'not reached',
 }
 
 export function renderSteps(reports: StepReport[]): string {
@@ -24,9 +24,11 @@ export function renderSteps(reports: StepReport[]): string {
 
 /** What an interrupted run did and what it left for the next run. */
 export function renderInterruption(reports: StepReport[], rerun: string): string {
-  const done = reports.filter((r) => r.outcome !== 'skipped').map((r) => `  done: ${r.title} (${words[r.outcome]})`)
+  const done = reports.filter((r) => r.outcome !== 'skipped' && r.outcome !== 'interrupted').map((r) => `  done: ${r.title} (${words[r.outcome]})`)
+  const stopped = reports.filter((r) => r.outcome === 'interrupted').map((r) =>
+    `  stopped in: ${r.title}${r.resources.length > 0 ? ` (so far: ${r.resources.map((x) => `${x.kind} ${x.id}`).join(', ')})` : ''}`)
   const remaining = reports.filter((r) => r.outcome === 'skipped').map((r) => `  remaining: ${r.title}`)
-  return ['interrupted; the ledger is written.', ...done, ...remaining, `run \`${rerun}\` again to continue.`].join('\n')
+  return ['interrupted; the ledger is written.', ...done, ...stopped, ...remaining, `run \`${rerun}\` again to continue.`].join('\n')
 }
 
 export async function renderLinks(links: Link[]): Promise<string> {

@@ -81,9 +81,25 @@ test('Ctrl-C stops after the call in flight and lists what remains', async () =>
   }
   const result = await applySteps(steps, ctx, {dryRun: false})
   assert.equal(result.interrupted, true)
-  assert.deepEqual(result.reports.map((r) => r.outcome), ['skipped', 'skipped', 'skipped'])
+  assert.deepEqual(result.reports.map((r) => r.outcome), ['interrupted', 'skipped', 'skipped'])
   assert.deepEqual([...cloud], ['a'], 'the call in flight completed')
   assert.deepEqual(ctx.ledger.resources.map((r) => r.id), [], 'step a was interrupted before recording; its read adopts it next run')
+})
+
+test('Ctrl-C during a step\'s read: its create does not start, and it is reported as not reached', async () => {
+  const cloud = new Set<string>()
+  const calls: string[] = []
+  const abort = new AbortController()
+  const steps = ['a', 'b'].map((id) => memoryStep(id, cloud, calls))
+  const read = steps[1].read.bind(steps[1])
+  steps[1].read = async (c) => {
+    abort.abort()
+    return read(c)
+  }
+  const result = await applySteps(steps, testContext({settings: {}, ...accounts, abort: abort.signal}), {dryRun: false})
+  assert.equal(result.interrupted, true)
+  assert.deepEqual(calls.filter((c) => !c.startsWith('validate')), ['read a', 'create a', 'read b'])
+  assert.deepEqual(result.reports.map((r) => [r.id, r.outcome]), [['a', 'created'], ['b', 'skipped']])
 })
 
 test('cleanup reads forward, deletes backward, keeps optional steps, and can run twice', async () => {

@@ -124,6 +124,7 @@ export const iotRoleStep: Step = {
     }
     const current = await getInlinePolicy(iam, name, iotRolePolicyName)
     if (!current || !samePolicy(current, wanted)) {
+      ctx.checkpoint()
       await aws(`putting inline policy ${iotRolePolicyName} on ${name}`, () => iam.send(new PutRolePolicyCommand({
         RoleName: name, PolicyName: iotRolePolicyName, PolicyDocument: JSON.stringify(wanted),
       })))
@@ -208,6 +209,7 @@ export const iotKeyUserStep: Step = {
     const statement = keyUserStatement({stack: ctx.stack, roleArn: iotRoleArnOf(ctx), region: ctx.accounts.iot.region})
     const policy = await getKeyPolicy(ctx, keyId)
     if (!policy) throw new AwsError(`reading the key policy of ${keyId} (IoT account)`, 'NotFoundException', 'the key has no default policy')
+    ctx.checkpoint()
     await aws(`adding ${statement.Sid} to the policy of key ${keyId} (IoT account)`, () => retryWhileIamPropagates(
       () => kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, [statement]))})),
       {transient: isPrincipalNotKnownYet, what: `IAM to make ${iotRoleName(ctx.stack)} known to KMS`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},

@@ -139,6 +139,8 @@ export const iotRuleStep: Step = {
     const iot = await ctx.accounts.iot.iot()
     const settings = ruleSettingsOf(ctx.settings)
     const {payload} = await wantedRulePayload(ctx, true)
+    // Reading the brokers took a request: Ctrl-C during it must not be followed by a change.
+    ctx.checkpoint()
     const existing = observed.resources.find((r) => r.id === settings.name)
     const retry = <T>(call: () => Promise<T>) => retryWhileIamPropagates(call, {
       transient: isRoleNotUsableYet, what: `IAM to let AWS IoT assume ${iotRoleName(ctx.stack)}`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx),
@@ -154,6 +156,7 @@ export const iotRuleStep: Step = {
       return [record, ...observed.resources]
     }
     const current = await getTopicRule(iot, settings.name)
+    ctx.checkpoint()
     if (current && ruleChanges(asPayload(current.rule), payload).length > 0) {
       await aws(`replacing topic rule ${settings.name} (IoT account)`, () => retry(() => iot.send(new ReplaceTopicRuleCommand({ruleName: settings.name, topicRulePayload: payload}))))
     } else if (current?.rule.ruleDisabled) {

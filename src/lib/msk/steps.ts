@@ -204,6 +204,7 @@ export const scramAssociationStep: Step = {
     if (cluster.State !== 'ACTIVE') cluster = await waitForActive(ctx, clusterArn, cluster.ClusterName ?? clusterArn)
     const kafka = await ctx.accounts.msk.kafka()
     const step = `associating ${secret.Name} with cluster ${cluster.ClusterName}`
+    ctx.checkpoint()
     const answer = await aws(step, () => kafka.send(new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secretArn]})))
     const failures = answer.UnprocessedScramSecrets ?? []
     if (failures.length > 0) throw unprocessedError(step, failures)

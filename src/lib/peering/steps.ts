@@ -145,6 +145,7 @@ export const peeringStep: Step = {
       return current && current.Status?.Code !== 'initiating-request' && current.Status?.Code !== 'provisioning' ? current : undefined
     }, {what: `${peeringId} to be requested`, timeoutSeconds: 300, progress: ctx.progress, checkpoint: ctx.checkpoint})
     if (pcx.Status?.Code === 'pending-acceptance') {
+      ctx.checkpoint()
       await aws('accepting the VPC peering (MSK account)', () => mskEc2.send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: peeringId})))
       ctx.checkpoint()
     }
@@ -156,11 +157,14 @@ export const peeringStep: Step = {
       return current?.Status?.Code === 'active' ? current : undefined
     }, {what: `${peeringId} to become active`, timeoutSeconds: 300, progress: ctx.progress, checkpoint: ctx.checkpoint})
     // Tags are per account: tag the accepter's view too, so the MSK account's console shows the owner.
+    ctx.checkpoint()
     await aws('tagging the VPC peering (MSK account)', () => mskEc2.send(new CreateTagsCommand({Resources: [peeringId], Tags: stackTags(ctx.stack)})))
     if (ctx.settings.peering?.dnsResolution) {
+      ctx.checkpoint()
       await aws('allowing DNS resolution (IoT account)', () => iotEc2.send(new ModifyVpcPeeringConnectionOptionsCommand({
         VpcPeeringConnectionId: peeringId, RequesterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true},
       })))
+      ctx.checkpoint()
       await aws('allowing DNS resolution (MSK account)', () => mskEc2.send(new ModifyVpcPeeringConnectionOptionsCommand({
         VpcPeeringConnectionId: peeringId, AccepterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true},
       })))

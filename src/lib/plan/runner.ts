@@ -11,6 +11,7 @@ export type StepOutcome =
   | 'would-delete' // dry run: something would be deleted
   | 'absent' // cleanup: nothing of the stack's was there
   | 'kept' // cleanup: left alone on purpose (e.g. the cluster without --include-cluster)
+  | 'interrupted' // Ctrl-C came while it ran: what it made so far is in the ledger, the rest remains
   | 'skipped' // not reached (interrupted or an earlier step failed)
 
 export interface StepReport {
@@ -49,6 +50,7 @@ export async function applySteps(steps: Step[], ctx: StepContext, options: RunOp
   for (const step of steps) await step.validate?.(ctx)
   const reports: StepReport[] = []
   for (const [index, step] of steps.entries()) {
+    let changing = false
     try {
       ctx.checkpoint()
       const report = await runTask(step.title, async (progress) => {
@@ -59,6 +61,9 @@ export async function applySteps(steps: Step[], ctx: StepContext, options: RunOp
           return reportOf(step, 'unchanged', [], observed, observed.resources)
         }
         if (options.dryRun) return reportOf(step, 'would-create', observed.missing, observed, observed.resources)
+        // Ctrl-C during the read: the first change of the step must not start.
+        ctx.checkpoint()
+        changing = true
         const resources = await step.create(withProgress(ctx, progress), observed)
         ctx.ledger.replaceStep(step.id, resources)
         ctx.outputs.set(step.id, resources)
@@ -67,7 +72,7 @@ export async function applySteps(steps: Step[], ctx: StepContext, options: RunOp
       reports.push(report)
     } catch (error) {
       if (error instanceof Interrupted) {
-        reports.push(...steps.slice(index).map((s) => skipped(s)))
+        reports.push(changing ? interruptedIn(step, ctx) : skipped(step), ...steps.slice(index + 1).map((s) => skipped(s)))
         return {reports, interrupted: true}
       }
       throw Object.assign(error as Error, {reports: [...reports, ...steps.slice(index).map((s) => skipped(s))]})
@@ -142,6 +147,11 @@ function withProgress(ctx: StepContext, progress: (message: string) => void): St
 
 function reportOf(step: Step, outcome: StepOutcome, changes: string[], observed: Observation, resources: ResourceRecord[]): StepReport {
   return {id: step.id, title: step.title, account: step.account, outcome, changes, notes: observed.notes ?? [], resources}
+}
+
+/** The step Ctrl-C stopped: what the ledger holds for it is what it has so far. */
+function interruptedIn(step: Step, ctx: StepContext): StepReport {
+  return {id: step.id, title: step.title, account: step.account, outcome: 'interrupted', changes: [], notes: [], resources: ctx.ledger.forStep(step.id)}
 }
 
 function skipped(step: Step): StepReport {

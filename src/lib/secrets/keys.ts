@@ -191,12 +191,14 @@ export function kmsKeyStep(role: AccountRole): Step {
       } else if (deletedStates.has(key.KeyState ?? '')) {
         // CancelKeyDeletion leaves the key Disabled (KMS developer guide, "Scheduling and canceling key deletion").
         await aws(`cancelling the scheduled deletion of ${key.KeyId} (${where})`, () => kms.send(new CancelKeyDeletionCommand({KeyId: key?.KeyId})))
+        ctx.checkpoint()
         await aws(`enabling ${key.KeyId} (${where})`, () => kms.send(new EnableKeyCommand({KeyId: key?.KeyId})))
         ctx.checkpoint()
       } else if (key.KeyState === 'Disabled') {
         await aws(`enabling ${key.KeyId} (${where})`, () => kms.send(new EnableKeyCommand({KeyId: key?.KeyId})))
       }
       const keyId = key.KeyId as string
+      ctx.checkpoint()
       if (finding.aliasTarget === undefined) {
         await aws(`creating alias ${alias} (${where})`, () => kms.send(new CreateAliasCommand({AliasName: alias, TargetKeyId: keyId})))
       } else if (finding.aliasTarget !== keyId) {
@@ -237,6 +239,7 @@ async function addStackStatements(ctx: StepContext, role: AccountRole, kms: KMSC
   const policy = parseKeyPolicy(answer.Policy)
   const lacking = missingStatements(policy, stackKeyStatements(keyPolicyContext(ctx, role)))
   if (lacking.length === 0) return
+  ctx.checkpoint()
   await aws(`adding the stack's statements to the key policy of ${keyId} (${where})`, () => kms.send(new PutKeyPolicyCommand({
     KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, lacking)),
   })))

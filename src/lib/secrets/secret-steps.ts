@@ -188,6 +188,7 @@ export function secretStep(role: AccountRole): Step {
       let secret = finding.secret
       if (!secret) {
         const credentials = role === 'msk' ? await newCredentials(ctx) : await sourceCredentials(ctx)
+        ctx.checkpoint()
         const created = await aws(`creating secret ${name} (${where})`, () => sm.send(new CreateSecretCommand({
           Name: name,
           Description: `iotctl stack ${ctx.stack}: SASL/SCRAM credentials for MSK, the same in the IoT and the MSK account`,
@@ -214,6 +215,7 @@ export function secretStep(role: AccountRole): Step {
         }
         if (role === 'iot' && finding.valueDiffers && secretOptions(ctx).force) {
           const credentials = await sourceCredentials(ctx)
+          ctx.checkpoint()
           await aws(`writing the MSK account's credentials into ${name} (${where})`, () => sm.send(new PutSecretValueCommand({
             SecretId: arn, SecretString: credentials.secretString(), ClientRequestToken: randomUUID(),
           })))
