@@ -1,6 +1,8 @@
 // Publishing with a device certificate to a real mosquitto, watched by mosquitto_sub.
 import assert from 'node:assert/strict'
+import {once} from 'node:events'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {createServer, type Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -157,5 +159,58 @@ describe('mqtt publish with a device certificate', () => {
       assert.match(error.message, new RegExp(`mqtts://127.0.0.1:${port} as sensor-1`))
       return true
     })
+  })
+})
+
+describe('mqtt publish to a broker that stops answering', () => {
+  /** Accepts CONNECT with a CONNACK, then acknowledges nothing; `reading: false` also stops reading. */
+  async function silentBroker(reading: boolean): Promise<{port: number; close(): Promise<void>}> {
+    const sockets = new Set<Socket>()
+    const server = createServer((socket) => {
+      sockets.add(socket)
+      socket.once('data', () => {
+        socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00]))
+        if (!reading) socket.pause()
+      })
+      socket.on('error', () => {})
+    })
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    return {
+      port: (server.address() as {port: number}).port,
+      close: async () => {
+        for (const socket of sockets) socket.destroy()
+        await new Promise((resolve) => server.close(resolve))
+      },
+    }
+  }
+
+  test('QoS 1 without PUBACKs: AckTimeout once the window is full, no hang', async () => {
+    const broker = await silentBroker(true)
+    try {
+      const connection = await prepareConnection({kind: 'tcp', endpoint: '127.0.0.1', port: broker.port, clientId: 'unheard'})
+      await assert.rejects(publish({connection, topic: 't', payload: 'x', qos: 1, count: 10, maxInflight: 3, ackTimeoutSeconds: 0.5}), (error) => {
+        assert.ok(error instanceof AwsError, String(error))
+        assert.equal(error.code, 'AckTimeout')
+        assert.match(error.message, /took nothing for 0.5 s after 3 of 10 messages \(0 acknowledged\)/)
+        return true
+      })
+    } finally {
+      await broker.close()
+    }
+  })
+
+  test('QoS 0 into a socket nobody reads: WriteTimeout, no hang', async () => {
+    const broker = await silentBroker(false)
+    try {
+      const connection = await prepareConnection({kind: 'tcp', endpoint: '127.0.0.1', port: broker.port, clientId: 'unread'})
+      await assert.rejects(publish({connection, topic: 't', payload: 'x'.repeat(1000), qos: 0, count: 1_000_000, ackTimeoutSeconds: 0.5}), (error) => {
+        assert.ok(error instanceof AwsError, String(error))
+        assert.equal(error.code, 'WriteTimeout')
+        return true
+      })
+    } finally {
+      await broker.close()
+    }
   })
 })

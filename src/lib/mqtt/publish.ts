@@ -29,7 +29,7 @@ export interface PublishOptions {
   device?: string
   /** QoS 1: the most messages awaiting PUBACK at once. Default 100, AWS IoT's limit per connection. */
   maxInflight?: number
-  /** QoS 1: how long to wait for the last acknowledgements. Default 10 s. */
+  /** How long to wait for acknowledgements (QoS 1) or for the socket to drain before giving up. Default 10 s. */
   ackTimeoutSeconds?: number
   /** QoS 1: called for each PUBACK. */
   onAck?: (ack: PublishAck) => void
@@ -142,9 +142,11 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   let sent = 0
   let closedCleanly = false
   try {
+    const acknowledged = () => (qos === 1 ? ` (${sender.acked} acknowledged)` : '')
     const lost = () =>
-      new AwsError('mqtt publish', 'ConnectionClosed', `${where}: the broker closed the connection after ${sent} of ${count} messages (${sender.acked} acknowledged)` +
+      new AwsError('mqtt publish', 'ConnectionClosed', `${where}: the broker closed the connection after ${sent} of ${count} messages${acknowledged()}` +
         ' (AWS IoT disconnects a client that publishes where its policy does not allow iot:Publish)')
+    const aborted = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), {once: true}))
     let batches = 0
     while (sent < count && !options.signal?.aborted) {
       if (!client.connected) throw lost()
@@ -152,7 +154,12 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       if (options.signal?.aborted) break
       const written = sender.write(sent + 1, intervalMs > 0 ? 1 : count - sent, payload)
       if (written === 0) {
-        await sender.wait()
+        // A full window or a socket that does not drain: wait, but not for ever.
+        const woke = await within(Promise.race([sender.wait(), aborted]).then(() => true), ackTimeoutMs, false)
+        if (!woke && client.connected) {
+          throw new AwsError('mqtt publish', qos === 1 ? 'AckTimeout' : 'WriteTimeout',
+            `${where}: the broker took nothing for ${ackTimeoutMs / 1000} s after ${sent} of ${count} messages${acknowledged()}`)
+        }
         continue
       }
       sent += written
