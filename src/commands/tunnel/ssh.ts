@@ -19,6 +19,8 @@ Exits with ssh's exit code, and closes the tunnel when ssh exits unless --keep-o
     '<%= config.bin %> <%= command.id %> dev1 --reuse --keep-open -- -i ~/.ssh/dev1 -L 8080:localhost:80 -N',
   ]
 
+  static override usage = '<%= command.id %> THING [--user <user>] [--reuse] [--keep-open] [flags] [-- ssh options and remote command]'
+
   // ssh owns stdout.
   static override enableJsonFlag = false
   // Everything after -- belongs to ssh.
@@ -34,7 +36,7 @@ Exits with ssh's exit code, and closes the tunnel when ssh exits unless --keep-o
     reuse: Flags.boolean({summary: 'Use an open tunnel of the stack to this thing with SSH, if there is one.'}),
     'keep-open': Flags.boolean({summary: 'Leave the tunnel open when ssh exits (close it with `iotctl tunnel close`).'}),
     'timeout-minutes': timeoutMinutesFlag,
-    wait: Flags.integer({summary: 'Seconds to wait for the device side to connect (default 60).', default: 60, helpValue: '<seconds>'}),
+    wait: Flags.integer({summary: 'Seconds to wait for the device side to connect.', default: 60, helpValue: '<seconds>'}),
     'proxy-endpoint': proxyEndpointFlag,
   }
 
