@@ -148,6 +148,27 @@ describe('the ProxyCommand form and tunnel forward', () => {
     }
     await runIotctl(['tunnel', 'close', tunnelId], {cwd, env})
   })
+
+  test('tunnel forward with the source token in AWSIOT_TUNNEL_ACCESS_TOKEN and a bare port', async () => {
+    const opened = await runIotctl(['tunnel', 'open', '--thing', thing, '--json'], {cwd, env})
+    assert.equal(opened.code, 0, opened.stderr)
+    const {tunnelId, sourceAccessToken} = JSON.parse(opened.stdout) as {tunnelId: string; sourceAccessToken: string}
+    await service.relay.waitForState(tunnelId, 'destination', 'CONNECTED')
+    const elsewhere = mkdtempSync(join(tmpdir(), 'iotctl-tunnel-env-'))
+    const forward = startIotctl(['tunnel', 'forward', '--source', '0', '--proxy-endpoint', service.relay.url], {cwd: elsewhere, env: {...env, AWSIOT_TUNNEL_ACCESS_TOKEN: sourceAccessToken}})
+    try {
+      const line = await forward.waitForStderr(/forwarding 127\.0\.0\.1:\d+ -> the tunnel's service/)
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)![1])
+      await forward.waitForStderr(/connected to the tunnel/)
+      const result = await ssh([...await sshd.clientOptions([`[127.0.0.1]:${port}`]), '-p', String(port), `${sshd.user}@127.0.0.1`, 'echo', 'env'])
+      assert.equal(result.stdout, 'env\n', result.stderr)
+    } finally {
+      const stopped = await forward.interrupt()
+      assert.equal(stopped.code, 130, stopped.stderr)
+      rmSync(elsewhere, {recursive: true, force: true})
+    }
+    await runIotctl(['tunnel', 'close', tunnelId], {cwd, env})
+  })
 })
 
 describe('the agent', () => {
