@@ -1,17 +1,20 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
+import {oneAccountFlags} from '../../flags.ts'
 import type {AgentResult} from '../../lib/tunnel-agent/index.ts'
 import {proxyEndpointFlag} from '../../lib/tunnels/flags.ts'
+import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelAgent extends BaseCommand<AgentResult> {
   static override summary = 'Device side: wait for tunnel notifications and connect them to local services.'
-  static override description = `Connects to AWS IoT with the thing's certificate (mutual TLS), subscribes to $aws/things/<thing>/tunnels/notify and, for each tunnel opened to the thing, runs a destination proxy that connects the tunnel's services to local ones (SSH=localhost:22). Serves several tunnels at once; a tunnel for a service that is not mapped is refused with a log line. Logs go to stderr. Runs until Ctrl-C (exit 130).
+  static override description = `Connects to AWS IoT (--endpoint, or the account's iot:Data-ATS endpoint found with --profile) with the thing's certificate (mutual TLS), subscribes to $aws/things/<thing>/tunnels/notify and, for each tunnel opened to the thing, runs a destination proxy that connects the tunnel's services to local ones (SSH=localhost:22). Serves several tunnels at once; a tunnel for a service that is not mapped is refused with a log line. Logs go to stderr. Runs until Ctrl-C (exit 130).
 
 The thing's policy must allow iot:Connect (client id = the thing name, or --client-id), iot:Subscribe on topicfilter/$aws/things/<thing>/tunnels/notify and iot:Receive on topic/$aws/things/<thing>/tunnels/notify.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.cert.pem --key dev1.private.key --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --destination SSH=localhost:22',
     '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.pem --key dev1.key --endpoint abc123-ats.iot.eu-west-1.amazonaws.com:443 --destination SSH=22,HTTP=localhost:8080',
+    '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.pem --key dev1.key --profile iot --destination SSH=localhost:22',
   ]
 
   static override flags = {
@@ -19,11 +22,11 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
     cert: Flags.string({summary: 'The thing\'s certificate (PEM).', required: true, helpValue: '<file>'}),
     key: Flags.string({summary: 'The certificate\'s private key (PEM).', required: true, helpValue: '<file>'}),
     ca: Flags.string({summary: 'CA bundle to trust for the MQTT endpoint (default: Node\'s roots, which include Amazon Root CA 1).', helpValue: '<file>'}),
-    endpoint: Flags.string({summary: 'The IoT data endpoint, host[:port] (aws iot describe-endpoint --endpoint-type iot:Data-ATS; port 8883 by default).', required: true, helpValue: '<host[:port]>'}),
+    endpoint: Flags.string({summary: 'The IoT data endpoint, host[:port] (port 8883 by default); without it, DescribeEndpoint (iot:Data-ATS) with --profile\'s credentials.', helpValue: '<host[:port]>'}),
     'client-id': Flags.string({summary: 'MQTT client id (default: the thing name).', helpValue: '<id>'}),
     destination: Flags.string({summary: 'Service=local host:port, comma-separated, at most 3.', required: true, helpValue: '<SSH=localhost:22[,HTTP=localhost:8080]>'}),
     'proxy-endpoint': proxyEndpointFlag,
-    region: Flags.string({summary: 'Region of the tunneling endpoint when a notification names none.', helpValue: '<region>'}),
+    ...oneAccountFlags,
   }
 
   async run(): Promise<AgentResult> {
@@ -37,6 +40,11 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
       key: flags.key,
       ca: flags.ca,
       endpoint: flags.endpoint,
+      resolveEndpoint: async () => {
+        const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnels/index.ts'), import('../../lib/mqtt/endpoint.ts')])
+        const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+        return describeIotDataEndpoint(await scope.account.iot())
+      },
       clientId: flags['client-id'],
       destination: flags.destination,
       proxyEndpoint: flags['proxy-endpoint'],

@@ -1,6 +1,7 @@
 // `iotctl tunnel agent`: the device side of Secure Tunneling. Checks every
 // input before connecting (exit 2), then subscribes to the thing's notify topic
 // and runs a destination proxy per notified tunnel until stopped.
+import {InputError} from '../errors.ts'
 import type {TunnelLogger} from '../tunnel/index.ts'
 import {checkThingName, parseDestinations, parseEndpoint} from '../tunnels/inputs.ts'
 import {TunnelAgent, type AgentStats} from './agent.ts'
@@ -17,7 +18,9 @@ export interface AgentRequest {
   key: string
   ca?: string
   /** The IoT data endpoint, host[:port] (default port 8883). */
-  endpoint: string
+  endpoint?: string
+  /** Without `endpoint`: finds it (DescribeEndpoint iot:Data-ATS with the profile's credentials). */
+  resolveEndpoint?: () => Promise<string>
   clientId?: string
   /** `SSH=localhost:22,HTTP=localhost:8080`. */
   destination: string
@@ -45,8 +48,17 @@ export interface AgentResult extends AgentStats {
 export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
   const thing = checkThingName(request.thing)
   const destinations = parseDestinations(request.destination)
-  const {host, port} = parseEndpoint(request.endpoint)
-  const connection = await prepareNotifyConnection({thing, host, port, cert: request.cert, key: request.key, ...(request.ca ? {ca: request.ca} : {}), ...(request.clientId ? {clientId: request.clientId} : {})})
+  const files = {thing, cert: request.cert, key: request.key, ...(request.ca ? {ca: request.ca} : {}), ...(request.clientId ? {clientId: request.clientId} : {})}
+  let endpoint = request.endpoint
+  if (endpoint === undefined) {
+    if (!request.resolveEndpoint) throw new InputError('give the IoT data endpoint with --endpoint host[:port]')
+    // The files are checked before the endpoint is looked up: a certificate that does
+    // not match its key is bad input (exit 2), whatever the credentials say.
+    await prepareNotifyConnection({...files, host: 'localhost', port: 8883})
+    endpoint = await request.resolveEndpoint()
+  }
+  const {host, port} = parseEndpoint(endpoint)
+  const connection = await prepareNotifyConnection({...files, host, port})
   const agent = new TunnelAgent({
     thing,
     destinations,
