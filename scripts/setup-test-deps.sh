@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 moto_version="5.2.5"
 
-apt_packages=(mosquitto openssh-server openssh-client tinyproxy awscli openssl python3)
+apt_packages=(mosquitto mosquitto-clients openssh-server openssh-client tinyproxy awscli openssl python3)
 # `python3 -m venv` needs ensurepip, which Debian ships in python3-venv.
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   apt_packages+=(python3-venv)
