@@ -14,6 +14,7 @@ import {MotoClient, parseJson, send as exchange, type MotoAnswer} from './moto-c
 import {MskStandIn} from './msk.ts'
 import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
 import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
+import {invalidRegionMessage, knownRegions} from './regions.ts'
 import {botocoreDataDir, restRouters} from './rest-routes.ts'
 import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMode} from './tunnels.ts'
 
@@ -77,6 +78,7 @@ export class StandIn {
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
+  readonly #regions: Set<string> | undefined
   readonly #agent = new Agent({keepAlive: true, maxSockets: 64})
   #server?: Server
   url = ''
@@ -98,6 +100,7 @@ export class StandIn {
     this.iot = new IotStandIn(settings)
     this.msk = new MskStandIn(settings)
     this.#routers = restRouters(botocoreDataDir(options.venv))
+    this.#regions = knownRegions(botocoreDataDir(options.venv))
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
@@ -169,6 +172,12 @@ export class StandIn {
         method,
         path: url.pathname,
       })
+    }
+
+    if (facts.accessKeyId && this.#regions && !this.#regions.has(facts.region)) {
+      res.once('close', () => record(403, 'standin'))
+      send(res, errorReply(facts.protocol, facts.service, 'SignatureDoesNotMatch', 403, invalidRegionMessage(facts.region)))
+      return
     }
 
     const fault = this.faults.take(facts.service, facts.operation, account)
