@@ -129,9 +129,25 @@ export class AwsAccount {
       if (name === 'CredentialsProviderError' || name === 'ProviderError') {
         throw new InputError(`${this.label}: no usable AWS credentials (${(error as Error).message.split('\n')[0]})`)
       }
+      const unknownRegion = unknownRegionReason(error, this.region)
+      if (unknownRegion) throw new InputError(`region '${this.region}' (${this.label}): AWS has no such region (${unknownRegion})`)
       throw toAwsError(`resolving ${this.label} (sts:GetCallerIdentity)`, error)
     }
   }
+}
+
+/**
+ * Why a failed call says the region does not exist, or undefined. On AWS the
+ * regional endpoint of a region that does not exist does not resolve; an
+ * endpoint that does answer (a global or custom one) refuses the credential
+ * scope with SignatureDoesNotMatch "Credential should be scoped to a valid region".
+ */
+export function unknownRegionReason(error: unknown, region: string): string | undefined {
+  const e = error as {message?: string; code?: string; hostname?: string}
+  const refused = /Credential should be scoped to a valid region[^\n]*/i.exec(e.message ?? '')
+  if (refused) return refused[0].trim()
+  if (e.code === 'ENOTFOUND' && e.hostname?.includes(`.${region}.`)) return `${e.hostname} does not resolve`
+  return undefined
 }
 
 interface ClientConfig {
