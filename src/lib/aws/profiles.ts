@@ -30,6 +30,10 @@ export async function resolveRegion(profileName: string | undefined, explicitReg
   if (profileName !== undefined && !profile) {
     throw new InputError(`profile '${profileName}' is not defined in the AWS config or credentials file`)
   }
+  // The SDK would fail later, at the first call, with a message that names no variable.
+  if (profileName === undefined && process.env.AWS_PROFILE && !profile) {
+    throw new InputError(`AWS_PROFILE '${process.env.AWS_PROFILE}' is not defined in the AWS config or credentials file`)
+  }
   const region = explicitRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? profile?.region
   if (!region) {
     throw new InputError(`no region for profile '${name}': pass --region or set region in the profile`)
