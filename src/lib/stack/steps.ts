@@ -20,6 +20,7 @@
 //   iot-rule           iot  iot:topic-rule             id = rule name; attrs.arn
 //   devices            iot  iot:thing / iot:certificate / iot:policy   (partOfUp: false)
 //   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (partOfUp: false)
+import {devicesStep} from '../device/step.ts'
 import {iotSteps} from '../iot/steps.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {peeringSteps} from '../peering/steps.ts'
@@ -34,6 +35,7 @@ export function stackSteps(): Step[] {
     ...mirrorSteps,
     scramAssociationStep,
     ...iotSteps,
+    devicesStep,
     tunnelsStep,
   ]
 }

@@ -1,0 +1,56 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {changeFlags, oneAccountFlags, twoAccountFlags} from '../../flags.ts'
+import type {DeviceCreateResult} from '../../lib/device/index.ts'
+import {accountOverrides} from '../../overrides.ts'
+
+export default class DeviceCreate extends BaseCommand<DeviceCreateResult> {
+  static override summary = 'Create a test thing with a key pair, a certificate and a policy scoped to it; write the files with mode 0600.'
+  static override description = `In the IoT account: a thing (attribute iotctl_stack=<stack>), an IoT policy iotctl-<stack>-device-<thing> (tagged with the stack) that allows connecting only with the thing's name as client id and publishing, subscribing and receiving only under device/<thing>/… and $aws/things/<thing>/…, and a new key pair and certificate (CreateKeysAndCertificate, active) with the policy attached to it and it attached to the thing.
+
+Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-ATS host) into --out, all mode 0600. Existing certificate or key files are not replaced without --force (exit 2, before any AWS call). Run it again for the same thing to get a new certificate: the stack's thing and policy are reused. The private key is written to the key file only: never printed, never in --json or the ledger.
+
+\`iotctl cleanup\` deactivates and deletes the certificates, detaches and deletes the policies and deletes the things.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> sensor-1 --iot-profile iot --out ./certs',
+    '<%= config.bin %> mqtt publish --cert certs/sensor-1.cert.pem --key certs/sensor-1.private.key --endpoint "$(cat certs/sensor-1.endpoint)" --topic device/sensor-1/data --message \'{"temperature": 21.5}\'',
+  ]
+
+  static override args = {
+    thing: Args.string({description: 'Thing name: 1-128 letters, digits, ":", "_" or "-".', required: true}),
+  }
+
+  static override flags = {
+    ...oneAccountFlags,
+    'iot-profile': twoAccountFlags['iot-profile'],
+    out: Flags.string({summary: 'Directory for the certificate, key and endpoint files (default: the current directory).', default: '.', helpValue: '<dir>'}),
+    force: Flags.boolean({summary: 'Replace existing <thing>.cert.pem / <thing>.private.key files.'}),
+    'dry-run': changeFlags['dry-run'],
+  }
+
+  async run(): Promise<DeviceCreateResult> {
+    const {args, flags} = await this.parse(DeviceCreate)
+    const {checkDeviceRequest, createDevice, openDeviceScope} = await import('../../lib/device/index.ts')
+    const request = {thing: args.thing, outDirectory: flags.out, force: flags.force}
+    checkDeviceRequest(request)
+    const scope = await openDeviceScope(this.settings(flags.config, accountOverrides(flags)))
+    const result = await createDevice(scope, request, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (m) => this.debug(m)})
+    if (!this.jsonEnabled()) {
+      const made = (created: boolean) => (created ? 'created' : 'reused')
+      if (result.dryRun) {
+        this.log(`dry run: would ${result.created.thing ? 'create' : 'reuse'} thing ${result.thingName}, ${result.created.policy ? 'create' : 'reuse'} policy ${result.policyName}, create a certificate, and write ${result.files.cert}, ${result.files.key}, ${result.files.endpoint}; nothing was changed`)
+      } else {
+        this.log(`thing        ${result.thingName} (${made(result.created.thing)})`)
+        this.log(`policy       ${result.policyName} (${made(result.created.policy)})`)
+        this.log(`certificate  ${result.certificateId} (ACTIVE)`)
+        this.log(`endpoint     ${result.endpoint}`)
+        this.log(`files        ${result.files.cert}`)
+        this.log(`             ${result.files.key} (mode 0600)`)
+        this.log(`             ${result.files.endpoint}`)
+        this.note(`try: iotctl mqtt publish --cert ${result.files.cert} --key ${result.files.key} --endpoint ${result.endpoint} --topic device/${result.thingName}/data --message '{"temperature": 21.5}'`)
+      }
+    }
+    return result
+  }
+}

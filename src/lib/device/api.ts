@@ -1,0 +1,268 @@
+// The IoT API calls behind test devices: create (thing, policy, keys and
+// certificate, attachments), find the stack's own (by the thing attribute, the
+// policy tag, and what hangs on them), and delete in the order AWS demands:
+// a certificate must be INACTIVE and detached from policies and things before
+// DeleteCertificate; a policy detached from every target (and without
+// non-default versions) before DeletePolicy; a thing without principals before DeleteThing.
+import {
+  AttachPolicyCommand,
+  AttachThingPrincipalCommand,
+  CreateKeysAndCertificateCommand,
+  CreatePolicyCommand,
+  CreateThingCommand,
+  DeleteCertificateCommand,
+  DeletePolicyCommand,
+  DeletePolicyVersionCommand,
+  DeleteThingCommand,
+  DescribeCertificateCommand,
+  DescribeThingCommand,
+  DetachPolicyCommand,
+  DetachThingPrincipalCommand,
+  GetPolicyCommand,
+  ListAttachedPoliciesCommand,
+  ListPoliciesCommand,
+  ListPolicyVersionsCommand,
+  ListPrincipalThingsCommand,
+  ListTagsForResourceCommand,
+  ListTargetsForPolicyCommand,
+  ListThingPrincipalsCommand,
+  ListThingsCommand,
+  UpdateCertificateCommand,
+  type IoTClient,
+} from '@aws-sdk/client-iot'
+import {aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {hasStackTag, stackTags, type Tag} from '../plan/tags.ts'
+import {devicePolicyPrefix, stackAttribute} from './policy.ts'
+
+export interface ExistingThing {
+  thingName: string
+  thingArn?: string
+  attributes: Record<string, string>
+}
+
+export async function describeThing(iot: IoTClient, thingName: string): Promise<ExistingThing | undefined> {
+  try {
+    const answer = await iot.send(new DescribeThingCommand({thingName}))
+    return {thingName, thingArn: answer.thingArn, attributes: answer.attributes ?? {}}
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw toAwsError(`reading thing ${thingName}`, error)
+  }
+}
+
+export async function createThing(iot: IoTClient, thingName: string, stack: string): Promise<string> {
+  const answer = await aws(`creating thing ${thingName}`, () =>
+    iot.send(new CreateThingCommand({thingName, attributePayload: {attributes: {[stackAttribute]: stack}}})))
+  return answer.thingArn as string
+}
+
+export interface ExistingPolicy {
+  policyName: string
+  policyArn: string
+  document: string
+  tags: Tag[]
+}
+
+export async function getPolicy(iot: IoTClient, policyName: string): Promise<ExistingPolicy | undefined> {
+  try {
+    const answer = await iot.send(new GetPolicyCommand({policyName}))
+    const policyArn = answer.policyArn as string
+    return {policyName, policyArn, document: answer.policyDocument ?? '', tags: await policyTags(iot, policyArn)}
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw toAwsError(`reading policy ${policyName}`, error)
+  }
+}
+
+async function policyTags(iot: IoTClient, resourceArn: string): Promise<Tag[]> {
+  const tags: Tag[] = []
+  let nextToken: string | undefined
+  do {
+    const page = await aws(`listing the tags of ${resourceArn}`, () => iot.send(new ListTagsForResourceCommand({resourceArn, nextToken})))
+    tags.push(...(page.tags ?? []))
+    nextToken = page.nextToken
+  } while (nextToken)
+  return tags
+}
+
+export async function createPolicy(iot: IoTClient, policyName: string, document: object, stack: string): Promise<string> {
+  const answer = await aws(`creating policy ${policyName}`, () =>
+    iot.send(new CreatePolicyCommand({policyName, policyDocument: JSON.stringify(document), tags: stackTags(stack)})))
+  return answer.policyArn as string
+}
+
+export interface NewCertificate {
+  certificateId: string
+  certificateArn: string
+  certificatePem: string
+  /** Returned once by AWS; written to the key file and nowhere else. */
+  privateKey: string
+}
+
+export async function createKeysAndCertificate(iot: IoTClient): Promise<NewCertificate> {
+  const answer = await aws('creating keys and certificate', () => iot.send(new CreateKeysAndCertificateCommand({setAsActive: true})))
+  return {
+    certificateId: answer.certificateId as string,
+    certificateArn: answer.certificateArn as string,
+    certificatePem: answer.certificatePem as string,
+    privateKey: answer.keyPair?.PrivateKey as string,
+  }
+}
+
+export async function attachPolicy(iot: IoTClient, policyName: string, target: string): Promise<void> {
+  await aws(`attaching policy ${policyName} to ${target}`, () => iot.send(new AttachPolicyCommand({policyName, target})))
+}
+
+export async function attachThingPrincipal(iot: IoTClient, thingName: string, principal: string): Promise<void> {
+  await aws(`attaching ${principal} to thing ${thingName}`, () => iot.send(new AttachThingPrincipalCommand({thingName, principal})))
+}
+
+// ---- discovery (cleanup) ----
+
+/** Things carrying the stack's attribute. */
+export async function stackThings(iot: IoTClient, stack: string): Promise<string[]> {
+  const names: string[] = []
+  let nextToken: string | undefined
+  do {
+    const page = await aws('listing the stack\'s things', () => iot.send(new ListThingsCommand({attributeName: stackAttribute, attributeValue: stack, nextToken})))
+    names.push(...(page.things ?? []).map((t) => t.thingName as string))
+    nextToken = page.nextToken
+  } while (nextToken)
+  return names
+}
+
+/** Device policies carrying the stack's tag (names with the stack's prefix, then the tag checked). */
+export async function stackPolicies(iot: IoTClient, stack: string): Promise<{policyName: string; policyArn: string}[]> {
+  const prefix = devicePolicyPrefix(stack)
+  const candidates: {policyName: string; policyArn: string}[] = []
+  let marker: string | undefined
+  do {
+    const page = await aws('listing policies', () => iot.send(new ListPoliciesCommand({marker})))
+    for (const p of page.policies ?? []) if (p.policyName?.startsWith(prefix)) candidates.push({policyName: p.policyName, policyArn: p.policyArn as string})
+    marker = page.nextMarker
+  } while (marker)
+  const owned: {policyName: string; policyArn: string}[] = []
+  for (const candidate of candidates) {
+    try {
+      if (hasStackTag(await policyTags(iot, candidate.policyArn), stack)) owned.push(candidate)
+    } catch (error) {
+      // Deleted between the listing and the tag read.
+      if (!isNotFound(error)) throw error
+    }
+  }
+  return owned
+}
+
+export async function policyTargets(iot: IoTClient, policyName: string): Promise<string[]> {
+  const targets: string[] = []
+  let marker: string | undefined
+  do {
+    const page = await aws(`listing the targets of policy ${policyName}`, () => iot.send(new ListTargetsForPolicyCommand({policyName, marker})))
+    targets.push(...(page.targets ?? []))
+    marker = page.nextMarker
+  } while (marker)
+  return targets
+}
+
+export async function thingPrincipals(iot: IoTClient, thingName: string): Promise<string[]> {
+  const principals: string[] = []
+  let nextToken: string | undefined
+  do {
+    const page = await aws(`listing the principals of thing ${thingName}`, () => iot.send(new ListThingPrincipalsCommand({thingName, nextToken})))
+    principals.push(...(page.principals ?? []))
+    nextToken = page.nextToken
+  } while (nextToken)
+  return principals
+}
+
+export async function certificateExists(iot: IoTClient, certificateId: string): Promise<boolean> {
+  try {
+    await iot.send(new DescribeCertificateCommand({certificateId}))
+    return true
+  } catch (error) {
+    if (isNotFound(error)) return false
+    throw toAwsError(`reading certificate ${certificateId}`, error)
+  }
+}
+
+/** `arn:aws:iot:…:cert/<id>` → `<id>`; undefined for other principals. */
+export function certificateIdOf(arn: string): string | undefined {
+  return /:cert\/([0-9a-f]{64})$/.exec(arn)?.[1]
+}
+
+// ---- deletion ----
+
+export interface DeleteOptions {
+  /** Called between retries; throws Interrupted on Ctrl-C. */
+  checkpoint?: () => void
+  /** Waits between retries of detach-then-delete (default 1 s). */
+  retryDelayMs?: number
+}
+
+/**
+ * Detaching is eventually consistent on AWS ("DetachThingPrincipal … is an
+ * asynchronous operation"): a delete right after it may still see the attachment
+ * (DeleteConflictException, InvalidRequestException "still attached"). Retry for a while.
+ */
+async function retryWhileAttached<T>(call: () => Promise<T>, options: DeleteOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (error) {
+      const code = awsErrorCode(error)
+      const attached = code === 'DeleteConflictException' || (code === 'InvalidRequestException' && /attached/i.test((error as Error).message))
+      if (!attached || attempt >= 15) throw error
+      await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 1000))
+      options.checkpoint?.()
+    }
+  }
+}
+
+/** INACTIVE, detached from its policies and things, deleted. NotFound propagates (deleteEach counts it as done). */
+export async function deleteCertificate(iot: IoTClient, certificateId: string, certificateArn: string, options: DeleteOptions = {}): Promise<void> {
+  await iot.send(new UpdateCertificateCommand({certificateId, newStatus: 'INACTIVE'}))
+  let marker: string | undefined
+  do {
+    const page = await iot.send(new ListAttachedPoliciesCommand({target: certificateArn, marker}))
+    for (const policy of page.policies ?? []) await ignoreNotFound(() => iot.send(new DetachPolicyCommand({policyName: policy.policyName, target: certificateArn})))
+    marker = page.nextMarker
+  } while (marker)
+  let nextToken: string | undefined
+  do {
+    const page = await iot.send(new ListPrincipalThingsCommand({principal: certificateArn, nextToken}))
+    for (const thingName of page.things ?? []) await ignoreNotFound(() => iot.send(new DetachThingPrincipalCommand({thingName, principal: certificateArn})))
+    nextToken = page.nextToken
+  } while (nextToken)
+  await retryWhileAttached(() => iot.send(new DeleteCertificateCommand({certificateId})), options)
+}
+
+/** Detached from every target, non-default versions deleted, then deleted. */
+export async function deletePolicy(iot: IoTClient, policyName: string, options: DeleteOptions = {}): Promise<void> {
+  for (const target of await policyTargets(iot, policyName)) {
+    await ignoreNotFound(() => iot.send(new DetachPolicyCommand({policyName, target})))
+  }
+  const versions = await iot.send(new ListPolicyVersionsCommand({policyName}))
+  for (const version of versions.policyVersions ?? []) {
+    if (!version.isDefaultVersion) await ignoreNotFound(() => iot.send(new DeletePolicyVersionCommand({policyName, policyVersionId: version.versionId})))
+  }
+  await retryWhileAttached(() => iot.send(new DeletePolicyCommand({policyName})), options)
+}
+
+/** Detached from its principals, then deleted. */
+export async function deleteThing(iot: IoTClient, thingName: string, options: DeleteOptions = {}): Promise<void> {
+  let nextToken: string | undefined
+  do {
+    const page = await iot.send(new ListThingPrincipalsCommand({thingName, nextToken}))
+    for (const principal of page.principals ?? []) await ignoreNotFound(() => iot.send(new DetachThingPrincipalCommand({thingName, principal})))
+    nextToken = page.nextToken
+  } while (nextToken)
+  await retryWhileAttached(() => iot.send(new DeleteThingCommand({thingName})), options)
+}
+
+async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call()
+  } catch (error) {
+    if (!isNotFound(error)) throw error
+  }
+}

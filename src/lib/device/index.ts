@@ -1,0 +1,135 @@
+// `iotctl device create`: a test thing with a key pair, a certificate and a
+// policy scoped to the thing, written to files with mode 0600 and recorded in
+// the ledger so that cleanup removes all of it.
+import {InputError, Interrupted} from '../errors.ts'
+import {describeIotDataEndpoint} from '../mqtt/endpoint.ts'
+import {Ledger} from '../plan/ledger.ts'
+import {hasStackTag} from '../plan/tags.ts'
+import type {ResourceRecord} from '../plan/types.ts'
+import {
+  attachPolicy, attachThingPrincipal, createKeysAndCertificate, createPolicy, createThing, describeThing, getPolicy,
+} from './api.ts'
+import {checkDeviceFiles, deviceFilePaths, writePrivateFile, type DeviceFilePaths} from './files.ts'
+import {checkThingName, devicePolicyDocument, devicePolicyName, partitionOfArn, stackAttribute} from './policy.ts'
+import type {TunnelScope} from '../tunnels/index.ts'
+import {certificateRecord, policyRecord, thingRecord} from './step.ts'
+
+export {devicesStep, DEVICES_STEP} from './step.ts'
+export {checkThingName, devicePolicyDocument, devicePolicyName} from './policy.ts'
+
+export interface DeviceRequest {
+  thing: string
+  /** Where the files go (default: the current directory). */
+  outDirectory: string
+  /** Replace existing certificate and key files. */
+  force?: boolean
+}
+
+/** The IoT account of the settings and the stack's state directory: the same scope as the tunnel commands'. */
+export type DeviceScope = TunnelScope
+export {openTunnelScope as openDeviceScope} from '../tunnels/index.ts'
+
+/** Checks the request (InputError, exit 2) before any AWS call: the thing name, the output directory, files in the way. */
+export function checkDeviceRequest(request: DeviceRequest): {thingName: string; files: DeviceFilePaths} {
+  const thingName = checkThingName(request.thing)
+  const files = deviceFilePaths(request.outDirectory, thingName)
+  checkDeviceFiles(request.outDirectory, files, request.force === true)
+  return {thingName, files}
+}
+
+/** The --json document of `device create`. It never holds the private key. */
+export interface DeviceCreateResult {
+  stack: string
+  dryRun: boolean
+  thingName: string
+  region: string
+  accountId: string
+  policyName: string
+  /** The policy as created (or as it would be). */
+  policyDocument: object
+  /** The IoT data endpoint (iot:Data-ATS) to connect to, port 8883. */
+  endpoint: string
+  files: DeviceFilePaths
+  /** False when the stack's thing / policy already existed and was reused. */
+  created: {thing: boolean; policy: boolean; certificate: boolean}
+  thingArn?: string
+  policyArn?: string
+  certificateId?: string
+  certificateArn?: string
+}
+
+export interface CreateOptions {
+  dryRun?: boolean
+  signal?: AbortSignal
+  progress?: (message: string) => void
+}
+
+/**
+ * Makes (or reuses, when the stack already owns them) the thing and its policy,
+ * always a new key pair and certificate (AWS returns a private key only once),
+ * attaches the policy to the certificate and the certificate to the thing, and
+ * writes the certificate, the key and the endpoint. Every resource goes into the
+ * ledger as soon as it exists.
+ */
+export async function createDevice(scope: DeviceScope, request: DeviceRequest, options: CreateOptions = {}): Promise<DeviceCreateResult> {
+  const {thingName, files} = checkDeviceRequest(request)
+  const progress = options.progress ?? (() => {})
+  const checkpoint = () => {
+    if (options.signal?.aborted) throw new Interrupted(`interrupted while creating device ${thingName}; what exists is in the ledger: run \`iotctl device create\` again or \`iotctl cleanup\``)
+  }
+  const identity = await scope.account.identity()
+  const iot = await scope.account.iot()
+  const policyName = devicePolicyName(scope.stack, thingName)
+  const policyDocument = devicePolicyDocument({partition: partitionOfArn(identity.arn), region: scope.account.region, accountId: identity.accountId, thing: thingName})
+
+  // Read everything first: a thing or policy of the same name that is not the stack's is a conflict, found before any change.
+  const [thing, policy, endpoint] = await Promise.all([describeThing(iot, thingName), getPolicy(iot, policyName), describeIotDataEndpoint(iot)])
+  if (thing && thing.attributes[stackAttribute] !== scope.stack) {
+    const owner = thing.attributes[stackAttribute]
+    throw new InputError(`thing ${thingName} already exists and is not stack '${scope.stack}'s${owner ? ` (it belongs to stack '${owner}')` : ' (it has no iotctl_stack attribute)'}: choose another thing name`)
+  }
+  if (policy && !hasStackTag(policy.tags, scope.stack)) {
+    throw new InputError(`IoT policy ${policyName} already exists without the tag iotctl:stack=${scope.stack}: delete it or use another --stack`)
+  }
+  const base = {stack: scope.stack, thingName, region: scope.account.region, accountId: identity.accountId, policyName, policyDocument, endpoint, files}
+  if (options.dryRun) return {...base, dryRun: true, created: {thing: !thing, policy: !policy, certificate: true}}
+
+  const ledger = Ledger.open(scope.stateDirectory, scope.stack)
+  const recordBase = {account: 'iot' as const, accountId: identity.accountId, region: scope.account.region, ...(scope.account.profile ? {profile: scope.account.profile} : {})}
+  const record = (r: ResourceRecord) => ledger.put(r)
+
+  checkpoint()
+  let thingArn = thing?.thingArn
+  if (!thing) {
+    progress(`creating thing ${thingName}`)
+    thingArn = await createThing(iot, thingName, scope.stack)
+  }
+  record(thingRecord(recordBase, thingName))
+  checkpoint()
+  let policyArn = policy?.policyArn
+  if (!policy) {
+    progress(`creating policy ${policyName}`)
+    policyArn = await createPolicy(iot, policyName, policyDocument, scope.stack)
+  }
+  record(policyRecord(recordBase, policyName, policyArn as string))
+  checkpoint()
+  progress('creating a key pair and certificate')
+  const certificate = await createKeysAndCertificate(iot)
+  record(certificateRecord(recordBase, certificate.certificateId, certificate.certificateArn, thingName))
+  // The private key exists only in this answer: write it before anything else can fail.
+  writePrivateFile(files.key, certificate.privateKey, request.outDirectory)
+  writePrivateFile(files.cert, certificate.certificatePem, request.outDirectory)
+  writePrivateFile(files.endpoint, `${endpoint}\n`, request.outDirectory)
+  progress(`attaching policy ${policyName} to the certificate and the certificate to ${thingName}`)
+  await attachPolicy(iot, policyName, certificate.certificateArn)
+  await attachThingPrincipal(iot, thingName, certificate.certificateArn)
+  return {
+    ...base,
+    dryRun: false,
+    created: {thing: !thing, policy: !policy, certificate: true},
+    ...(thingArn ? {thingArn} : {}),
+    ...(policyArn ? {policyArn} : {}),
+    certificateId: certificate.certificateId,
+    certificateArn: certificate.certificateArn,
+  }
+}
