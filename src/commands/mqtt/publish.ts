@@ -1,0 +1,96 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {oneAccountFlags, twoAccountFlags} from '../../flags.ts'
+import type {LatencySummary, PublishAck, PublishResult} from '../../lib/mqtt/index.ts'
+import type {RuleCheck} from '../../lib/mqtt-cli/rules.ts'
+import {connectionFlags, numberFlag, payloadFlags, qosFlag} from '../../lib/mqtt-cli/flags.ts'
+import {accountOverrides} from '../../overrides.ts'
+
+export interface MqttPublishResult extends Omit<PublishResult, 'acks'> {
+  /** The payload template as given (rendered per message). */
+  payload: string
+  endpointSource: 'flag' | 'DescribeEndpoint'
+  /** QoS 1, at most 100 messages: one entry per PUBACK. */
+  acks?: PublishAck[]
+  /** QoS 1: publish-to-PUBACK latency. */
+  latencyMs?: LatencySummary
+  /** The account's topic rules and which the topic reaches (absent when they could not be read or no profile is configured). */
+  rules?: RuleCheck
+}
+
+const perMessageLines = 10
+const acksInJson = 100
+
+export default class MqttPublish extends BaseCommand<MqttPublishResult> {
+  static override summary = 'Publish test messages to AWS IoT Core (mutual TLS with a device certificate, or a SigV4-signed WebSocket).'
+  static override description = `Connects to the account's IoT data endpoint (DescribeEndpoint iot:Data-ATS, or --endpoint): with --cert/--key by mutual TLS on port 8883, otherwise MQTT over WebSocket (wss, port 443) presigned with SigV4 from the profile's credentials. Sends --count messages (one every --interval ms, or as fast as the connection takes them) and waits for the broker's PUBACKs at QoS 1.
+
+The payload (--message, --file, or stdin) is a template, rendered for each message: {{seq}} (1, 2, …), {{timestamp}} (epoch ms), {{iso}}, {{random:MIN:MAX}} (as many decimals as the bounds), {{uuid}}, {{device}} (the client id), {{index}}.
+
+Prints one line per message for up to ${perMessageLines} messages and a summary line (sent, acknowledged, latency, rate). When a profile is configured and can read the account's topic rules, it also says which rule's topic filter the topic matches, or warns that none does (a typo in the topic). Bad input — a topic with + or #, an empty topic, QoS 2, a certificate and key that do not match, a payload file that does not exist, --count ≤ 0 — is exit 2 with nothing sent. Exit 1 when the broker refuses, drops the connection or does not acknowledge within 10 s.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --topic device/1/data --message \'{"temperature": 21.5}\' --profile iot',
+    '<%= config.bin %> <%= command.id %> --cert sensor-1.cert.pem --key sensor-1.private.key --topic device/sensor-1/data --count 100 --interval 100 --message \'{"seq": {{seq}}, "temperature": {{random:20.0:30.0}}, "ts": {{timestamp}}}\'',
+    'echo \'{"temperature": 22}\' | <%= config.bin %> <%= command.id %> --topic device/1/data --json',
+  ]
+
+  static override flags = {
+    ...oneAccountFlags,
+    'iot-profile': twoAccountFlags['iot-profile'],
+    topic: Flags.string({char: 't', summary: 'Topic to publish to (no wildcards), e.g. device/1/data.', required: true, helpValue: '<topic>'}),
+    ...payloadFlags,
+    qos: qosFlag,
+    count: numberFlag({summary: 'How many messages (default 1).', default: 1, helpValue: '<n>'}),
+    interval: numberFlag({summary: 'Milliseconds between messages (default 0: as fast as possible).', default: 0, helpValue: '<ms>'}),
+    ...connectionFlags,
+  }
+
+  async run(): Promise<MqttPublishResult> {
+    const {flags} = await this.parse(MqttPublish)
+    const {publish, validatePositive, validatePublishTopic, validateQos} = await import('../../lib/mqtt/index.ts')
+    const {InputError} = await import('../../lib/errors.ts')
+    validatePublishTopic(flags.topic)
+    const qos = validateQos(flags.qos)
+    const count = validatePositive('--count', flags.count)
+    if (!Number.isFinite(flags.interval) || flags.interval < 0) throw new InputError(`--interval must be 0 or more milliseconds, not ${flags.interval}`)
+    const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
+    const payload = await payloadTemplate(flags)
+    const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
+    const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags)
+    for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
+
+    let rules: RuleCheck | undefined
+    if (resolved.account && resolved.profileConfigured) {
+      const {checkTopicAgainstRules, describeRuleCheck} = await import('../../lib/mqtt-cli/rules.ts')
+      rules = await checkTopicAgainstRules(await resolved.account.iot(), flags.topic, (why) => this.debug(`topic rules not checked: ${why}`))
+      if (rules) for (const line of describeRuleCheck(flags.topic, rules)) process.stderr.write(`${line}\n`)
+    }
+
+    const published = await publish({connection: resolved.connection, topic: flags.topic, payload, qos, count, intervalMs: flags.interval, signal: this.interruption.signal})
+    const {latencySummary, ms, plural} = await import('../../lib/mqtt-cli/summary.ts')
+    const {acks, ...rest} = published
+    const latency = acks ? latencySummary(acks.map((a) => a.latencyMs)) : undefined
+    const result: MqttPublishResult = {
+      ...rest,
+      payload,
+      endpointSource: resolved.endpointSource,
+      ...(acks && acks.length <= acksInJson ? {acks} : {}),
+      ...(latency ? {latencyMs: latency} : {}),
+      ...(rules ? {rules} : {}),
+    }
+    if (!this.jsonEnabled()) {
+      if (count <= perMessageLines) {
+        const bySeq = new Map((acks ?? []).map((a) => [a.seq, a]))
+        for (let seq = 1; seq <= published.sent; seq++) {
+          const ack = bySeq.get(seq)
+          this.log(`#${seq} ${flags.topic} ${qos === 1 ? (ack ? `acknowledged (packet ${ack.packetId}, ${ms(ack.latencyMs)})` : 'not acknowledged') : 'sent (QoS 0: no acknowledgement)'}`)
+        }
+      }
+      const acked = published.acked === undefined ? '' : `, ${published.acked} acknowledged${latency ? ` (latency p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)})` : ''}`
+      this.log(`published ${plural(published.sent, 'message')} to ${flags.topic} at QoS ${qos} via ${published.url} as ${published.clientId}${acked}; ${Math.round(published.messagesPerSecond)} msg/s`)
+      this.note(`payload: ${payload.length > 200 ? `${payload.slice(0, 200)}…` : payload}`)
+    }
+    return result
+  }
+}

@@ -1,0 +1,55 @@
+// Which of the account's topic rules a topic reaches, so that a typo in a test
+// topic is seen before anyone waits for messages in Kafka. Best effort: a
+// profile that cannot read rules (or no profile) means no check, quietly.
+import type {IoTClient} from '@aws-sdk/client-iot'
+import {ruleTopicFilter, topicMatchesFilter} from '../mqtt/index.ts'
+
+export interface RuleCheck {
+  /** Rules read (all of the account's, in the region). */
+  rules: {name: string; filter: string; matches: boolean; disabled?: boolean}[]
+  /** The rules the topic reaches. */
+  matching: string[]
+}
+
+const lookupTimeoutMs = 5000
+
+/** Reads the account's topic rules (ListTopicRules; GetTopicRule when a listing has no topicPattern). Undefined when it cannot. */
+export async function checkTopicAgainstRules(iot: IoTClient, topic: string, onSkip?: (why: string) => void): Promise<RuleCheck | undefined> {
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), lookupTimeoutMs)
+  try {
+    const {GetTopicRuleCommand, ListTopicRulesCommand} = await import('@aws-sdk/client-iot')
+    const rules: RuleCheck['rules'] = []
+    let nextToken: string | undefined
+    do {
+      const page = await iot.send(new ListTopicRulesCommand({nextToken}), {abortSignal: abort.signal})
+      for (const item of page.rules ?? []) {
+        let filter = item.topicPattern
+        if (filter === undefined) {
+          const rule = await iot.send(new GetTopicRuleCommand({ruleName: item.ruleName}), {abortSignal: abort.signal})
+          if (!rule.rule?.sql) continue
+          filter = ruleTopicFilter(rule.rule.sql)
+        }
+        rules.push({name: item.ruleName as string, filter, matches: topicMatchesFilter(topic, filter), ...(item.ruleDisabled ? {disabled: true} : {})})
+      }
+      nextToken = page.nextToken
+    } while (nextToken)
+    return {rules, matching: rules.filter((r) => r.matches).map((r) => r.name)}
+  } catch (error) {
+    onSkip?.(abort.signal.aborted ? `no answer within ${lookupTimeoutMs / 1000} s` : (error as Error).message)
+    return undefined
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Lines for stderr: which rules the topic reaches, or a warning that it reaches none. */
+export function describeRuleCheck(topic: string, check: RuleCheck): string[] {
+  if (check.rules.length === 0) return []
+  const matching = check.rules.filter((r) => r.matches)
+  if (matching.length === 0) {
+    const filters = [...new Set(check.rules.map((r) => r.filter))].join(', ')
+    return [`warning: topic ${topic} matches none of the account's topic rules (${filters}): no rule will see these messages; is the topic mistyped?`]
+  }
+  return matching.map((r) => `topic ${topic} matches rule ${r.name} (FROM '${r.filter}')${r.disabled ? ', but the rule is disabled' : ''}`)
+}
