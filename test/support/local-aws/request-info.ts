@@ -36,6 +36,8 @@ export function detectProtocol(service: string, headers: Record<string, string |
 
 export interface RequestFacts {
   service: string
+  /** The SigV4 signing name when it is not the service's own (execute-api for IoT, see signingAliases). */
+  signedAs?: string
   region: string
   accessKeyId: string | undefined
   operation: string
@@ -43,6 +45,13 @@ export interface RequestFacts {
   /** Members of the REST route's URI template ({clusterArn}, {arn+}, …), decoded. */
   uriParams: Record<string, string>
 }
+
+/**
+ * Signing names that stand for another service. AWS IoT's control plane was
+ * signed as execute-api by botocore's model until late 2022 — Debian's AWS CLI
+ * 2.9 still does — and AWS IoT accepts it.
+ */
+export const signingAliases: Record<string, string> = {'execute-api': 'iot'}
 
 export function describeRequest(
   method: string,
@@ -54,7 +63,8 @@ export function describeRequest(
   const url = new URL(rawUrl, 'http://local')
   const scope = parseSigV4Scope(String(headers.authorization ?? ''), url.searchParams)
   const target = headers['x-amz-target'] ? String(headers['x-amz-target']) : undefined
-  const service = scope?.service ?? (target ? target.split('.')[0]! : 'unknown')
+  const signedAs = scope?.service
+  const service = (signedAs && signingAliases[signedAs]) ?? signedAs ?? (target ? target.split('.')[0]! : 'unknown')
   const protocol = detectProtocol(service, headers, url.searchParams)
   let operation: string | undefined
   let uriParams: Record<string, string> = {}
@@ -76,6 +86,7 @@ export function describeRequest(
     operation: operation ?? `${method} ${url.pathname}`,
     protocol,
     uriParams,
+    ...(signedAs && signedAs !== service ? {signedAs} : {}),
   }
 }
 

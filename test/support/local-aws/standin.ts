@@ -158,6 +158,10 @@ export class StandIn {
     if (res.destroyed || req.socket.destroyed) return
 
     const facts = describeRequest(method, rawUrl, req.headers, body, this.#routers)
+    // moto picks its backend by the signing name: give it the service's own.
+    if (facts.signedAs && req.headers.authorization) {
+      req.headers.authorization = req.headers.authorization.replace(`/${facts.signedAs}/aws4_request`, `/${facts.service}/aws4_request`)
+    }
     const account = await this.accounts.resolve(facts.accessKeyId)
     const url = new URL(rawUrl, 'http://local')
     const record = (status: number, by: LogEntry['by']): void => {
