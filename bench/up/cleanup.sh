@@ -4,12 +4,8 @@
 # `iot` it added to the credentials file are still there).
 set -euo pipefail
 
-AWS=/usr/bin/aws
-a() {
-  local profile=$1
-  shift
-  "$AWS" --profile "$profile" --endpoint-url "$ENDPOINT" --region "$REGION" --output text "$@"
-}
+# shellcheck source=aws-cli.sh
+source "$(dirname "$0")/aws-cli.sh"
 # shellcheck disable=SC1090
 source "$STATE_FILE"
 

@@ -13,14 +13,8 @@
 # AWS_SHARED_CREDENTIALS_FILE for the CLI.
 set -euo pipefail
 
-# Debian's awscli (v2.9): a pyenv shim `aws` (v1) may come first on PATH.
-AWS=/usr/bin/aws
-# AWS CLI 2.9 reads no AWS_ENDPOINT_URL: every call names the endpoint.
-a() {
-  local profile=$1
-  shift
-  "$AWS" --profile "$profile" --endpoint-url "$ENDPOINT" --region "$REGION" --output text "$@"
-}
+# shellcheck source=aws-cli.sh
+source "$(dirname "$0")/aws-cli.sh"
 
 # The CLI's own role_arn provider would call the public STS endpoint: assume
 # both admin roles through the local endpoint and keep the session

@@ -5,12 +5,13 @@
 // run, once AWS answers again, that converges to one of each. A throttle the
 // SDK's retries absorb is no failure at all.
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {jsonOf, runCli} from '../support/cli.ts'
 import {startLocalAws, type Fault, type LocalAws, type Network} from '../support/local-aws/index.ts'
+import {emptyAccounts as emptyStack} from '../support/stack-config.ts'
 import {counts, inventory, keysOf, ledgerRecords, oneOfEach} from '../support/stack-inventory.ts'
 
 const stack = 'faulty'
@@ -21,14 +22,7 @@ let cwd: string
 const cli = (args: string[]) => runCli(args, {cwd, env: aws.childEnv(), timeoutMs: 120_000})
 
 async function emptyAccounts(): Promise<void> {
-  await aws.reset()
-  network = await aws.createNetwork()
-  rmSync(join(cwd, '.iotctl'), {recursive: true, force: true})
-  writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
-    stack,
-    iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
-    msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
-  }))
+  network = await emptyStack(aws, cwd, stack)
 }
 
 async function assertLedgerNamesWhatExists(): Promise<void> {

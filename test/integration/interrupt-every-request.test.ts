@@ -16,12 +16,13 @@
 // half on two cores; `ALL_CUTS=1` sweeps every N for SIGKILL too.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {binPath, runCli} from '../support/cli.ts'
 import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
+import {emptyAccounts as emptyStack} from '../support/stack-config.ts'
 import {counts, inventory, keysOf, ledgerRecords, oneOfEach} from '../support/stack-inventory.ts'
 
 const stack = 'cut'
@@ -33,17 +34,8 @@ let sequence: string[]
 
 const cli = (args: string[]) => runCli(args, {cwd, env: aws.childEnv(), timeoutMs: 120_000})
 
-/** Empty accounts with only the user's network, an iotctl.json for it and no ledger. */
 async function emptyAccounts(): Promise<void> {
-  await aws.reset()
-  network = await aws.createNetwork()
-  rmSync(join(cwd, '.iotctl'), {recursive: true, force: true})
-  writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
-    stack,
-    iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
-    msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
-  }))
-  aws.resetLog()
+  network = await emptyStack(aws, cwd, stack)
 }
 
 interface Cut {

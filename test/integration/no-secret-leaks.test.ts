@@ -11,7 +11,7 @@
 //   - the AWS secret key and session token the SigV4 publish signs with: nowhere.
 // Each secret is searched as it is, JSON-escaped and URL-encoded.
 import assert from 'node:assert/strict'
-import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -19,6 +19,7 @@ import {GetSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secre
 import {jsonOf, runCli, type CliResult} from '../support/cli.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
 import {type DeviceFiles, type MosquittoBroker, startMosquitto} from '../support/mosquitto/index.ts'
+import {emptyAccounts} from '../support/stack-config.ts'
 
 let aws: LocalAws
 let broker: MosquittoBroker
@@ -75,14 +76,8 @@ function formsOf(value: string): string[] {
 }
 
 async function runFlow(json: boolean): Promise<Flow> {
-  await aws.reset()
-  const network = await aws.createNetwork()
   const cwd = mkdtempSync(join(tmpdir(), `iotctl-leaks-${json ? 'json' : 'plain'}-`))
-  writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
-    stack: 'leaks',
-    iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
-    msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
-  }))
+  await emptyAccounts(aws, cwd, 'leaks')
   const outputs: Output[] = []
   const snapshots: Snapshot[] = []
   const secrets: Secret[] = []

@@ -9,7 +9,7 @@
 // look-alike descriptions, secrets, keys, a role, a destination and a rule with
 // similar names but no marks.
 import assert from 'node:assert/strict'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -30,6 +30,7 @@ import {CreateAliasCommand, CreateKeyCommand, KMSClient} from '@aws-sdk/client-k
 import {CreateSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {jsonOf, runCli} from '../support/cli.ts'
 import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
+import {writeStackConfig} from '../support/stack-config.ts'
 import {counts, inventory, itemKey, keysOf, ledgerRecords, oneOfEach, type Item} from '../support/stack-inventory.ts'
 
 let aws: LocalAws
@@ -105,11 +106,7 @@ before(async () => {
   for (const stack of stacks) {
     const network = networks[stack]
     cwds[stack] = mkdtempSync(join(tmpdir(), `iotctl-${stack}-`))
-    writeFileSync(join(cwds[stack], 'iotctl.json'), JSON.stringify({
-      stack,
-      iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
-      msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
-    }))
+    writeStackConfig(cwds[stack], stack, network)
     const up = await cli(stack, ['up', '--create-cluster'])
     assert.equal(up.code, 0, up.stderr)
     owned[stack] = keysOf(ledgerRecords(cwds[stack], stack))
