@@ -77,10 +77,16 @@ describe('tunnel open', () => {
     assert.equal(json.code, 0, json.stderr)
     const document = jsonOf(json)
     const opened = aws.tunnels.get(document.tunnelId)!
-    assert.equal(document.sourceAccessToken, opened.sourceToken)
-    assert.equal(document.destinationAccessToken, opened.destinationToken)
+    assert.equal(document.sourceAccessToken, undefined, 'no token in --json without --show-tokens')
+    assert.equal(document.destinationAccessToken, undefined)
+    assert.ok(!json.stdout.includes(opened.sourceToken) && !json.stdout.includes(opened.destinationToken))
     assert.equal(document.tokenFile, tokenFile(document.tunnelId))
     assert.deepEqual(document.services, ['SSH'])
+
+    const shownJson = jsonOf(await cli(['tunnel', 'open', '--thing', 'dev2', '--json', '--show-tokens']))
+    const openedShown = aws.tunnels.get(shownJson.tunnelId)!
+    assert.equal(shownJson.sourceAccessToken, openedShown.sourceToken)
+    assert.equal(shownJson.destinationAccessToken, openedShown.destinationToken)
   })
 
   test('OpenTunnel\'s 1 call per second is retried: three opens at once all succeed', async () => {

@@ -150,7 +150,7 @@ describe('the ProxyCommand form and tunnel forward', () => {
   })
 
   test('tunnel forward with the source token in AWSIOT_TUNNEL_ACCESS_TOKEN and a bare port', async () => {
-    const opened = await runIotctl(['tunnel', 'open', '--thing', thing, '--json'], {cwd, env})
+    const opened = await runIotctl(['tunnel', 'open', '--thing', thing, '--json', '--show-tokens'], {cwd, env})
     assert.equal(opened.code, 0, opened.stderr)
     const {tunnelId, sourceAccessToken} = JSON.parse(opened.stdout) as {tunnelId: string; sourceAccessToken: string}
     await service.relay.waitForState(tunnelId, 'destination', 'CONNECTED')

@@ -9,12 +9,12 @@ export default class TunnelOpen extends BaseCommand<TunnelOpenResult> {
   static override summary = 'Open a secure tunnel to a thing and keep its tokens in .iotctl/tunnels/<id>.json.'
   static override description = `Calls OpenTunnel in the IoT account with the thing and its services (at most 3) as destination and the stack's tags. AWS IoT sends the destination token to the device on $aws/things/<thing>/tunnels/notify. Both tokens are written to .iotctl/tunnels/<tunnel-id>.json (mode 0600, beside the ledger), where \`tunnel forward\`, \`tunnel proxy\` and \`tunnel ssh\` find them.
 
-Prints the tunnel id. The tokens appear on stdout only with --show-tokens or --json. OpenTunnel allows one call per second per account: throttled calls are retried with backoff.`
+Prints the tunnel id. The tokens appear on stdout only with --show-tokens (also in the --json document, which otherwise names the token file but not the tokens, so that logged JSON holds no credential). OpenTunnel allows one call per second per account: throttled calls are retried with backoff.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --thing dev1 --services SSH',
     'TUNNEL=$(<%= config.bin %> <%= command.id %> --thing dev1 --services SSH,HTTP --timeout-minutes 30)',
-    '<%= config.bin %> <%= command.id %> --thing dev1 --json | jq -r .sourceAccessToken',
+    '<%= config.bin %> <%= command.id %> --thing dev1 --json --show-tokens | jq -r .sourceAccessToken',
   ]
 
   static override flags = {
@@ -50,6 +50,8 @@ Prints the tunnel id. The tokens appear on stdout only with --show-tokens or --j
         this.note(`tokens: ${result.tokenFile} (mode 0600)`)
       }
     }
-    return result
+    if (flags['show-tokens']) return result
+    const {sourceAccessToken: _source, destinationAccessToken: _destination, ...withoutTokens} = result
+    return withoutTokens
   }
 }

@@ -6,6 +6,7 @@ import {X509Certificate, createPrivateKey, type KeyObject} from 'node:crypto'
 import {readFile, stat} from 'node:fs/promises'
 import type {AwsCredentialIdentityProvider} from '@smithy/types'
 import type {IClientOptions, MqttClient} from 'mqtt'
+import WebSocket from 'ws'
 import {AwsError, InputError} from '../errors.ts'
 import {presignMqttWebSocketUrl} from './sigv4.ts'
 
@@ -173,15 +174,18 @@ async function prepareWebSocket(options: WebSocketConnectionOptions): Promise<Mq
         port,
         path,
         ...(caPem === undefined ? {} : {ca: caPem}),
-        transformWsUrl: (_url, _options, client) => {
+        transformWsUrl: (unsigned, _options, client) => {
           if (!resigning.has(client)) {
             resigning.add(client)
             client.on('close', () => {
               sign().then((fresh) => (url = fresh), () => {})
             })
           }
-          return url
+          // mqtt.js logs this URL under DEBUG=mqttjs*: hand it the unsigned one
+          // and open the presigned one (signature, session token) below.
+          return unsigned
         },
+        createWebsocket: (_unsigned, protocols, clientOptions) => new WebSocket(url, protocols, (clientOptions as {wsOptions?: WebSocket.ClientOptions}).wsOptions),
       }
     },
   }
