@@ -8,5 +8,7 @@ import {Plugin} from '@oclif/core'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const plugin = new Plugin({root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true})
 await plugin.load()
-writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest, null, 2) + '\n')
+// Commands sorted by id, so the file does not change with the order the file system lists them in.
+const manifest = {...plugin.manifest, commands: Object.fromEntries(Object.entries(plugin.manifest.commands).sort(([a], [b]) => a.localeCompare(b)))}
+writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
 console.error(`oclif.manifest.json: ${Object.keys(plugin.manifest.commands).length} commands`)
