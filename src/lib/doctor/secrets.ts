@@ -4,11 +4,12 @@
 import {createHash} from 'node:crypto'
 import {ListScramSecretsCommand} from '@aws-sdk/client-kafka'
 import {DescribeKeyCommand} from '@aws-sdk/client-kms'
-import {DescribeSecretCommand, GetSecretValueCommand, type DescribeSecretResponse} from '@aws-sdk/client-secrets-manager'
+import type {DescribeSecretResponse} from '@aws-sdk/client-secrets-manager'
 import type {AccountRole} from '../aws/account.ts'
-import {aws, isNotFound, toAwsError} from '../errors.ts'
+import {aws} from '../errors.ts'
 import {clusterArnOf} from '../iot/brokers.ts'
 import type {ResourceRecord, StepContext} from '../plan/types.ts'
+import {describeSecret, readSecretString} from '../secrets/store.ts'
 import {fail, pass, type CheckDefinition, type Verdict} from './check.ts'
 import type {Registry} from './registry.ts'
 
@@ -20,13 +21,7 @@ function secretRecord(registry: Registry, role: AccountRole): ResourceRecord | u
 }
 
 async function describe(ctx: StepContext, role: AccountRole, record: ResourceRecord): Promise<DescribeSecretResponse | undefined> {
-  const sm = await ctx.accounts[role].secrets()
-  try {
-    return await sm.send(new DescribeSecretCommand({SecretId: record.id}))
-  } catch (error) {
-    if (isNotFound(error)) return undefined
-    throw toAwsError(`describing secret ${record.attrs?.name ?? record.id} (${where[role]})`, error)
-  }
+  return describeSecret(await ctx.accounts[role].secrets(), record.id, `describing secret ${record.attrs?.name ?? record.id} (${where[role]})`)
 }
 
 /** SHA-256 of the secret's content, JSON keys sorted, so equal credentials compare equal however they are spelled. */
@@ -44,9 +39,9 @@ export function secretDigest(secretString: string): string {
 }
 
 async function digestOf(ctx: StepContext, role: AccountRole, secretArn: string): Promise<string> {
-  const sm = await ctx.accounts[role].secrets()
-  const answer = await aws(`reading the secret's value (${where[role]})`, () => sm.send(new GetSecretValueCommand({SecretId: secretArn})))
-  return secretDigest(answer.SecretString ?? Buffer.from(answer.SecretBinary ?? new Uint8Array()).toString('base64'))
+  const {secretString} = await readSecretString(await ctx.accounts[role].secrets(), secretArn, `reading the secret's value (${where[role]})`)
+  // A binary secret is no SCRAM secret: give it a digest no other account's secret can share.
+  return secretDigest(secretString ?? `binary secret ${secretArn}`)
 }
 
 function secretExists(role: AccountRole): CheckDefinition {
