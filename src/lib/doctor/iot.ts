@@ -2,8 +2,7 @@
 // the role as a user of B's key, the destination, and the rule's payload.
 import {GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, type IAMClient} from '@aws-sdk/client-iam'
 import {DescribeKeyCommand, GetKeyPolicyCommand} from '@aws-sdk/client-kms'
-import {DescribeSecretCommand} from '@aws-sdk/client-secrets-manager'
-import {aws, isNotFound} from '../errors.ts'
+import {aws} from '../errors.ts'
 import {clusterArnOf, scramBootstrapBrokers} from '../iot/brokers.ts'
 import {topicFilterOf} from '../iot/names.ts'
 import {
@@ -16,6 +15,7 @@ import {iotRoleArnOf, ruleSettingsOf} from '../iot/inputs.ts'
 import {getRole} from '../iot/role-steps.ts'
 import {getTopicRule} from '../iot/rule-step.ts'
 import type {StepContext} from '../plan/types.ts'
+import {describeSecret} from '../secrets/store.ts'
 import {fail, pass, warn, type CheckDefinition} from './check.ts'
 import type {Registry} from './registry.ts'
 
@@ -45,11 +45,7 @@ function iotSecretArn(registry: Registry): string | undefined {
 async function iotKeyId(ctx: StepContext, registry: Registry): Promise<string | undefined> {
   const secretArn = iotSecretArn(registry)
   if (secretArn) {
-    const sm = await ctx.accounts.iot.secrets()
-    const secret = await sm.send(new DescribeSecretCommand({SecretId: secretArn})).catch((error: unknown) => {
-      if (isNotFound(error)) return undefined
-      throw error
-    })
+    const secret = await describeSecret(await ctx.accounts.iot.secrets(), secretArn, 'describing the IoT account\'s secret')
     if (secret?.KmsKeyId) {
       const kms = await ctx.accounts.iot.kms()
       const key = await aws(`describing key ${secret.KmsKeyId} (IoT account)`, () => kms.send(new DescribeKeyCommand({KeyId: secret.KmsKeyId})))
@@ -152,10 +148,8 @@ export const iotChecks: CheckDefinition[] = [
             continue
           }
           if (call.roleArn !== roleArn) problems.push(`${key} reads the secret with ${call.roleArn}, not ${roleArn}`)
-          const exists = await sm.send(new DescribeSecretCommand({SecretId: call.secretName})).then((s) => !s.DeletedDate, (error: unknown) => {
-            if (isNotFound(error)) return false
-            throw error
-          })
+          const secret = await describeSecret(sm, call.secretName, `describing secret ${call.secretName} (IoT account)`)
+          const exists = secret !== undefined && !secret.DeletedDate
           if (!exists) problems.push(`${key} names secret ${call.secretName}, which does not exist in the IoT account`)
         }
         const clusterArn = clusterArnOf(ctx)
