@@ -2,12 +2,12 @@
 // credentials in both (compared by digest: values are never printed or kept),
 // customer-managed keys, and the secret's association with the cluster.
 import {createHash} from 'node:crypto'
-import {ListScramSecretsCommand} from '@aws-sdk/client-kafka'
 import {DescribeKeyCommand} from '@aws-sdk/client-kms'
 import type {DescribeSecretResponse} from '@aws-sdk/client-secrets-manager'
 import type {AccountRole} from '../aws/account.ts'
 import {aws} from '../errors.ts'
 import {clusterArnOf} from '../iot/brokers.ts'
+import {associatedSecrets} from '../msk/clusters.ts'
 import type {ResourceRecord, StepContext} from '../plan/types.ts'
 import {describeSecret, readSecretString} from '../secrets/store.ts'
 import {fail, pass, type CheckDefinition, type Verdict} from './check.ts'
@@ -116,14 +116,7 @@ export const secretChecks: CheckDefinition[] = [
       if (!clusterArn) return fail('no MSK cluster: msk.clusterArn is not set and the stack has none', 'set msk.clusterArn in iotctl.json (or run `iotctl up --create-cluster`)')
       const secret = secretRecord(registry, 'msk')
       if (!secret) return fail('the MSK account has no secret of this stack to associate', mirror)
-      const kafka = await ctx.accounts.msk.kafka()
-      const associated: string[] = []
-      let NextToken: string | undefined
-      do {
-        const page = await aws(`listing the SCRAM secrets of ${clusterArn}`, () => kafka.send(new ListScramSecretsCommand({ClusterArn: clusterArn, NextToken})))
-        associated.push(...(page.SecretArnList ?? []))
-        NextToken = page.NextToken
-      } while (NextToken)
+      const associated = await associatedSecrets(await ctx.accounts.msk.kafka(), clusterArn)
       if (!associated.includes(secret.id)) return fail(`${secret.attrs?.name ?? secret.id} is not associated with ${clusterArn}`, 'run `iotctl msk associate-secret` (or `iotctl up`)')
       return pass(`${secret.attrs?.name ?? secret.id} is associated with ${clusterArn}`)
     },

@@ -2,7 +2,7 @@
 // `msk brokers`: the stack's cluster (by ARN, ledger or tag), subnets, and
 // the wait for ACTIVE (the Kafka client has no SDK waiter).
 import {DescribeSubnetsCommand} from '@aws-sdk/client-ec2'
-import {DescribeClusterV2Command, GetBootstrapBrokersCommand, ListClustersV2Command, type Cluster, type GetBootstrapBrokersResponse, type KafkaClient} from '@aws-sdk/client-kafka'
+import {DescribeClusterV2Command, GetBootstrapBrokersCommand, ListClustersV2Command, ListScramSecretsCommand, type Cluster, type GetBootstrapBrokersResponse, type KafkaClient} from '@aws-sdk/client-kafka'
 import type {AwsAccount} from '../aws/account.ts'
 import {waitFor} from '../aws/wait.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
@@ -122,4 +122,21 @@ export type BootstrapBrokers = Omit<GetBootstrapBrokersResponse, '$metadata'>
 export async function getBootstrapBrokers(kafka: KafkaClient, arn: string): Promise<BootstrapBrokers> {
   const {$metadata: _, ...answer} = await aws(`reading the bootstrap brokers of ${arn}`, () => kafka.send(new GetBootstrapBrokersCommand({ClusterArn: arn})))
   return answer
+}
+
+/** The secret ARNs associated with a cluster; a cluster that is gone has none. */
+export async function associatedSecrets(kafka: KafkaClient, clusterArn: string): Promise<string[]> {
+  const arns: string[] = []
+  let NextToken: string | undefined
+  try {
+    do {
+      const page = await kafka.send(new ListScramSecretsCommand({ClusterArn: clusterArn, NextToken}))
+      arns.push(...(page.SecretArnList ?? []))
+      NextToken = page.NextToken
+    } while (NextToken)
+  } catch (error) {
+    if (isNotFound(error)) return []
+    throw toAwsError(`listing the SCRAM secrets of ${clusterArn}`, error)
+  }
+  return arns
 }

@@ -1,7 +1,7 @@
 // Steps 1 and 3 of the walkthrough: the MSK cluster (only with
 // --create-cluster or `msk create`; kept by cleanup unless --include-cluster)
 // and the association of A's AmazonMSK_ secret with it.
-import {BatchAssociateScramSecretCommand, BatchDisassociateScramSecretCommand, CreateClusterCommand, DeleteClusterCommand, ListScramSecretsCommand, type Cluster, type UnprocessedScramSecret} from '@aws-sdk/client-kafka'
+import {BatchAssociateScramSecretCommand, BatchDisassociateScramSecretCommand, CreateClusterCommand, DeleteClusterCommand, type Cluster, type UnprocessedScramSecret} from '@aws-sdk/client-kafka'
 import {AwsError, InputError, aws, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
@@ -10,7 +10,7 @@ import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
 import {mskSecretOf, secretPlannedFact} from '../secrets/secret-steps.ts'
 import {checkBrokerCount, checkSubnetLayout, clusterSpecOf, createClusterRequest} from './cluster-spec.ts'
-import {clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
+import {associatedSecrets, clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
 
 /** ctx.options key: --no-wait (create the cluster, do not wait for ACTIVE). */
 export const noWaitOption = 'mskNoWait'
@@ -124,24 +124,6 @@ function associationRecord(ctx: StepContext, clusterArn: string, secretArn: stri
   }
 }
 
-/** The secret ARNs associated with a cluster; a cluster that is gone has none. */
-async function associatedSecrets(ctx: StepContext, clusterArn: string): Promise<string[]> {
-  const kafka = await ctx.accounts.msk.kafka()
-  const arns: string[] = []
-  let NextToken: string | undefined
-  try {
-    do {
-      const page = await kafka.send(new ListScramSecretsCommand({ClusterArn: clusterArn, NextToken}))
-      arns.push(...(page.SecretArnList ?? []))
-      NextToken = page.NextToken
-    } while (NextToken)
-  } catch (error) {
-    if (isNotFound(error)) return []
-    throw toAwsError(`listing the SCRAM secrets of ${clusterArn}`, error)
-  }
-  return arns
-}
-
 function unprocessedError(step: string, failures: UnprocessedScramSecret[]): AwsError {
   const first = failures[0]
   return new AwsError(step, first.ErrorCode ?? 'UnprocessedScramSecret', `${first.SecretArn ?? ''}: ${first.ErrorMessage ?? 'not processed'}`)
@@ -181,7 +163,7 @@ export const scramAssociationStep: Step = {
     const resources: ResourceRecord[] = []
     let associatedWithCurrent: string[] = []
     for (const clusterArn of clusters) {
-      const associated = await associatedSecrets(ctx, clusterArn)
+      const associated = await associatedSecrets(await ctx.accounts.msk.kafka(), clusterArn)
       if (clusterArn === cluster?.ClusterArn) associatedWithCurrent = associated
       for (const secretArn of associated) if (stackSecrets.has(secretArn)) resources.push(associationRecord(ctx, clusterArn, secretArn))
     }
