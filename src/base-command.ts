@@ -6,7 +6,7 @@ import {stackFlags} from './flags.ts'
 import type {Accounts} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
 import {loadSettings, type LoadedSettings, type SettingOverrides} from './lib/config/settings.ts'
-import type {TaskRunner} from './lib/plan/runner.ts'
+import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepContext} from './lib/plan/types.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -75,6 +75,22 @@ export abstract class BaseCommand<T> extends Command {
   protected async taskRunner(): Promise<TaskRunner> {
     const {taskRunnerFor} = await import('./ui/progress.ts')
     return taskRunnerFor({silent: false})
+  }
+
+  /**
+   * The end of every command that runs steps: the steps on stdout, then what
+   * remains after Ctrl-C (stderr, exit 130), the dry-run line, or `done()`;
+   * `summary()` follows unless interrupted. Nothing of this under --json.
+   */
+  protected async finishSteps(result: {steps: StepReport[]; interrupted: boolean; dryRun: boolean}, words: {rerun: string; done: () => string; summary?: () => string}): Promise<void> {
+    if (!this.jsonEnabled()) {
+      const {renderInterruption, renderSteps} = await import('./ui/report.ts')
+      this.log(renderSteps(result.steps))
+      if (result.interrupted) this.logToStderr(renderInterruption(result.steps, words.rerun))
+      else this.log(result.dryRun ? 'dry run: nothing was changed' : words.done())
+      if (!result.interrupted && words.summary) this.log(words.summary())
+    }
+    if (result.interrupted) this.failWith(130)
   }
 
   /** Sets the exit code for a run that finished but found something wrong (status, doctor). */

@@ -42,14 +42,12 @@ Resumable: each step reads what exists before it creates anything and records wh
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {up} = await import('../lib/stack/up.ts')
     const result = await up(ctx, {dryRun: flags['dry-run'], createCluster: flags['create-cluster'], runTask: await this.taskRunner()})
-    if (!this.jsonEnabled()) {
-      const {renderSetup, renderUpSummary} = await import('../ui/setup.ts')
-      const out = renderSetup(result, {rerun: 'iotctl up', changed: 'the stack is up', unchanged: 'every part of the stack is in place'})
-      this.log(out.stdout)
-      if (out.stderr) this.logToStderr(out.stderr)
-      else this.log(renderUpSummary(result))
-    }
-    if (result.interrupted) this.failWith(130)
+    const {renderUpSummary} = await import('../ui/setup.ts')
+    await this.finishSteps(result, {
+      rerun: 'iotctl up',
+      done: () => result.changed ? 'the stack is up' : 'nothing to change: every part of the stack is in place',
+      summary: () => renderUpSummary(result),
+    })
     return result
   }
 }

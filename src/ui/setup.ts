@@ -1,21 +1,5 @@
-// What a command that brings steps up to date prints when it ends: the steps,
-// then one line saying what happened (or what remains after Ctrl-C, on stderr).
-import type {StepReport} from '../lib/plan/runner.ts'
-import {renderInterruption, renderSteps} from './report.ts'
-
-export interface SetupOutcome {
-  steps: StepReport[]
-  dryRun: boolean
-  changed: boolean
-  interrupted: boolean
-}
-
-export function renderSetup(result: SetupOutcome, words: {rerun: string; changed: string; unchanged: string}): {stdout: string; stderr?: string} {
-  const steps = renderSteps(result.steps)
-  if (result.interrupted) return {stdout: steps, stderr: renderInterruption(result.steps, words.rerun)}
-  if (result.dryRun) return {stdout: `${steps}\ndry run: nothing was changed`}
-  return {stdout: `${steps}\n${result.changed ? words.changed : `nothing to change: ${words.unchanged}`}`}
-}
+// The end of `up`: per account what was created or adopted, the rule's topic
+// filter, and what to run next.
 
 export interface UpSummary {
   dryRun: boolean

@@ -26,13 +26,7 @@ IAM is eventually consistent: right after the role is created AWS IoT may refuse
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {setupIot} = await import('../../lib/iot/index.ts')
     const result = await setupIot('destination', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
-    if (!this.jsonEnabled()) {
-      const {renderSetup} = await import('../../ui/setup.ts')
-      const out = renderSetup(result, {rerun: 'iotctl iot destination', changed: `destination ${result.destinationArn} is ENABLED`, unchanged: `destination ${result.destinationArn} is ENABLED`})
-      this.log(out.stdout)
-      if (out.stderr) this.logToStderr(out.stderr)
-    }
-    if (result.interrupted) this.failWith(130)
+    await this.finishSteps(result, {rerun: 'iotctl iot destination', done: () => result.changed ? `destination ${result.destinationArn} is ENABLED` : `nothing to change: destination ${result.destinationArn} is ENABLED`})
     return result
   }
 }

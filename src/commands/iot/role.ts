@@ -27,13 +27,7 @@ Needs the secret and key of \`iotctl secret mirror\`. Idempotent; tagged with th
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {setupIot} = await import('../../lib/iot/index.ts')
     const result = await setupIot('role', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
-    if (!this.jsonEnabled()) {
-      const {renderSetup} = await import('../../ui/setup.ts')
-      const out = renderSetup(result, {rerun: 'iotctl iot role', changed: `role ${result.roleArn} is ready`, unchanged: `role ${result.roleArn} and its key-policy statement are in place`})
-      this.log(out.stdout)
-      if (out.stderr) this.logToStderr(out.stderr)
-    }
-    if (result.interrupted) this.failWith(130)
+    await this.finishSteps(result, {rerun: 'iotctl iot role', done: () => result.changed ? `role ${result.roleArn} is ready` : `nothing to change: role ${result.roleArn} and its key-policy statement are in place`})
     return result
   }
 }

@@ -31,14 +31,8 @@ Rule names allow letters, digits and underscores only. Run again with another --
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {setupIot} = await import('../../lib/iot/index.ts')
     const result = await setupIot('rule', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
-    if (!this.jsonEnabled()) {
-      const {renderSetup} = await import('../../ui/setup.ts')
-      const rule = `rule ${result.rule?.name} (${result.rule?.topicFilter} → Kafka topic '${result.rule?.kafkaTopic}')`
-      const out = renderSetup(result, {rerun: 'iotctl iot rule', changed: `${rule} is enabled`, unchanged: `${rule} is in place and enabled`})
-      this.log(out.stdout)
-      if (out.stderr) this.logToStderr(out.stderr)
-    }
-    if (result.interrupted) this.failWith(130)
+    const rule = `rule ${result.rule?.name} (${result.rule?.topicFilter} → Kafka topic '${result.rule?.kafkaTopic}')`
+    await this.finishSteps(result, {rerun: 'iotctl iot rule', done: () => result.changed ? `${rule} is enabled` : `nothing to change: ${rule} is in place and enabled`})
     return result
   }
 }

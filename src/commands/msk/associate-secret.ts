@@ -30,14 +30,10 @@ export default class MskAssociateSecret extends BaseCommand<MskAssociateResult> 
     checkSecretName(secretNameOf(loaded.settings))
     const ctx = await mskStepContext(loaded, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (message) => this.debug(message)})
     const result = await associateSecret(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
-    if (!this.jsonEnabled()) {
-      const {renderInterruption, renderSteps} = await import('../../ui/report.ts')
-      this.log(renderSteps(result.steps))
-      if (result.interrupted) this.logToStderr(renderInterruption(result.steps, 'iotctl msk associate-secret'))
-      else if (flags['dry-run']) this.log('dry run: nothing was changed')
-      else this.log(`${result.changed ? '' : 'nothing to change: '}${result.secretArn} is associated with ${result.clusterArn}`)
-    }
-    if (result.interrupted) this.failWith(130)
+    await this.finishSteps({...result, dryRun: flags['dry-run']}, {
+      rerun: 'iotctl msk associate-secret',
+      done: () => `${result.changed ? '' : 'nothing to change: '}${result.secretArn} is associated with ${result.clusterArn}`,
+    })
     return result
   }
 }

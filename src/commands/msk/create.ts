@@ -46,14 +46,7 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
     clusterSpecOf(loaded.settings)
     const ctx = await mskStepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait']}, signal: this.interruption.signal, progress: (message) => this.debug(message)})
     const result = await createCluster(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
-    if (!this.jsonEnabled()) {
-      const {renderInterruption, renderSteps} = await import('../../ui/report.ts')
-      this.log(renderSteps(result.steps))
-      if (result.interrupted) this.logToStderr(renderInterruption(result.steps, 'iotctl msk create'))
-      else if (flags['dry-run']) this.log('dry run: nothing was changed')
-      else this.log(`cluster ${result.clusterName} is ${result.state}: ${result.clusterArn}`)
-    }
-    if (result.interrupted) this.failWith(130)
+    await this.finishSteps({...result, dryRun: flags['dry-run']}, {rerun: 'iotctl msk create', done: () => `cluster ${result.clusterName} is ${result.state}: ${result.clusterArn}`})
     return result
   }
 }

@@ -30,14 +30,10 @@ Idempotent: a second run finds everything in place and changes nothing. Every re
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
     const {setupPeering} = await import('../../lib/peering/index.ts')
     const result = await setupPeering(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
-    if (!this.jsonEnabled()) {
-      const {renderInterruption, renderSteps} = await import('../../ui/report.ts')
-      this.log(renderSteps(result.steps))
-      if (result.interrupted) this.logToStderr(renderInterruption(result.steps, 'iotctl peer setup'))
-      else if (flags['dry-run']) this.log('dry run: nothing was changed')
-      else this.log(result.changed ? `peering ${result.peeringId} is ready` : `nothing to change: peering ${result.peeringId} and its routes and ingress are in place`)
-    }
-    if (result.interrupted) this.failWith(130)
+    await this.finishSteps(result, {
+      rerun: 'iotctl peer setup',
+      done: () => result.changed ? `peering ${result.peeringId} is ready` : `nothing to change: peering ${result.peeringId} and its routes and ingress are in place`,
+    })
     return result
   }
 }
