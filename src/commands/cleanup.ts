@@ -19,6 +19,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
     ...twoAccountFlags,
     ...changeFlags,
     'include-cluster': Flags.boolean({summary: 'Also delete the MSK cluster the stack created (kept by default).'}),
+    'keep-topic': Flags.boolean({summary: 'Keep the Kafka topic the stack created (and its messages); a topic the stack found is always kept.'}),
     'kms-pending-days': Flags.integer({summary: 'Waiting period before KMS deletes the stack\'s keys, 7–30 days (default 7); until then `iotctl secret mirror` brings them back.', min: 7, max: 30, helpValue: '<days>'}),
     'force-delete-secrets': Flags.boolean({summary: 'Delete the secrets at once, without the 7-day recovery window (also purges secrets already in it).'}),
   }
@@ -38,6 +39,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
       options: secretOptionEntries({kmsPendingDays: flags['kms-pending-days'], forceDeleteSecrets: flags['force-delete-secrets']}),
     })
     const {cleanupStack} = await import('../lib/cleanup/index.ts')
+    const {kafkaTopicStepId} = await import('../lib/msk/topic-step.ts')
     const {renderSteps} = await import('../ui/report.ts')
     const confirm = flags.yes ? undefined : async (plan: StepReport[]) => {
       process.stderr.write(`${renderSteps(plan)}\n`)
@@ -49,6 +51,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
       runTask: await this.taskRunner(),
       confirm,
       includeOptional: flags['include-cluster'] ? ['msk-cluster'] : [],
+      exclude: flags['keep-topic'] ? [kafkaTopicStepId] : [],
     })
     if (!this.jsonEnabled()) {
       this.log(renderSteps(result.steps))

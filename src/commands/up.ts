@@ -6,7 +6,7 @@ import {accountOverrides, iotOverrides, networkOverrides} from '../overrides.ts'
 
 export default class Up extends BaseCommand<UpResult> {
   static override summary = 'Run the whole walkthrough: peering, KMS keys and mirrored secrets, SCRAM association, IoT role, VPC destination, Kafka rule.'
-  static override description = `Brings every part of the stack up to date, in order, from iotctl.json plus flags: VPC peering with routes and broker ingress, a KMS key and an AmazonMSK_ secret with the same credentials in each account, the secret's association with the cluster, the IoT role (a user of B's key), the VPC topic rule destination and the topic rule with its Apache Kafka action — and first the MSK cluster itself with --create-cluster.
+  static override description = `Brings every part of the stack up to date, in order, from iotctl.json plus flags: VPC peering with routes and broker ingress, a KMS key and an AmazonMSK_ secret with the same credentials in each account, the secret's association with the cluster, the IoT role (a user of B's key), the rule's Kafka topic (MSK's topic API; clusters with Kafka 3.6.0 or later), the VPC topic rule destination and the topic rule with its Apache Kafka action — and first the MSK cluster itself with --create-cluster.
 
 Resumable: each step reads what exists before it creates anything and records what it made in .iotctl/<stack>.json at once, so a run interrupted anywhere and run again continues without duplicates. A second run changes nothing. --dry-run prints the whole plan and changes nothing. Ends with a summary per account and the command to try next.`
 
@@ -24,6 +24,8 @@ Resumable: each step reads what exists before it creates anything and records wh
     'secret-name': Flags.string({summary: 'Name of the mirrored secret (must start with AmazonMSK_).', helpValue: '<AmazonMSK_…>'}),
     'rule-name': ruleNameFlag,
     ...ruleFlags,
+    'kafka-topic-partitions': Flags.integer({summary: 'Partitions of the Kafka topic up creates (default 1, as MSK\'s num.partitions).', min: 1, helpValue: '<n>'}),
+    'kafka-topic-replication-factor': Flags.integer({summary: 'Replication factor of the Kafka topic up creates, at most the broker count (default: 3, or the broker count when smaller).', min: 1, helpValue: '<n>'}),
     'create-cluster': Flags.boolean({summary: 'Also create the MSK cluster (15–30 minutes on AWS) instead of using msk.clusterArn.'}),
     ...changeFlags,
   }
@@ -35,6 +37,8 @@ Resumable: each step reads what exists before it creates anything and records wh
       ...networkOverrides(flags),
       ...iotOverrides(flags),
       'secret.name': flags['secret-name'],
+      'rule.kafkaTopicPartitions': flags['kafka-topic-partitions'],
+      'rule.kafkaTopicReplicationFactor': flags['kafka-topic-replication-factor'],
     })
     // Names and SQL are checked before any AWS call, even before the profiles are resolved.
     const {checkRuleSettings, ruleSettingsOf} = await import('../lib/iot/inputs.ts')

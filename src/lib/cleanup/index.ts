@@ -12,6 +12,8 @@ export interface CleanupOptions {
   confirm?: (plan: StepReport[]) => Promise<boolean>
   /** Step ids cleanup leaves out by default that the user asked for (e.g. the cluster). */
   includeOptional?: string[]
+  /** Step ids cleanup leaves alone this time (e.g. the Kafka topic with --keep-topic). */
+  exclude?: string[]
 }
 
 export interface CleanupResult {
@@ -27,7 +29,7 @@ export interface CleanupResult {
 }
 
 export async function cleanupStack(ctx: StepContext, options: CleanupOptions): Promise<CleanupResult> {
-  const include = (step: Step) => step.cleanupByDefault !== false || (options.includeOptional ?? []).includes(step.id)
+  const include = (step: Step) => !(options.exclude ?? []).includes(step.id) && (step.cleanupByDefault !== false || (options.includeOptional ?? []).includes(step.id))
   const result = await destroySteps(stackSteps(), ctx, {dryRun: options.dryRun, runTask: options.runTask, confirm: options.confirm, include})
   const counted = result.reports.filter((r) => r.outcome === (options.dryRun ? 'would-delete' : 'deleted'))
   return {

@@ -52,6 +52,8 @@ export const configSchema = z.strictObject({
     name: z.string().optional(),
     sql: z.string().optional(),
     kafkaTopic: z.string().optional(),
+    kafkaTopicPartitions: z.number().int().min(1).optional(),
+    kafkaTopicReplicationFactor: z.number().int().min(1).optional(),
     errorTopic: z.string().optional(),
   }).optional(),
 })

@@ -6,6 +6,8 @@ import {InputError} from '../errors.ts'
 import type {StackSettings} from '../plan/types.ts'
 import {stackTagMap} from '../plan/tags.ts'
 
+// 3.6.0 is the first version with MSK's topic API (MSK developer guide, "Topic
+// Operations", requirements), which `up` uses to create the rule's topic.
 export const defaultKafkaVersion = '3.6.0'
 /** The smallest broker type MSK offers: this is a test and walkthrough tool. */
 export const defaultBrokerType = 'kafka.t3.small'

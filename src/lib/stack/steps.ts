@@ -14,6 +14,7 @@
 //   secret:msk         msk  secretsmanager:secret      id = secret ARN; attrs.name, attrs.kmsKeyId
 //   secret:iot         iot  secretsmanager:secret      (same; same username and password as secret:msk)
 //   scram-association  msk  kafka:scram-association    id = <cluster ARN>|<secret ARN>
+//   kafka-topic        msk  kafka:topic                id = topic ARN; attrs.clusterArn, topicName, createdBy (ledger only: topics take no tags)
 //   iot-role           iot  iam:role                   id = role name; attrs.arn, attrs.policyName
 //   iot-key-user       iot  kms:key-policy-statement   id = <key id>/<Sid>
 //   iot-destination    iot  iot:topic-rule-destination id = destination ARN
@@ -23,6 +24,7 @@
 import {devicesStep} from '../device/step.ts'
 import {iotSteps} from '../iot/steps.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
+import {kafkaTopicStep} from '../msk/topic-step.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import type {Step} from '../plan/types.ts'
 import {mirrorSteps} from '../secrets/steps.ts'
@@ -34,6 +36,7 @@ export function stackSteps(): Step[] {
     ...peeringSteps,
     ...mirrorSteps,
     scramAssociationStep,
+    kafkaTopicStep,
     ...iotSteps,
     devicesStep,
     tunnelsStep,

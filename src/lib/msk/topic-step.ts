@@ -1,0 +1,140 @@
+// kafka-topic: the Kafka topic the rule writes to, made with MSK's topic API
+// (CreateTopic / DescribeTopic / DeleteTopic, MSK API reference, "Topics").
+// MSK topics take no tags (CreateTopic has no Tags member, and TagResource
+// documents cluster and configuration ARNs only), so the ledger is the only
+// ownership record: cleanup deletes a topic the ledger says this stack created
+// (attrs.createdBy carries the stack's mark), never one it found.
+import {CreateTopicCommand, DeleteTopicCommand, DescribeTopicCommand, type Cluster, type DescribeTopicResponse, type KafkaClient} from '@aws-sdk/client-kafka'
+import {AwsError, InputError, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {defaultKafkaTopic} from '../iot/names.ts'
+import {recordBase} from '../plan/context.ts'
+import {deleteEach} from '../plan/delete.ts'
+import {stackMark} from '../plan/tags.ts'
+import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import {clusterLabel, clusterOf, getBootstrapBrokers, waitForActive} from './clusters.ts'
+import {createTopicRequest, isTemplatedTopic, isTopicApiUnsupported, kafkaTopicsCommand, kafkaVersionHasTopicApi, topicSettingsOf, topicSpecOf, type TopicSpec} from './topic.ts'
+
+export const kafkaTopicStepId = 'kafka-topic'
+
+export type TopicLookup =
+  | {state: 'found'; topic: DescribeTopicResponse}
+  | {state: 'missing'}
+  | {state: 'unsupported'; reason: string}
+
+/** DescribeTopic as a value: found, missing, or the cluster has no topic API. */
+export async function lookUpTopic(kafka: KafkaClient, clusterArn: string, topic: string): Promise<TopicLookup> {
+  try {
+    const {$metadata: _, ...answer} = await kafka.send(new DescribeTopicCommand({ClusterArn: clusterArn, TopicName: topic}))
+    return {state: 'found', topic: answer}
+  } catch (error) {
+    if (isTopicApiUnsupported(error)) return {state: 'unsupported', reason: `${awsErrorCode(error)}: ${(error as Error).message}`}
+    if (isNotFound(error)) return {state: 'missing'}
+    throw toAwsError(`reading Kafka topic ${topic} of ${clusterArn}`, error)
+  }
+}
+
+function brokerCountOf(cluster: Cluster): number | undefined {
+  return cluster.Provisioned?.NumberOfBrokerNodes
+}
+
+function specOf(ctx: StepContext, cluster: Cluster | undefined): TopicSpec {
+  return topicSpecOf(topicSettingsOf(ctx.settings, defaultKafkaTopic), cluster ? brokerCountOf(cluster) : undefined)
+}
+
+function topicRecord(ctx: StepContext, clusterArn: string, spec: TopicSpec, topicArn: string | undefined): ResourceRecord {
+  return {
+    step: kafkaTopicStepId, kind: 'kafka:topic', id: topicArn ?? `${clusterArn}/${spec.name}`, ...recordBase(ctx, 'msk'),
+    attrs: {clusterArn, topicName: spec.name, partitions: String(spec.partitions), replicationFactor: String(spec.replicationFactor), createdBy: stackMark(ctx.stack)},
+  }
+}
+
+async function brokersOrUndefined(kafka: KafkaClient, clusterArn: string): Promise<string | undefined> {
+  try {
+    return (await getBootstrapBrokers(kafka, clusterArn)).BootstrapBrokerStringSaslScram
+  } catch {
+    return undefined
+  }
+}
+
+/** What to tell the user when the cluster has no topic API: that, and the kafka-topics.sh command. */
+async function unsupportedNote(kafka: KafkaClient, cluster: Cluster, spec: TopicSpec, why: string): Promise<string> {
+  const brokers = await brokersOrUndefined(kafka, cluster.ClusterArn as string)
+  return `cluster ${cluster.ClusterName} cannot create topics through the MSK API (${why}; it needs MSK Provisioned with Kafka 3.6.0 or later, ACTIVE); ` +
+    `create topic '${spec.name}' yourself, or the rule's messages are refused: ${kafkaTopicsCommand(spec, brokers)}`
+}
+
+const isOurs = (record: ResourceRecord, clusterArn: string, topic: string) => record.attrs?.clusterArn === clusterArn && record.attrs?.topicName === topic
+
+export const kafkaTopicStep: Step = {
+  id: kafkaTopicStepId,
+  title: 'Kafka topic the rule writes to',
+  account: 'msk',
+
+  async validate(ctx) {
+    const settings = topicSettingsOf(ctx.settings, defaultKafkaTopic)
+    if (isTemplatedTopic(settings.name)) return
+    // Partitions and replication factor against the cluster's broker count, before any change.
+    specOf(ctx, await clusterOf(ctx))
+  },
+
+  async read(ctx) {
+    const recorded = ctx.ledger.forStep(kafkaTopicStepId)
+    const settings = topicSettingsOf(ctx.settings, defaultKafkaTopic)
+    if (isTemplatedTopic(settings.name)) {
+      return {resources: recorded, missing: [], notes: [`the rule's Kafka topic '${settings.name}' is a substitution template: create the topics it expands to yourself (the cluster does not create topics on first use)`]}
+    }
+    const cluster = await clusterOf(ctx)
+    const spec = specOf(ctx, cluster)
+    const what = `create Kafka topic ${spec.name} (${spec.partitions} partition(s), replication factor ${spec.replicationFactor})`
+    if (!cluster?.ClusterArn) return {resources: recorded, missing: [`${what} on the stack's MSK cluster`]}
+    const kafka = await ctx.accounts.msk.kafka()
+    const version = cluster.Provisioned?.CurrentBrokerSoftwareInfo?.KafkaVersion
+    if (kafkaVersionHasTopicApi(version) === false) {
+      return {resources: recorded, missing: [], notes: [await unsupportedNote(kafka, cluster, spec, `Kafka ${version}`)]}
+    }
+    if (cluster.State !== 'ACTIVE') return {resources: recorded, missing: [`${what} on cluster ${clusterLabel(cluster)} once it is ACTIVE`]}
+    const lookup = await lookUpTopic(kafka, cluster.ClusterArn, spec.name)
+    if (lookup.state === 'unsupported') return {resources: recorded, missing: [], notes: [await unsupportedNote(kafka, cluster, spec, lookup.reason)]}
+    if (lookup.state === 'missing') return {resources: recorded, missing: [`${what} on cluster ${cluster.ClusterName}`]}
+    const notes: string[] = []
+    if (!recorded.some((r) => isOurs(r, cluster.ClusterArn as string, spec.name))) {
+      notes.push(`using Kafka topic ${spec.name}, which the stack did not create; cleanup leaves it alone`)
+    }
+    const found = lookup.topic
+    if (found.PartitionCount !== undefined && found.PartitionCount !== spec.partitions) notes.push(`topic ${spec.name} has ${found.PartitionCount} partition(s), not ${spec.partitions}; iotctl does not change an existing topic`)
+    return {resources: recorded, missing: [], notes}
+  },
+
+  async create(ctx, observed) {
+    let cluster = await clusterOf(ctx)
+    if (!cluster?.ClusterArn) throw new InputError(`no MSK cluster for stack '${ctx.stack}': pass --cluster-arn, or create one with \`iotctl up --create-cluster\``)
+    const clusterArn = cluster.ClusterArn
+    // The topic API answers only for ACTIVE clusters.
+    if (cluster.State !== 'ACTIVE') cluster = await waitForActive(ctx, clusterArn, cluster.ClusterName ?? clusterArn)
+    const spec = specOf(ctx, cluster)
+    const kafka = await ctx.accounts.msk.kafka()
+    const step = `creating Kafka topic ${spec.name} on cluster ${cluster.ClusterName}`
+    ctx.checkpoint()
+    let topicArn: string | undefined
+    try {
+      topicArn = (await kafka.send(new CreateTopicCommand(createTopicRequest(clusterArn, spec)))).TopicArn
+    } catch (error) {
+      if (isTopicApiUnsupported(error)) throw new AwsError(step, awsErrorCode(error) ?? 'Unsupported', await unsupportedNote(kafka, cluster, spec, (error as Error).message), {cause: error})
+      // Topic reads lag about a minute behind changes (MSK developer guide,
+      // "Topic Operations"): a topic read as missing may exist already.
+      // Recorded, it is ours; otherwise someone else made it and it stays theirs.
+      if (/Conflict|AlreadyExists/i.test(awsErrorCode(error) ?? '')) return observed.resources
+      throw toAwsError(step, error)
+    }
+    const record = topicRecord(ctx, clusterArn, spec, topicArn)
+    ctx.ledger.put(record)
+    return [record, ...observed.resources.filter((r) => r.id !== record.id)]
+  },
+
+  async delete(ctx, resources) {
+    const kafka = await ctx.accounts.msk.kafka()
+    const ours = resources.filter((r) => r.attrs?.createdBy === stackMark(ctx.stack))
+    await deleteEach(ctx, ours, {what: (record) => `deleting Kafka topic ${record.attrs?.topicName} of ${record.attrs?.clusterArn}`, gone: isTopicApiUnsupported},
+      (record) => kafka.send(new DeleteTopicCommand({ClusterArn: record.attrs?.clusterArn, TopicName: record.attrs?.topicName})))
+  },
+}
