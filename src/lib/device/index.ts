@@ -3,6 +3,7 @@
 // the ledger so that cleanup removes all of it.
 import {InputError, Interrupted} from '../errors.ts'
 import {describeIotDataEndpoint} from '../mqtt/endpoint.ts'
+import {endpointWithPort} from '../mqtt/local-endpoint.ts'
 import {Ledger} from '../plan/ledger.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord} from '../plan/types.ts'
@@ -119,7 +120,8 @@ export async function createDevice(scope: DeviceScope, request: DeviceRequest, o
   // The private key exists only in this answer: write it before anything else can fail.
   writePrivateFile(files.key, certificate.privateKey, request.outDirectory)
   writePrivateFile(files.cert, certificate.certificatePem, request.outDirectory)
-  writePrivateFile(files.endpoint, `${endpoint}\n`, request.outDirectory)
+  // host, or host:port under the local data-plane convention (../mqtt/local-endpoint.ts).
+  writePrivateFile(files.endpoint, `${endpointWithPort(endpoint)}\n`, request.outDirectory)
   progress(`attaching policy ${policyName} to the certificate and the certificate to ${thingName}`)
   await attachPolicy(iot, policyName, certificate.certificateArn)
   await attachThingPrincipal(iot, thingName, certificate.certificateArn)

@@ -10,6 +10,7 @@ import {AwsAccount} from '../aws/account.ts'
 import type {LoadedSettings} from '../config/settings.ts'
 import {InputError} from '../errors.ts'
 import {type ConnectionOptions, describeIotDataEndpoint, type MqttConnection, prepareConnection} from '../mqtt/index.ts'
+import {caBundleOf, dataPlanePort} from '../mqtt/local-endpoint.ts'
 import {parseEndpoint, type ParsedEndpoint} from './endpoint.ts'
 
 export interface ConnectionFlagValues {
@@ -40,7 +41,11 @@ export function defaultClientId(cert: string | undefined, prefix = 'iotctl'): st
 const placeholderHost = 'endpoint.invalid'
 
 function connectionOptions(flags: ConnectionFlagValues, parsed: ParsedEndpoint | undefined, host: string, clientId: string, account: AwsAccount | undefined): ConnectionOptions {
-  const port = parsed?.port
+  // The local convention (../mqtt/local-endpoint.ts): port and CA from the
+  // environment when it names this host; nothing changes against AWS.
+  const testTransport = parsed?.scheme === 'mqtt' || parsed?.scheme === 'ws' || host === placeholderHost
+  const port = parsed?.port ?? (testTransport ? undefined : dataPlanePort(host))
+  flags = {...flags, ca: caBundleOf(flags.ca)}
   if (flags.cert !== undefined || flags.key !== undefined) {
     if (flags.cert === undefined || flags.key === undefined) throw new InputError('mutual TLS needs both --cert and --key')
     if (parsed?.scheme !== undefined && parsed.scheme !== 'mqtts') {

@@ -2,6 +2,7 @@
 // input before connecting (exit 2), then subscribes to the thing's notify topic
 // and runs a destination proxy per notified tunnel until stopped.
 import {InputError} from '../errors.ts'
+import {caBundleOf, dataPlanePort} from '../mqtt/local-endpoint.ts'
 import type {TunnelLogger} from '../tunnel/index.ts'
 import {checkThingName, parseDestinations, parseEndpoint} from '../tunnels/inputs.ts'
 import {TunnelAgent, type AgentStats} from './agent.ts'
@@ -48,7 +49,8 @@ export interface AgentResult extends AgentStats {
 export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
   const thing = checkThingName(request.thing)
   const destinations = parseDestinations(request.destination)
-  const files = {thing, cert: request.cert, key: request.key, ...(request.ca ? {ca: request.ca} : {}), ...(request.clientId ? {clientId: request.clientId} : {})}
+  const ca = caBundleOf(request.ca)
+  const files = {thing, cert: request.cert, key: request.key, ...(ca ? {ca} : {}), ...(request.clientId ? {clientId: request.clientId} : {})}
   let endpoint = request.endpoint
   if (endpoint === undefined) {
     if (!request.resolveEndpoint) throw new InputError('give the IoT data endpoint with --endpoint host[:port]')
@@ -57,7 +59,10 @@ export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
     await prepareNotifyConnection({...files, host: 'localhost', port: 8883})
     endpoint = await request.resolveEndpoint()
   }
-  const {host, port} = parseEndpoint(endpoint)
+  const parsed = parseEndpoint(endpoint)
+  const {host} = parsed
+  // No port typed: the local convention's port for this host, else 8883.
+  const port = /:\d+$/.test(endpoint.trim()) ? parsed.port : dataPlanePort(host) ?? parsed.port
   const connection = await prepareNotifyConnection({...files, host, port})
   const agent = new TunnelAgent({
     thing,
