@@ -229,7 +229,7 @@ async function readPem(path: string, what: string): Promise<string> {
 }
 
 /** The CA bundle to trust instead of Node's roots, checked to hold a certificate; undefined without a path. */
-async function readCaBundle(path: string | undefined): Promise<string | undefined> {
+export async function readCaBundle(path: string | undefined): Promise<string | undefined> {
   if (path === undefined) return undefined
   const pem = await readPem(path, 'CA bundle')
   parse(() => new X509Certificate(pem), `CA bundle ${path} holds no PEM certificate`)
