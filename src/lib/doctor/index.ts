@@ -5,22 +5,33 @@
 // (secret contents by digest, what the role's policies allow, key users).
 import {CheckFailed} from '../errors.ts'
 import type {StepContext} from '../plan/types.ts'
-import {fail, pass, warn, type Check, type CheckDefinition, type DoctorResult, type Verdict} from './check.ts'
+import {fail, pass, warn, type Check, type CheckDefinition, type DoctorResult as BaseDoctorResult, type Verdict} from './check.ts'
 import {readRegistry} from './registry.ts'
 import {networkChecks} from './network.ts'
 import {secretChecks} from './secrets.ts'
 import {iotChecks} from './iot.ts'
+import {kafkaChecks} from './kafka.ts'
 
-export type {Check, CheckStatus, DoctorResult} from './check.ts'
+import type {ProbeOptions, ProbeReport} from './probe.ts'
+
+export type {Check, CheckStatus} from './check.ts'
+export type {ProbeReport} from './probe.ts'
+
+export type DoctorResult = BaseDoctorResult & {
+  /** With --probe: what the probe message found (failures with AWS's error text, the Kafka half). */
+  probe?: ProbeReport
+}
+
+const probeTitle = 'a probe message reaches the rule without an error (and Kafka, where reachable)'
 
 /** The checks in the order of the chain. */
-export const checkDefinitions: CheckDefinition[] = [...networkChecks, ...secretChecks, ...iotChecks]
+export const checkDefinitions: CheckDefinition[] = [...networkChecks, ...secretChecks, ...kafkaChecks, ...iotChecks]
 
 /**
  * Runs every check. `openContext` resolves both profiles; when that fails the
  * first check says why and the others are skipped (they need the accounts).
  */
-export async function runDoctor(stack: string, openContext: () => Promise<StepContext>): Promise<DoctorResult> {
+export async function runDoctor(stack: string, openContext: () => Promise<StepContext>, options: {probe?: ProbeOptions} = {}): Promise<DoctorResult> {
   let ctx: StepContext
   try {
     ctx = await openContext()
@@ -30,6 +41,7 @@ export async function runDoctor(stack: string, openContext: () => Promise<StepCo
       hint: 'set iot.profile and msk.profile in iotctl.json (or --iot-profile/--msk-profile) to profiles with working credentials (aws sso login, role_arn)',
     }]
     for (const definition of checkDefinitions) checks.push({id: definition.id, title: definition.title, status: 'skip', detail: 'needs both profiles'})
+    if (options.probe) checks.push({id: 'probe', title: probeTitle, status: 'skip', detail: 'needs both profiles'})
     return {stack, healthy: false, checks}
   }
   const checks: Check[] = [profilesCheck(ctx)]
@@ -45,7 +57,22 @@ export async function runDoctor(stack: string, openContext: () => Promise<StepCo
     }
     checks.push({id: definition.id, title: definition.title, ...verdict})
   }
-  return {stack: ctx.stack, healthy: checks.every((c) => c.status !== 'fail'), checks}
+  let probe: ProbeReport | undefined
+  if (options.probe) {
+    const {runProbe} = await import('./probe.ts')
+    let verdict: Verdict
+    try {
+      ctx.checkpoint()
+      const outcome = await runProbe(ctx, options.probe)
+      verdict = outcome.verdict
+      probe = outcome.report
+    } catch (error) {
+      if (error instanceof CheckFailed || (error as Error).name === 'Interrupted') throw error
+      verdict = fail(`could not probe: ${(error as Error).message.split('\n')[0]}`, 'check the IoT profile\'s permissions (iot:Connect, iot:Publish, iot:Subscribe, iot:Receive) and run again')
+    }
+    checks.push({id: 'probe', title: probeTitle, ...verdict})
+  }
+  return {stack: ctx.stack, healthy: checks.every((c) => c.status !== 'fail'), checks, ...(probe ? {probe} : {})}
 }
 
 function profilesCheck(ctx: StepContext): Check {
