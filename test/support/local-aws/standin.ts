@@ -29,6 +29,8 @@ export interface StandInSettings {
   openTunnelsPerSecond: number
   /** Open tunnels per account before LimitExceededException; undefined: no limit. */
   maxOpenTunnels?: number
+  /** A changed value of an associated SCRAM secret reaches the Kafka broker after this long. Default 0. */
+  scramPropagationDelayMs: number
 }
 
 export interface StandInOptions extends Partial<StandInSettings> {
@@ -91,6 +93,7 @@ export class StandIn {
       clusterActivationDelayMs: options.clusterActivationDelayMs ?? 1000,
       openTunnelsPerSecond: options.openTunnelsPerSecond ?? 1,
       maxOpenTunnels: options.maxOpenTunnels,
+      scramPropagationDelayMs: options.scramPropagationDelayMs ?? 0,
     }
     this.settings = settings
     this.moto = new MotoClient(options.motoUrl)
@@ -104,6 +107,7 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.msk.kafka.secretHandlers())) this.#handlers.set(`secretsmanager:${operation}`, handler)
   }
 
   async start(): Promise<string> {
@@ -337,7 +341,7 @@ export class StandIn {
       }
       if (path === '/_standin/settings') {
         if (method === 'POST') {
-          for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels'] as const) {
+          for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels', 'scramPropagationDelayMs'] as const) {
             if (key in input) (this.settings as unknown as Record<string, unknown>)[key] = input[key] === null ? undefined : Number(input[key])
           }
         }
