@@ -15,6 +15,8 @@ import {MskStandIn} from './msk.ts'
 import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
 import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
 import {invalidRegionMessage, knownRegions} from './regions.ts'
+import {RulesEngine} from './rules/engine.ts'
+import {topicRuleHandlers} from './rules/handlers.ts'
 import {botocoreDataDir, restRouters} from './rest-routes.ts'
 import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMode} from './tunnels.ts'
 
@@ -75,6 +77,8 @@ export class StandIn {
   readonly accounts: AccountBook
   readonly iot: IotStandIn
   readonly msk: MskStandIn
+  /** The emulated IoT rules engine (rules/): SQL, Kafka and republish actions, error actions. */
+  readonly rules: RulesEngine
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
@@ -104,6 +108,8 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
+    this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
+    for (const [operation, handler] of Object.entries(topicRuleHandlers(this.rules, (op) => this.#handlers.get(`iot:${op}`)))) this.#handlers.set(`iot:${operation}`, handler)
   }
 
   async start(): Promise<string> {
@@ -127,6 +133,7 @@ export class StandIn {
   async close(): Promise<void> {
     this.log.release()
     this.tunnels.clear()
+    await this.rules.close()
     const server = this.#server
     if (server) {
       server.closeAllConnections()
@@ -140,6 +147,7 @@ export class StandIn {
   reset(): void {
     this.iot.reset()
     this.msk.reset()
+    void this.rules.reset()
     this.tunnels.clear()
     this.faults.clear()
     this.accounts.reset()
@@ -347,6 +355,10 @@ export class StandIn {
         this.reset()
         await this.#options.onReset?.()
         return controlJson({})
+      }
+      if (path === '/_standin/rules/errors') {
+        if (method === 'DELETE') this.rules.clearErrors()
+        return controlJson({errors: this.rules.errors()})
       }
       if (path === '/_standin/tunnels' && method === 'GET') return controlJson({tunnels: this.tunnels.all().map(publicTunnel)})
       const byToken = /^\/_standin\/tunnels\/by-token\/(.+)$/.exec(path)
