@@ -64,7 +64,7 @@ const launcher = [
 const live = new Set<ChildProcess>()
 let hooksInstalled = false
 
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return
   try {
     process.kill(-child.pid, signal)
@@ -91,6 +91,25 @@ function installExitHooks(): void {
   }
 }
 
+/**
+ * Spawns `command` (an absolute path) as the leader of its own process group,
+ * with a parent-death signal, through the venv's or the system's python; the
+ * group is killed with the parent (exit, SIGINT/SIGTERM/SIGHUP, SIGKILL).
+ * stdout and stderr are pipes.
+ */
+export function spawnOwned(command: string, args: string[], options: {env?: NodeJS.ProcessEnv; cwd?: string; python?: string} = {}): ChildProcess {
+  installExitHooks()
+  const child = spawn(options.python ?? 'python3', ['-c', launcher, String(process.pid), command, ...args], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+  })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  return child
+}
+
 export async function startMoto(options: MotoOptions): Promise<MotoServer> {
   const host = options.host ?? '127.0.0.1'
   const motoServer = join(options.venv, 'bin', 'moto_server')
@@ -98,17 +117,14 @@ export async function startMoto(options: MotoOptions): Promise<MotoServer> {
   if (!existsSync(motoServer)) {
     throw new Error(`${motoServer} is missing: run scripts/setup-test-deps.sh to install moto[server] into .venv`)
   }
-  installExitHooks()
   let lastError: Error | undefined
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort(host)
     const url = `http://${host}:${port}`
-    const child = spawn(python, ['-c', launcher, String(process.pid), motoServer, '-H', host, '-p', String(port)], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawnOwned(motoServer, ['-H', host, '-p', String(port)], {
+      python,
       env: {...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1'},
     })
-    live.add(child)
     let output = ''
     const collect = (chunk: Buffer): void => {
       output = (output + chunk.toString('utf8')).slice(-4000)
@@ -116,7 +132,6 @@ export async function startMoto(options: MotoOptions): Promise<MotoServer> {
     child.stdout!.on('data', collect)
     child.stderr!.on('data', collect)
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    exited.then(() => live.delete(child))
     // The streams stay referenced only while we need them.
     child.unref()
     ;(child.stdout as unknown as {unref?: () => void}).unref?.()
