@@ -15,6 +15,7 @@ import {MskStandIn} from './msk.ts'
 import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
 import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
 import {invalidRegionMessage, knownRegions} from './regions.ts'
+import {PolicyEngine} from './policy/engine.ts'
 import {RulesEngine} from './rules/engine.ts'
 import {topicRuleHandlers} from './rules/handlers.ts'
 import {botocoreDataDir, restRouters} from './rest-routes.ts'
@@ -109,7 +110,11 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
     this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
-    for (const [operation, handler] of Object.entries(topicRuleHandlers(this.rules, (op) => this.#handlers.get(`iot:${op}`)))) this.#handlers.set(`iot:${operation}`, handler)
+    const rulesPolicy = new PolicyEngine(this.moto, {region: options.region})
+    this.rules.attachAuthorizer(rulesPolicy)
+    const iotAssumes = (roleArn: string, account: string, region: string, ruleName: string) =>
+      rulesPolicy.mayAssume(roleArn, 'iot.amazonaws.com', {'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:iot:${region}:${account}:rule/${ruleName}`})
+    for (const [operation, handler] of Object.entries(topicRuleHandlers(this.rules, (op) => this.#handlers.get(`iot:${op}`), () => iotAssumes))) this.#handlers.set(`iot:${operation}`, handler)
   }
 
   async start(): Promise<string> {
