@@ -9,6 +9,7 @@ import {AccountBook} from './accounts.ts'
 import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
+import {IotDataPlane} from './iot-data/index.ts'
 import {kmsHandlers} from './kms.ts'
 import {MotoClient, parseJson, send as exchange, type MotoAnswer} from './moto-client.ts'
 import {MskStandIn} from './msk.ts'
@@ -38,6 +39,8 @@ export interface StandInOptions extends Partial<StandInSettings> {
   host?: string
   port?: number
   region?: string
+  /** Where the IoT data plane's local CA goes (default: a temporary folder removed by close()). */
+  iotDataDir?: string
   /** Called by POST /_standin/reset, after the stand-in's own state is cleared. */
   onReset?: () => Promise<void>
 }
@@ -75,6 +78,8 @@ export class StandIn {
   readonly accounts: AccountBook
   readonly iot: IotStandIn
   readonly msk: MskStandIn
+  /** The emulated IoT data plane (MQTT over mTLS and WebSocket, one TLS port): iot-data/. */
+  readonly iotData: IotDataPlane
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
@@ -99,14 +104,17 @@ export class StandIn {
     this.tunnels = new TunnelRegistry(settings)
     this.iot = new IotStandIn(settings)
     this.msk = new MskStandIn(settings)
+    this.iotData = new IotDataPlane({moto: this.moto, accounts: this.accounts, tunnels: this.tunnels, dir: options.iotDataDir})
     this.#routers = restRouters(botocoreDataDir(options.venv))
     this.#regions = knownRegions(botocoreDataDir(options.venv))
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.iotData.handlers())) this.#handlers.set(`iot:${operation}`, handler)
   }
 
   async start(): Promise<string> {
+    await this.iotData.start()
     const server = createServer((req, res) => {
       this.#handle(req, res).catch((error: Error) => {
         process.stderr.write(`local-aws stand-in: ${req.method} ${req.url}: ${error.stack ?? error}\n`)
@@ -133,6 +141,7 @@ export class StandIn {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
     this.#agent.destroy()
+    await this.iotData.close()
     this.moto.close()
   }
 
@@ -140,6 +149,7 @@ export class StandIn {
   reset(): void {
     this.iot.reset()
     this.msk.reset()
+    this.iotData.reset()
     this.tunnels.clear()
     this.faults.clear()
     this.accounts.reset()
@@ -221,6 +231,7 @@ export class StandIn {
     if (facts.service === 'sts' && facts.operation.startsWith('AssumeRole')) {
       const answer = await this.#forwardBuffered(req, body)
       if (answer.status === 200) this.accounts.learnFromStsAnswer(answer.body.toString('utf8'), account)
+      if (answer.status === 200) this.iotData.learnCredentials(answer.body.toString('utf8'), account)
       res.once('close', () => record(answer.status, 'moto'))
       res.writeHead(answer.status, forwardableHeaders(answer.headers))
       res.end(answer.body)
