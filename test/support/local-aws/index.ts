@@ -45,6 +45,8 @@ export interface LocalAws {
   /** moto's process id (leader of its own process group). */
   motoPid: number
   region: string
+  /** The emulated IoT data endpoint (MQTT over mTLS and over WebSocket on one TLS port); caFile is the local CA. */
+  iotData: {host: string; port: number; caFile: string}
   accounts: typeof ACCOUNTS
   profiles: {base: 'base'; msk: 'msk'; iot: 'iot'}
   dir: string
@@ -117,6 +119,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       motoUrl: moto.url,
       venv,
       region,
+      iotDataDir: join(dir, 'iot-data'),
       onReset: resetAll,
     })
     const endpoint = await standIn.start()
@@ -128,6 +131,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
       AWS_ENDPOINT_URL: endpoint,
       AWS_EC2_METADATA_DISABLED: 'true',
+      ...standIn.iotData.env,
     }
     const configs = new Map<ProfileName, ClientConfig>()
     const clientConfig = (profile: ProfileName): ClientConfig => {
@@ -145,6 +149,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       motoUrl: moto.url,
       motoPid: moto.pid,
       region,
+      iotData: {host: si.iotData.host, port: si.iotData.port, caFile: si.iotData.caFile},
       accounts: ACCOUNTS,
       profiles: {base: 'base', msk: 'msk', iot: 'iot'},
       dir,

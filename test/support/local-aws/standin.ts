@@ -9,6 +9,7 @@ import {AccountBook} from './accounts.ts'
 import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
+import {IotDataPlane} from './iot-data/index.ts'
 import {kmsHandlers} from './kms.ts'
 import {MotoClient, parseJson, send as exchange, type MotoAnswer} from './moto-client.ts'
 import {MskStandIn} from './msk.ts'
@@ -41,6 +42,8 @@ export interface StandInOptions extends Partial<StandInSettings> {
   host?: string
   port?: number
   region?: string
+  /** Where the IoT data plane's local CA goes (default: a temporary folder removed by close()). */
+  iotDataDir?: string
   /** Called by POST /_standin/reset, after the stand-in's own state is cleared. */
   onReset?: () => Promise<void>
 }
@@ -78,6 +81,8 @@ export class StandIn {
   readonly accounts: AccountBook
   readonly iot: IotStandIn
   readonly msk: MskStandIn
+  /** The emulated IoT data plane (MQTT over mTLS and WebSocket, one TLS port): iot-data/. */
+  readonly iotData: IotDataPlane
   /** The emulated IoT rules engine (rules/): SQL, Kafka and republish actions, error actions. */
   readonly rules: RulesEngine
   readonly #options: StandInOptions
@@ -104,20 +109,24 @@ export class StandIn {
     this.tunnels = new TunnelRegistry(settings)
     this.iot = new IotStandIn(settings)
     this.msk = new MskStandIn(settings)
+    this.iotData = new IotDataPlane({moto: this.moto, accounts: this.accounts, tunnels: this.tunnels, dir: options.iotDataDir})
     this.#routers = restRouters(botocoreDataDir(options.venv))
     this.#regions = knownRegions(botocoreDataDir(options.venv))
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.iotData.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
     const rulesPolicy = new PolicyEngine(this.moto, {region: options.region})
     this.rules.attachAuthorizer(rulesPolicy)
+    this.rules.attachDataPlane(this.iotData)
     const iotAssumes = (roleArn: string, account: string, region: string, ruleName: string) =>
       rulesPolicy.mayAssume(roleArn, 'iot.amazonaws.com', {'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:iot:${region}:${account}:rule/${ruleName}`})
     for (const [operation, handler] of Object.entries(topicRuleHandlers(this.rules, (op) => this.#handlers.get(`iot:${op}`), () => iotAssumes))) this.#handlers.set(`iot:${operation}`, handler)
   }
 
   async start(): Promise<string> {
+    await this.iotData.start()
     const server = createServer((req, res) => {
       this.#handle(req, res).catch((error: Error) => {
         process.stderr.write(`local-aws stand-in: ${req.method} ${req.url}: ${error.stack ?? error}\n`)
@@ -145,6 +154,7 @@ export class StandIn {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
     this.#agent.destroy()
+    await this.iotData.close()
     this.moto.close()
   }
 
@@ -152,6 +162,7 @@ export class StandIn {
   reset(): void {
     this.iot.reset()
     this.msk.reset()
+    this.iotData.reset()
     void this.rules.reset()
     this.tunnels.clear()
     this.faults.clear()
@@ -234,6 +245,7 @@ export class StandIn {
     if (facts.service === 'sts' && facts.operation.startsWith('AssumeRole')) {
       const answer = await this.#forwardBuffered(req, body)
       if (answer.status === 200) this.accounts.learnFromStsAnswer(answer.body.toString('utf8'), account)
+      if (answer.status === 200) this.iotData.learnCredentials(answer.body.toString('utf8'), account)
       res.once('close', () => record(answer.status, 'moto'))
       res.writeHead(answer.status, forwardableHeaders(answer.headers))
       res.end(answer.body)
