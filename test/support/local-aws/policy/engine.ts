@@ -203,6 +203,18 @@ export class PolicyEngine {
     if (!principal) {
       return {allowed: false, decision: 'implicitDeny', matched: [], reason: `${deniedMessage(principalArn, action, resource)} (the principal does not exist)`}
     }
+    return PolicyEngine.evaluateAs(principal, action, resource, context, extra)
+  }
+
+  /** principalMay with documents already read (several questions about one principal). */
+  static evaluateAs(
+    principal: PrincipalDocuments,
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]> = {},
+    extra: {identity?: NamedPolicy[]; resourcePolicy?: PolicyDocument; resourceAccount?: string} = {},
+  ): Promise<Evaluation> {
+    const principalArn = principal.arn
     return evaluate({
       principal: principalArn,
       action,
