@@ -49,6 +49,8 @@ export interface LocalAws {
   /** moto's process id (leader of its own process group). */
   motoPid: number
   region: string
+  /** The emulated IoT data endpoint (MQTT over mTLS and over WebSocket on one TLS port); caFile is the local CA. */
+  iotData: {host: string; port: number; caFile: string}
   accounts: typeof ACCOUNTS
   profiles: {base: 'base'; msk: 'msk'; iot: 'iot'}
   dir: string
@@ -134,6 +136,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       motoUrl: moto.url,
       venv,
       region,
+      iotDataDir: join(dir, 'iot-data'),
       onReset: resetAll,
     })
     standIn.msk.kafka.attach(kafka)
@@ -146,6 +149,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       AWS_SHARED_CREDENTIALS_FILE: files.credentialsFile,
       AWS_ENDPOINT_URL: endpoint,
       AWS_EC2_METADATA_DISABLED: 'true',
+      ...standIn.iotData.env,
     }
     const configs = new Map<ProfileName, ClientConfig>()
     const clientConfig = (profile: ProfileName): ClientConfig => {
@@ -163,6 +167,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       motoUrl: moto.url,
       motoPid: moto.pid,
       region,
+      iotData: {host: si.iotData.host, port: si.iotData.port, caFile: si.iotData.caFile},
       accounts: ACCOUNTS,
       profiles: {base: 'base', msk: 'msk', iot: 'iot'},
       dir,

@@ -48,6 +48,7 @@ process.stdout.write(
     motoUrl: aws.motoUrl,
     motoPid: aws.motoPid,
     region: aws.region,
+    iotData: aws.iotData,
     env: aws.env,
     configFile: aws.configFile,
     credentialsFile: aws.credentialsFile,

@@ -49,7 +49,9 @@ function ping(url: string): Promise<boolean> {
   })
 }
 
-// Set the parent-death signal, then become moto_server (prctl survives execv).
+// Set the parent-death signal, then run moto_server's main in this process.
+// IoT certificate ids are the SHA-256 of the DER, as AWS's (moto's default hashes
+// the PEM text; its `iot.use_valid_cert` setting has no environment variable).
 const launcher = [
   'import ctypes, os, signal, sys',
   'try:',
@@ -58,7 +60,10 @@ const launcher = [
   '    pass',
   'if os.getppid() != int(sys.argv[1]):',
   '    sys.exit(3)',
-  'os.execv(sys.argv[2], sys.argv[2:])',
+  'from moto.core.config import default_user_config',
+  "default_user_config['iot']['use_valid_cert'] = True",
+  'from moto.server import main',
+  'sys.exit(main(sys.argv[3:]))',
 ].join('\n')
 
 const live = new Set<ChildProcess>()

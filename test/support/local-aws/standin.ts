@@ -9,12 +9,17 @@ import {AccountBook} from './accounts.ts'
 import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
+import {IotDataPlane} from './iot-data/index.ts'
 import {kmsHandlers} from './kms.ts'
 import {MotoClient, parseJson, send as exchange, type MotoAnswer} from './moto-client.ts'
 import {MskStandIn} from './msk.ts'
+import {policyHandlers} from './policy/index.ts'
 import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
 import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
 import {invalidRegionMessage, knownRegions} from './regions.ts'
+import {PolicyEngine} from './policy/engine.ts'
+import {RulesEngine} from './rules/engine.ts'
+import {topicRuleHandlers} from './rules/handlers.ts'
 import {botocoreDataDir, restRouters} from './rest-routes.ts'
 import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMode} from './tunnels.ts'
 
@@ -31,6 +36,8 @@ export interface StandInSettings {
   maxOpenTunnels?: number
   /** A changed value of an associated SCRAM secret reaches the Kafka broker after this long. Default 0. */
   scramPropagationDelayMs: number
+  /** Evaluate IAM, trust and key policies and refuse malformed documents where AWS does (policy/README section). Default true. */
+  strictPolicies: boolean
 }
 
 export interface StandInOptions extends Partial<StandInSettings> {
@@ -40,6 +47,8 @@ export interface StandInOptions extends Partial<StandInSettings> {
   host?: string
   port?: number
   region?: string
+  /** Where the IoT data plane's local CA goes (default: a temporary folder removed by close()). */
+  iotDataDir?: string
   /** Called by POST /_standin/reset, after the stand-in's own state is cleared. */
   onReset?: () => Promise<void>
 }
@@ -77,6 +86,10 @@ export class StandIn {
   readonly accounts: AccountBook
   readonly iot: IotStandIn
   readonly msk: MskStandIn
+  /** The emulated IoT data plane (MQTT over mTLS and WebSocket, one TLS port): iot-data/. */
+  readonly iotData: IotDataPlane
+  /** The emulated IoT rules engine (rules/): SQL, Kafka and republish actions, error actions. */
+  readonly rules: RulesEngine
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
@@ -94,6 +107,7 @@ export class StandIn {
       openTunnelsPerSecond: options.openTunnelsPerSecond ?? 1,
       maxOpenTunnels: options.maxOpenTunnels,
       scramPropagationDelayMs: options.scramPropagationDelayMs ?? 0,
+      strictPolicies: options.strictPolicies ?? true,
     }
     this.settings = settings
     this.moto = new MotoClient(options.motoUrl)
@@ -102,15 +116,27 @@ export class StandIn {
     this.tunnels = new TunnelRegistry(settings)
     this.iot = new IotStandIn(settings)
     this.msk = new MskStandIn(settings)
+    this.iotData = new IotDataPlane({moto: this.moto, accounts: this.accounts, tunnels: this.tunnels, dir: options.iotDataDir})
     this.#routers = restRouters(botocoreDataDir(options.venv))
     this.#regions = knownRegions(botocoreDataDir(options.venv))
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.kafka.secretHandlers())) this.#handlers.set(`secretsmanager:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.iotData.handlers())) this.#handlers.set(`iot:${operation}`, handler)
+    this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
+    const rulesPolicy = new PolicyEngine(this.moto, {region: options.region, settings})
+    this.rules.attachAuthorizer(rulesPolicy)
+    this.rules.attachDataPlane(this.iotData)
+    const iotAssumes = (roleArn: string, account: string, region: string, ruleName: string) =>
+      rulesPolicy.mayAssume(roleArn, 'iot.amazonaws.com', {'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:iot:${region}:${account}:rule/${ruleName}`})
+    for (const [operation, handler] of Object.entries(topicRuleHandlers(this.rules, (op) => this.#handlers.get(`iot:${op}`), () => (settings.strictPolicies ? iotAssumes : undefined)))) this.#handlers.set(`iot:${operation}`, handler)
+    // Registered last: they check, then hand on to the handler they replace.
+    for (const [key, handler] of Object.entries(policyHandlers(settings, (k) => this.#handlers.get(k)))) this.#handlers.set(key, handler)
   }
 
   async start(): Promise<string> {
+    await this.iotData.start()
     const server = createServer((req, res) => {
       this.#handle(req, res).catch((error: Error) => {
         process.stderr.write(`local-aws stand-in: ${req.method} ${req.url}: ${error.stack ?? error}\n`)
@@ -131,12 +157,14 @@ export class StandIn {
   async close(): Promise<void> {
     this.log.release()
     this.tunnels.clear()
+    await this.rules.close()
     const server = this.#server
     if (server) {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
     this.#agent.destroy()
+    await this.iotData.close()
     this.moto.close()
   }
 
@@ -144,6 +172,8 @@ export class StandIn {
   reset(): void {
     this.iot.reset()
     this.msk.reset()
+    this.iotData.reset()
+    void this.rules.reset()
     this.tunnels.clear()
     this.faults.clear()
     this.accounts.reset()
@@ -225,6 +255,7 @@ export class StandIn {
     if (facts.service === 'sts' && facts.operation.startsWith('AssumeRole')) {
       const answer = await this.#forwardBuffered(req, body)
       if (answer.status === 200) this.accounts.learnFromStsAnswer(answer.body.toString('utf8'), account)
+      if (answer.status === 200) this.iotData.learnCredentials(answer.body.toString('utf8'), account)
       res.once('close', () => record(answer.status, 'moto'))
       res.writeHead(answer.status, forwardableHeaders(answer.headers))
       res.end(answer.body)
@@ -344,6 +375,7 @@ export class StandIn {
           for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels', 'scramPropagationDelayMs'] as const) {
             if (key in input) (this.settings as unknown as Record<string, unknown>)[key] = input[key] === null ? undefined : Number(input[key])
           }
+          if ('strictPolicies' in input) this.settings.strictPolicies = input.strictPolicies !== false
         }
         return controlJson(this.settings)
       }
@@ -351,6 +383,10 @@ export class StandIn {
         this.reset()
         await this.#options.onReset?.()
         return controlJson({})
+      }
+      if (path === '/_standin/rules/errors') {
+        if (method === 'DELETE') this.rules.clearErrors()
+        return controlJson({errors: this.rules.errors()})
       }
       if (path === '/_standin/tunnels' && method === 'GET') return controlJson({tunnels: this.tunnels.all().map(publicTunnel)})
       const byToken = /^\/_standin\/tunnels\/by-token\/(.+)$/.exec(path)

@@ -1,0 +1,179 @@
+// The local AWS's rules engine carries a device's message to Kafka as AWS IoT
+// does — rewritten by the rule's SQL, through an ENABLED VPC destination, with
+// SCRAM credentials read by get_secret as the rule's role — and, when delivery
+// fails, republishes AWS's error document naming the cause: a missing topic,
+// refused authentication, a role that may not read the secret.
+import assert from 'node:assert/strict'
+import {after, before, describe, test} from 'node:test'
+import {CreateRoleCommand, IAMClient, PutRolePolicyCommand} from '@aws-sdk/client-iam'
+import {CreateTopicRuleCommand, CreateTopicRuleDestinationCommand, GetTopicRuleDestinationCommand, IoTClient, type TopicRulePayload} from '@aws-sdk/client-iot'
+import {CreateKeyCommand, KMSClient} from '@aws-sdk/client-kms'
+import {CreateSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {Consumer, stringDeserializers} from '@platformatic/kafka'
+import {startKafka, type LocalKafka} from '../support/kafka/index.ts'
+import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
+
+let aws: LocalAws
+let kafka: LocalKafka
+let iot: IoTClient
+let destinationArn: string
+let readerRole: string
+let blindRole: string
+const account = () => aws.accounts.iot
+const republished: {topic: string; payload: Buffer}[] = []
+const scram = {username: 'iot-rules', password: 'pw-for-the-rules-engine-0123456789'}
+const bootstrap = 'b-1.telemetry.abc123.c2.kafka.us-east-1.amazonaws.com:9096'
+
+/** A server-side publish into the data plane, as a device's accepted message is reported. */
+async function publish(topic: string, payload: unknown, clientId = 'dev1'): Promise<void> {
+  await aws.standIn.rules.process({account: account(), region: aws.region, topic, payload: Buffer.from(JSON.stringify(payload)), clientId})
+}
+
+async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, limitMs = 30_000): Promise<T> {
+  const deadline = Date.now() + limitMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+function rule(name: string, filter: string, kafkaTopic: string, roleArn: string): TopicRulePayload {
+  const secret = (key: string) => `\${get_secret('AmazonMSK_rules', 'SecretString', '${key}', '${roleArn}')}`
+  return {
+    sql: `SELECT topic(2) AS device_id, temperature, clientid() AS client FROM '${filter}' WHERE temperature > 0`,
+    awsIotSqlVersion: '2016-03-23',
+    ruleDisabled: false,
+    actions: [
+      {
+        kafka: {
+          destinationArn,
+          topic: kafkaTopic,
+          key: '${topic(2)}',
+          headers: [{key: 'source', value: 'iot-${clientid()}'}],
+          clientProperties: {
+            'bootstrap.servers': bootstrap,
+            'security.protocol': 'SASL_SSL',
+            'sasl.mechanism': 'SCRAM-SHA-512',
+            'sasl.scram.username': secret('username'),
+            'sasl.scram.password': secret('password'),
+          },
+        },
+      },
+    ],
+    errorAction: {republish: {roleArn, topic: `errors/${name}`, qos: 0}},
+  }
+}
+
+async function errorDocument(name: string): Promise<{ruleName: string; topic: string; clientId: string; base64OriginalPayload: string; cloudwatchTraceId: string; failures: {failedAction: string; failedResource: string; errorMessage: string}[]}> {
+  const message = await eventually(() => republished.find((m) => m.topic === `errors/${name}`), `the error action of ${name}`)
+  return JSON.parse(message.payload.toString())
+}
+
+before(async () => {
+  ;[aws, kafka] = await Promise.all([startLocalAws({destinationActivationDelayMs: 0}), startKafka()])
+  aws.standIn.rules.attachKafka({resolveBroker: (hostPort) => (hostPort === bootstrap ? kafka.bootstrap : undefined), caFile: kafka.caFile})
+  aws.standIn.rules.attachDataPlane({onPublish: () => undefined, publish: (_account, _region, topic, payload) => void republished.push({topic, payload})})
+  await kafka.upsertScramUser(scram.username, scram.password)
+
+  iot = new IoTClient(aws.clientConfig('iot'))
+  const iam = new IAMClient(aws.clientConfig('iot'))
+  const kms = new KMSClient(aws.clientConfig('iot'))
+  const secrets = new SecretsManagerClient(aws.clientConfig('iot'))
+  const network = await aws.createNetwork()
+  const key = await kms.send(new CreateKeyCommand({Description: 'rules secret key'}))
+  const secret = await secrets.send(new CreateSecretCommand({Name: 'AmazonMSK_rules', KmsKeyId: key.KeyMetadata!.Arn, SecretString: JSON.stringify(scram)}))
+  const trust = JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'iot.amazonaws.com'}, Action: 'sts:AssumeRole'}]})
+  const ec2 = {Effect: 'Allow', Action: ['ec2:*'], Resource: '*'}
+  const publishErrors = {Effect: 'Allow', Action: 'iot:Publish', Resource: `arn:aws:iot:${aws.region}:${account()}:topic/errors/*`}
+  const roles: [string, unknown[]][] = [
+    ['rules-reader', [ec2, publishErrors, {Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secret.ARN}, {Effect: 'Allow', Action: 'kms:Decrypt', Resource: key.KeyMetadata!.Arn}]],
+    ['rules-blind', [ec2, publishErrors]],
+  ]
+  ;[readerRole, blindRole] = await Promise.all(
+    roles.map(async ([name, statements]) => {
+      const arn = (await iam.send(new CreateRoleCommand({RoleName: name, AssumeRolePolicyDocument: trust}))).Role!.Arn!
+      await iam.send(new PutRolePolicyCommand({RoleName: name, PolicyName: 'rules', PolicyDocument: JSON.stringify({Version: '2012-10-17', Statement: statements})}))
+      return arn
+    }),
+  )
+  const created = await iot.send(
+    new CreateTopicRuleDestinationCommand({
+      destinationConfiguration: {vpcConfiguration: {vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroups: [network.iot.securityGroupId], roleArn: readerRole}},
+    }),
+  )
+  destinationArn = created.topicRuleDestination!.arn!
+  await eventually(async () => ((await iot.send(new GetTopicRuleDestinationCommand({arn: destinationArn}))).topicRuleDestination?.status === 'ENABLED' ? true : undefined), 'the destination to be ENABLED')
+  for (const client of [iam, kms, secrets]) client.destroy()
+})
+
+after(async () => {
+  iot?.destroy()
+  await Promise.allSettled([aws?.stop(), kafka?.stop()])
+})
+
+describe('the rules engine delivers to Kafka', () => {
+  test('a device message arrives in Kafka rewritten by the rule, keyed and with headers', async () => {
+    await kafka.createTopic('telemetry', {partitions: 1, replicationFactor: 1})
+    await iot.send(new CreateTopicRuleCommand({ruleName: 'to_kafka', topicRulePayload: rule('to_kafka', 'device/+/data', 'telemetry', readerRole)}))
+    await publish('device/dev1/data', {temperature: 21.5, humidity: 40})
+    await publish('device/dev1/data', {temperature: -3})
+    await publish('device/dev2/other', {temperature: 99})
+    await aws.standIn.rules.idle()
+    assert.deepEqual(aws.standIn.rules.errors(), [])
+
+    const consumer = new Consumer({...kafka.clientOptions(), clientId: 'rules-test', groupId: `rules-test-${Date.now()}`, deserializers: stringDeserializers})
+    try {
+      const stream = await consumer.consume({topics: ['telemetry'], mode: 'earliest'})
+      const seen: {key: string; value: string; headers: Record<string, string>}[] = []
+      for await (const message of stream) {
+        seen.push({key: message.key, value: message.value, headers: Object.fromEntries(message.headers)})
+        break
+      }
+      await stream.close()
+      assert.deepEqual(seen, [{key: 'dev1', value: JSON.stringify({device_id: 'dev1', temperature: 21.5, client: 'dev1'}), headers: {source: 'iot-dev1'}}])
+    } finally {
+      await consumer.close(true)
+    }
+  })
+})
+
+describe('the error action reports why delivery failed', () => {
+  test('a Kafka topic that does not exist: the error document names the topic', async () => {
+    await iot.send(new CreateTopicRuleCommand({ruleName: 'no_topic', topicRulePayload: rule('no_topic', 'missing/+/data', 'not-created', readerRole)}))
+    const payload = {temperature: 20}
+    await publish('missing/dev7/data', payload, 'dev7')
+    const document = await errorDocument('no_topic')
+    assert.equal(document.ruleName, 'no_topic')
+    assert.equal(document.topic, 'missing/dev7/data')
+    assert.equal(document.clientId, 'dev7')
+    assert.deepEqual(JSON.parse(Buffer.from(document.base64OriginalPayload, 'base64').toString()), payload)
+    assert.match(document.cloudwatchTraceId, /^[0-9a-f-]{36}$/)
+    assert.equal(document.failures.length, 1)
+    assert.equal(document.failures[0]!.failedAction, 'KafkaAction')
+    assert.match(document.failures[0]!.errorMessage, /Topic not-created not present in metadata/)
+  })
+
+  test('SCRAM credentials the broker refuses: the error document names authentication', async () => {
+    await kafka.createTopic('refused', {partitions: 1, replicationFactor: 1})
+    await iot.send(new CreateTopicRuleCommand({ruleName: 'refused', topicRulePayload: rule('refused', 'refused/+/data', 'refused', readerRole)}))
+    await kafka.deleteScramUser(scram.username)
+    try {
+      await publish('refused/dev1/data', {temperature: 20})
+      const document = await errorDocument('refused')
+      assert.match(document.failures[0]!.errorMessage, /SaslAuthenticationException: Authentication failed/)
+    } finally {
+      await kafka.upsertScramUser(scram.username, scram.password)
+    }
+  })
+
+  test('a role that may not read the secret: the error document names the denied access', async () => {
+    await iot.send(new CreateTopicRuleCommand({ruleName: 'denied', topicRulePayload: rule('denied', 'denied/+/data', 'telemetry', blindRole)}))
+    await publish('denied/dev1/data', {temperature: 20})
+    const document = await errorDocument('denied')
+    assert.match(document.failures[0]!.errorMessage, /rules-blind.*is not authorized to perform: secretsmanager:GetSecretValue/)
+    const logged = await fetch(`${aws.endpoint}/_standin/rules/errors`).then((r) => r.json() as Promise<{errors: {ruleName: string; stage: string; errorMessage: string}[]}>)
+    assert.ok(logged.errors.some((e) => e.ruleName === 'denied' && e.stage === 'action' && /secretsmanager:GetSecretValue/.test(e.errorMessage)), JSON.stringify(logged))
+  })
+})

@@ -1,0 +1,94 @@
+// Authorization of SigV4 (WebSocket) clients: AWS IoT evaluates the caller's
+// IAM policies for iot:Connect / iot:Publish / iot:Subscribe / iot:Receive
+// ("Authorizing direct calls to AWS services" and "IAM users, groups and roles"
+// in the AWS IoT Developer Guide). The caller's identity policies are read from
+// moto (attached managed policies and inline policies of the assumed role) and
+// evaluated with the same evaluator as IoT policies. When the policy slice's
+// engine (test/support/local-aws/policy/) is present, connect/publish/subscribe
+// are asked of it instead (PolicyEngine.roleMay).
+import {xmlText, xmlTexts, type MotoClient} from '../moto-client.ts'
+import type {Decision, NamedPolicy} from './iot-policy.ts'
+
+// moto loads no AWS managed policy documents by default; this one is the one the
+// stand-in's admin role carries.
+const KNOWN_MANAGED: Record<string, string> = {
+  'arn:aws:iam::aws:policy/AdministratorAccess': JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: '*', Resource: '*'}]}),
+}
+
+export interface IamCaller {
+  /** The role an assumed-role session speaks for (arn:aws:iam::<account>:role/<path/name>), if any. */
+  roleArn?: string
+  /** Root or unknown callers: every action allowed (documented simplification). */
+  allowAll: boolean
+  policies: NamedPolicy[]
+}
+
+export type RoleMay = (roleArn: string, action: string, resource: string, context?: Record<string, string | string[]>) => Promise<Decision>
+
+export async function iamCaller(moto: MotoClient, principalArn: string | undefined, account: string, region: string): Promise<IamCaller> {
+  const assumed = /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(principalArn ?? '')
+  if (!assumed) return {allowAll: true, policies: []}
+  const roleName = assumed[2]!
+  const iam = (params: Record<string, string>) => moto.query('iam', account, region, {Version: '2010-05-08', ...params})
+  const role = await iam({Action: 'GetRole', RoleName: roleName})
+  const roleArn = xmlText(role.body.toString('utf8'), 'Arn') ?? `arn:aws:iam::${account}:role/${roleName}`
+  const policies: NamedPolicy[] = []
+  const attached = await iam({Action: 'ListAttachedRolePolicies', RoleName: roleName})
+  for (const arn of xmlTexts(attached.body.toString('utf8'), 'PolicyArn')) {
+    if (KNOWN_MANAGED[arn]) {
+      policies.push({name: arn, document: KNOWN_MANAGED[arn]})
+      continue
+    }
+    const policy = await iam({Action: 'GetPolicy', PolicyArn: arn})
+    const version = xmlText(policy.body.toString('utf8'), 'DefaultVersionId')
+    if (!version) continue
+    const document = await iam({Action: 'GetPolicyVersion', PolicyArn: arn, VersionId: version})
+    const text = xmlText(document.body.toString('utf8'), 'Document')
+    if (text) policies.push({name: arn, document: decodeDocument(text)})
+  }
+  const inline = await iam({Action: 'ListRolePolicies', RoleName: roleName})
+  for (const name of xmlTexts(inline.body.toString('utf8'), 'member')) {
+    const policy = await iam({Action: 'GetRolePolicy', RoleName: roleName, PolicyName: name})
+    const text = xmlText(policy.body.toString('utf8'), 'PolicyDocument')
+    if (text) policies.push({name: `${roleName}/${name}`, document: decodeDocument(text)})
+  }
+  return {roleArn, allowAll: false, policies}
+}
+
+// IAM returns documents URL-encoded (moto too).
+function decodeDocument(text: string): string {
+  try {
+    return text.trim().startsWith('{') ? text : decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+type EngineModule = {PolicyEngine?: new (moto: MotoClient) => {roleMay: RoleMay}}
+let moduleLoad: Promise<EngineModule | undefined> | undefined
+const engines = new WeakMap<MotoClient, Promise<RoleMay | undefined>>()
+
+/** The policy slice's PolicyEngine.roleMay, when that slice is present; undefined otherwise. */
+export function policyEngine(moto: MotoClient): Promise<RoleMay | undefined> {
+  moduleLoad ??= (async () => {
+    for (const specifier of ['../policy/index.ts', '../policy/engine.ts']) {
+      try {
+        const module = (await import(new URL(specifier, import.meta.url).href)) as EngineModule
+        if (typeof module.PolicyEngine === 'function') return module
+      } catch {
+        // not there (yet)
+      }
+    }
+    return undefined
+  })()
+  let engine = engines.get(moto)
+  if (!engine) {
+    engine = moduleLoad.then((module) => {
+      if (!module?.PolicyEngine) return undefined
+      const instance = new module.PolicyEngine(moto)
+      return (roleArn: string, action: string, resource: string, context?: Record<string, string | string[]>) => instance.roleMay(roleArn, action, resource, context)
+    })
+    engines.set(moto, engine)
+  }
+  return engine
+}
