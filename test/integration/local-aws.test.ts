@@ -9,7 +9,7 @@ import {createInterface} from 'node:readline'
 import {after, before, describe, test} from 'node:test'
 import {promisify} from 'node:util'
 import {CreateVpcCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {CreateRoleCommand, IAMClient} from '@aws-sdk/client-iam'
+import {CreateRoleCommand, IAMClient, PutRolePolicyCommand} from '@aws-sdk/client-iam'
 import {
   CreateTopicRuleCommand,
   CreateTopicRuleDestinationCommand,
@@ -47,6 +47,7 @@ import {CreateKeyCommand, GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand} f
 import {CreateSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {GetCallerIdentityCommand, STSClient} from '@aws-sdk/client-sts'
 import {REPO_ROOT, startLocalAws, type LocalAws, type ProfileName} from '../support/local-aws/index.ts'
+import {documentedVpcDestinationPolicy} from '../support/local-aws/policy/index.ts'
 import {describeRequest, isMutating} from '../support/local-aws/request-info.ts'
 import {botocoreDataDir, restRouters} from '../support/local-aws/rest-routes.ts'
 
@@ -283,6 +284,10 @@ describe('IoT topic rule destinations (stand-in)', () => {
     network = await aws.createNetwork({name: 'dest'})
     const role = await client(IAMClient, 'iot').send(new CreateRoleCommand({RoleName: 'iotctl-dest-role', AssumeRolePolicyDocument: trustIot}))
     roleArn = role.Role!.Arn!
+    // What IoT needs to place the interfaces (strictPolicies evaluates it; local-aws-policies.test.ts covers the refusals).
+    await client(IAMClient, 'iot').send(
+      new PutRolePolicyCommand({RoleName: 'iotctl-dest-role', PolicyName: 'vpc-destination', PolicyDocument: JSON.stringify(documentedVpcDestinationPolicy)}),
+    )
   })
 
   const vpcConfiguration = (role: string) => ({

@@ -10,6 +10,7 @@ import {randomUUID} from 'node:crypto'
 import {AwsServiceError, jsonReply} from './aws-errors.ts'
 import {epochSeconds, relay, type CallContext, type Handler} from './context.ts'
 import {parseJson, xmlText, xmlTexts, type MotoClient} from './moto-client.ts'
+import {destinationPermissionsOutcome, unsupportedZoneRefusal} from './policy/vpc-destination.ts'
 
 type DestinationStatus = 'ENABLED' | 'IN_PROGRESS' | 'DISABLED' | 'ERROR' | 'DELETING'
 
@@ -43,6 +44,8 @@ export interface IotSettings {
    * (the destination is refused as for a missing role). Default 0.
    */
   rolePropagationDelayMs: number
+  /** Evaluate the role's trust and permissions and refuse unsupported zones (policy/vpc-destination.ts). */
+  strictPolicies: boolean
 }
 
 const invalid = (message: string): AwsServiceError => new AwsServiceError('InvalidRequestException', 400, message)
@@ -125,9 +128,16 @@ export class IotStandIn {
     }
     const securityGroups = Array.isArray(vpc.securityGroups) ? vpc.securityGroups : []
     await checkRole(c.moto, c.account, c.region, vpc.roleArn, c.now() - this.settings.rolePropagationDelayMs)
-    const outcome = await provisioningOutcome(c.moto, c.account, c.region, vpc.vpcId, subnetIds, securityGroups)
+    const arn = `arn:aws:iot:${c.region}:${c.account}:ruledestination/vpc/${id}`
+    const refusal = this.settings.strictPolicies ? await unsupportedZoneRefusal(c.moto, c.account, c.region, subnetIds) : undefined
+    if (refusal) throw invalid(refusal)
+    let outcome = await provisioningOutcome(c.moto, c.account, c.region, vpc.vpcId, subnetIds, securityGroups)
+    if (outcome.status === 'ENABLED' && this.settings.strictPolicies) {
+      const facts = {account: c.account, region: c.region, destinationArn: arn, roleArn: vpc.roleArn, vpcId: vpc.vpcId, subnetIds, securityGroups}
+      outcome = await destinationPermissionsOutcome(c.moto, facts)
+    }
     const destination: Destination = {
-      arn: `arn:aws:iot:${c.region}:${c.account}:ruledestination/vpc/${id}`,
+      arn,
       account: c.account,
       region: c.region,
       status: 'IN_PROGRESS',

@@ -9,6 +9,11 @@ export interface NetworkSideOptions {
   /** Two subnet CIDRs inside it (default: the first two blocks 8 bits longer than the VPC's). */
   subnetCidrs?: [string, string]
   availabilityZones?: [string, string]
+  /**
+   * Zones by zone id instead (takes precedence): e.g. `['use1-az1', 'use1-az3']`
+   * puts the second subnet where AWS IoT refuses VPC destinations (moto: us-east-1e).
+   */
+  availabilityZoneIds?: [string, string]
   securityGroupName?: string
 }
 
@@ -72,10 +77,12 @@ export async function createNetworkSide(
   const zones = options.availabilityZones ?? [`${region}a`, `${region}b`]
   const subnets = []
   for (const [i, cidr] of cidrs.entries()) {
+    const zoneId = options.availabilityZoneIds?.[i]
+    const placement = zoneId ? {AvailabilityZoneId: zoneId} : {AvailabilityZone: zones[i]}
     const subnet = await ec2.send(
-      new CreateSubnetCommand({VpcId: vpcId, CidrBlock: cidr, AvailabilityZone: zones[i], TagSpecifications: tag('subnet', `${name}-private-${i + 1}`)}),
+      new CreateSubnetCommand({VpcId: vpcId, CidrBlock: cidr, ...placement, TagSpecifications: tag('subnet', `${name}-private-${i + 1}`)}),
     )
-    subnets.push({subnetId: subnet.Subnet!.SubnetId!, cidr, availabilityZone: zones[i]!})
+    subnets.push({subnetId: subnet.Subnet!.SubnetId!, cidr, availabilityZone: subnet.Subnet!.AvailabilityZone ?? zones[i]!})
   }
   const table = await ec2.send(new CreateRouteTableCommand({VpcId: vpcId, TagSpecifications: tag('route-table', `${name}-private`)}))
   const routeTableId = table.RouteTable!.RouteTableId!

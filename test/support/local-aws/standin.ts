@@ -12,6 +12,7 @@ import {IotStandIn} from './iot.ts'
 import {kmsHandlers} from './kms.ts'
 import {MotoClient, parseJson, send as exchange, type MotoAnswer} from './moto-client.ts'
 import {MskStandIn} from './msk.ts'
+import {policyHandlers} from './policy/index.ts'
 import {Faults, RequestLog, type Fault, type LogEntry} from './request-log.ts'
 import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
 import {invalidRegionMessage, knownRegions} from './regions.ts'
@@ -29,6 +30,8 @@ export interface StandInSettings {
   openTunnelsPerSecond: number
   /** Open tunnels per account before LimitExceededException; undefined: no limit. */
   maxOpenTunnels?: number
+  /** Evaluate IAM, trust and key policies and refuse malformed documents where AWS does (policy/README section). Default true. */
+  strictPolicies: boolean
 }
 
 export interface StandInOptions extends Partial<StandInSettings> {
@@ -91,6 +94,7 @@ export class StandIn {
       clusterActivationDelayMs: options.clusterActivationDelayMs ?? 1000,
       openTunnelsPerSecond: options.openTunnelsPerSecond ?? 1,
       maxOpenTunnels: options.maxOpenTunnels,
+      strictPolicies: options.strictPolicies ?? true,
     }
     this.settings = settings
     this.moto = new MotoClient(options.motoUrl)
@@ -104,6 +108,8 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
+    // Registered last: they check, then hand on to the handler they replace.
+    for (const [key, handler] of Object.entries(policyHandlers(settings, (k) => this.#handlers.get(k)))) this.#handlers.set(key, handler)
   }
 
   async start(): Promise<string> {
@@ -340,6 +346,7 @@ export class StandIn {
           for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels'] as const) {
             if (key in input) (this.settings as unknown as Record<string, unknown>)[key] = input[key] === null ? undefined : Number(input[key])
           }
+          if ('strictPolicies' in input) this.settings.strictPolicies = input.strictPolicies !== false
         }
         return controlJson(this.settings)
       }
