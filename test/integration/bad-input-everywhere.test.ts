@@ -13,12 +13,15 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
+import {CreateSubnetCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {repoRoot, runCli, type CliResult} from '../support/cli.ts'
 import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
 
 let aws: LocalAws
 let network: Network
 let cwd: string
+/** A subnet of the IoT VPC in us-east-1e, which is use1-az3: AWS IoT refuses it for VPC destinations. */
+let use1az3Subnet: string
 /** AWS config with two more profiles: one without credentials, one without a region. */
 let brokenProfiles: string
 
@@ -90,6 +93,8 @@ const cases: Case[] = [
   {name: 'a command that does not exist', anyCommand: true, args: () => ['peer', 'stat'], message: () => /'peer stat' is not an iotctl command/},
   {name: 'iot destination: a malformed security group id', args: () => ['iot', 'destination', '--iot-security-groups', 'sg_1'], message: () => /--iot-security-groups sg_1: expected a security group id/},
   {name: 'peer status: a malformed VPC id', args: () => ['peer', 'status', '--iot-vpc', 'vpc_1'], message: () => /--iot-vpc vpc_1: expected a VPC id/},
+  {name: 'iot destination: a subnet in use1-az3, which AWS IoT refuses', args: () => ['iot', 'destination', '--iot-subnets', use1az3Subnet], message: () => new RegExp(`--iot-subnets ${use1az3Subnet}: in availability zone use1-az3 \\(us-east-1e\\), where AWS IoT does not accept VPC destination subnets`)},
+  {name: 'peer setup: --dns-resolution between VPCs without DNS hostnames', args: () => ['peer', 'setup', '--dns-resolution'], message: () => new RegExp(`--dns-resolution \\(peering\\.dnsResolution\\) needs DNS hostnames and DNS support on both VPCs: --iot-vpc ${network.iot.vpcId} has enableDnsHostnames off; enable it with: aws ec2 modify-vpc-attribute --vpc-id ${network.iot.vpcId} --enable-dns-hostnames`)},
 
   // Names and values AWS (or MSK, or Kafka) would refuse.
   {name: 'secret mirror: a secret name without AmazonMSK_', args: () => ['secret', 'mirror', '--name', 'plant7'], message: () => /--name 'plant7': MSK only uses secrets whose name starts with AmazonMSK_/},
@@ -146,6 +151,7 @@ function assertRefused(c: Case, plain: CliResult, json: CliResult | undefined): 
 before(async () => {
   aws = await startLocalAws()
   network = await aws.createNetwork()
+  use1az3Subnet = (await new EC2Client(aws.clientConfig('iot')).send(new CreateSubnetCommand({VpcId: network.iot.vpcId, CidrBlock: '10.20.200.0/24', AvailabilityZone: 'us-east-1e'}))).Subnet?.SubnetId as string
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-bad-everywhere-'))
   // A good iotctl.json: each case breaks one thing.
   writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({

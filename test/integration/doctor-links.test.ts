@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {DeleteRouteCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {DeleteRolePolicyCommand, IAMClient} from '@aws-sdk/client-iam'
+import {DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand} from '@aws-sdk/client-iam'
 import {DisableTopicRuleCommand, IoTClient} from '@aws-sdk/client-iot'
 import {GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {jsonOf, runCli} from '../support/cli.ts'
@@ -97,10 +97,27 @@ describe('doctor checks every link of the chain', () => {
     {
       name: 'the role\'s policy removed',
       check: 'role-permissions',
-      detail: /is not allowed ec2:CreateNetworkInterface.*secretsmanager:GetSecretValue/,
+      detail: /IAM denies iotctl-doc-iot-to-msk ec2:CreateNetworkInterface.*secretsmanager:GetSecretValue/,
       hint: /iotctl iot role/,
       break: async () => { await iot.iam.send(new DeleteRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret'})) },
       repair: async () => { assert.equal((await cli(['iot', 'role'])).code, 0) },
+    },
+    {
+      name: 'the role\'s policy narrowed by hand (its ec2:CreateTags statement removed)',
+      check: 'role-permissions',
+      detail: /^IAM denies iotctl-doc-iot-to-msk ec2:CreateTags \(ec2:CreateAction=CreateNetworkInterface, aws:RequestTag\/VPCDestinationENI=true\) on arn:aws:ec2:[^ ]+:network-interface\/\* \(implicitDeny\)$/,
+      hint: /iotctl iot role.*re-applies the inline policy/,
+      break: async () => {
+        const current = await iot.iam.send(new GetRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret'}))
+        const policy = JSON.parse(decodeURIComponent(current.PolicyDocument as string)) as {Statement: {Action: string | string[]}[]}
+        policy.Statement = policy.Statement.filter((s) => s.Action !== 'ec2:CreateTags')
+        await iot.iam.send(new PutRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: JSON.stringify(policy)}))
+      },
+      repair: async () => {
+        const fixed = await cli(['iot', 'role'])
+        assert.equal(fixed.code, 0, fixed.stderr)
+        assert.match(fixed.stdout, /update inline policy iotctl-vpc-destination-and-secret of iotctl-doc-iot-to-msk: add ec2:CreateTags of the VPCDestinationENI=true tag on new interfaces/)
+      },
     },
     {
       name: 'the rule disabled',

@@ -4,39 +4,64 @@ import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {
   deniedActions, getSecretActions, iotRoleName, iotRolePolicy, iotTrustPolicy, keyPolicyAllows, keyUserSid, keyUserStatement,
-  parsePolicy, policiesAllow, samePolicy, trustsService, vpcDestinationActions, type PolicyDocument,
+  parsePolicy, policiesAllow, policyChanges, samePolicy, trustsService, vpcDestinationActions, type PolicyDocument,
 } from '../../src/lib/iot/policies.ts'
 
 const secretArn = 'arn:aws:secretsmanager:us-east-1:222222222222:secret:AmazonMSK_demo-AbCdEf'
 const roleArn = 'arn:aws:iam::222222222222:role/iotctl-demo-iot-to-msk'
+const account = {partition: 'aws', region: 'us-east-1', accountId: '222222222222'}
 
-test('the role is trusted by AWS IoT only on behalf of the IoT account', () => {
-  assert.deepEqual(iotTrustPolicy('222222222222'), {
+test('the role is trusted by AWS IoT only for the IoT account\'s rules and destinations (aws:SourceAccount and aws:SourceArn)', () => {
+  assert.deepEqual(iotTrustPolicy({partition: 'aws-cn', region: 'cn-north-1', accountId: '222222222222'}), {
     Version: '2012-10-17',
     Statement: [{
       Effect: 'Allow',
       Principal: {Service: 'iot.amazonaws.com'},
       Action: 'sts:AssumeRole',
-      Condition: {StringEquals: {'aws:SourceAccount': '222222222222'}},
+      Condition: {
+        StringEquals: {'aws:SourceAccount': '222222222222'},
+        ArnLike: {'aws:SourceArn': 'arn:aws-cn:iot:cn-north-1:222222222222:*'},
+      },
     }],
   })
-  assert.ok(trustsService(iotTrustPolicy('1'), 'iot.amazonaws.com'))
+  assert.ok(trustsService(iotTrustPolicy(account), 'iot.amazonaws.com'))
   assert.ok(!trustsService({Version: '', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]}, 'iot.amazonaws.com'))
 })
 
-test('the inline policy: the VPC destination\'s EC2 calls, and get_secret on the exact secret only', () => {
-  const policy = iotRolePolicy({secretArn})
+test('the inline policy is the IoT guide\'s for Kafka VPC destinations, with get_secret on the exact secret only', () => {
+  const policy = iotRolePolicy({...account, secretArn})
   assert.deepEqual(policy.Statement, [
     {Sid: 'VpcDestinationNetworkInterfaces', Effect: 'Allow', Action: [
-      'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
-      'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSecurityGroups',
+      'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DeleteNetworkInterface',
+      'ec2:DescribeSubnets', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSecurityGroups',
     ], Resource: '*'},
+    {Sid: 'VpcDestinationInterfacePermission', Effect: 'Allow', Action: 'ec2:CreateNetworkInterfacePermission', Resource: '*',
+      Condition: {StringEquals: {'ec2:ResourceTag/VPCDestinationENI': 'true'}}},
+    {Sid: 'VpcDestinationInterfaceTags', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: 'arn:aws:ec2:us-east-1:222222222222:network-interface/*',
+      Condition: {StringEquals: {'ec2:CreateAction': 'CreateNetworkInterface', 'aws:RequestTag/VPCDestinationENI': 'true'}}},
     {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secretArn},
   ])
   assert.deepEqual(deniedActions([policy], getSecretActions, secretArn), [])
   assert.deepEqual(deniedActions([policy], getSecretActions, secretArn.replace('demo', 'other')), getSecretActions, 'not AmazonMSK_*')
-  const withErrors = iotRolePolicy({secretArn, errorTopicArn: 'arn:aws:iot:us-east-1:222222222222:topic/iotctl/errors'})
+  const withErrors = iotRolePolicy({...account, secretArn, errorTopicArn: 'arn:aws:iot:us-east-1:222222222222:topic/iotctl/errors'})
   assert.deepEqual(withErrors.Statement.at(-1), {Sid: 'RepublishRuleErrors', Effect: 'Allow', Action: 'iot:Publish', Resource: 'arn:aws:iot:us-east-1:222222222222:topic/iotctl/errors'})
+})
+
+test('what an update of the inline policy changes, one phrase per statement', () => {
+  const wanted = iotRolePolicy({...account, secretArn})
+  const older: PolicyDocument = {Version: '2012-10-17', Statement: [
+    {Sid: 'VpcDestinationNetworkInterfaces', Effect: 'Allow', Action: [...vpcDestinationActions, 'ec2:CreateNetworkInterfacePermission'], Resource: '*'},
+    {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: getSecretActions, Resource: secretArn},
+    {Sid: 'Extra', Effect: 'Allow', Action: 's3:*', Resource: '*'},
+  ]}
+  assert.deepEqual(policyChanges(older, wanted), [
+    'change the EC2 network-interface calls of the VPC destination',
+    'add ec2:CreateNetworkInterfacePermission on interfaces tagged VPCDestinationENI=true',
+    'add ec2:CreateTags of the VPCDestinationENI=true tag on new interfaces',
+    'remove statement Extra',
+  ])
+  assert.deepEqual(policyChanges(wanted, wanted), [])
+  assert.deepEqual(policyChanges(wanted, iotRolePolicy({...account, secretArn: `${secretArn}x`})), [`change get_secret on ${secretArn}x`])
 })
 
 test('the key-policy statement: the role may decrypt through Secrets Manager only, under a Sid naming the stack', () => {
@@ -62,16 +87,20 @@ test('the key-policy evaluator: the statement makes the role a user of the key',
 })
 
 test('policies compare by meaning: key order, x versus [x], URL-encoded as IAM returns them', () => {
-  const policy = iotRolePolicy({secretArn})
+  const policy = iotRolePolicy({...account, secretArn})
   const reverse = (value: unknown): unknown => Array.isArray(value) ? value.map(reverse)
     : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverse(v)])) : value
   const reordered = reverse(policy) as PolicyDocument
   assert.notEqual(JSON.stringify(reordered), JSON.stringify(policy))
   assert.ok(samePolicy(policy, reordered))
   assert.ok(samePolicy(parsePolicy(encodeURIComponent(JSON.stringify(policy))), policy))
-  const single = {Version: '2012-10-17', Statement: {Effect: 'Allow', Action: ['sts:AssumeRole'], Principal: {Service: ['iot.amazonaws.com']}, Condition: {StringEquals: {'aws:SourceAccount': '1'}}}}
-  assert.ok(samePolicy(parsePolicy(JSON.stringify(single)), iotTrustPolicy('1')))
-  assert.ok(!samePolicy(iotRolePolicy({secretArn: `${secretArn}x`}), policy))
+  const single = {Version: '2012-10-17', Statement: {Effect: 'Allow', Action: ['sts:AssumeRole'], Principal: {Service: ['iot.amazonaws.com']}, Condition: {
+    ArnLike: {'aws:SourceArn': ['arn:aws:iot:us-east-1:1:*']}, StringEquals: {'aws:SourceAccount': '1'},
+  }}}
+  assert.ok(samePolicy(parsePolicy(JSON.stringify(single)), iotTrustPolicy({partition: 'aws', region: 'us-east-1', accountId: '1'})))
+  const older = {...single, Statement: {...single.Statement, Condition: {StringEquals: {'aws:SourceAccount': '1'}}}}
+  assert.ok(!samePolicy(parsePolicy(JSON.stringify(older)), iotTrustPolicy({partition: 'aws', region: 'us-east-1', accountId: '1'})), 'a trust without aws:SourceArn is not current')
+  assert.ok(!samePolicy(iotRolePolicy({...account, secretArn: `${secretArn}x`}), policy))
 })
 
 test('the evaluator: wildcards, NotAction, and an explicit Deny wins', () => {
@@ -84,5 +113,5 @@ test('the evaluator: wildcards, NotAction, and an explicit Deny wins', () => {
     [[], 'ec2:DescribeVpcs', '*', false],
   ]
   for (const [policies, action, resource, expected] of cases) assert.equal(policiesAllow(policies, action, resource), expected, `${action} ${JSON.stringify(policies)}`)
-  assert.deepEqual(deniedActions([iotRolePolicy({secretArn})], vpcDestinationActions, '*'), [])
+  assert.deepEqual(deniedActions([iotRolePolicy({...account, secretArn})], vpcDestinationActions, '*'), [])
 })

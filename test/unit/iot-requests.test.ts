@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand} from '@aws-sdk/client-iam'
+import {CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand} from '@aws-sdk/client-iam'
 import {
   CreateTopicRuleCommand, CreateTopicRuleDestinationCommand, GetTopicRuleCommand, GetTopicRuleDestinationCommand, IoTClient,
   ListTopicRuleDestinationsCommand, ListTopicRulesCommand, ReplaceTopicRuleCommand,
@@ -54,7 +54,30 @@ function setup(settings: Partial<StackSettings> = {}) {
 
 const noSuchEntity = Object.assign(new Error('Role not found'), {name: 'NoSuchEntity', $metadata: {httpStatusCode: 404}})
 
-test('iot role: trust with aws:SourceAccount, inline policy on the exact secret, key-policy statement added beside the root statement', async () => {
+/** The two documents `iot role` writes, exactly (IoT developer guide: "Apache Kafka Virtual Private Cloud (VPC) destinations" and "Cross-service confused deputy prevention"). */
+const expectedTrust = {
+  Version: '2012-10-17',
+  Statement: [{
+    Effect: 'Allow', Principal: {Service: 'iot.amazonaws.com'}, Action: 'sts:AssumeRole',
+    Condition: {StringEquals: {'aws:SourceAccount': B}, ArnLike: {'aws:SourceArn': `arn:aws:iot:us-east-1:${B}:*`}},
+  }],
+}
+const expectedPolicy = {
+  Version: '2012-10-17',
+  Statement: [
+    {Sid: 'VpcDestinationNetworkInterfaces', Effect: 'Allow', Action: [
+      'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DeleteNetworkInterface',
+      'ec2:DescribeSubnets', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSecurityGroups',
+    ], Resource: '*'},
+    {Sid: 'VpcDestinationInterfacePermission', Effect: 'Allow', Action: 'ec2:CreateNetworkInterfacePermission', Resource: '*',
+      Condition: {StringEquals: {'ec2:ResourceTag/VPCDestinationENI': 'true'}}},
+    {Sid: 'VpcDestinationInterfaceTags', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: `arn:aws:ec2:us-east-1:${B}:network-interface/*`,
+      Condition: {StringEquals: {'ec2:CreateAction': 'CreateNetworkInterface', 'aws:RequestTag/VPCDestinationENI': 'true'}}},
+    {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secretArn},
+  ],
+}
+
+test('iot role: the documented trust (aws:SourceAccount and aws:SourceArn) and policy (VPCDestinationENI conditions, the exact secret), key-policy statement beside the root statement', async () => {
   const {ctx, mocks} = setup()
   mocks.iam.on(GetRoleCommand).rejects(noSuchEntity)
   mocks.iam.on(GetRolePolicyCommand).rejects(noSuchEntity)
@@ -64,20 +87,12 @@ test('iot role: trust with aws:SourceAccount, inline policy on the exact secret,
 
   const created = mocks.iam.commandCalls(CreateRoleCommand)[0].args[0].input
   assert.equal(created.RoleName, 'iotctl-demo-iot-to-msk')
-  assert.deepEqual(JSON.parse(created.AssumeRolePolicyDocument as string), {
-    Version: '2012-10-17',
-    Statement: [{Effect: 'Allow', Principal: {Service: 'iot.amazonaws.com'}, Action: 'sts:AssumeRole', Condition: {StringEquals: {'aws:SourceAccount': B}}}],
-  })
+  assert.deepEqual(JSON.parse(created.AssumeRolePolicyDocument as string), expectedTrust)
   assert.deepEqual(created.Tags, [{Key: 'iotctl:stack', Value: 'demo'}, {Key: 'iotctl:managed', Value: 'true'}])
 
   const policy = mocks.iam.commandCalls(PutRolePolicyCommand)[0].args[0].input
   assert.equal(policy.PolicyName, 'iotctl-vpc-destination-and-secret')
-  const statements = JSON.parse(policy.PolicyDocument as string).Statement
-  assert.deepEqual(statements[0].Action, [
-    'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
-    'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSecurityGroups',
-  ])
-  assert.deepEqual(statements[1], {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secretArn})
+  assert.deepEqual(JSON.parse(policy.PolicyDocument as string), expectedPolicy)
 
   const keyPolicy = mocks.kms.commandCalls(PutKeyPolicyCommand)[0].args[0].input
   assert.equal(keyPolicy.KeyId, 'key-b')
@@ -90,6 +105,45 @@ test('iot role: trust with aws:SourceAccount, inline policy on the exact secret,
     Condition: {StringEquals: {'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com'}},
   }])
   assert.deepEqual(ctx.ledger.resources.map((r) => `${r.step} ${r.id}`), ['iot-role iotctl-demo-iot-to-msk', 'iot-key-user key-b/iotctldemoZIotRuleRoleKeyUser'])
+})
+
+test('iot role on a role an older iotctl made: trust and policy updated in place, each change said; a second run changes nothing', async () => {
+  const {ctx, mocks} = setup()
+  const olderTrust = {Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'iot.amazonaws.com'}, Action: 'sts:AssumeRole', Condition: {StringEquals: {'aws:SourceAccount': B}}}]}
+  const olderPolicy = {Version: '2012-10-17', Statement: [
+    {Sid: 'VpcDestinationNetworkInterfaces', Effect: 'Allow', Resource: '*', Action: [
+      'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:CreateNetworkInterfacePermission', 'ec2:DeleteNetworkInterface',
+      'ec2:DescribeSubnets', 'ec2:DescribeVpcs', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSecurityGroups',
+    ]},
+    {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secretArn},
+  ]}
+  const role = (trust: object) => ({Role: {RoleName: 'iotctl-demo-iot-to-msk', Arn: roleArn, Path: '/', RoleId: 'AROA1', CreateDate: new Date(),
+    Tags: [{Key: 'iotctl:stack', Value: 'demo'}], AssumeRolePolicyDocument: encodeURIComponent(JSON.stringify(trust))}})
+  const inline = (policy: object) => ({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(policy))})
+  mocks.iam.on(GetRoleCommand).resolves(role(olderTrust))
+  mocks.iam.on(GetRolePolicyCommand).resolves(inline(olderPolicy))
+  const keyUser = {Sid: 'iotctldemoZIotRuleRoleKeyUser', Effect: 'Allow', Principal: {AWS: roleArn}, Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: '*',
+    Condition: {StringEquals: {'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com'}}}
+  mocks.kms.on(GetKeyPolicyCommand).resolves({Policy: JSON.stringify({Version: '2012-10-17', Statement: [rootStatement, keyUser]})})
+  const result = await setupIot('role', ctx, {dryRun: false})
+
+  assert.equal(mocks.iam.commandCalls(CreateRoleCommand).length, 0, 'the role is kept')
+  assert.deepEqual(mocks.iam.commandCalls(UpdateAssumeRolePolicyCommand).map((c) => [c.args[0].input.RoleName, JSON.parse(c.args[0].input.PolicyDocument as string)]),
+    [['iotctl-demo-iot-to-msk', expectedTrust]])
+  assert.deepEqual(mocks.iam.commandCalls(PutRolePolicyCommand).map((c) => JSON.parse(c.args[0].input.PolicyDocument as string)), [expectedPolicy])
+  const roleStep = result.steps.find((r) => r.id === 'iot-role')
+  assert.equal(roleStep?.outcome, 'created')
+  assert.deepEqual(roleStep?.changes, [
+    `update the trust policy of iotctl-demo-iot-to-msk to iot.amazonaws.com with aws:SourceAccount ${B} and aws:SourceArn arn:aws:iot:us-east-1:${B}:*`,
+    'update inline policy iotctl-vpc-destination-and-secret of iotctl-demo-iot-to-msk: change the EC2 network-interface calls of the VPC destination; ' +
+      'add ec2:CreateNetworkInterfacePermission on interfaces tagged VPCDestinationENI=true; add ec2:CreateTags of the VPCDestinationENI=true tag on new interfaces',
+  ])
+
+  mocks.iam.on(GetRoleCommand).resolves(role(expectedTrust))
+  mocks.iam.on(GetRolePolicyCommand).resolves(inline(expectedPolicy))
+  const again = await setupIot('role', ctx, {dryRun: false})
+  assert.deepEqual(again.steps.map((r) => r.outcome), ['unchanged', 'unchanged'])
+  assert.equal(mocks.iam.commandCalls(UpdateAssumeRolePolicyCommand).length + mocks.iam.commandCalls(PutRolePolicyCommand).length, 2, 'no further writes')
 })
 
 test('iot role refuses a role of the same name that the stack did not create, before any change', async () => {
@@ -137,7 +191,7 @@ test('iot rule: SQL, the Kafka action through the destination, get_secret with t
   const {ctx, mocks} = ruleSetup({rule: {name: 'device_data', kafkaTopic: 'telemetry', errorTopic: 'iotctl/errors'}})
   mocks.iot.on(GetTopicRuleCommand).rejects(Object.assign(new Error('not found'), {name: 'ResourceNotFoundException', $metadata: {}}))
   mocks.iam.on(GetRolePolicyCommand).resolves({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(
-    iotRolePolicy({secretArn, errorTopicArn: `arn:aws:iot:us-east-1:${B}:topic/iotctl/errors`})))})
+    iotRolePolicy({partition: 'aws', region: 'us-east-1', accountId: B, secretArn, errorTopicArn: `arn:aws:iot:us-east-1:${B}:topic/iotctl/errors`})))})
   const result = await setupIot('rule', ctx, {dryRun: false})
   assert.deepEqual(result.steps[0].notes, [], 'the role may publish to the error topic')
   const input = mocks.iot.commandCalls(CreateTopicRuleCommand)[0].args[0].input
@@ -191,7 +245,7 @@ test('iot rule refuses a dashed name before any call', async () => {
 test('iot rule --error-topic with a role that may not publish there says how to fix it', async () => {
   const {ctx, mocks} = ruleSetup({rule: {name: 'device_data', errorTopic: 'iotctl/errors'}})
   mocks.iot.on(GetTopicRuleCommand).rejects(Object.assign(new Error('not found'), {name: 'ResourceNotFoundException', $metadata: {}}))
-  mocks.iam.on(GetRolePolicyCommand).resolves({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(iotRolePolicy({secretArn})))})
+  mocks.iam.on(GetRolePolicyCommand).resolves({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(iotRolePolicy({partition: 'aws', region: 'us-east-1', accountId: B, secretArn})))})
   const result = await setupIot('rule', ctx, {dryRun: false})
   assert.deepEqual(result.steps[0].notes, ["the role may not publish to 'iotctl/errors' yet: run `iotctl iot role --error-topic iotctl/errors` (or `iotctl up`) so the error action can republish"])
 })

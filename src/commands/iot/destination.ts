@@ -5,7 +5,7 @@ import {accountOverrides, iotOverrides} from '../../overrides.ts'
 
 export default class IotDestination extends BaseCommand<IotSetupResult> {
   static override summary = 'Create the VPC topic rule destination in the IoT account and wait until it is ENABLED.'
-  static override description = `CreateTopicRuleDestination with a vpcConfiguration: the IoT VPC, its subnets (default: all of them; they must route to the peering), security groups (default: the VPC's default group) and the role of \`iotctl iot role\`. Waits, with progress, while it goes IN_PROGRESS → ENABLED.
+  static override description = `CreateTopicRuleDestination with a vpcConfiguration: the IoT VPC, its subnets (default: all of them but those in use1-az3, where AWS IoT does not accept destination subnets — skipped, saying so; a named one there is refused before any change; they must route to the peering), security groups (default: the VPC's default group) and the role of \`iotctl iot role\`. Waits, with progress, while it goes IN_PROGRESS → ENABLED.
 
 IAM is eventually consistent: right after the role is created AWS IoT may refuse it for some seconds; that refusal is retried with backoff for a bounded time, saying it is waiting for IAM. Idempotent: the stack's destination is the one using the stack's role.`
 

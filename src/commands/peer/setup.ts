@@ -5,7 +5,7 @@ import {accountOverrides, networkOverrides} from '../../overrides.ts'
 
 export default class PeerSetup extends BaseCommand<PeerSetupResult> {
   static override summary = 'Peer the IoT VPC with the MSK VPC across the two accounts, with routes and broker ingress.'
-  static override description = `Requests a VPC peering from the IoT account's VPC (B) to the MSK account's VPC (A), accepts it with A's credentials, waits until it is active, adds routes to the other VPC's CIDR blocks in both VPCs' route tables (default: the tables associated with each VPC's subnets, else the main table), and allows inbound TCP on the broker port (9096, SASL/SCRAM) into A's MSK security group from B's CIDR.
+  static override description = `Requests a VPC peering from the IoT account's VPC (B) to the MSK account's VPC (A), accepts it with A's credentials, waits until it is active, adds routes to the other VPC's CIDR blocks in both VPCs' route tables (default: the tables associated with each VPC's subnets, else the main table), and allows inbound TCP on the broker port (9096, SASL/SCRAM) into A's MSK security group from B's CIDR. With --dns-resolution, both VPCs must have DNS hostnames and DNS support on (enableDnsHostnames, enableDnsSupport): checked before any change, naming the VPC, the attribute and the modify-vpc-attribute command that turns it on.
 
 Idempotent: a second run finds everything in place and changes nothing. Every resource carries the stack's tags or construction mark and is recorded in .iotctl/<stack>.json, so \`iotctl cleanup\` can remove exactly what this created.`
 

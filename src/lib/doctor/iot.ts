@@ -1,18 +1,15 @@
 // Doctor checks of steps 5–7: what the role is trusted for and allowed to do,
 // the role as a user of B's key, the destination, and the rule's payload.
-import {GetPolicyCommand, GetPolicyVersionCommand, GetRolePolicyCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand, type IAMClient} from '@aws-sdk/client-iam'
 import {DescribeKeyCommand, GetKeyPolicyCommand} from '@aws-sdk/client-kms'
 import {aws} from '../errors.ts'
 import {clusterArnOf, scramBootstrapBrokers} from '../iot/brokers.ts'
 import {topicFilterOf} from '../iot/names.ts'
-import {
-  deniedActions, getSecretActions, iotRoleName, iotRolePolicyName, keyPolicyAllows, parsePolicy, partitionOf, topicArn, trustsService,
-  vpcDestinationActions, type PolicyDocument,
-} from '../iot/policies.ts'
+import {iotRoleName, iotRolePolicyName, iotSourceArnPattern, keyPolicyAllows, parsePolicy, partitionOf, topicArn, trustsService} from '../iot/policies.ts'
 import {isStackRuleDescription, parseGetSecret} from '../iot/rule.ts'
 import {stackDestinations} from '../iot/destination-step.ts'
 import {iotRoleArnOf, ruleSettingsOf} from '../iot/inputs.ts'
-import {getRole} from '../iot/role-steps.ts'
+import {getRole, iotAccountOf} from '../iot/role-steps.ts'
+import {describeCheck, rolePermissionChecks, simulateRole} from '../iot/simulate.ts'
 import {getTopicRule} from '../iot/rule-step.ts'
 import type {StepContext} from '../plan/types.ts'
 import {describeSecret} from '../secrets/store.ts'
@@ -20,22 +17,6 @@ import {fail, pass, warn, type CheckDefinition} from './check.ts'
 import type {Registry} from './registry.ts'
 
 const roleFix = 'run `iotctl iot role` (or `iotctl up`)'
-
-async function rolePolicies(iam: IAMClient, roleName: string): Promise<PolicyDocument[]> {
-  const policies: PolicyDocument[] = []
-  const inline = await aws(`listing the inline policies of ${roleName}`, () => iam.send(new ListRolePoliciesCommand({RoleName: roleName})))
-  for (const name of inline.PolicyNames ?? []) {
-    const answer = await aws(`reading policy ${name} of ${roleName}`, () => iam.send(new GetRolePolicyCommand({RoleName: roleName, PolicyName: name})))
-    if (answer.PolicyDocument) policies.push(parsePolicy(answer.PolicyDocument))
-  }
-  const attached = await aws(`listing the managed policies of ${roleName}`, () => iam.send(new ListAttachedRolePoliciesCommand({RoleName: roleName})))
-  for (const policy of attached.AttachedPolicies ?? []) {
-    const meta = await aws(`reading policy ${policy.PolicyArn}`, () => iam.send(new GetPolicyCommand({PolicyArn: policy.PolicyArn})))
-    const version = await aws(`reading policy ${policy.PolicyArn}`, () => iam.send(new GetPolicyVersionCommand({PolicyArn: policy.PolicyArn, VersionId: meta.Policy?.DefaultVersionId})))
-    if (version.PolicyVersion?.Document) policies.push(parsePolicy(version.PolicyVersion.Document))
-  }
-  return policies
-}
 
 function iotSecretArn(registry: Registry): string | undefined {
   return registry.observed.get('secret:iot')?.resources[0]?.id
@@ -58,39 +39,47 @@ async function iotKeyId(ctx: StepContext, registry: Registry): Promise<string | 
 export const iotChecks: CheckDefinition[] = [
   {
     id: 'role-trust',
-    title: 'AWS IoT may assume the stack\'s role, for the IoT account only',
+    title: 'AWS IoT may assume the stack\'s role, for the IoT account\'s rules and destinations only',
     async run(ctx) {
       const name = iotRoleName(ctx.stack)
       const role = await getRole(await ctx.accounts.iot.iam(), name)
       if (!role) return fail(`IAM role ${name} does not exist in the IoT account ${ctx.identities.iot.accountId}`, roleFix)
       const trust = parsePolicy(role.AssumeRolePolicyDocument ?? '{}')
       if (!trustsService(trust, 'iot.amazonaws.com')) return fail(`${name} does not trust iot.amazonaws.com`, `${roleFix}: it restores the trust policy`)
-      const sourceAccounts = trust.Statement.flatMap((s) => [s.Condition?.StringEquals?.['aws:SourceAccount'] ?? []].flat())
-      if (sourceAccounts.length === 0) return warn(`${name} trusts iot.amazonaws.com without an aws:SourceAccount condition`, `${roleFix}: it adds the confused-deputy protection`)
-      if (!sourceAccounts.includes(ctx.identities.iot.accountId)) {
-        return fail(`${name} trusts iot.amazonaws.com only for account ${sourceAccounts.join(', ')}, not ${ctx.identities.iot.accountId}`, `${roleFix}: it restores the trust policy`)
+      const accountId = ctx.identities.iot.accountId
+      const conditionValues = (operators: string[], key: string) => trust.Statement.flatMap((s) => operators.flatMap((op) => [s.Condition?.[op]?.[key] ?? []].flat()))
+      const sourceAccounts = conditionValues(['StringEquals'], 'aws:SourceAccount')
+      const sourceArns = conditionValues(['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals'], 'aws:SourceArn')
+      if (sourceAccounts.length > 0 && !sourceAccounts.includes(accountId)) {
+        return fail(`${name} trusts iot.amazonaws.com only for account ${sourceAccounts.join(', ')}, not ${accountId}`, `${roleFix}: it restores the trust policy`)
       }
-      return pass(`${role.Arn} trusts iot.amazonaws.com (aws:SourceAccount ${ctx.identities.iot.accountId})`)
+      const wantedArn = iotSourceArnPattern(iotAccountOf(ctx))
+      const missing = [...(sourceAccounts.length === 0 ? ['aws:SourceAccount'] : []), ...(sourceArns.length === 0 ? ['aws:SourceArn'] : [])]
+      if (missing.length > 0) {
+        return warn(`${name} trusts iot.amazonaws.com without ${missing.join(' and ')}`, `${roleFix}: it updates the trust policy to aws:SourceAccount ${accountId} and aws:SourceArn ${wantedArn} (the confused-deputy protection of the IoT developer guide)`)
+      }
+      return pass(`${role.Arn} trusts iot.amazonaws.com (aws:SourceAccount ${sourceAccounts.join(', ')}; aws:SourceArn ${sourceArns.join(', ')})`)
     },
   },
   {
     id: 'role-permissions',
-    title: 'the role may manage the destination\'s network interfaces and read the secret',
+    title: 'IAM allows the role what the destination\'s network interfaces and get_secret need (iam:SimulatePrincipalPolicy)',
     async run(ctx, registry) {
       const name = iotRoleName(ctx.stack)
       const iam = await ctx.accounts.iot.iam()
       if (!(await getRole(iam, name))) return fail(`IAM role ${name} does not exist`, roleFix)
-      const policies = await rolePolicies(iam, name)
       const secretArn = iotSecretArn(registry)
-      const denied = deniedActions(policies, vpcDestinationActions, '*')
-      if (secretArn) denied.push(...deniedActions(policies, getSecretActions, secretArn))
       const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
-      if (errorTopic) denied.push(...deniedActions(policies, ['iot:Publish'], topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, errorTopic)))
+      const errorTopicArn = errorTopic ? topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, errorTopic) : undefined
+      const checks = rolePermissionChecks({account: iotAccountOf(ctx), secretArn, errorTopicArn})
+      const verdicts = await simulateRole(iam, iotRoleArnOf(ctx), checks)
+      const denied = verdicts.filter((v) => v.decision !== 'allowed')
       if (denied.length > 0) {
-        return fail(`${name} is not allowed ${denied.join(', ')}${policies.length === 0 ? ' (it has no policies)' : ''}`, `${roleFix}: it restores the inline policy ${iotRolePolicyName}`)
+        return fail(`IAM denies ${name} ${denied.map((v) => `${describeCheck(v)} (${v.decision})`).join('; ')}`,
+          `run \`iotctl iot role\` (or \`iotctl up\`): it re-applies the inline policy ${iotRolePolicyName}${denied.some((v) => v.decision === 'explicitDeny') ? ', but remove the explicit Deny (another policy or a permissions boundary) yourself' : ''}`)
       }
-      if (!secretArn) return fail(`${name} has the EC2 permissions, but the stack has no secret in the IoT account to check get_secret against`, 'run `iotctl secret mirror`')
-      return pass(`${name} allows the ${vpcDestinationActions.length} EC2 network-interface actions and get_secret on ${secretArn}`)
+      if (!secretArn) return fail(`${name} may do what the destination needs, but the stack has no secret in the IoT account to check get_secret against`, 'run `iotctl secret mirror`')
+      return pass(`IAM allows ${name} the ${verdicts.filter((v) => v.action.startsWith('ec2:')).length} EC2 calls of the VPC destination (with their VPCDestinationENI conditions) and get_secret on ${secretArn}`)
     },
   },
   {

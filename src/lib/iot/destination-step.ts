@@ -1,7 +1,7 @@
 // iot-destination (walkthrough step 6): the VPC topic rule destination. The
 // stack's are the ones whose role is the stack's role (destinations cannot be
 // tagged), so they are found again when the ledger is lost.
-import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand} from '@aws-sdk/client-ec2'
+import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, type Subnet} from '@aws-sdk/client-ec2'
 import {
   CreateTopicRuleDestinationCommand,
   DeleteTopicRuleDestinationCommand,
@@ -21,6 +21,20 @@ import {iotRoleName} from './policies.ts'
 import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
 
 const destinationFacts = {subnets: 'iot.destination.subnets', securityGroups: 'iot.destination.securityGroups'}
+
+/**
+ * Availability zones (by zone id, the same in every account) whose subnets
+ * AWS IoT refuses for a VPC destination: "You cannot use subnets in the
+ * use1-az3 availability zone when creating a destination" (IoT developer
+ * guide, https://docs.aws.amazon.com/iot/latest/developerguide/kafka-vpc-destination.html).
+ */
+export const destinationRefusedZoneIds = ['use1-az3']
+
+/** The destination's subnets, once checked: the ones to use, and defaulted ones left out (with why). */
+export interface DestinationSubnets {
+  subnetIds: string[]
+  skipped: {subnetId: string; zoneId: string}[]
+}
 
 export async function listDestinations(iot: IoTClient): Promise<TopicRuleDestinationSummary[]> {
   const all: TopicRuleDestinationSummary[] = []
@@ -56,27 +70,46 @@ function requireIotVpc(ctx: StepContext): string {
   return vpcId
 }
 
-/** The subnets named (each must be in the IoT VPC), else all subnets of the IoT VPC. */
-async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<string[]> {
+/**
+ * The subnets named (each must be in the IoT VPC and in a zone IoT accepts),
+ * else every subnet of the IoT VPC in such a zone; the others are skipped,
+ * saying so. Read-only: it runs in validate, before any change.
+ */
+async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<DestinationSubnets> {
   const ec2 = await ctx.accounts.iot.ec2()
   const named = ctx.settings.iot?.subnetIds
+  const flag = '--iot-subnets'
   if (named && named.length > 0) {
     for (const id of named) {
-      let vpcOfSubnet: string | undefined
+      let subnet: Subnet | undefined
       try {
-        vpcOfSubnet = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [id]}))).Subnets?.[0]?.VpcId
+        subnet = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [id]}))).Subnets?.[0]
       } catch (error) {
         if (!/InvalidSubnetID\.(NotFound|Malformed)/.test(awsErrorCode(error) ?? '')) throw toAwsError(`reading subnet ${id} (IoT account)`, error)
       }
-      if (!vpcOfSubnet) throw new InputError(`--iot-subnets ${id}: no such subnet in ${ctx.accounts.iot.label} (${ctx.accounts.iot.region})`)
-      if (vpcOfSubnet !== vpcId) throw new InputError(`--iot-subnets ${id}: subnet belongs to ${vpcOfSubnet}, not to the IoT VPC ${vpcId}`)
+      if (!subnet) throw new InputError(`${flag} ${id}: no such subnet in ${ctx.accounts.iot.label} (${ctx.accounts.iot.region})`)
+      if (subnet.VpcId !== vpcId) throw new InputError(`${flag} ${id}: subnet belongs to ${subnet.VpcId}, not to the IoT VPC ${vpcId}`)
+      const refused = refusedZone(subnet)
+      if (refused) throw new InputError(`${flag} ${id}: ${refused}; name subnets in other availability zones`)
     }
-    return named
+    return {subnetIds: named, skipped: []}
   }
   const answer = await aws(`listing subnets of ${vpcId} (IoT account)`, () => ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
-  const subnets = (answer.Subnets ?? []).map((s) => s.SubnetId as string).sort()
-  if (subnets.length === 0) throw new InputError(`the IoT VPC ${vpcId} has no subnets; create one or pass --iot-subnets`)
-  return subnets
+  const all = [...(answer.Subnets ?? [])].sort((a, b) => (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''))
+  if (all.length === 0) throw new InputError(`the IoT VPC ${vpcId} has no subnets; create one or pass --iot-subnets`)
+  const usable = all.filter((s) => !refusedZone(s))
+  const skipped = all.filter((s) => refusedZone(s)).map((s) => ({subnetId: s.SubnetId as string, zoneId: s.AvailabilityZoneId ?? ''}))
+  if (usable.length === 0) {
+    throw new InputError(`the IoT VPC ${vpcId} has subnets only in ${[...new Set(skipped.map((s) => s.zoneId))].join(', ')}, where AWS IoT does not accept VPC destination subnets; create a subnet in another availability zone and pass --iot-subnets`)
+  }
+  return {subnetIds: usable.map((s) => s.SubnetId as string), skipped}
+}
+
+/** Why AWS IoT refuses a subnet for a VPC destination, or undefined when it accepts it. */
+function refusedZone(subnet: Subnet): string | undefined {
+  const zoneId = subnet.AvailabilityZoneId
+  if (!zoneId || !destinationRefusedZoneIds.includes(zoneId)) return undefined
+  return `in availability zone ${zoneId} (${subnet.AvailabilityZone}), where AWS IoT does not accept VPC destination subnets`
 }
 
 /** The security groups named (each must be in the IoT VPC), else the VPC's default group. */
@@ -102,7 +135,8 @@ export const iotDestinationStep: Step = {
 
   async validate(ctx) {
     const vpcId = requireIotVpc(ctx)
-    ctx.facts.set(destinationFacts.subnets, await destinationSubnets(ctx, vpcId))
+    const subnets: DestinationSubnets = await destinationSubnets(ctx, vpcId)
+    ctx.facts.set(destinationFacts.subnets, subnets)
     ctx.facts.set(destinationFacts.securityGroups, await destinationSecurityGroups(ctx, vpcId))
     requireInputs(ctx, ['iot-role'])
   },
@@ -110,13 +144,15 @@ export const iotDestinationStep: Step = {
   async read(ctx) {
     const ours = await stackDestinations(ctx)
     const vpcId = ctx.settings.iot?.vpcId
-    const subnets = ctx.facts.get(destinationFacts.subnets) as string[] | undefined
+    const checked = ctx.facts.get(destinationFacts.subnets) as DestinationSubnets | undefined
+    const subnets = checked?.subnetIds
     const groups = ctx.facts.get(destinationFacts.securityGroups) as string[] | undefined
     const fits = (d: TopicRuleDestinationSummary) => (!vpcId || d.vpcDestinationSummary?.vpcId === vpcId) &&
       (!subnets || sameSet(d.vpcDestinationSummary?.subnetIds, subnets)) && (!groups || sameSet(d.vpcDestinationSummary?.securityGroups, groups))
     const current = ours.find((d) => fits(d) && d.status !== 'ERROR')
     const resources = [...(current ? [current] : []), ...ours.filter((d) => d !== current)].map((d) => destinationRecord(ctx, d.arn as string))
     const notes = ours.filter((d) => d !== current).map((d) => `the stack also owns ${d.arn} (${d.status}${d.statusReason ? `: ${d.statusReason}` : ''}, other settings); cleanup removes it`)
+    for (const s of checked?.skipped ?? []) notes.push(`subnet ${s.subnetId} skipped: it is in ${s.zoneId}, where AWS IoT does not accept VPC destination subnets`)
     const missing: string[] = []
     if (!current) {
       missing.push(`create a VPC topic rule destination in ${vpcId ?? 'the IoT VPC'} (subnets ${subnets?.join(', ') ?? '?'}; security groups ${groups?.join(', ') ?? '?'}) with role ${iotRoleName(ctx.stack)}`, 'wait until it is ENABLED')
@@ -138,7 +174,7 @@ export const iotDestinationStep: Step = {
     if (!arn) {
       const vpcConfiguration = {
         vpcId: requireIotVpc(ctx),
-        subnetIds: ctx.facts.get(destinationFacts.subnets) as string[],
+        subnetIds: (ctx.facts.get(destinationFacts.subnets) as DestinationSubnets).subnetIds,
         securityGroups: ctx.facts.get(destinationFacts.securityGroups) as string[],
         roleArn: iotRoleArnOf(ctx),
       }

@@ -32,54 +32,135 @@ export function roleArn(partition: string, accountId: string, name: string): str
   return `arn:${partition}:iam::${accountId}:role/${name}`
 }
 
+/** Where the role is used: the IoT account, its partition and region. */
+export interface IotAccount {
+  partition: string
+  region: string
+  accountId: string
+}
+
 /**
- * Trusted by AWS IoT, and only on behalf of B's own account: the
- * aws:SourceAccount condition is the confused-deputy protection the IoT
- * developer guide recommends for rule roles.
+ * The aws:SourceArn AWS IoT presents when it assumes the role: the rule (for
+ * get_secret and the error action) or the rule destination (for its network
+ * interfaces). The IoT developer guide's confused-deputy page gives the
+ * pattern `arn:aws:iot:region:account-id:*` for both
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/cross-service-confused-deputy-prevention.html).
  */
-export function iotTrustPolicy(accountId: string): PolicyDocument {
+export function iotSourceArnPattern(account: IotAccount): string {
+  return `arn:${account.partition}:iot:${account.region}:${account.accountId}:*`
+}
+
+/**
+ * Trusted by AWS IoT, and only on behalf of B's own rules and destinations:
+ * aws:SourceAccount and aws:SourceArn together are the confused-deputy
+ * protection the IoT developer guide recommends (same page as above; its
+ * example uses StringEquals for the account and ArnLike for the ARN).
+ */
+export function iotTrustPolicy(account: IotAccount): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [{
       Effect: 'Allow',
       Principal: {Service: 'iot.amazonaws.com'},
       Action: 'sts:AssumeRole',
-      Condition: {StringEquals: {'aws:SourceAccount': accountId}},
+      Condition: {
+        StringEquals: {'aws:SourceAccount': account.accountId},
+        ArnLike: {'aws:SourceArn': iotSourceArnPattern(account)},
+      },
     }],
   }
 }
 
 /**
- * What a VPC rule destination needs to create and use its network interfaces
- * (IoT developer guide, "VPC destinations": the console's generated policy).
+ * What a VPC rule destination needs to place its network interfaces, as the
+ * IoT developer guide's "Apache Kafka Virtual Private Cloud (VPC) destinations"
+ * page documents the role's policy
+ * (https://docs.aws.amazon.com/iot/latest/developerguide/kafka-vpc-destination.html):
+ * these actions on any resource, plus the two conditional statements below.
  */
 export const vpcDestinationActions = [
   'ec2:CreateNetworkInterface',
   'ec2:DescribeNetworkInterfaces',
-  'ec2:CreateNetworkInterfacePermission',
+  'ec2:DescribeVpcs',
   'ec2:DeleteNetworkInterface',
   'ec2:DescribeSubnets',
-  'ec2:DescribeVpcs',
   'ec2:DescribeVpcAttribute',
   'ec2:DescribeSecurityGroups',
 ]
 
+/** The tag AWS IoT puts on the interfaces it creates; the conditions of the documented policy key on it. */
+export const destinationEniTag = 'VPCDestinationENI'
+
 /** What get_secret needs, on the exact secret, not on `AmazonMSK_*`. */
 export const getSecretActions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']
 
-export interface RolePolicyInput {
+export interface RolePolicyInput extends IotAccount {
   secretArn: string
   /** The republish error action's topic ARN, when the rule has one. */
   errorTopicArn?: string
 }
 
+/** The network interfaces of the account and region (what CreateTags is scoped to). */
+export function networkInterfaceArns(account: IotAccount): string {
+  return `arn:${account.partition}:ec2:${account.region}:${account.accountId}:network-interface/*`
+}
+
+/** The context keys EC2 evaluates when IoT creates an interface with its tag (tags given at creation are a CreateTags action). */
+export function createTagsContext(): Record<string, string> {
+  return {'ec2:CreateAction': 'CreateNetworkInterface', [`aws:RequestTag/${destinationEniTag}`]: 'true'}
+}
+
+/** Statement ids of the role's policy, and what each grants (for the line that says what an update changes). */
+export const rolePolicySids = {
+  networkInterfaces: 'VpcDestinationNetworkInterfaces',
+  interfacePermission: 'VpcDestinationInterfacePermission',
+  interfaceTags: 'VpcDestinationInterfaceTags',
+  secret: 'ReadKafkaCredentials',
+  errorTopic: 'RepublishRuleErrors',
+} as const
+
 export function iotRolePolicy(input: RolePolicyInput): PolicyDocument {
   const statements: PolicyStatement[] = [
-    {Sid: 'VpcDestinationNetworkInterfaces', Effect: 'Allow', Action: vpcDestinationActions, Resource: '*'},
-    {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: getSecretActions, Resource: input.secretArn},
+    {Sid: rolePolicySids.networkInterfaces, Effect: 'Allow', Action: vpcDestinationActions, Resource: '*'},
+    {
+      Sid: rolePolicySids.interfacePermission, Effect: 'Allow', Action: 'ec2:CreateNetworkInterfacePermission', Resource: '*',
+      Condition: {StringEquals: {[`ec2:ResourceTag/${destinationEniTag}`]: 'true'}},
+    },
+    // EC2 authorizes tags given at creation as a separate CreateTags action on the new interface.
+    {Sid: rolePolicySids.interfaceTags, Effect: 'Allow', Action: 'ec2:CreateTags', Resource: networkInterfaceArns(input), Condition: {StringEquals: createTagsContext()}},
+    {Sid: rolePolicySids.secret, Effect: 'Allow', Action: getSecretActions, Resource: input.secretArn},
   ]
-  if (input.errorTopicArn) statements.push({Sid: 'RepublishRuleErrors', Effect: 'Allow', Action: 'iot:Publish', Resource: input.errorTopicArn})
+  if (input.errorTopicArn) statements.push({Sid: rolePolicySids.errorTopic, Effect: 'Allow', Action: 'iot:Publish', Resource: input.errorTopicArn})
   return {Version: '2012-10-17', Statement: statements}
+}
+
+/** What one statement of the role's policy is for, in the words of a change line. */
+function grantOf(sid: string | undefined, statement: PolicyStatement | undefined): string {
+  switch (sid) {
+    case rolePolicySids.networkInterfaces: return 'the EC2 network-interface calls of the VPC destination'
+    case rolePolicySids.interfacePermission: return `ec2:CreateNetworkInterfacePermission on interfaces tagged ${destinationEniTag}=true`
+    case rolePolicySids.interfaceTags: return `ec2:CreateTags of the ${destinationEniTag}=true tag on new interfaces`
+    case rolePolicySids.secret: return `get_secret on ${list(statement?.Resource).join(', ') || 'the secret'}`
+    case rolePolicySids.errorTopic: return `iot:Publish to ${list(statement?.Resource).join(', ') || 'the error topic'} for the error action`
+    default: return sid ? `statement ${sid}` : 'a statement without Sid'
+  }
+}
+
+/**
+ * What putting `wanted` in place of `current` changes, one phrase per
+ * statement (matched by Sid): "add …", "change …", "remove …".
+ */
+export function policyChanges(current: PolicyDocument, wanted: PolicyDocument): string[] {
+  const changes: string[] = []
+  const bySid = new Map(current.Statement.map((s, i) => [s.Sid ?? `#${i}`, s]))
+  for (const statement of wanted.Statement) {
+    const before = bySid.get(statement.Sid ?? '')
+    if (!before) changes.push(`add ${grantOf(statement.Sid, statement)}`)
+    else if (!samePolicy({Version: '', Statement: [before]}, {Version: '', Statement: [statement]})) changes.push(`change ${grantOf(statement.Sid, statement)}`)
+    bySid.delete(statement.Sid ?? '')
+  }
+  for (const [sid, statement] of bySid) changes.push(`remove ${grantOf(sid.startsWith('#') ? undefined : sid, statement)}`)
+  return changes
 }
 
 export function topicArn(partition: string, region: string, accountId: string, topic: string): string {

@@ -23,7 +23,10 @@ import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
 import {checkErrorTopic} from './names.ts'
 import {errorTopicArnOf, iotKeyIdOf, iotRoleArnOf, iotSecretOf, propagationSeconds, requireInputs, ruleSettingsOf} from './inputs.ts'
-import {iotRolePolicy, iotRolePolicyName, iotRoleName, iotTrustPolicy, keyUserSid, keyUserStatement, parsePolicy, samePolicy, type PolicyDocument} from './policies.ts'
+import {
+  iotRolePolicy, iotRolePolicyName, iotRoleName, iotSourceArnPattern, iotTrustPolicy, keyUserSid, keyUserStatement, parsePolicy, partitionOf, policyChanges, samePolicy,
+  type IotAccount, type PolicyDocument,
+} from './policies.ts'
 import {isPrincipalNotKnownYet, retryWhileIamPropagates} from './propagation.ts'
 
 export async function getRole(iam: IAMClient, name: string): Promise<Role | undefined> {
@@ -52,9 +55,24 @@ function roleRecord(ctx: StepContext, role: Role): ResourceRecord {
   }
 }
 
+/** The IoT account as the role's documents name it. */
+export function iotAccountOf(ctx: StepContext): IotAccount {
+  return {partition: partitionOf(ctx.identities.iot.arn), region: ctx.accounts.iot.region, accountId: ctx.identities.iot.accountId}
+}
+
 function wantedRolePolicy(ctx: StepContext): PolicyDocument | undefined {
   const secret = iotSecretOf(ctx)
-  return secret ? iotRolePolicy({secretArn: secret.arn, errorTopicArn: errorTopicArnOf(ctx)}) : undefined
+  return secret ? iotRolePolicy({...iotAccountOf(ctx), secretArn: secret.arn, errorTopicArn: errorTopicArnOf(ctx)}) : undefined
+}
+
+/** Whether the role's trust policy is the one iotctl writes (same meaning, whatever the spelling). */
+function trustIsCurrent(ctx: StepContext, role: Role): boolean {
+  const trust = role.AssumeRolePolicyDocument ? parsePolicy(role.AssumeRolePolicyDocument) : undefined
+  return trust !== undefined && samePolicy(trust, iotTrustPolicy(iotAccountOf(ctx)))
+}
+
+function trustDescription(ctx: StepContext): string {
+  return `iot.amazonaws.com with aws:SourceAccount ${ctx.identities.iot.accountId} and aws:SourceArn ${iotSourceArnPattern(iotAccountOf(ctx))}`
 }
 
 export const iotRoleStep: Step = {
@@ -76,38 +94,30 @@ export const iotRoleStep: Step = {
   async read(ctx) {
     const iam = await ctx.accounts.iot.iam()
     const name = iotRoleName(ctx.stack)
-    const accountId = ctx.identities.iot.accountId
     const secret = iotSecretOf(ctx)
     const secretText = secret ? `secret ${secret.name}` : 'the IoT account\'s AmazonMSK_ secret'
     const role = await getRole(iam, name)
-    if (!role) {
-      return {resources: [], missing: [
-        `create IAM role ${name} trusted by iot.amazonaws.com (aws:SourceAccount ${accountId})`,
-        `put inline policy ${iotRolePolicyName}: EC2 network interfaces for the VPC destination, get_secret on ${secretText}`,
-      ]}
-    }
+    const policyLine = `put inline policy ${iotRolePolicyName}: the VPC destination's network interfaces (with the VPCDestinationENI tag conditions), get_secret on ${secretText}`
+    if (!role) return {resources: [], missing: [`create IAM role ${name} trusted by ${trustDescription(ctx)}`, policyLine]}
     if (!hasStackTag(role.Tags, ctx.stack)) return {resources: [], missing: [], notes: [`IAM role ${name} exists but is not the stack's`]}
     const missing: string[] = []
-    const trust = role.AssumeRolePolicyDocument ? parsePolicy(role.AssumeRolePolicyDocument) : undefined
-    if (!trust || !samePolicy(trust, iotTrustPolicy(accountId))) missing.push(`restore the trust policy of ${name} (iot.amazonaws.com, aws:SourceAccount ${accountId})`)
+    // An older iotctl wrote the trust without aws:SourceArn: updated in place, saying so.
+    if (!trustIsCurrent(ctx, role)) missing.push(`update the trust policy of ${name} to ${trustDescription(ctx)}`)
     const policy = await getInlinePolicy(iam, name, iotRolePolicyName)
     const wanted = wantedRolePolicy(ctx)
-    if (!policy) missing.push(`put inline policy ${iotRolePolicyName}: EC2 network interfaces for the VPC destination, get_secret on ${secretText}`)
-    else if (!wanted || !samePolicy(policy, wanted)) {
-      const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
-      missing.push(`update inline policy ${iotRolePolicyName} of ${name} (get_secret on ${secretText}${errorTopic ? `; publish to '${errorTopic}' for the error action` : ''})`)
-    }
+    if (!policy) missing.push(policyLine)
+    else if (!wanted) missing.push(`update inline policy ${iotRolePolicyName} of ${name} (get_secret on ${secretText})`)
+    else if (!samePolicy(policy, wanted)) missing.push(`update inline policy ${iotRolePolicyName} of ${name}: ${policyChanges(policy, wanted).join('; ')}`)
     return {resources: [roleRecord(ctx, role)], missing}
   },
 
   async create(ctx, observed) {
     const iam = await ctx.accounts.iot.iam()
     const name = iotRoleName(ctx.stack)
-    const accountId = ctx.identities.iot.accountId
     const wanted = wantedRolePolicy(ctx)
     if (!wanted) throw new InputError('the IoT account has no AmazonMSK_ secret of this stack yet: run `iotctl secret mirror` (or `iotctl up`) first')
     let record = observed.resources[0]
-    const trust = JSON.stringify(iotTrustPolicy(accountId))
+    const trust = JSON.stringify(iotTrustPolicy(iotAccountOf(ctx)))
     if (!record) {
       const created = await aws(`creating IAM role ${name} (IoT account)`, () => iam.send(new CreateRoleCommand({
         RoleName: name,
@@ -118,9 +128,12 @@ export const iotRoleStep: Step = {
       record = roleRecord(ctx, created.Role as Role)
       ctx.ledger.put(record)
       ctx.checkpoint()
-    } else if (observed.missing.some((m) => m.startsWith('restore the trust policy'))) {
-      await aws(`restoring the trust policy of ${name}`, () => iam.send(new UpdateAssumeRolePolicyCommand({RoleName: name, PolicyDocument: trust})))
-      ctx.checkpoint()
+    } else {
+      const role = await getRole(iam, name)
+      if (role && !trustIsCurrent(ctx, role)) {
+        await aws(`updating the trust policy of ${name}`, () => iam.send(new UpdateAssumeRolePolicyCommand({RoleName: name, PolicyDocument: trust})))
+        ctx.checkpoint()
+      }
     }
     const current = await getInlinePolicy(iam, name, iotRolePolicyName)
     if (!current || !samePolicy(current, wanted)) {

@@ -22,6 +22,7 @@ import {recordBase} from '../plan/context.ts'
 import {stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {firstOverlap} from './cidr.ts'
+import {checkDnsResolution} from './dns.ts'
 import {checkSecurityGroup, describePeering, describeRouteTables, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
 
 export const defaultBrokerPort = 9096
@@ -85,6 +86,7 @@ export const peeringStep: Step = {
     if (overlap) {
       throw new InputError(`${vpcFlag.iot} ${iot.vpcId} (${overlap[0]}) overlaps ${vpcFlag.msk} ${msk.vpcId} (${overlap[1]}): peered VPCs need non-overlapping CIDR blocks`)
     }
+    if (ctx.settings.peering?.dnsResolution) await checkDnsResolution(ctx.accounts, {iot: iot.vpcId, msk: msk.vpcId})
   },
 
   async read(ctx) {
