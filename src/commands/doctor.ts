@@ -28,7 +28,7 @@ Read-only. Exits 1 when any check fails, so scripts and CI can gate on it; --jso
     probe: Flags.boolean({summary: 'Also send one probe message through the rule and watch its error topic (and Kafka, where reachable).', helpGroup: 'PROBE'}),
     'probe-wait': Flags.integer({summary: 'Seconds to wait for the probe\'s error or its arrival in Kafka (default 10).', min: 1, max: 600, helpValue: '<s>', helpGroup: 'PROBE'}),
     'bootstrap-server': Flags.string({summary: 'Brokers reachable from here as host:port[,…] for the probe\'s Kafka half (default: the cluster\'s own).', helpValue: '<host:port,…>', helpGroup: 'PROBE'}),
-    ca: Flags.string({summary: 'CA bundle (PEM) for the IoT data endpoint and the brokers (default: AWS_CA_BUNDLE, else Node\'s trust store).', helpValue: '<file>', helpGroup: 'PROBE'}),
+    'kafka-ca': Flags.string({summary: 'CA bundle (PEM) for the brokers\' TLS certificates (default: AWS_CA_BUNDLE, else Node\'s trust store; the IoT data endpoint always uses those).', helpValue: '<file>', helpGroup: 'PROBE'}),
   }
 
   async run(): Promise<DoctorResult> {
@@ -40,10 +40,10 @@ Read-only. Exits 1 when any check fails, so scripts and CI can gate on it; --jso
       const {parseBootstrapServers} = await import('../lib/msk/kafka-client.ts')
       const {defaultProbeWaitSeconds} = await import('../lib/doctor/probe.ts')
       const brokers = flags['bootstrap-server'] === undefined ? undefined : parseBootstrapServers(flags['bootstrap-server'])
-      probe = {waitSeconds: flags['probe-wait'] ?? defaultProbeWaitSeconds, signal: this.interruption.signal, ...(brokers ? {brokers} : {}), ...(flags.ca ? {ca: flags.ca} : {})}
-    } else if (flags['probe-wait'] !== undefined || flags['bootstrap-server'] !== undefined) {
+      probe = {waitSeconds: flags['probe-wait'] ?? defaultProbeWaitSeconds, signal: this.interruption.signal, ...(brokers ? {brokers} : {}), ...(flags['kafka-ca'] ? {kafkaCa: flags['kafka-ca']} : {})}
+    } else if (flags['probe-wait'] !== undefined || flags['bootstrap-server'] !== undefined || flags['kafka-ca'] !== undefined) {
       const {InputError} = await import('../lib/errors.ts')
-      throw new InputError(`${flags['probe-wait'] === undefined ? '--bootstrap-server' : '--probe-wait'} is for --probe: add --probe`)
+      throw new InputError(`${flags['probe-wait'] === undefined ? (flags['bootstrap-server'] === undefined ? '--kafka-ca' : '--bootstrap-server') : '--probe-wait'} is for --probe: add --probe`)
     }
     const result = await runDoctor(loaded.settings.stack, () => this.stepContext(loaded, {dryRun: true}), {...(probe ? {probe} : {})})
     if (!this.jsonEnabled()) {

@@ -25,8 +25,8 @@ export interface ProbeOptions {
   waitSeconds: number
   /** --bootstrap-server: brokers reachable from here (else the cluster's own, tried briefly). */
   brokers?: Broker[]
-  /** --ca: for the IoT data endpoint and the brokers (else AWS_CA_BUNDLE, else Node's store). */
-  ca?: string
+  /** --kafka-ca: for the brokers (else AWS_CA_BUNDLE, else Node's store); the IoT data endpoint takes AWS_CA_BUNDLE or Node's store. */
+  kafkaCa?: string
   signal?: AbortSignal
 }
 
@@ -49,7 +49,7 @@ export interface ProbeReport {
 
 async function openKafka(ctx: StepContext, options: ProbeOptions, topic: string): Promise<TopicReader | {state: 'unreachable'; detail: string}> {
   try {
-    const connection = await kafkaConnectionOf(ctx, {...(options.brokers ? {brokers: options.brokers} : {}), ...(options.ca ? {ca: options.ca} : {})})
+    const connection = await kafkaConnectionOf(ctx, {...(options.brokers ? {brokers: options.brokers} : {}), ...(options.kafkaCa ? {ca: options.kafkaCa} : {})})
     // The cluster's own brokers answer only inside its VPC (or a peered one): do not wait long for them.
     return await TopicReader.open({...connection, connectTimeoutSeconds: options.brokers ? 15 : 5}, topic, {fromBeginning: false})
   } catch (error) {
@@ -77,7 +77,7 @@ export async function runProbe(ctx: StepContext, options: ProbeOptions): Promise
   const account = ctx.accounts.iot
   const host = await describeIotDataEndpoint(await account.iot())
   const port = dataPlanePort(host)
-  const ca = caBundleOf(options.ca)
+  const ca = caBundleOf(undefined)
   const clientId = `iotctl-probe-${randomBytes(4).toString('hex')}`
   const connection = await prepareConnection({
     kind: 'websocket', endpoint: host, region: account.region, clientId,
