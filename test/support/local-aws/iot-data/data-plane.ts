@@ -231,7 +231,7 @@ export class IotDataPlane {
       certificateId,
       policies,
       allowAll: false,
-      context: {'iot:Certificate.Id': certificateId},
+      context: {},
     }
     await this.#handOver(socket, session)
   }
