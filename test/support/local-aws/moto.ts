@@ -49,9 +49,10 @@ function ping(url: string): Promise<boolean> {
   })
 }
 
-// Set the parent-death signal, then run moto_server's main in this process.
-// IoT certificate ids are the SHA-256 of the DER, as AWS's (moto's default hashes
-// the PEM text; its `iot.use_valid_cert` setting has no environment variable).
+// Set the parent-death signal, then run moto_server's main in this process
+// (IoT certificate ids are the SHA-256 of the DER, as AWS's: moto's default hashes
+// the PEM text; its `iot.use_valid_cert` setting has no environment variable),
+// or, for any other command (the Kafka broker's java), become it (prctl survives execv).
 const launcher = [
   'import ctypes, os, signal, sys',
   'try:',
@@ -60,6 +61,8 @@ const launcher = [
   '    pass',
   'if os.getppid() != int(sys.argv[1]):',
   '    sys.exit(3)',
+  "if os.path.basename(sys.argv[2]) != 'moto_server':",
+  '    os.execv(sys.argv[2], sys.argv[2:])',
   'from moto.core.config import default_user_config',
   "default_user_config['iot']['use_valid_cert'] = True",
   'from moto.server import main',

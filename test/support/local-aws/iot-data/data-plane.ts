@@ -258,7 +258,7 @@ export class IotDataPlane {
       policies: caller.policies,
       allowAll: caller.allowAll,
       roleArn: caller.roleArn,
-      engine: caller.roleArn ? await policyEngine(this.#options.moto) : undefined,
+      engine: caller.roleArn && !caller.impliedAdmin ? await policyEngine(this.#options.moto) : undefined,
       context: {'aws:SourceIp': '127.0.0.1'},
     }
     const broker = await this.#space(session.account, session.region)
