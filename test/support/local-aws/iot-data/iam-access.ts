@@ -7,12 +7,14 @@
 // engine (test/support/local-aws/policy/) is present, connect/publish/subscribe
 // are asked of it instead (PolicyEngine.roleMay).
 import {xmlText, xmlTexts, type MotoClient} from '../moto-client.ts'
+import {ADMIN_ROLE} from '../profiles.ts'
 import type {Decision, NamedPolicy} from './iot-policy.ts'
 
 // moto loads no AWS managed policy documents by default; this one is the one the
 // stand-in's admin role carries.
+const ADMINISTRATOR_ACCESS = 'arn:aws:iam::aws:policy/AdministratorAccess'
 const KNOWN_MANAGED: Record<string, string> = {
-  'arn:aws:iam::aws:policy/AdministratorAccess': JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: '*', Resource: '*'}]}),
+  [ADMINISTRATOR_ACCESS]: JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: '*', Resource: '*'}]}),
 }
 
 export interface IamCaller {
@@ -20,6 +22,11 @@ export interface IamCaller {
   roleArn?: string
   /** Root or unknown callers: every action allowed (documented simplification). */
   allowAll: boolean
+  /**
+   * The seeded admin role whose AdministratorAccess attachment moto dropped: only
+   * this evaluator knows it (the policy engine would see a role without policies).
+   */
+  impliedAdmin: boolean
   policies: NamedPolicy[]
 }
 
@@ -27,14 +34,19 @@ export type RoleMay = (roleArn: string, action: string, resource: string, contex
 
 export async function iamCaller(moto: MotoClient, principalArn: string | undefined, account: string, region: string): Promise<IamCaller> {
   const assumed = /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(principalArn ?? '')
-  if (!assumed) return {allowAll: true, policies: []}
+  if (!assumed) return {allowAll: true, impliedAdmin: false, policies: []}
   const roleName = assumed[2]!
   const iam = (params: Record<string, string>) => moto.query('iam', account, region, {Version: '2010-05-08', ...params})
   const role = await iam({Action: 'GetRole', RoleName: roleName})
   const roleArn = xmlText(role.body.toString('utf8'), 'Arn') ?? `arn:aws:iam::${account}:role/${roleName}`
   const policies: NamedPolicy[] = []
   const attached = await iam({Action: 'ListAttachedRolePolicies', RoleName: roleName})
-  for (const arn of xmlTexts(attached.body.toString('utf8'), 'PolicyArn')) {
+  const arns = xmlTexts(attached.body.toString('utf8'), 'PolicyArn')
+  // The stand-in seeds its admin role with AdministratorAccess, an attachment moto
+  // drops when it has not loaded AWS managed policies: count it as made.
+  const impliedAdmin = roleName === ADMIN_ROLE && role.status === 200 && !arns.includes(ADMINISTRATOR_ACCESS)
+  if (impliedAdmin) arns.push(ADMINISTRATOR_ACCESS)
+  for (const arn of arns) {
     if (KNOWN_MANAGED[arn]) {
       policies.push({name: arn, document: KNOWN_MANAGED[arn]})
       continue
@@ -52,7 +64,7 @@ export async function iamCaller(moto: MotoClient, principalArn: string | undefin
     const text = xmlText(policy.body.toString('utf8'), 'PolicyDocument')
     if (text) policies.push({name: `${roleName}/${name}`, document: decodeDocument(text)})
   }
-  return {roleArn, allowAll: false, policies}
+  return {roleArn, allowAll: false, impliedAdmin, policies}
 }
 
 // IAM returns documents URL-encoded (moto too).
