@@ -174,6 +174,8 @@ export class KafkaAdmin {
     } catch (error) {
       throw topicError(error, name)
     }
+    // The broker's metadata follows the controller a moment later.
+    await this.#until(async () => !(await this.listTopics()).includes(name), `topic ${name} is still listed`)
   }
 
   async listTopics(): Promise<string[]> {
@@ -196,7 +198,7 @@ export class KafkaAdmin {
     const [description] = await this.#admin.describeConfigs({resources: [{resourceType: ConfigResourceTypes.TOPIC, resourceName: name}]})
     const configs: Record<string, string> = {}
     for (const config of description?.configs ?? []) {
-      if (config.configSource === ConfigSources.DYNAMIC_TOPIC_CONFIG && config.value !== null) configs[config.name] = config.value
+      if (config.configSource === ConfigSources.DYNAMIC_TOPIC_CONFIG && typeof config.value === 'string') configs[config.name] = config.value
     }
     return {
       name,

@@ -11,11 +11,13 @@ import {ACCOUNTS, ADMIN_ROLE, childEnvironment, writeProfiles} from './profiles.
 import type {Fault, LogEntry} from './request-log.ts'
 import {StandIn, type StandInSettings} from './standin.ts'
 import type {TunnelRegistry} from './tunnels.ts'
+import {startKafka, type KafkaOptions, type LocalKafka} from '../kafka/index.ts'
 
 export {ACCOUNTS, ADMIN_ROLE, BASE_KEYS, roleArn} from './profiles.ts'
 export type {Fault, LogEntry} from './request-log.ts'
 export type {Network, NetworkOptions, NetworkSide, NetworkSideOptions} from './network.ts'
 export type {StandInSettings} from './standin.ts'
+export type {LocalKafka, KafkaOptions} from '../kafka/index.ts'
 export {TunnelRegistry, type TunnelAccess, type TunnelMode, type ConnectionStatus, type TunnelRecord} from './tunnels.ts'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -30,6 +32,8 @@ export interface LocalAwsOptions extends Partial<StandInSettings> {
   dir?: string
   /** Create role iotctl-admin (trusting the base account) in both accounts, as an organisation would have. Default true. */
   seedAdminRoles?: boolean
+  /** Start the real Kafka broker behind every MSK cluster (a JVM: opt-in). See msk-kafka.ts. */
+  kafka?: boolean | KafkaOptions
 }
 
 export interface ClientConfig {
@@ -73,6 +77,10 @@ export interface LocalAws {
   settings: StandInSettings
   standIn: StandIn
   createNetwork(options?: NetworkOptions): Promise<Network>
+  /** The broker behind every MSK cluster, with startLocalAws({kafka: true}). */
+  kafka?: LocalKafka
+  /** An MSK broker name (b-1.<cluster>….amazonaws.com:9096) → the local broker's localhost:<port>; anything else unchanged. */
+  resolveBroker(hostPort: string): string
   /**
    * Settles when moto has built its EC2, IoT, Kafka, KMS and Secrets Manager
    * backends for both accounts (started in the background by startLocalAws and
@@ -93,6 +101,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
 
   let moto: MotoServer | undefined
   let standIn: StandIn | undefined
+  let kafka: LocalKafka | undefined
   // A parent that dies without stop() still removes the folder (moto.ts kills moto).
   const removeDir = (): void => {
     if (ownDir) rmSync(dir, {recursive: true, force: true})
@@ -100,17 +109,25 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   process.once('exit', removeDir)
   const cleanup = async (): Promise<void> => {
     await standIn?.close()
-    await moto?.stop()
+    await Promise.all([moto?.stop(), kafka?.stop()])
     removeDir()
     process.removeListener('exit', removeDir)
   }
   try {
-    moto = await startMoto({venv})
+    // The JVM takes seconds to start: in parallel with moto.
+    const kafkaStarting = options.kafka ? startKafka(options.kafka === true ? {} : options.kafka) : undefined
+    kafkaStarting?.catch(() => undefined)
+    try {
+      moto = await startMoto({venv})
+    } finally {
+      kafka = await kafkaStarting
+    }
     const seed = async (): Promise<void> => {
       if (options.seedAdminRoles === false) return
       await Promise.all([seedAdminRole(standIn!, ACCOUNTS.msk, region), seedAdminRole(standIn!, ACCOUNTS.iot, region)])
     }
     const resetAll = async (): Promise<void> => {
+      await standIn!.msk.kafka.clear()
       await standIn!.moto.call({service: 'moto-api', account: ACCOUNTS.base, region, method: 'POST', path: '/moto-api/reset'})
       await seed()
     }
@@ -122,6 +139,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       iotDataDir: join(dir, 'iot-data'),
       onReset: resetAll,
     })
+    standIn.msk.kafka.attach(kafka)
     const endpoint = await standIn.start()
     await seed()
     let warmedUp = warmUp(standIn, region)
@@ -170,6 +188,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       settings: si.settings,
       standIn: si,
       createNetwork: (networkOptions) => createNetwork(clientConfig, region, networkOptions),
+      kafka,
+      resolveBroker: (hostPort) => si.msk.kafka.resolveBroker(hostPort),
       get warmedUp() {
         return warmedUp
       },

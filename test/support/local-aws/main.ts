@@ -1,6 +1,7 @@
-// `node test/support/local-aws/main.ts [--destination-delay-ms N] [--cluster-delay-ms N] [--no-throttle]`
-// Starts moto and the stand-in, prints one JSON line (endpoint, env, files) on
-// stdout and stays up until SIGINT or SIGTERM.
+// `node test/support/local-aws/main.ts [--destination-delay-ms N] [--cluster-delay-ms N] [--no-throttle] [--no-kafka]`
+// Starts moto, the stand-in and (unless --no-kafka) the Kafka broker behind the
+// MSK clusters, prints one JSON line (endpoint, env, files, kafka) on stdout and
+// stays up until SIGINT or SIGTERM.
 import {parseArgs} from 'node:util'
 import {startLocalAws} from './index.ts'
 
@@ -9,6 +10,7 @@ const {values} = parseArgs({
     'destination-delay-ms': {type: 'string'},
     'cluster-delay-ms': {type: 'string'},
     'no-throttle': {type: 'boolean'},
+    'no-kafka': {type: 'boolean'},
     region: {type: 'string'},
     dir: {type: 'string'},
   },
@@ -21,6 +23,7 @@ const aws = await startLocalAws({
   destinationActivationDelayMs: values['destination-delay-ms'] === undefined ? undefined : Number(values['destination-delay-ms']),
   clusterActivationDelayMs: values['cluster-delay-ms'] === undefined ? undefined : Number(values['cluster-delay-ms']),
   openTunnelsPerSecond: values['no-throttle'] ? 0 : undefined,
+  kafka: !values['no-kafka'],
 })
 
 let stopping = false
@@ -51,6 +54,7 @@ process.stdout.write(
     credentialsFile: aws.credentialsFile,
     profiles: aws.profiles,
     accounts: aws.accounts,
+    ...(aws.kafka ? {kafka: {bootstrap: aws.kafka.bootstrap, caFile: aws.kafka.caFile}} : {}),
     pid: process.pid,
     startupMs: Date.now() - started,
   }) + '\n',

@@ -10,8 +10,9 @@
 import {AwsServiceError, jsonReply} from './aws-errors.ts'
 import {relay, type CallContext, type Handler} from './context.ts'
 import {parseJson, type MotoClient} from './moto-client.ts'
+import {MskKafkaLink, type MskKafkaSettings} from './msk-kafka.ts'
 
-export interface MskSettings {
+export interface MskSettings extends MskKafkaSettings {
   /** How long a new cluster shows CREATING before ACTIVE. */
   clusterActivationDelayMs: number
 }
@@ -34,6 +35,8 @@ interface ClusterView {
   numberOfBrokerNodes: number
   clientAuthentication: ClientAuthentication
   clientBroker: string
+  kafkaVersion?: string
+  clusterType?: string
 }
 
 const notFound = (arn: string): AwsServiceError =>
@@ -46,14 +49,18 @@ export class MskStandIn {
   readonly #clusters = new Map<string, ClusterNotes>()
   /** Associated secret ARNs by cluster ARN. */
   readonly #scram = new Map<string, Set<string>>()
+  /** SCRAM users and topics on the real broker, when there is one (msk-kafka.ts). */
+  readonly kafka: MskKafkaLink
 
   constructor(settings: MskSettings) {
     this.settings = settings
+    this.kafka = new MskKafkaLink(settings)
   }
 
   reset(): void {
     this.#clusters.clear()
     this.#scram.clear()
+    this.kafka.reset()
   }
 
   handlers(): Record<string, Handler> {
@@ -70,6 +77,7 @@ export class MskStandIn {
       BatchDisassociateScramSecret: (c) => this.#disassociate(c),
       ListScramSecrets: (c) => this.#listSecrets(c),
       GetBootstrapBrokers: (c) => this.#bootstrapBrokers(c),
+      ...this.kafka.topicHandlers((c) => this.#cluster(c)),
     }
   }
 
@@ -125,6 +133,7 @@ export class MskStandIn {
     if (answer.status === 200) {
       this.#clusters.delete(arn)
       this.#scram.delete(arn)
+      await this.kafka.clusterDeleted(arn)
     }
     return relay(answer)
   }
@@ -138,6 +147,7 @@ export class MskStandIn {
     const remembered = this.#clusters.get(arn)?.clientAuthentication
     const clientAuthentication = (isEmpty(info.clientAuthentication) ? remembered : info.clientAuthentication) ?? {}
     const encryption = info.encryptionInfo as {encryptionInTransit?: {clientBroker?: string}} | undefined
+    const software = info.currentBrokerSoftwareInfo as {kafkaVersion?: string} | undefined
     return {
       clusterArn: arn,
       clusterName: String(info.clusterName ?? 'cluster'),
@@ -145,6 +155,8 @@ export class MskStandIn {
       numberOfBrokerNodes: Number(info.numberOfBrokerNodes ?? 0) || 1,
       clientAuthentication: clientAuthentication as ClientAuthentication,
       clientBroker: encryption?.encryptionInTransit?.clientBroker ?? 'TLS',
+      kafkaVersion: software?.kafkaVersion,
+      clusterType: typeof info.clusterType === 'string' ? info.clusterType : undefined,
     }
   }
 
@@ -167,7 +179,11 @@ export class MskStandIn {
     for (const secretArn of secrets) {
       const refusal = await checkScramSecret(c.moto, c.account, c.region, secretArn)
       if (refusal) unprocessed.push({errorCode: 'InvalidSecretArn', errorMessage: refusal, secretArn})
-      else associated.add(secretArn)
+      else {
+        associated.add(secretArn)
+        this.#scram.set(cluster.clusterArn, associated)
+        await this.kafka.associated(c.moto, c.account, c.region, cluster.clusterArn, secretArn)
+      }
     }
     this.#scram.set(cluster.clusterArn, associated)
     return jsonReply('rest-json', {clusterArn: cluster.clusterArn, unprocessedScramSecrets: unprocessed})
@@ -179,7 +195,10 @@ export class MskStandIn {
     const associated = this.#scram.get(cluster.clusterArn) ?? new Set<string>()
     const unprocessed: {errorCode: string; errorMessage: string; secretArn: string}[] = []
     for (const secretArn of secrets) {
-      if (associated.delete(secretArn)) continue
+      if (associated.delete(secretArn)) {
+        await this.kafka.disassociated(cluster.clusterArn, secretArn)
+        continue
+      }
       unprocessed.push({errorCode: 'InvalidSecretArn', errorMessage: 'The provided secret is not associated with the cluster.', secretArn})
     }
     return jsonReply('rest-json', {clusterArn: cluster.clusterArn, unprocessedScramSecrets: unprocessed})
