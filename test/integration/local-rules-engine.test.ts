@@ -15,17 +15,23 @@ import {
   CreateTopicRuleDestinationCommand,
   GetTopicRuleDestinationCommand,
   IoTClient,
+  UpdateTopicRuleDestinationCommand,
   type TopicRulePayload,
 } from '@aws-sdk/client-iot'
 import {CreateKeyCommand, KMSClient} from '@aws-sdk/client-kms'
 import {CreateSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {BatchDisassociateScramSecretCommand, GetBootstrapBrokersCommand} from '@aws-sdk/client-kafka'
 import {Consumer, stringDeserializers} from '@platformatic/kafka'
 import mqtt, {type MqttClient} from 'mqtt'
-import {startKafka, type LocalKafka} from '../support/kafka/index.ts'
+import type {LocalKafka} from '../support/kafka/index.ts'
+import {createScramCluster, type ScramCluster} from '../support/kafka/msk-cluster.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
 
 let aws: LocalAws
 let kafka: LocalKafka
+let cluster: ScramCluster
+let mskSecretArn: string
+let bootstrap: string
 let iot: IoTClient
 let destinationArn: string
 let readerRole: string
@@ -35,7 +41,6 @@ let watcher: MqttClient
 const account = () => aws.accounts.iot
 const republished: {topic: string; payload: Buffer}[] = []
 const scram = {username: 'iot-rules', password: 'pw-for-the-rules-engine-0123456789'}
-const bootstrap = 'b-1.telemetry.abc123.c2.kafka.us-east-1.amazonaws.com:9096'
 
 /** What the device dev1 publishes, over MQTT with mutual TLS, to the local IoT data plane. */
 async function publish(topic: string, payload: unknown): Promise<void> {
@@ -96,9 +101,14 @@ async function errorDocument(name: string): Promise<{ruleName: string; topic: st
 }
 
 before(async () => {
-  ;[aws, kafka] = await Promise.all([startLocalAws({destinationActivationDelayMs: 0}), startKafka()])
-  aws.standIn.rules.attachKafka({resolveBroker: (hostPort) => (hostPort === bootstrap ? kafka.bootstrap : undefined), caFile: kafka.caFile})
-  await kafka.upsertScramUser(scram.username, scram.password)
+  aws = await startLocalAws({kafka: true, destinationActivationDelayMs: 0, clusterActivationDelayMs: 0})
+  kafka = aws.kafka!
+  // The MSK account's cluster, its SCRAM secret associated: the broker knows the user.
+  cluster = await createScramCluster(aws, 'telemetry')
+  mskSecretArn = await cluster.createSecret('rules', scram.username, scram.password)
+  await cluster.associate(mskSecretArn)
+  bootstrap = (await cluster.kafka.send(new GetBootstrapBrokersCommand({ClusterArn: cluster.clusterArn}))).BootstrapBrokerStringSaslScram!
+  assert.match(bootstrap, /^b-1\..*\.kafka\.us-east-1\.amazonaws\.com:9096,/)
 
   iot = new IoTClient(aws.clientConfig('iot'))
   const iam = new IAMClient(aws.clientConfig('iot'))
@@ -142,7 +152,8 @@ before(async () => {
 after(async () => {
   await Promise.allSettled([device?.endAsync(), watcher?.endAsync()])
   iot?.destroy()
-  await Promise.allSettled([aws?.stop(), kafka?.stop()])
+  cluster?.destroy()
+  await aws?.stop()
 })
 
 describe('the rules engine delivers to Kafka', () => {
@@ -187,16 +198,16 @@ describe('the error action reports why delivery failed', () => {
     assert.match(document.failures[0]!.errorMessage, /Topic not-created not present in metadata/)
   })
 
-  test('SCRAM credentials the broker refuses: the error document names authentication', async () => {
+  test('the secret disassociated from the cluster: the error document names authentication', async () => {
     await kafka.createTopic('refused', {partitions: 1, replicationFactor: 1})
     await iot.send(new CreateTopicRuleCommand({ruleName: 'refused', topicRulePayload: rule('refused', 'refused/+/data', 'refused', readerRole)}))
-    await kafka.deleteScramUser(scram.username)
+    await cluster.kafka.send(new BatchDisassociateScramSecretCommand({ClusterArn: cluster.clusterArn, SecretArnList: [mskSecretArn]}))
     try {
       await publish('refused/dev1/data', {temperature: 20})
       const document = await errorDocument('refused')
       assert.match(document.failures[0]!.errorMessage, /SaslAuthenticationException: Authentication failed/)
     } finally {
-      await kafka.upsertScramUser(scram.username, scram.password)
+      await cluster.associate(mskSecretArn)
     }
   })
 
@@ -207,5 +218,17 @@ describe('the error action reports why delivery failed', () => {
     assert.match(document.failures[0]!.errorMessage, /rules-blind.*is not authorized to perform: secretsmanager:GetSecretValue/)
     const logged = await fetch(`${aws.endpoint}/_standin/rules/errors`).then((r) => r.json() as Promise<{errors: {ruleName: string; stage: string; errorMessage: string}[]}>)
     assert.ok(logged.errors.some((e) => e.ruleName === 'denied' && e.stage === 'action' && /secretsmanager:GetSecretValue/.test(e.errorMessage)), JSON.stringify(logged))
+  })
+
+  test('a VPC destination that is not ENABLED: the error document says so', async () => {
+    await iot.send(new CreateTopicRuleCommand({ruleName: 'disabled_destination', topicRulePayload: rule('disabled_destination', 'nodest/+/data', 'telemetry', readerRole)}))
+    await iot.send(new UpdateTopicRuleDestinationCommand({arn: destinationArn, status: 'DISABLED'}))
+    try {
+      await publish('nodest/dev1/data', {temperature: 20})
+      const document = await errorDocument('disabled_destination')
+      assert.match(document.failures[0]!.errorMessage, new RegExp(`destination ${destinationArn} is DISABLED, not ENABLED`))
+    } finally {
+      await iot.send(new UpdateTopicRuleDestinationCommand({arn: destinationArn, status: 'ENABLED'}))
+    }
   })
 })
