@@ -178,9 +178,13 @@ export class IotDataPlane {
   /** A publish by the service itself (rules' republish, Secure Tunneling's notify), delivered to the account's subscribers. */
   async publish(account: string, region: string, topic: string, payload: Buffer | string, options: {qos?: 0 | 1; retain?: boolean} = {}): Promise<void> {
     const broker = await this.#space(account, region)
+    const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload)
+    const qos = options.qos ?? 1
+    const retain = options.retain ?? false
+    this.#emit({account, region, topic, payload: body, clientId: '', principal: '', qos, retain})
     await new Promise<void>((resolve, reject) =>
       broker.publish(
-        {cmd: 'publish', topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload), qos: options.qos ?? 1, retain: options.retain ?? false, dup: false},
+        {cmd: 'publish', topic, payload: body, qos, retain, dup: false},
         (error) => (error ? reject(error) : resolve()),
       ),
     )
@@ -267,6 +271,8 @@ export class IotDataPlane {
       stream.once('close', () => this.#sockets.delete(stream))
       broker.handle(stream)
     })
+    // readHttpHead paused the socket; ws only adds a 'data' listener.
+    socket.resume()
   }
 
   async #handOver(socket: Duplex, session: Session): Promise<void> {
@@ -311,7 +317,11 @@ export class IotDataPlane {
         if (packet.qos === 2) return done(new Error('AWS IoT does not support QoS 2'))
         if (packet.topic.startsWith('$SYS/')) return done(new Error('not authorized'))
         this.#decide(session, 'iot:Publish', arn('topic', packet.topic)).then(
-          (decision) => done(decision.allowed ? null : new Error(decision.reason)),
+          (decision) => {
+            if (!decision.allowed) return done(new Error(decision.reason))
+            this.#emit({account, region, topic: packet.topic, payload: packet.payload, clientId: client.id, principal: session.principal, qos: packet.qos, retain: packet.retain})
+            done(null)
+          },
           (error: Error) => done(error),
         )
       },
@@ -331,31 +341,21 @@ export class IotDataPlane {
         return this.#decideNow(session, 'iot:Receive', arn('topic', packet.topic)).allowed ? packet : null
       },
     })
-    broker.on('publish', (packet, client) => {
-      if (packet.topic.startsWith('$SYS/')) return
-      const session = client ? this.#sessionOf(client) : undefined
-      const event: PublishEvent = {
-        account,
-        region,
-        topic: packet.topic,
-        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
-        clientId: client?.id ?? '',
-        principal: session?.principal ?? '',
-        qos: packet.qos,
-        retain: packet.retain,
-      }
-      for (const listener of this.#events.listeners('publish')) {
-        try {
-          listener(event)
-        } catch (error) {
-          process.stderr.write(`local-aws iot data plane: a publish listener threw: ${(error as Error).stack ?? error}\n`)
-        }
-      }
-    })
     broker.on('clientError', () => undefined)
     broker.on('connectionError', () => undefined)
     await broker.listen()
     return broker
+  }
+
+  #emit(event: Omit<PublishEvent, 'payload'> & {payload: Buffer | string}): void {
+    const full: PublishEvent = {...event, payload: Buffer.isBuffer(event.payload) ? event.payload : Buffer.from(event.payload)}
+    for (const listener of this.#events.listeners('publish')) {
+      try {
+        listener(full)
+      } catch (error) {
+        process.stderr.write(`local-aws iot data plane: a publish listener threw: ${(error as Error).stack ?? error}\n`)
+      }
+    }
   }
 
   #sessionOf(client: Client): Session | undefined {

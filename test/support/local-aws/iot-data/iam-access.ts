@@ -7,12 +7,14 @@
 // engine (test/support/local-aws/policy/) is present, connect/publish/subscribe
 // are asked of it instead (PolicyEngine.roleMay).
 import {xmlText, xmlTexts, type MotoClient} from '../moto-client.ts'
+import {ADMIN_ROLE} from '../profiles.ts'
 import type {Decision, NamedPolicy} from './iot-policy.ts'
 
 // moto loads no AWS managed policy documents by default; this one is the one the
 // stand-in's admin role carries.
+const ADMINISTRATOR_ACCESS = 'arn:aws:iam::aws:policy/AdministratorAccess'
 const KNOWN_MANAGED: Record<string, string> = {
-  'arn:aws:iam::aws:policy/AdministratorAccess': JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: '*', Resource: '*'}]}),
+  [ADMINISTRATOR_ACCESS]: JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: '*', Resource: '*'}]}),
 }
 
 export interface IamCaller {
@@ -34,7 +36,11 @@ export async function iamCaller(moto: MotoClient, principalArn: string | undefin
   const roleArn = xmlText(role.body.toString('utf8'), 'Arn') ?? `arn:aws:iam::${account}:role/${roleName}`
   const policies: NamedPolicy[] = []
   const attached = await iam({Action: 'ListAttachedRolePolicies', RoleName: roleName})
-  for (const arn of xmlTexts(attached.body.toString('utf8'), 'PolicyArn')) {
+  const arns = xmlTexts(attached.body.toString('utf8'), 'PolicyArn')
+  // The stand-in seeds its admin role with AdministratorAccess, an attachment moto
+  // drops when it has not loaded AWS managed policies: count it as made.
+  if (roleName === ADMIN_ROLE && role.status === 200 && !arns.includes(ADMINISTRATOR_ACCESS)) arns.push(ADMINISTRATOR_ACCESS)
+  for (const arn of arns) {
     if (KNOWN_MANAGED[arn]) {
       policies.push({name: arn, document: KNOWN_MANAGED[arn]})
       continue
