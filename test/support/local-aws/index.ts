@@ -132,6 +132,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       await seed()
     }
     standIn = new StandIn({
+      // LOCAL_AWS_STRICT_POLICIES=false runs a whole suite without policy strictness (policy/ in README.md).
+      strictPolicies: process.env.LOCAL_AWS_STRICT_POLICIES !== 'false',
       ...options,
       motoUrl: moto.url,
       venv,

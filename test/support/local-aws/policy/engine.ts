@@ -6,7 +6,7 @@
 // lets IAM policies count) — and validates actions, resource ARNs and context
 // keys against the service authorization reference (iam-data). Hand-written
 // string matching would miss exactly the conditions the issue is about.
-import {getDenialReasons, getGrantReasons, runSimulation, type RequestDenial, type Simulation} from '@cloud-copilot/iam-simulate'
+import {getDenialReasons, getGrantReasons, isWildcardOnlyAction, runSimulation, type RequestDenial, type Simulation} from '@cloud-copilot/iam-simulate'
 import type {MotoClient} from '../moto-client.ts'
 import {keyFacts, parseIamArn, principalDocuments, secretFacts, type NamedPolicy, type PolicyDocument, type PrincipalDocuments, type SourcePolicyType} from './documents.ts'
 
@@ -68,11 +68,14 @@ export function deniedMessage(principal: string, action: string, resource: strin
 /** One request through iam-simulate, the answer in IAM's terms. */
 export async function evaluate(request: EvaluationRequest): Promise<Evaluation> {
   const identity = request.identity ?? []
+  // Actions without resource-level permissions are authorized against `*`, whatever resource is named.
+  const [prefix, name] = request.action.split(':')
+  const resource = prefix && name && !/[*?]/.test(request.action) && (await isWildcardOnlyAction(prefix, name)) ? '*' : request.resource
   const simulation: Simulation = {
     request: {
       principal: request.principal,
       action: request.action,
-      resource: {resource: request.resource, accountId: request.resourceAccount},
+      resource: {resource, accountId: request.resourceAccount},
       contextVariables: request.context ?? {},
     },
     identityPolicies: identity.map((p) => ({name: p.id, policy: p.policy})),
@@ -109,7 +112,9 @@ export async function evaluate(request: EvaluationRequest): Promise<Evaluation> 
   const denials = analyses.flatMap((a) => getDenialReasons(a))
   // A service principal has no identity policies: what stops it is the resource's policy.
   const service = !request.principal.startsWith('arn:')
-  const denial = denials.find((d) => d.denialType === 'Explicit') ?? (service ? denials.find((d) => d.policyType === 'resource') : undefined) ?? denials[0]
+  // No denial reported (a cross-account request with no resource policy at all): the identity side allowed it, the resource side did not.
+  const fallback: RequestDenial = {policyType: analyses.length > 0 && analyses.every((a) => a.identityAnalysis?.result === 'Allowed') ? 'resource' : 'identity', denialType: 'Implicit'}
+  const denial = denials.find((d) => d.denialType === 'Explicit') ?? (service ? denials.find((d) => d.policyType === 'resource') : undefined) ?? denials[0] ?? fallback
   const matched = denials.flatMap((d) => d.denialType === 'Explicit'
     ? [{sourcePolicyId: d.policyIdentifier ?? 'ResourcePolicy', sourcePolicyType: policyType(d.policyType, d.policyIdentifier), statementIndex: d.statementIndex}]
     : [])
