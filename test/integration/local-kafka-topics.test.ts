@@ -39,6 +39,13 @@ async function rejectsWith(promise: Promise<unknown>, name: string, status: numb
   })
 }
 
+/** The messages of an error, its causes and its aggregated errors (the client nests them). */
+function messages(error: unknown): string[] {
+  if (!(error instanceof Error)) return []
+  const nested = [(error as Error & {cause?: unknown}).cause, ...((error as Error & {errors?: unknown[]}).errors ?? [])]
+  return [error.message, ...nested.flatMap(messages)]
+}
+
 test('CreateTopic makes the topic on the broker; ListTopics and DescribeTopic show it as MSK does', async () => {
   const configs = Buffer.from(JSON.stringify({'retention.ms': '3600000'})).toString('base64')
   const created = await cluster.kafka.send(
@@ -143,9 +150,7 @@ test('a message produced to the topic over SASL_SSL by an associated secret’s 
   const intruder = new Producer({clientId: 'intruder', ...aws.kafka!.clientOptions('app-user', 'guess'), serializers: stringSerializers, retries: 0})
   try {
     await assert.rejects(intruder.send({messages: [{topic: 'device-data', value: 'x'}]}), (error: Error) => {
-      const chain: string[] = []
-      for (let e: (Error & {cause?: unknown}) | undefined = error; e; e = e.cause as typeof e) chain.push(e.message)
-      assert.match(chain.join(' / '), /SASL authentication failed/)
+      assert.match(messages(error).join(' / '), /SASL authentication failed/)
       return true
     })
   } finally {

@@ -4,29 +4,58 @@
 // fails, republishes AWS's error document naming the cause: a missing topic,
 // refused authentication, a role that may not read the secret.
 import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
 import {after, before, describe, test} from 'node:test'
 import {CreateRoleCommand, IAMClient, PutRolePolicyCommand} from '@aws-sdk/client-iam'
-import {CreateTopicRuleCommand, CreateTopicRuleDestinationCommand, GetTopicRuleDestinationCommand, IoTClient, type TopicRulePayload} from '@aws-sdk/client-iot'
+import {
+  AttachPolicyCommand,
+  CreateKeysAndCertificateCommand,
+  CreatePolicyCommand,
+  CreateTopicRuleCommand,
+  CreateTopicRuleDestinationCommand,
+  GetTopicRuleDestinationCommand,
+  IoTClient,
+  UpdateTopicRuleDestinationCommand,
+  type TopicRulePayload,
+} from '@aws-sdk/client-iot'
 import {CreateKeyCommand, KMSClient} from '@aws-sdk/client-kms'
 import {CreateSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {BatchDisassociateScramSecretCommand, GetBootstrapBrokersCommand} from '@aws-sdk/client-kafka'
 import {Consumer, stringDeserializers} from '@platformatic/kafka'
-import {startKafka, type LocalKafka} from '../support/kafka/index.ts'
+import mqtt, {type MqttClient} from 'mqtt'
+import type {LocalKafka} from '../support/kafka/index.ts'
+import {createScramCluster, type ScramCluster} from '../support/kafka/msk-cluster.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
 
 let aws: LocalAws
 let kafka: LocalKafka
+let cluster: ScramCluster
+let mskSecretArn: string
+let bootstrap: string
 let iot: IoTClient
 let destinationArn: string
 let readerRole: string
 let blindRole: string
+let device: MqttClient
+let watcher: MqttClient
 const account = () => aws.accounts.iot
 const republished: {topic: string; payload: Buffer}[] = []
 const scram = {username: 'iot-rules', password: 'pw-for-the-rules-engine-0123456789'}
-const bootstrap = 'b-1.telemetry.abc123.c2.kafka.us-east-1.amazonaws.com:9096'
 
-/** A server-side publish into the data plane, as a device's accepted message is reported. */
-async function publish(topic: string, payload: unknown, clientId = 'dev1'): Promise<void> {
-  await aws.standIn.rules.process({account: account(), region: aws.region, topic, payload: Buffer.from(JSON.stringify(payload)), clientId})
+/** What the device dev1 publishes, over MQTT with mutual TLS, to the local IoT data plane. */
+async function publish(topic: string, payload: unknown): Promise<void> {
+  await device.publishAsync(topic, JSON.stringify(payload), {qos: 1})
+}
+
+/** A client with a certificate from CreateKeysAndCertificate, allowed everything by its IoT policy. */
+async function connect(clientId: string, certificate: {certificatePem?: string; keyPair?: {PrivateKey?: string}}): Promise<MqttClient> {
+  return mqtt.connectAsync(`mqtts://${aws.iotData.host}:${aws.iotData.port}`, {
+    clientId,
+    cert: certificate.certificatePem,
+    key: certificate.keyPair!.PrivateKey,
+    ca: readFileSync(aws.iotData.caFile),
+    reconnectPeriod: 0,
+  })
 }
 
 async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, limitMs = 30_000): Promise<T> {
@@ -72,10 +101,14 @@ async function errorDocument(name: string): Promise<{ruleName: string; topic: st
 }
 
 before(async () => {
-  ;[aws, kafka] = await Promise.all([startLocalAws({destinationActivationDelayMs: 0}), startKafka()])
-  aws.standIn.rules.attachKafka({resolveBroker: (hostPort) => (hostPort === bootstrap ? kafka.bootstrap : undefined), caFile: kafka.caFile})
-  aws.standIn.rules.attachDataPlane({onPublish: () => undefined, publish: (_account, _region, topic, payload) => void republished.push({topic, payload})})
-  await kafka.upsertScramUser(scram.username, scram.password)
+  aws = await startLocalAws({kafka: true, destinationActivationDelayMs: 0, clusterActivationDelayMs: 0})
+  kafka = aws.kafka!
+  // The MSK account's cluster, its SCRAM secret associated: the broker knows the user.
+  cluster = await createScramCluster(aws, 'telemetry')
+  mskSecretArn = await cluster.createSecret('rules', scram.username, scram.password)
+  await cluster.associate(mskSecretArn)
+  bootstrap = (await cluster.kafka.send(new GetBootstrapBrokersCommand({ClusterArn: cluster.clusterArn}))).BootstrapBrokerStringSaslScram!
+  assert.match(bootstrap, /^b-1\..*\.kafka\.us-east-1\.amazonaws\.com:9096,/)
 
   iot = new IoTClient(aws.clientConfig('iot'))
   const iam = new IAMClient(aws.clientConfig('iot'))
@@ -104,24 +137,32 @@ before(async () => {
     }),
   )
   destinationArn = created.topicRuleDestination!.arn!
+
+  const everything = JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: ['iot:Connect', 'iot:Publish', 'iot:Subscribe', 'iot:Receive'], Resource: '*'}]})
+  await iot.send(new CreatePolicyCommand({policyName: 'rules-test-devices', policyDocument: everything}))
+  const [deviceCert, watcherCert] = await Promise.all([1, 2].map(() => iot.send(new CreateKeysAndCertificateCommand({setAsActive: true}))))
+  for (const cert of [deviceCert!, watcherCert!]) await iot.send(new AttachPolicyCommand({policyName: 'rules-test-devices', target: cert.certificateArn}))
+  ;[device, watcher] = await Promise.all([connect('dev1', deviceCert!), connect('watcher', watcherCert!)])
+  watcher.on('message', (topic, payload) => republished.push({topic, payload}))
+  await watcher.subscribeAsync('errors/#', {qos: 1})
   await eventually(async () => ((await iot.send(new GetTopicRuleDestinationCommand({arn: destinationArn}))).topicRuleDestination?.status === 'ENABLED' ? true : undefined), 'the destination to be ENABLED')
   for (const client of [iam, kms, secrets]) client.destroy()
 })
 
 after(async () => {
+  await Promise.allSettled([device?.endAsync(), watcher?.endAsync()])
   iot?.destroy()
-  await Promise.allSettled([aws?.stop(), kafka?.stop()])
+  cluster?.destroy()
+  await aws?.stop()
 })
 
 describe('the rules engine delivers to Kafka', () => {
   test('a device message arrives in Kafka rewritten by the rule, keyed and with headers', async () => {
     await kafka.createTopic('telemetry', {partitions: 1, replicationFactor: 1})
     await iot.send(new CreateTopicRuleCommand({ruleName: 'to_kafka', topicRulePayload: rule('to_kafka', 'device/+/data', 'telemetry', readerRole)}))
-    await publish('device/dev1/data', {temperature: 21.5, humidity: 40})
     await publish('device/dev1/data', {temperature: -3})
     await publish('device/dev2/other', {temperature: 99})
-    await aws.standIn.rules.idle()
-    assert.deepEqual(aws.standIn.rules.errors(), [])
+    await publish('device/dev1/data', {temperature: 21.5, humidity: 40})
 
     const consumer = new Consumer({...kafka.clientOptions(), clientId: 'rules-test', groupId: `rules-test-${Date.now()}`, deserializers: stringDeserializers})
     try {
@@ -136,6 +177,8 @@ describe('the rules engine delivers to Kafka', () => {
     } finally {
       await consumer.close(true)
     }
+    await aws.standIn.rules.idle()
+    assert.deepEqual(aws.standIn.rules.errors(), [])
   })
 })
 
@@ -143,11 +186,11 @@ describe('the error action reports why delivery failed', () => {
   test('a Kafka topic that does not exist: the error document names the topic', async () => {
     await iot.send(new CreateTopicRuleCommand({ruleName: 'no_topic', topicRulePayload: rule('no_topic', 'missing/+/data', 'not-created', readerRole)}))
     const payload = {temperature: 20}
-    await publish('missing/dev7/data', payload, 'dev7')
+    await publish('missing/dev7/data', payload)
     const document = await errorDocument('no_topic')
     assert.equal(document.ruleName, 'no_topic')
     assert.equal(document.topic, 'missing/dev7/data')
-    assert.equal(document.clientId, 'dev7')
+    assert.equal(document.clientId, 'dev1')
     assert.deepEqual(JSON.parse(Buffer.from(document.base64OriginalPayload, 'base64').toString()), payload)
     assert.match(document.cloudwatchTraceId, /^[0-9a-f-]{36}$/)
     assert.equal(document.failures.length, 1)
@@ -155,16 +198,16 @@ describe('the error action reports why delivery failed', () => {
     assert.match(document.failures[0]!.errorMessage, /Topic not-created not present in metadata/)
   })
 
-  test('SCRAM credentials the broker refuses: the error document names authentication', async () => {
+  test('the secret disassociated from the cluster: the error document names authentication', async () => {
     await kafka.createTopic('refused', {partitions: 1, replicationFactor: 1})
     await iot.send(new CreateTopicRuleCommand({ruleName: 'refused', topicRulePayload: rule('refused', 'refused/+/data', 'refused', readerRole)}))
-    await kafka.deleteScramUser(scram.username)
+    await cluster.kafka.send(new BatchDisassociateScramSecretCommand({ClusterArn: cluster.clusterArn, SecretArnList: [mskSecretArn]}))
     try {
       await publish('refused/dev1/data', {temperature: 20})
       const document = await errorDocument('refused')
       assert.match(document.failures[0]!.errorMessage, /SaslAuthenticationException: Authentication failed/)
     } finally {
-      await kafka.upsertScramUser(scram.username, scram.password)
+      await cluster.associate(mskSecretArn)
     }
   })
 
@@ -175,5 +218,17 @@ describe('the error action reports why delivery failed', () => {
     assert.match(document.failures[0]!.errorMessage, /rules-blind.*is not authorized to perform: secretsmanager:GetSecretValue/)
     const logged = await fetch(`${aws.endpoint}/_standin/rules/errors`).then((r) => r.json() as Promise<{errors: {ruleName: string; stage: string; errorMessage: string}[]}>)
     assert.ok(logged.errors.some((e) => e.ruleName === 'denied' && e.stage === 'action' && /secretsmanager:GetSecretValue/.test(e.errorMessage)), JSON.stringify(logged))
+  })
+
+  test('a VPC destination that is not ENABLED: the error document says so', async () => {
+    await iot.send(new CreateTopicRuleCommand({ruleName: 'disabled_destination', topicRulePayload: rule('disabled_destination', 'nodest/+/data', 'telemetry', readerRole)}))
+    await iot.send(new UpdateTopicRuleDestinationCommand({arn: destinationArn, status: 'DISABLED'}))
+    try {
+      await publish('nodest/dev1/data', {temperature: 20})
+      const document = await errorDocument('disabled_destination')
+      assert.match(document.failures[0]!.errorMessage, new RegExp(`destination ${destinationArn} is DISABLED, not ENABLED`))
+    } finally {
+      await iot.send(new UpdateTopicRuleDestinationCommand({arn: destinationArn, status: 'ENABLED'}))
+    }
   })
 })

@@ -174,6 +174,8 @@ export class KafkaAdmin {
     } catch (error) {
       throw topicError(error, name)
     }
+    // The broker's metadata follows the controller a moment later.
+    await this.#until(async () => !(await this.listTopics()).includes(name), `topic ${name} is still listed`)
   }
 
   async listTopics(): Promise<string[]> {

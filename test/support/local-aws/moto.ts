@@ -49,11 +49,8 @@ function ping(url: string): Promise<boolean> {
   })
 }
 
-// Set the parent-death signal, then run moto_server's main in this process
-// (IoT certificate ids are the SHA-256 of the DER, as AWS's: moto's default hashes
-// the PEM text; its `iot.use_valid_cert` setting has no environment variable),
-// or, for any other command (the Kafka broker's java), become it (prctl survives execv).
-const launcher = [
+// Set the parent-death signal (prctl survives execv), then become `command`.
+const prologue = [
   'import ctypes, os, signal, sys',
   'try:',
   '    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)',
@@ -61,8 +58,14 @@ const launcher = [
   '    pass',
   'if os.getppid() != int(sys.argv[1]):',
   '    sys.exit(3)',
-  "if os.path.basename(sys.argv[2]) != 'moto_server':",
-  '    os.execv(sys.argv[2], sys.argv[2:])',
+]
+const execLauncher = [...prologue, 'os.execv(sys.argv[2], sys.argv[2:])'].join('\n')
+
+// moto runs its server main in the launcher's process instead: IoT certificate
+// ids are the SHA-256 of the DER, as AWS's (moto's default hashes the PEM text;
+// its `iot.use_valid_cert` setting has no environment variable).
+const motoLauncher = [
+  ...prologue,
   'from moto.core.config import default_user_config',
   "default_user_config['iot']['use_valid_cert'] = True",
   'from moto.server import main',
@@ -105,9 +108,9 @@ function installExitHooks(): void {
  * group is killed with the parent (exit, SIGINT/SIGTERM/SIGHUP, SIGKILL).
  * stdout and stderr are pipes.
  */
-export function spawnOwned(command: string, args: string[], options: {env?: NodeJS.ProcessEnv; cwd?: string; python?: string} = {}): ChildProcess {
+export function spawnOwned(command: string, args: string[], options: {env?: NodeJS.ProcessEnv; cwd?: string; python?: string; launcher?: string} = {}): ChildProcess {
   installExitHooks()
-  const child = spawn(options.python ?? 'python3', ['-c', launcher, String(process.pid), command, ...args], {
+  const child = spawn(options.python ?? 'python3', ['-c', options.launcher ?? execLauncher, String(process.pid), command, ...args], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
@@ -131,6 +134,7 @@ export async function startMoto(options: MotoOptions): Promise<MotoServer> {
     const url = `http://${host}:${port}`
     const child = spawnOwned(motoServer, ['-H', host, '-p', String(port)], {
       python,
+      launcher: motoLauncher,
       env: {...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1'},
     })
     let output = ''

@@ -34,10 +34,10 @@ export interface StandInSettings {
   openTunnelsPerSecond: number
   /** Open tunnels per account before LimitExceededException; undefined: no limit. */
   maxOpenTunnels?: number
-  /** A changed value of an associated SCRAM secret reaches the Kafka broker after this long. Default 0. */
-  scramPropagationDelayMs: number
   /** Evaluate IAM, trust and key policies and refuse malformed documents where AWS does (policy/README section). Default true. */
   strictPolicies: boolean
+  /** A changed value of an associated SCRAM secret reaches the Kafka broker after this long. Default 0. */
+  scramPropagationDelayMs: number
 }
 
 export interface StandInOptions extends Partial<StandInSettings> {
@@ -106,8 +106,8 @@ export class StandIn {
       clusterActivationDelayMs: options.clusterActivationDelayMs ?? 1000,
       openTunnelsPerSecond: options.openTunnelsPerSecond ?? 1,
       maxOpenTunnels: options.maxOpenTunnels,
-      scramPropagationDelayMs: options.scramPropagationDelayMs ?? 0,
       strictPolicies: options.strictPolicies ?? true,
+      scramPropagationDelayMs: options.scramPropagationDelayMs ?? 0,
     }
     this.settings = settings
     this.moto = new MotoClient(options.motoUrl)
@@ -122,12 +122,14 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
-    for (const [operation, handler] of Object.entries(this.msk.kafka.secretHandlers())) this.#handlers.set(`secretsmanager:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.iotData.handlers())) this.#handlers.set(`iot:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.msk.kafka.secretHandlers())) this.#handlers.set(`secretsmanager:${operation}`, handler)
     this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
     const rulesPolicy = new PolicyEngine(this.moto, {region: options.region, settings})
     this.rules.attachAuthorizer(rulesPolicy)
     this.rules.attachDataPlane(this.iotData)
+    const link = this.msk.kafka
+    this.rules.attachKafka({resolveBroker: (hostPort) => (link.kafka ? link.resolveBroker(hostPort) : undefined), get caFile() { return link.kafka?.caFile }})
     const iotAssumes = (roleArn: string, account: string, region: string, ruleName: string) =>
       rulesPolicy.mayAssume(roleArn, 'iot.amazonaws.com', {'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:iot:${region}:${account}:rule/${ruleName}`})
     for (const [operation, handler] of Object.entries(topicRuleHandlers(this.rules, (op) => this.#handlers.get(`iot:${op}`), () => (settings.strictPolicies ? iotAssumes : undefined)))) this.#handlers.set(`iot:${operation}`, handler)
