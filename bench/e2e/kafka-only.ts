@@ -20,7 +20,7 @@ import {readFileSync} from 'node:fs'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
-import {Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers} from '@platformatic/kafka'
+import {Admin, Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers} from '@platformatic/kafka'
 
 const {values} = parseArgs({
   options: {
@@ -106,6 +106,15 @@ async function producerSide(): Promise<void> {
     const password = values['password-env'] ? process.env[values['password-env']] : undefined
     if (!values.ca || !values.username || !password) throw new Error('--bootstrap needs --ca, --username and --password-env (the name of a variable holding the password)')
     connection = {bootstrapBrokers: [values.bootstrap], tls: {ca: readFileSync(values.ca, 'utf8')}, sasl: {mechanism: 'SCRAM-SHA-512', username: values.username, password}}
+    // Topics are not created on first use (auto.create.topics.enable=false, as on MSK).
+    if (!values.topic) {
+      const admin = new Admin({clientId: 'bench-admin', ...connection})
+      try {
+        await admin.createTopics({topics: [topic], partitions: 1, replicas: 1})
+      } finally {
+        await admin.close()
+      }
+    }
   } else {
     const {startKafka} = await import('../../test/support/kafka/index.ts')
     process.stderr.write('starting a Kafka broker…\n')
