@@ -142,8 +142,6 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       onReset: resetAll,
     })
     standIn.msk.kafka.attach(kafka)
-    // The rules engine's Kafka action produces to the same broker (hook added by slice cli12 for the end-to-end tests).
-    if (kafka) standIn.rules.attachKafka({resolveBroker: (hostPort) => standIn!.msk.kafka.resolveBroker(hostPort), caFile: kafka.caFile})
     const endpoint = await standIn.start()
     await seed()
     let warmedUp = warmUp(standIn, region)
