@@ -124,3 +124,12 @@ test('a topic name with a substitution template: no request, a note', async () =
   assert.match(result.reports[0].notes.join('\n'), /substitution template/)
   assert.equal(mock.calls().length, 0)
 })
+
+test('MSK unable to reach the brokers: a note saying so and how to create the topic, no CreateTopic, up goes on', async () => {
+  const {ctx, mock} = setup()
+  mock.on(DescribeTopicCommand).rejects(failure('InternalServerErrorException', 'Unable to connect to the cluster', 500))
+  const result = await applySteps([kafkaTopicStep], ctx, {dryRun: false})
+  assert.equal(result.reports[0].outcome, 'unchanged')
+  assert.match(result.reports[0].notes.join('\n'), /could not check Kafka topic 'device-data': MSK answered InternalServerErrorException.*kafka-topics\.sh/)
+  assert.equal(mock.commandCalls(CreateTopicCommand).length, 0)
+})

@@ -24,6 +24,7 @@ export const kafkaChecks: CheckDefinition[] = [
       if (cluster.State !== 'ACTIVE') return warn(`cannot tell whether topic '${name}' exists: cluster ${clusterLabel(cluster)} is not ACTIVE`, 'wait for the cluster, then run doctor again')
       const lookup = await lookUpTopic(await ctx.accounts.msk.kafka(), cluster.ClusterArn, name)
       if (lookup.state === 'unsupported') return warn(`cannot tell whether topic '${name}' exists: the MSK topic API answered ${lookup.reason}`, `look with ${describeCommand}`)
+      if (lookup.state === 'unreachable') return warn(`cannot tell whether topic '${name}' exists: MSK answered ${lookup.reason}`, `run doctor again later, or look with ${describeCommand}`)
       if (lookup.state === 'missing') {
         return fail(`Kafka topic '${name}' does not exist on cluster ${cluster.ClusterName}: the cluster does not create topics on first use, so every message the rule sends is refused`, 'run `iotctl up` (it creates the topic)')
       }

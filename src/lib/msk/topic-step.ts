@@ -12,7 +12,7 @@ import {deleteEach} from '../plan/delete.ts'
 import {stackMark} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {clusterLabel, clusterOf, getBootstrapBrokers, waitForActive} from './clusters.ts'
-import {createTopicRequest, isTemplatedTopic, isTopicApiUnsupported, kafkaTopicsCommand, kafkaVersionHasTopicApi, topicSettingsOf, topicSpecOf, type TopicSpec} from './topic.ts'
+import {createTopicRequest, isClusterUnreachable, isTemplatedTopic, isTopicApiUnsupported, kafkaTopicsCommand, kafkaVersionHasTopicApi, topicSettingsOf, topicSpecOf, type TopicSpec} from './topic.ts'
 
 export const kafkaTopicStepId = 'kafka-topic'
 
@@ -20,6 +20,7 @@ export type TopicLookup =
   | {state: 'found'; topic: DescribeTopicResponse}
   | {state: 'missing'}
   | {state: 'unsupported'; reason: string}
+  | {state: 'unreachable'; reason: string}
 
 /** DescribeTopic as a value: found, missing, or the cluster has no topic API. */
 export async function lookUpTopic(kafka: KafkaClient, clusterArn: string, topic: string): Promise<TopicLookup> {
@@ -28,6 +29,7 @@ export async function lookUpTopic(kafka: KafkaClient, clusterArn: string, topic:
     return {state: 'found', topic: answer}
   } catch (error) {
     if (isTopicApiUnsupported(error)) return {state: 'unsupported', reason: `${awsErrorCode(error)}: ${(error as Error).message}`}
+    if (isClusterUnreachable(error)) return {state: 'unreachable', reason: `${awsErrorCode(error)}: ${(error as Error).message}`}
     if (isNotFound(error)) return {state: 'missing'}
     throw toAwsError(`reading Kafka topic ${topic} of ${clusterArn}`, error)
   }
@@ -95,6 +97,10 @@ export const kafkaTopicStep: Step = {
     if (cluster.State !== 'ACTIVE') return {resources: recorded, missing: [`${what} on cluster ${clusterLabel(cluster)} once it is ACTIVE`]}
     const lookup = await lookUpTopic(kafka, cluster.ClusterArn, spec.name)
     if (lookup.state === 'unsupported') return {resources: recorded, missing: [], notes: [await unsupportedNote(kafka, cluster, spec, lookup.reason)]}
+    if (lookup.state === 'unreachable') {
+      const brokers = await brokersOrUndefined(kafka, cluster.ClusterArn)
+      return {resources: recorded, missing: [], notes: [`could not check Kafka topic '${spec.name}': MSK answered ${lookup.reason}; run \`iotctl up\` again later, or create it yourself: ${kafkaTopicsCommand(spec, brokers)}`]}
+    }
     if (lookup.state === 'missing') return {resources: recorded, missing: [`${what} on cluster ${cluster.ClusterName}`]}
     const notes: string[] = []
     if (!recorded.some((r) => isOurs(r, cluster.ClusterArn as string, spec.name))) {

@@ -85,6 +85,15 @@ export function isTopicApiUnsupported(error: unknown): boolean {
   return /BadRequest/i.test(code) && /not supported|unsupported|version/i.test(message)
 }
 
+/**
+ * True when MSK could not reach the cluster's brokers to answer (CreateTopic /
+ * DeleteTopic ClusterConnectivityException, ListTopics ServiceUnavailableException,
+ * a 500 from DescribeTopic): the topic's state is unknown for now.
+ */
+export function isClusterUnreachable(error: unknown): boolean {
+  return /ClusterConnectivity|ServiceUnavailable|InternalServerError/i.test(awsErrorCode(error) ?? '')
+}
+
 /** The command to create the topic with Kafka's own tools, from a host that reaches the brokers. */
 export function kafkaTopicsCommand(spec: TopicSpec, brokers: string | undefined): string {
   return `kafka-topics.sh --bootstrap-server ${brokers ?? '<SASL/SCRAM bootstrap brokers: iotctl msk brokers>'} --command-config client.properties ` +
