@@ -1,4 +1,5 @@
-// Secrets never leak. The whole flow — up, doctor, secret rotate, device
+// Secrets never leak. The whole flow — up, doctor, secret rotate, doctor
+// --probe and msk consume (SCRAM over TLS to the local Kafka broker), device
 // create, tunnel open / list / close, mqtt publish (mutual TLS, and a SigV4
 // WebSocket), cleanup — runs twice, without and with --json, with DEBUG=* on.
 // Every stdout and stderr, and every file under .iotctl/ after every command,
@@ -101,6 +102,10 @@ async function runFlow(json: boolean): Promise<Flow> {
   await run(['secret', 'rotate'])
   secrets.push(...(await currentPasswords()).map((value) => ({kind: 'password' as const, value})))
   await run(['doctor'])
+  // The probe and msk consume log in to Kafka with the rotated SCRAM password (DEBUG=* includes the Kafka client's namespaces).
+  const kafka = aws.kafka as NonNullable<LocalAws['kafka']>
+  await run(['doctor', '--probe', '--bootstrap-server', kafka.bootstrap, '--kafka-ca', kafka.caFile])
+  await run(['msk', 'consume', '--from-beginning', '--count', '1', '--timeout', '30', '--bootstrap-server', kafka.bootstrap, '--ca', kafka.caFile])
 
   await run(['device', 'create', 'leak-sensor', '--out', 'certs'])
   const keyFile = join('certs', 'leak-sensor.private.key')
@@ -157,7 +162,7 @@ const fixedLeaks: {name: string; is: (leak: Leak) => boolean}[] = [
 ]
 
 before(async () => {
-  aws = await startLocalAws({destinationActivationDelayMs: 0, clusterActivationDelayMs: 0, openTunnelsPerSecond: 0})
+  aws = await startLocalAws({destinationActivationDelayMs: 0, clusterActivationDelayMs: 0, openTunnelsPerSecond: 0, kafka: true})
   broker = await startMosquitto()
   sensor = await broker.device('leak-sensor')
   flows.plain = await runFlow(false)
