@@ -4,7 +4,9 @@
 // TLS (endpoint and port found by the local convention, no --endpoint) and
 // `msk consume` reads the message as the rule's SQL rewrote it; `doctor
 // --probe` follows a probe to Kafka, and names the missing topic once the
-// topic is deleted behind iotctl's back; bad input exits 2, a missing topic 1;
+// topic is deleted behind iotctl's back, and authentication once the secret is
+// disassociated; a SigV4 WebSocket publish arrives too, a publish outside the
+// device's policy is refused; bad input exits 2, a missing topic 1;
 // cleanup deletes the topic it created, never one it found.
 import assert from 'node:assert/strict'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -69,6 +71,19 @@ describe('a device\'s message reaches Kafka', () => {
     assert.equal(summary.received, 1)
   })
 
+  test('mqtt publish over a SigV4 WebSocket with the IoT profile reaches Kafka too; a publish outside the device policy is refused', async () => {
+    const consuming = cli(['msk', 'consume', '--count', '1', '--timeout', '60', '--json', ...kafkaFlags()])
+    await new Promise((resolve) => setTimeout(resolve, 8000))
+    const published = await cli(['mqtt', 'publish', '--topic', 'device/ws1/data', '--message', '{"temperature": 19}'])
+    assert.equal(published.code, 0, published.stderr)
+    const consumed = await consuming
+    assert.equal(consumed.code, 0, consumed.stdout + consumed.stderr)
+    assert.deepEqual(JSON.parse(JSON.parse(consumed.stdout.split('\n')[0]).value), {device_id: 'ws1', temperature: 19})
+    const outside = await cli(['mqtt', 'publish', '--cert', 'dev1.cert.pem', '--key', 'dev1.private.key', '--topic', 'device/other/data', '--message', '{"temperature": 1}'])
+    assert.equal(outside.code, 1)
+    assert.match(outside.stderr, /closed the connection|not allow iot:Publish/)
+  })
+
   test('msk consume --from-beginning reads what was there; a timeout short of --count exits 1', async () => {
     const all = await cli(['msk', 'consume', '--from-beginning', '--count', '1', '--timeout', '30', ...kafkaFlags()])
     assert.equal(all.code, 0, all.stderr)
@@ -111,7 +126,23 @@ describe('a device\'s message reaches Kafka', () => {
     assert.match(document.probe.failures.map((f: {errorMessage: string}) => f.errorMessage).join(' '), /device-data/)
   })
 
+  test('with the secret disassociated from the cluster, the probe fails naming authentication', async () => {
+    const {BatchDisassociateScramSecretCommand, KafkaClient, ListClustersV2Command, ListScramSecretsCommand} = await import('@aws-sdk/client-kafka')
+    const kafkaApi = new KafkaClient(aws.clientConfig('msk'))
+    const cluster = (await kafkaApi.send(new ListClustersV2Command({}))).ClusterInfoList?.[0]?.ClusterArn as string
+    const secrets = (await kafkaApi.send(new ListScramSecretsCommand({ClusterArn: cluster}))).SecretArnList ?? []
+    await kafkaApi.send(new BatchDisassociateScramSecretCommand({ClusterArn: cluster, SecretArnList: secrets}))
+    await aws.kafka?.createTopic('device-data')
+    const result = await cli(['doctor', '--probe', '--json', ...probeFlags()])
+    assert.equal(result.code, 1)
+    const document = jsonOf(result)
+    assert.equal(document.checks.find((c: {id: string}) => c.id === 'probe')?.status, 'fail', JSON.stringify(document.probe))
+    assert.match(document.probe.failures.map((f: {errorMessage: string}) => f.errorMessage).join(' '), /authentication/i)
+    kafkaApi.destroy()
+  })
+
   test('up creates the topic again; cleanup --keep-topic keeps it, and a topic the stack found is never deleted', async () => {
+    await aws.kafka?.deleteTopic('device-data')
     const again = await cli(['up'])
     assert.equal(again.code, 0, again.stderr)
     assert.ok(await aws.kafka?.describeTopic('device-data'))

@@ -67,7 +67,7 @@ describe('doctor checks every link of the chain', () => {
     assert.deepEqual(failing(checks), [])
     assert.deepEqual(checks.map((c) => c.id), [
       'profiles', 'cidrs', 'peering', 'routes:iot', 'routes:msk', 'sg-ingress', 'secret:msk', 'secret:iot', 'secrets-match', 'secret-keys',
-      'scram-association', 'role-trust', 'role-permissions', 'key-user', 'destination', 'rule',
+      'scram-association', 'kafka-topic', 'role-trust', 'role-permissions', 'key-user', 'destination', 'rule',
     ])
   })
 
