@@ -116,10 +116,13 @@ export async function runProbe(ctx: StepContext, options: ProbeOptions): Promise
           receivedAt = Date.now()
         }
       }).catch((error: Error) => { report.kafka = {state: 'unreachable', detail: error.message} })
-      : new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())))
+      : new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
+        stop.signal.addEventListener('abort', () => { clearTimeout(timer); resolve() }, {once: true})
+      })
     const onAbort = () => stop.abort()
     options.signal?.addEventListener('abort', onAbort, {once: true})
-    await Promise.race([errorPromise, kafkaPromise, new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), {once: true}))])
+    await Promise.race([errorPromise, kafkaPromise, new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), {once: true}))])
     stop.abort()
     options.signal?.removeEventListener('abort', onAbort)
     if (kafkaMessage) report.kafka = {state: 'received', latencyMs: receivedAt - publishedAt, partition: kafkaMessage.partition, offset: kafkaMessage.offset, value: kafkaMessage.value}

@@ -183,16 +183,17 @@ export class TopicReader {
       const left = options.deadline === undefined ? undefined : options.deadline - Date.now()
       if (left !== undefined && left <= 0) return undefined
       await new Promise<void>((resolve) => {
-        const timer = left === undefined ? undefined : setTimeout(resolve, left)
-        const abort = () => resolve()
-        options.signal?.addEventListener('abort', abort, {once: true})
-        this.#wake = () => {
+        // Whatever comes first (a message, the deadline, the signal) ends the wait and clears the others.
+        const done = () => {
           if (timer) clearTimeout(timer)
-          options.signal?.removeEventListener('abort', abort)
+          options.signal?.removeEventListener('abort', done)
+          this.#wake = undefined
           resolve()
         }
+        const timer = left === undefined ? undefined : setTimeout(done, left)
+        options.signal?.addEventListener('abort', done, {once: true})
+        this.#wake = done
       })
-      this.#wake = undefined
     }
   }
 
