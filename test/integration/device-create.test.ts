@@ -60,8 +60,9 @@ describe('device create', () => {
     assert.match(key, /^-----BEGIN (RSA )?PRIVATE KEY-----/)
     assert.match(readFileSync(files.cert, 'utf8'), /^-----BEGIN CERTIFICATE-----/)
     const endpoint = readFileSync(files.endpoint, 'utf8').trim()
-    // DescribeEndpoint iot:Data-ATS of the local AWS: its IoT data plane's host.
-    assert.equal(endpoint, 'localhost')
+    // DescribeEndpoint iot:Data-ATS of the local AWS names its IoT data plane's host; the port is
+    // AWS_ENDPOINT_URL_IOT_DATA_PLANE's, whose host is the same (README, "Trying it locally").
+    assert.equal(endpoint, `localhost:${aws.iotData.port}`)
     assert.equal(doc.endpoint, endpoint)
     const keyBody = key.split('\n')[1]!
     const ledger = readFileSync(join(cwd, '.iotctl', 'dev.json'), 'utf8')

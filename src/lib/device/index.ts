@@ -48,7 +48,7 @@ export interface DeviceCreateResult {
   policyName: string
   /** The policy as created (or as it would be). */
   policyDocument: object
-  /** The IoT data endpoint (iot:Data-ATS) to connect to, port 8883. */
+  /** The IoT data endpoint (iot:Data-ATS) to connect to (port 8883), or host:port under the local data-plane convention. */
   endpoint: string
   files: DeviceFilePaths
   /** False when the stack's thing / policy already existed and was reused. */
@@ -84,7 +84,9 @@ export async function createDevice(scope: DeviceScope, request: DeviceRequest, o
   const policyDocument = devicePolicyDocument({partition: partitionOfArn(identity.arn), region: scope.account.region, accountId: identity.accountId, thing: thingName})
 
   // Read everything first: a thing or policy of the same name that is not the stack's is a conflict, found before any change.
-  const [thing, policy, endpoint] = await Promise.all([describeThing(iot, thingName), getPolicy(iot, policyName), describeIotDataEndpoint(iot)])
+  const [thing, policy, host] = await Promise.all([describeThing(iot, thingName), getPolicy(iot, policyName), describeIotDataEndpoint(iot)])
+  // host, or host:port under the local data-plane convention (../mqtt/local-endpoint.ts).
+  const endpoint = endpointWithPort(host)
   if (thing && thing.attributes[stackAttribute] !== scope.stack) {
     const owner = thing.attributes[stackAttribute]
     throw new InputError(`thing ${thingName} already exists and is not stack '${scope.stack}'s${owner ? ` (it belongs to stack '${owner}')` : ' (it has no iotctl_stack attribute)'}: choose another thing name`)
@@ -120,8 +122,7 @@ export async function createDevice(scope: DeviceScope, request: DeviceRequest, o
   // The private key exists only in this answer: write it before anything else can fail.
   writePrivateFile(files.key, certificate.privateKey, request.outDirectory)
   writePrivateFile(files.cert, certificate.certificatePem, request.outDirectory)
-  // host, or host:port under the local data-plane convention (../mqtt/local-endpoint.ts).
-  writePrivateFile(files.endpoint, `${endpointWithPort(endpoint)}\n`, request.outDirectory)
+  writePrivateFile(files.endpoint, `${endpoint}\n`, request.outDirectory)
   progress(`attaching policy ${policyName} to the certificate and the certificate to ${thingName}`)
   await attachPolicy(iot, policyName, certificate.certificateArn)
   await attachThingPrincipal(iot, thingName, certificate.certificateArn)
