@@ -8,7 +8,7 @@ export default class DeviceCreate extends BaseCommand<DeviceCreateResult> {
   static override summary = 'Create a test thing with a key pair, a certificate and a policy scoped to it; write the files with mode 0600.'
   static override description = `In the IoT account: a thing (attribute iotctl_stack=<stack>), an IoT policy iotctl-<stack>-device-<thing> (tagged with the stack) that allows connecting only with the thing's name as client id and publishing, subscribing and receiving only under device/<thing>/… and $aws/things/<thing>/…, and a new key pair and certificate (CreateKeysAndCertificate, active) with the policy attached to it and it attached to the thing.
 
-Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-ATS host) into --out, all mode 0600. Existing certificate or key files are not replaced without --force (exit 2, before any AWS call). Run it again for the same thing to get a new certificate: the stack's thing and policy are reused. The private key is written to the key file only: never printed, never in --json or the ledger.
+Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-ATS host; host:port when AWS_ENDPOINT_URL_IOT_DATA_PLANE names that host, the local convention of the README) into --out, all mode 0600. Existing certificate or key files are not replaced without --force (exit 2, before any AWS call). Run it again for the same thing to get a new certificate: the stack's thing and policy are reused. The private key is written to the key file only: never printed, never in --json or the ledger.
 
 \`iotctl cleanup\` deactivates and deletes the certificates, detaches and deletes the policies and deletes the things.`
 
