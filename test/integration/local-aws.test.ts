@@ -671,13 +671,15 @@ describe('lifecycle', () => {
     assert.equal(existsSync(dir), false)
   })
 
-  test('main.ts prints one JSON line, serves, and stops on SIGTERM', async () => {
+  test('main.ts prints one JSON line (with the Kafka broker), serves, and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, ['test/support/local-aws/main.ts', '--no-throttle'], {cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit']})
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const [line] = await createInterface({input: child.stdout!})[Symbol.asyncIterator]().next().then((r) => [r.value as string])
     const info = JSON.parse(line!)
     assert.deepEqual(Object.keys(info.env).sort(), ['AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_SHARED_CREDENTIALS_FILE'])
     assert.equal(info.env.AWS_ENDPOINT_URL, info.endpoint)
+    assert.match(info.kafka.bootstrap, /^localhost:\d+$/)
+    assert.equal(existsSync(info.kafka.caFile), true)
     assert.equal(((await (await fetch(`${info.control}/settings`)).json()) as {openTunnelsPerSecond: number}).openTunnelsPerSecond, 0)
     const script = `
       const {STSClient, GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')
@@ -690,5 +692,6 @@ describe('lifecycle', () => {
     assert.equal(await exited, 0)
     assert.throws(() => process.kill(-info.motoPid, 0), {code: 'ESRCH'})
     assert.equal(existsSync(info.configFile), false)
+    assert.equal(existsSync(info.kafka.caFile), false, "the Kafka broker's folder is removed")
   })
 })

@@ -4,7 +4,7 @@
 // loopback, MSK's `auto.create.topics.enable=false`. The jars come from
 // scripts/setup-test-deps.sh (.cache/kafka/<version>/libs). See README.md of local-aws.
 import {randomBytes} from 'node:crypto'
-import {accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {accessSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -119,7 +119,6 @@ export async function startKafka(options: KafkaOptions = {}): Promise<LocalKafka
     const keystore = join(dir, 'keystore.pem')
     // A PEM keystore holds the private key and the certificate chain (KIP-651).
     writeFileSync(keystore, readFileSync(tls.keyFile, 'utf8').trimEnd() + '\n' + readFileSync(tls.certFile, 'utf8'), {mode: 0o600})
-    const adminUser = {username: 'iotctl-local-admin', password: randomBytes(18).toString('base64url')}
     const jvm = [
       `-Xmx${options.heap ?? '256m'}`,
       '-Xms32m',
@@ -134,6 +133,10 @@ export async function startKafka(options: KafkaOptions = {}): Promise<LocalKafka
       '-cp',
       join(libs, '*'),
     ]
+    // Formatting costs a JVM start of its own (~2 CPU-seconds): done once per Kafka
+    // version into .cache, then copied (the jars of options.libs: every time).
+    const storage = options.libs === undefined ? await storageTemplate(java, jvm) : await formatStorage(java, jvm, join(dir, 'storage'))
+    const adminUser = storage.admin
 
     let lastError: Error | undefined
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -145,10 +148,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<LocalKafka
         serverProperties({port, controllerPort, dataDir, keystore, truststore: tls.caFile, admin: adminUser, allowEveryone: options.allowEveryoneIfNoAclFound ?? true}),
         {mode: 0o600},
       )
-      // The admin's SCRAM credential goes into the bootstrap metadata (KIP-900), so
-      // the broker's own inter-broker login works from the first second.
-      await runToEnd(java, [...jvm, 'kafka.tools.StorageTool', 'format', '--config', config, '--cluster-id', clusterId(), '--ignore-formatted',
-        '--add-scram', `SCRAM-SHA-512=[name=${adminUser.username},password=${adminUser.password}]`])
+      cpSync(storage.dataDir, dataDir, {recursive: true})
       output = ''
       const broker = spawnOwned(java, [...jvm, 'kafka.Kafka', config], {env: javaEnv()})
       child = broker
@@ -300,6 +300,60 @@ function writeLog4j(dir: string): string {
     ].join('\n'),
   )
   return file
+}
+
+interface FormattedStorage {
+  /** A formatted log directory (meta.properties, bootstrap.checkpoint) to copy. */
+  dataDir: string
+  admin: {username: string; password: string}
+}
+
+/**
+ * Formats a log directory with `kafka-storage format`. The admin's SCRAM
+ * credential goes into the bootstrap metadata (KIP-900), so the broker's own
+ * inter-broker login works from the first second. Ports play no part in it.
+ */
+async function formatStorage(java: string, jvm: string[], dir: string): Promise<FormattedStorage> {
+  const admin = {username: 'iotctl-local-admin', password: randomBytes(18).toString('base64url')}
+  const dataDir = join(dir, 'data')
+  mkdirSync(dir, {recursive: true})
+  const config = join(dir, 'format.properties')
+  writeFileSync(config, ['process.roles=broker,controller', 'node.id=1', 'controller.quorum.voters=1@127.0.0.1:9093',
+    'controller.listener.names=CONTROLLER', 'listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT', `log.dirs=${dataDir}`, ''].join('\n'))
+  await runToEnd(java, [...jvm, 'kafka.tools.StorageTool', 'format', '--config', config, '--cluster-id', clusterId(),
+    '--add-scram', `SCRAM-SHA-512=[name=${admin.username},password=${admin.password}]`])
+  writeFileSync(join(dir, 'admin.json'), JSON.stringify(admin), {mode: 0o600})
+  return {dataDir, admin}
+}
+
+/** The formatted storage of .cache/kafka/<version>/storage, made once (first writer wins the rename). */
+async function storageTemplate(java: string, jvm: string[]): Promise<FormattedStorage> {
+  const home = join(REPO_ROOT, '.cache', 'kafka', KAFKA_VERSION)
+  const template = join(home, 'storage')
+  const read = (): FormattedStorage | undefined => {
+    try {
+      return {dataDir: join(template, 'data'), admin: JSON.parse(readFileSync(join(template, 'admin.json'), 'utf8'))}
+    } catch {
+      return undefined
+    }
+  }
+  const ready = read()
+  if (ready) return ready
+  const staging = mkdtempSync(join(home, 'storage.tmp-'))
+  try {
+    await formatStorage(java, jvm, staging)
+    try {
+      renameSync(staging, template)
+    } catch {
+      // Another process made it meanwhile: use theirs.
+    }
+  } finally {
+    rmSync(staging, {recursive: true, force: true})
+  }
+  const made = read()
+  if (!made) throw new Error(`could not make the formatted Kafka storage in ${template}`)
+  return made
 }
 
 async function ownPki(dir: string): Promise<KafkaTlsFiles> {

@@ -1,4 +1,4 @@
-// `node test/support/local-aws/main.ts [--destination-delay-ms N] [--cluster-delay-ms N] [--no-throttle] [--no-kafka]`
+// `node test/support/local-aws/main.ts [--destination-delay-ms N] [--cluster-delay-ms N] [--no-throttle] [--no-kafka] [--scram-delay-ms N]`
 // Starts moto, the stand-in and (unless --no-kafka) the Kafka broker behind the
 // MSK clusters, prints one JSON line (endpoint, env, files, kafka) on stdout and
 // stays up until SIGINT or SIGTERM.
@@ -11,6 +11,7 @@ const {values} = parseArgs({
     'cluster-delay-ms': {type: 'string'},
     'no-throttle': {type: 'boolean'},
     'no-kafka': {type: 'boolean'},
+    'scram-delay-ms': {type: 'string'},
     region: {type: 'string'},
     dir: {type: 'string'},
   },
@@ -24,6 +25,7 @@ const aws = await startLocalAws({
   clusterActivationDelayMs: values['cluster-delay-ms'] === undefined ? undefined : Number(values['cluster-delay-ms']),
   openTunnelsPerSecond: values['no-throttle'] ? 0 : undefined,
   kafka: !values['no-kafka'],
+  scramPropagationDelayMs: values['scram-delay-ms'] === undefined ? undefined : Number(values['scram-delay-ms']),
 })
 
 let stopping = false
