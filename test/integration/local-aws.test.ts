@@ -118,7 +118,7 @@ describe('two accounts through role_arn profiles', () => {
     const {stdout} = await run(process.execPath, ['--input-type=module', '-e', script], {cwd: REPO_ROOT, env: aws.childEnv()})
     const answer = JSON.parse(stdout)
     assert.equal(answer.account, aws.accounts.iot)
-    assert.deepEqual(answer.leaked, ['AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_SHARED_CREDENTIALS_FILE'])
+    assert.deepEqual(answer.leaked, ['AWS_CA_BUNDLE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_IOT_DATA_PLANE', 'AWS_SHARED_CREDENTIALS_FILE'])
     const env = aws.childEnv()
     const saved = {...process.env}
     Object.assign(process.env, parent)
@@ -676,10 +676,12 @@ describe('lifecycle', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const [line] = await createInterface({input: child.stdout!})[Symbol.asyncIterator]().next().then((r) => [r.value as string])
     const info = JSON.parse(line!)
-    assert.deepEqual(Object.keys(info.env).sort(), ['AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_SHARED_CREDENTIALS_FILE'])
+    assert.deepEqual(Object.keys(info.env).sort(), ['AWS_CA_BUNDLE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_IOT_DATA_PLANE', 'AWS_SHARED_CREDENTIALS_FILE'])
     assert.equal(info.env.AWS_ENDPOINT_URL, info.endpoint)
     assert.match(info.kafka.bootstrap, /^localhost:\d+$/)
     assert.equal(existsSync(info.kafka.caFile), true)
+    assert.equal(info.env.AWS_ENDPOINT_URL_IOT_DATA_PLANE, `https://${info.iotData.host}:${info.iotData.port}`)
+    assert.equal(info.env.AWS_CA_BUNDLE, info.iotData.caFile)
     assert.equal(((await (await fetch(`${info.control}/settings`)).json()) as {openTunnelsPerSecond: number}).openTunnelsPerSecond, 0)
     const script = `
       const {STSClient, GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')

@@ -21,7 +21,7 @@ import {
   IoTClient,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot'
-import {IoTSecureTunnelingClient, OpenTunnelCommand} from '@aws-sdk/client-iotsecuretunneling'
+import {IoTSecureTunnelingClient, OpenTunnelCommand, RotateTunnelAccessTokenCommand} from '@aws-sdk/client-iotsecuretunneling'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import WebSocket from 'ws'
 import {prepareConnection} from '../../src/lib/mqtt/connection.ts'
@@ -301,6 +301,12 @@ describe('the local IoT data plane', () => {
         region: 'us-east-1',
         services: ['SSH'],
       })
+      // A rotated destination token reaches the device the same way.
+      const renotified = nextMessage(client, '$aws/things/gateway-1/tunnels/notify')
+      const rotated = await tunneling.send(
+        new RotateTunnelAccessTokenCommand({tunnelId: opened.tunnelId, clientMode: 'DESTINATION', destinationConfig: {thingName: 'gateway-1', services: ['SSH']}}),
+      )
+      assert.equal(JSON.parse((await renotified).toString()).clientAccessToken, rotated.destinationAccessToken)
     } finally {
       tunneling.destroy()
       client.end()

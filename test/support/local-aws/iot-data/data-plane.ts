@@ -231,7 +231,7 @@ export class IotDataPlane {
       certificateId,
       policies,
       allowAll: false,
-      context: {'iot:Certificate.Id': certificateId},
+      context: {},
     }
     await this.#handOver(socket, session)
   }
@@ -258,7 +258,7 @@ export class IotDataPlane {
       policies: caller.policies,
       allowAll: caller.allowAll,
       roleArn: caller.roleArn,
-      engine: caller.roleArn ? await policyEngine(this.#options.moto) : undefined,
+      engine: caller.roleArn && !caller.impliedAdmin ? await policyEngine(this.#options.moto) : undefined,
       context: {'aws:SourceIp': '127.0.0.1'},
     }
     const broker = await this.#space(session.account, session.region)
@@ -363,13 +363,16 @@ export class IotDataPlane {
   }
 
   async #completeContext(session: Session, clientId: string): Promise<void> {
-    session.context['iot:ClientId'] = clientId
-    if (session.kind !== 'mtls') return
-    // The thing whose name is the client id, when it is attached to the certificate
-    // (iot:Connection.Thing.* in "Thing policy variables").
-    const attached = await this.#registry.thingAttached(session, session.principal, clientId)
-    session.context['iot:Connection.Thing.IsAttached'] = attached ? 'true' : 'false'
-    session.context['iot:Connection.Thing.ThingName'] = attached ? clientId : undefined
+    // A new object: evaluations cache what they read from a context object.
+    const context: Session['context'] = {...session.context, 'iot:ClientId': clientId}
+    if (session.kind === 'mtls') {
+      // The thing whose name is the client id, when it is attached to the certificate
+      // (iot:Connection.Thing.* in "Thing policy variables").
+      const attached = await this.#registry.thingAttached(session, session.principal, clientId)
+      context['iot:Connection.Thing.IsAttached'] = attached ? 'true' : 'false'
+      context['iot:Connection.Thing.ThingName'] = attached ? clientId : undefined
+    }
+    session.context = context
   }
 
   #request(session: Session, action: string, resource: string): AccessRequest {

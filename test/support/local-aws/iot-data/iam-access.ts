@@ -22,6 +22,11 @@ export interface IamCaller {
   roleArn?: string
   /** Root or unknown callers: every action allowed (documented simplification). */
   allowAll: boolean
+  /**
+   * The seeded admin role whose AdministratorAccess attachment moto dropped: only
+   * this evaluator knows it (the policy engine would see a role without policies).
+   */
+  impliedAdmin: boolean
   policies: NamedPolicy[]
 }
 
@@ -29,7 +34,7 @@ export type RoleMay = (roleArn: string, action: string, resource: string, contex
 
 export async function iamCaller(moto: MotoClient, principalArn: string | undefined, account: string, region: string): Promise<IamCaller> {
   const assumed = /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(principalArn ?? '')
-  if (!assumed) return {allowAll: true, policies: []}
+  if (!assumed) return {allowAll: true, impliedAdmin: false, policies: []}
   const roleName = assumed[2]!
   const iam = (params: Record<string, string>) => moto.query('iam', account, region, {Version: '2010-05-08', ...params})
   const role = await iam({Action: 'GetRole', RoleName: roleName})
@@ -39,7 +44,8 @@ export async function iamCaller(moto: MotoClient, principalArn: string | undefin
   const arns = xmlTexts(attached.body.toString('utf8'), 'PolicyArn')
   // The stand-in seeds its admin role with AdministratorAccess, an attachment moto
   // drops when it has not loaded AWS managed policies: count it as made.
-  if (roleName === ADMIN_ROLE && role.status === 200 && !arns.includes(ADMINISTRATOR_ACCESS)) arns.push(ADMINISTRATOR_ACCESS)
+  const impliedAdmin = roleName === ADMIN_ROLE && role.status === 200 && !arns.includes(ADMINISTRATOR_ACCESS)
+  if (impliedAdmin) arns.push(ADMINISTRATOR_ACCESS)
   for (const arn of arns) {
     if (KNOWN_MANAGED[arn]) {
       policies.push({name: arn, document: KNOWN_MANAGED[arn]})
@@ -58,7 +64,7 @@ export async function iamCaller(moto: MotoClient, principalArn: string | undefin
     const text = xmlText(policy.body.toString('utf8'), 'PolicyDocument')
     if (text) policies.push({name: `${roleName}/${name}`, document: decodeDocument(text)})
   }
-  return {roleArn, allowAll: false, policies}
+  return {roleArn, allowAll: false, impliedAdmin, policies}
 }
 
 // IAM returns documents URL-encoded (moto too).
