@@ -83,6 +83,7 @@ export class IotDataPlane {
   readonly #spaces = new Map<string, Promise<Aedes>>()
   readonly #sessions = new WeakMap<object, Session>()
   readonly #sockets = new Set<Duplex>()
+  readonly #raw = new Set<Duplex>()
   readonly #events = new EventEmitter<{publish: [PublishEvent]}>()
   readonly #wss = new WebSocketServer({noServer: true, perMessageDeflate: false})
   #ca?: LocalCa
@@ -124,6 +125,11 @@ export class IotDataPlane {
       (socket) => this.#route(socket),
     )
     server.on('tlsClientError', () => undefined)
+    // Connections still in their TLS handshake are ended by close() too.
+    server.on('connection', (raw: Duplex) => {
+      this.#raw.add(raw)
+      raw.once('close', () => this.#raw.delete(raw))
+    })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, '127.0.0.1', () => resolve())
@@ -146,6 +152,7 @@ export class IotDataPlane {
     if (tunnels && this.#onTunnelOpened) tunnels.off('opened', this.#onTunnelOpened)
     if (tunnels && this.#onTunnelRotated) tunnels.off('rotated', this.#onTunnelRotated)
     await this.#dropSpaces()
+    for (const raw of this.#raw) raw.destroy()
     const server = this.#server
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
     this.#wss.close()
