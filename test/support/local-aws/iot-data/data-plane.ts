@@ -76,7 +76,7 @@ export class IotDataPlane {
   readonly host = 'localhost'
   port = 0
   readonly #options: IotDataPlaneOptions
-  readonly #dir: string
+  #dir?: string
   readonly #ownDir: boolean
   readonly #credentials = new CredentialBook()
   readonly #registry: CertificateRegistry
@@ -94,7 +94,7 @@ export class IotDataPlane {
   constructor(options: IotDataPlaneOptions) {
     this.#options = options
     this.#ownDir = options.dir === undefined
-    this.#dir = options.dir ?? mkdtempSync(join(tmpdir(), 'iotctl-iot-data-'))
+    this.#dir = options.dir
     this.#registry = new CertificateRegistry(options.moto, () => this.#localCa(), (id, home) => this.#certificateChanged(id, home))
     this.#events.setMaxListeners(0)
   }
@@ -110,6 +110,7 @@ export class IotDataPlane {
   }
 
   async start(port = 0): Promise<void> {
+    this.#dir ??= mkdtempSync(join(tmpdir(), 'iotctl-iot-data-'))
     this.#ca = await LocalCa.create(this.#dir)
     const [key, cert] = await Promise.all([readFile(this.#ca.serverKeyFile), readFile(this.#ca.serverCertFile)])
     const server = createServer(
@@ -156,7 +157,7 @@ export class IotDataPlane {
     const server = this.#server
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
     this.#wss.close()
-    if (this.#ownDir) rmSync(this.#dir, {recursive: true, force: true})
+    if (this.#ownDir && this.#dir) rmSync(this.#dir, {recursive: true, force: true})
   }
 
   /** Disconnects every client and forgets topic spaces, retained messages, issued certificates and learnt keys. */
