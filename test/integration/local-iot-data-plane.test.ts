@@ -143,6 +143,14 @@ describe('the local IoT data plane', () => {
     client.end()
   })
 
+  test('as on AWS\'s port 443, ALPN x-amzn-mqtt-ca is accepted for MQTT over mutual TLS', async () => {
+    const device = await createDevice(iot, 'dev8', {policy: 'device'})
+    const client = await connect(device, 'dev8', {ALPNProtocols: ['x-amzn-mqtt-ca']} as IClientOptions)
+    assert.equal((client.stream as unknown as {alpnProtocol?: string}).alpnProtocol, 'x-amzn-mqtt-ca')
+    await client.publishAsync('device/dev8/data', 'over 443-style ALPN', {qos: 1})
+    client.end()
+  })
+
   test('a client id that is not the certificate\'s thing is refused with CONNACK "not authorized"', async () => {
     const device = await createDevice(iot, 'dev2', {policy: 'device'})
     await assert.rejects(connect(device, 'someone-else'), /Not authorized/i)
