@@ -678,10 +678,10 @@ describe('lifecycle', () => {
     const info = JSON.parse(line!)
     assert.deepEqual(Object.keys(info.env).sort(), ['AWS_CA_BUNDLE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_IOT_DATA_PLANE', 'AWS_SHARED_CREDENTIALS_FILE'])
     assert.equal(info.env.AWS_ENDPOINT_URL, info.endpoint)
-    assert.equal(info.env.AWS_ENDPOINT_URL_IOT_DATA_PLANE, `https://${info.iotData.host}:${info.iotData.port}`)
-    assert.equal(info.env.AWS_CA_BUNDLE, info.iotData.caFile)
     assert.match(info.kafka.bootstrap, /^localhost:\d+$/)
     assert.equal(existsSync(info.kafka.caFile), true)
+    assert.equal(info.env.AWS_ENDPOINT_URL_IOT_DATA_PLANE, `https://${info.iotData.host}:${info.iotData.port}`)
+    assert.equal(info.env.AWS_CA_BUNDLE, info.iotData.caFile)
     assert.equal(((await (await fetch(`${info.control}/settings`)).json()) as {openTunnelsPerSecond: number}).openTunnelsPerSecond, 0)
     const script = `
       const {STSClient, GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')

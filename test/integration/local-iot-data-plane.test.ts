@@ -21,7 +21,7 @@ import {
   IoTClient,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot'
-import {IoTSecureTunnelingClient, OpenTunnelCommand} from '@aws-sdk/client-iotsecuretunneling'
+import {IoTSecureTunnelingClient, OpenTunnelCommand, RotateTunnelAccessTokenCommand} from '@aws-sdk/client-iotsecuretunneling'
 import mqtt, {type IClientOptions, type MqttClient} from 'mqtt'
 import WebSocket from 'ws'
 import {prepareConnection} from '../../src/lib/mqtt/connection.ts'
@@ -140,6 +140,14 @@ describe('the local IoT data plane', () => {
       event && {account: event.account, region: event.region, clientId: event.clientId, principal: event.principal, payload: event.payload.toString()},
       {account: aws.accounts.iot, region: 'us-east-1', clientId: 'dev1', principal: device.certificateArn, payload: '{"t":21}'},
     )
+    client.end()
+  })
+
+  test('as on AWS\'s port 443, ALPN x-amzn-mqtt-ca is accepted for MQTT over mutual TLS', async () => {
+    const device = await createDevice(iot, 'dev8', {policy: 'device'})
+    const client = await connect(device, 'dev8', {ALPNProtocols: ['x-amzn-mqtt-ca']} as IClientOptions)
+    assert.equal((client.stream as unknown as {alpnProtocol?: string}).alpnProtocol, 'x-amzn-mqtt-ca')
+    await client.publishAsync('device/dev8/data', 'over 443-style ALPN', {qos: 1})
     client.end()
   })
 
@@ -301,6 +309,12 @@ describe('the local IoT data plane', () => {
         region: 'us-east-1',
         services: ['SSH'],
       })
+      // A rotated destination token reaches the device the same way.
+      const renotified = nextMessage(client, '$aws/things/gateway-1/tunnels/notify')
+      const rotated = await tunneling.send(
+        new RotateTunnelAccessTokenCommand({tunnelId: opened.tunnelId, clientMode: 'DESTINATION', destinationConfig: {thingName: 'gateway-1', services: ['SSH']}}),
+      )
+      assert.equal(JSON.parse((await renotified).toString()).clientAccessToken, rotated.destinationAccessToken)
     } finally {
       tunneling.destroy()
       client.end()

@@ -77,3 +77,14 @@ test('a changed secret value reaches the broker after scramPropagationDelayMs, n
   assert.equal(await kafka.canAuthenticate('renamed-user', 'third-password'), true)
   assert.equal(await kafka.canAuthenticate('rotating-user', 'new-password'), false, 'the old user name is gone')
 })
+
+test('reset() empties the broker: no user of an association, no topic', async () => {
+  const kafka = aws.kafka!
+  await cluster.associate(await cluster.createSecret('before-reset', 'reset-user', 'reset-password'))
+  await kafka.createTopic('before-reset')
+  assert.equal(await kafka.canAuthenticate('reset-user', 'reset-password'), true)
+  await aws.reset()
+  assert.equal(await kafka.canAuthenticate('reset-user', 'reset-password'), false)
+  assert.deepEqual(await kafka.listTopics(), [])
+  assert.equal(await kafka.canAuthenticate(kafka.admin.username, kafka.admin.password), true, 'the admin stays')
+})

@@ -13,6 +13,8 @@ import {
   CreatePolicyCommand,
   CreateTopicRuleCommand,
   CreateTopicRuleDestinationCommand,
+  DisableTopicRuleCommand,
+  EnableTopicRuleCommand,
   GetTopicRuleDestinationCommand,
   IoTClient,
   UpdateTopicRuleDestinationCommand,
@@ -119,7 +121,7 @@ before(async () => {
   const secret = await secrets.send(new CreateSecretCommand({Name: 'AmazonMSK_rules', KmsKeyId: key.KeyMetadata!.Arn, SecretString: JSON.stringify(scram)}))
   const trust = JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'iot.amazonaws.com'}, Action: 'sts:AssumeRole'}]})
   const ec2 = {Effect: 'Allow', Action: ['ec2:*'], Resource: '*'}
-  const publishErrors = {Effect: 'Allow', Action: 'iot:Publish', Resource: `arn:aws:iot:${aws.region}:${account()}:topic/errors/*`}
+  const publishErrors = {Effect: 'Allow', Action: 'iot:Publish', Resource: [`arn:aws:iot:${aws.region}:${account()}:topic/errors/*`, `arn:aws:iot:${aws.region}:${account()}:topic/echo/out/*`]}
   const roles: [string, unknown[]][] = [
     ['rules-reader', [ec2, publishErrors, {Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secret.ARN}, {Effect: 'Allow', Action: 'kms:Decrypt', Resource: key.KeyMetadata!.Arn}]],
     ['rules-blind', [ec2, publishErrors]],
@@ -144,7 +146,7 @@ before(async () => {
   for (const cert of [deviceCert!, watcherCert!]) await iot.send(new AttachPolicyCommand({policyName: 'rules-test-devices', target: cert.certificateArn}))
   ;[device, watcher] = await Promise.all([connect('dev1', deviceCert!), connect('watcher', watcherCert!)])
   watcher.on('message', (topic, payload) => republished.push({topic, payload}))
-  await watcher.subscribeAsync('errors/#', {qos: 1})
+  await watcher.subscribeAsync(['errors/#', 'echo/#'], {qos: 1})
   await eventually(async () => ((await iot.send(new GetTopicRuleDestinationCommand({arn: destinationArn}))).topicRuleDestination?.status === 'ENABLED' ? true : undefined), 'the destination to be ENABLED')
   for (const client of [iam, kms, secrets]) client.destroy()
 })
@@ -179,6 +181,22 @@ describe('the rules engine delivers to Kafka', () => {
     }
     await aws.standIn.rules.idle()
     assert.deepEqual(aws.standIn.rules.errors(), [])
+  })
+})
+
+describe('republish, and rules switched off and on', () => {
+  test('a republish action sends the SQL output on; a disabled rule does nothing until enabled again', async () => {
+    const sql = "SELECT upper(state) AS state, topic(3) AS device FROM 'echo/in/+'"
+    await iot.send(new CreateTopicRuleCommand({ruleName: 'echo', topicRulePayload: {sql, actions: [{republish: {roleArn: readerRole, topic: 'echo/out/${topic(3)}', qos: 1}}]}}))
+    const echoes = () => republished.filter((m) => m.topic.startsWith('echo/out/')).map((m) => `${m.topic} ${m.payload}`)
+    await publish('echo/in/dev1', {state: 'on'})
+    await eventually(() => (echoes().length === 1 ? true : undefined), 'the first echo')
+    await iot.send(new DisableTopicRuleCommand({ruleName: 'echo'}))
+    await publish('echo/in/dev1', {state: 'off'})
+    await iot.send(new EnableTopicRuleCommand({ruleName: 'echo'}))
+    await publish('echo/in/dev2', {state: 'again'})
+    await eventually(() => (echoes().length === 2 ? true : undefined), 'the echo after enabling')
+    assert.deepEqual(echoes(), ['echo/out/dev1 {"state":"ON","device":"dev1"}', 'echo/out/dev2 {"state":"AGAIN","device":"dev2"}'])
   })
 })
 

@@ -56,6 +56,8 @@ export class MskKafkaLink {
   /** Requested replication factors by topic name: the one broker holds a single replica. */
   readonly #replicationFactors = new Map<string, number>()
   readonly #timers = new Set<NodeJS.Timeout>()
+  /** Users given to the broker and not removed since (kept across reset(), for clear()). */
+  readonly #users = new Set<string>()
   /** Broker changes one after the other, in the order they were asked for. */
   #queue: Promise<void> = Promise.resolve()
 
@@ -77,7 +79,7 @@ export class MskKafkaLink {
     return this.#kafka.bootstrap
   }
 
-  /** Forgets associations and pending changes; clear() also empties the broker. */
+  /** Forgets associations and pending changes (the stand-in's reset); clear() also empties the broker. */
   reset(): void {
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
@@ -87,12 +89,14 @@ export class MskKafkaLink {
 
   /** Removes every topic and every SCRAM user the link made (the local AWS's reset()). */
   async clear(): Promise<void> {
-    const users = new Set([...this.#associations.values()].map((a) => a.username).filter((u): u is string => u !== undefined))
     this.reset()
     const kafka = this.#kafka
     if (!kafka) return
     await this.#serially(async () => {
-      for (const user of users) await kafka.deleteScramUser(user)
+      for (const user of [...this.#users]) {
+        await kafka.deleteScramUser(user)
+        this.#users.delete(user)
+      }
       for (const topic of await kafka.listTopics()) await kafka.deleteTopic(topic).catch(() => undefined)
     })
   }
@@ -132,7 +136,10 @@ export class MskKafkaLink {
   async #dropUnlessUsed(username: string): Promise<void> {
     const kafka = this.#kafka
     if (!kafka || [...this.#associations.values()].some((a) => a.username === username)) return
-    await this.#serially(() => kafka.deleteScramUser(username))
+    await this.#serially(async () => {
+      await kafka.deleteScramUser(username)
+      this.#users.delete(username)
+    })
   }
 
   /** Reads the secret's current value and gives the broker that user and password. */
@@ -147,7 +154,10 @@ export class MskKafkaLink {
     if (credential.username === previous && credential.password === association.password) return
     association.username = credential.username
     association.password = credential.password
-    await this.#serially(() => kafka.upsertScramUser(credential.username, credential.password))
+    await this.#serially(async () => {
+      await kafka.upsertScramUser(credential.username, credential.password)
+      this.#users.add(credential.username)
+    })
     if (previous !== undefined && previous !== credential.username) await this.#dropUnlessUsed(previous)
   }
 

@@ -76,13 +76,14 @@ export class IotDataPlane {
   readonly host = 'localhost'
   port = 0
   readonly #options: IotDataPlaneOptions
-  readonly #dir: string
+  #dir?: string
   readonly #ownDir: boolean
   readonly #credentials = new CredentialBook()
   readonly #registry: CertificateRegistry
   readonly #spaces = new Map<string, Promise<Aedes>>()
   readonly #sessions = new WeakMap<object, Session>()
   readonly #sockets = new Set<Duplex>()
+  readonly #raw = new Set<Duplex>()
   readonly #events = new EventEmitter<{publish: [PublishEvent]}>()
   readonly #wss = new WebSocketServer({noServer: true, perMessageDeflate: false})
   #ca?: LocalCa
@@ -93,7 +94,7 @@ export class IotDataPlane {
   constructor(options: IotDataPlaneOptions) {
     this.#options = options
     this.#ownDir = options.dir === undefined
-    this.#dir = options.dir ?? mkdtempSync(join(tmpdir(), 'iotctl-iot-data-'))
+    this.#dir = options.dir
     this.#registry = new CertificateRegistry(options.moto, () => this.#localCa(), (id, home) => this.#certificateChanged(id, home))
     this.#events.setMaxListeners(0)
   }
@@ -109,6 +110,7 @@ export class IotDataPlane {
   }
 
   async start(port = 0): Promise<void> {
+    this.#dir ??= mkdtempSync(join(tmpdir(), 'iotctl-iot-data-'))
     this.#ca = await LocalCa.create(this.#dir)
     const [key, cert] = await Promise.all([readFile(this.#ca.serverKeyFile), readFile(this.#ca.serverCertFile)])
     const server = createServer(
@@ -124,6 +126,11 @@ export class IotDataPlane {
       (socket) => this.#route(socket),
     )
     server.on('tlsClientError', () => undefined)
+    // Connections still in their TLS handshake are ended by close() too.
+    server.on('connection', (raw: Duplex) => {
+      this.#raw.add(raw)
+      raw.once('close', () => this.#raw.delete(raw))
+    })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, '127.0.0.1', () => resolve())
@@ -146,10 +153,11 @@ export class IotDataPlane {
     if (tunnels && this.#onTunnelOpened) tunnels.off('opened', this.#onTunnelOpened)
     if (tunnels && this.#onTunnelRotated) tunnels.off('rotated', this.#onTunnelRotated)
     await this.#dropSpaces()
+    for (const raw of this.#raw) raw.destroy()
     const server = this.#server
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()))
     this.#wss.close()
-    if (this.#ownDir) rmSync(this.#dir, {recursive: true, force: true})
+    if (this.#ownDir && this.#dir) rmSync(this.#dir, {recursive: true, force: true})
   }
 
   /** Disconnects every client and forgets topic spaces, retained messages, issued certificates and learnt keys. */
@@ -363,13 +371,16 @@ export class IotDataPlane {
   }
 
   async #completeContext(session: Session, clientId: string): Promise<void> {
-    session.context['iot:ClientId'] = clientId
-    if (session.kind !== 'mtls') return
-    // The thing whose name is the client id, when it is attached to the certificate
-    // (iot:Connection.Thing.* in "Thing policy variables").
-    const attached = await this.#registry.thingAttached(session, session.principal, clientId)
-    session.context['iot:Connection.Thing.IsAttached'] = attached ? 'true' : 'false'
-    session.context['iot:Connection.Thing.ThingName'] = attached ? clientId : undefined
+    // A new object: evaluations cache what they read from a context object.
+    const context: Session['context'] = {...session.context, 'iot:ClientId': clientId}
+    if (session.kind === 'mtls') {
+      // The thing whose name is the client id, when it is attached to the certificate
+      // (iot:Connection.Thing.* in "Thing policy variables").
+      const attached = await this.#registry.thingAttached(session, session.principal, clientId)
+      context['iot:Connection.Thing.IsAttached'] = attached ? 'true' : 'false'
+      context['iot:Connection.Thing.ThingName'] = attached ? clientId : undefined
+    }
+    session.context = context
   }
 
   #request(session: Session, action: string, resource: string): AccessRequest {

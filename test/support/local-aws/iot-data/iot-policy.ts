@@ -36,7 +36,7 @@ interface Statement {
 }
 
 export function evaluate(policies: NamedPolicy[], request: AccessRequest): Decision {
-  const context = lowerKeys(request.context)
+  const context = contextOf(request.context)
   let allowedBy: string | undefined
   for (const policy of policies) {
     for (const [index, statement] of statementsOf(policy).entries()) {
@@ -54,7 +54,35 @@ export function evaluate(policies: NamedPolicy[], request: AccessRequest): Decis
   }
 }
 
+// Parsed documents and compiled patterns are reused: the broker asks for every message.
+const parsedPolicies = new WeakMap<NamedPolicy, Statement[]>()
+const compiled = new Map<string, RegExp>()
+const wildcards = new Map<string, RegExp>()
+
+function compile(source: string, flags: string): RegExp {
+  const key = `${flags}\u0000${source}`
+  let regex = compiled.get(key)
+  if (!regex) {
+    if (compiled.size > 10_000) {
+      compiled.clear()
+      wildcards.clear()
+    }
+    regex = new RegExp(`^${source}$`, flags)
+    compiled.set(key, regex)
+  }
+  return regex
+}
+
 function statementsOf(policy: NamedPolicy): Statement[] {
+  let statements = parsedPolicies.get(policy)
+  if (!statements) {
+    statements = parseStatements(policy)
+    parsedPolicies.set(policy, statements)
+  }
+  return statements
+}
+
+function parseStatements(policy: NamedPolicy): Statement[] {
   let document: unknown = policy.document
   if (typeof document === 'string') {
     try {
@@ -70,7 +98,26 @@ function statementsOf(policy: NamedPolicy): Statement[] {
 
 const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
 
-function applies(statement: Statement, request: AccessRequest, context: Map<string, string[] | undefined>): boolean {
+interface PreparedContext {
+  values: Map<string, string[] | undefined>
+  /** Resource patterns with this context's variables substituted (undefined: a variable has no value). */
+  patterns: Map<string, RegExp | undefined>
+}
+
+// A context object is read once (a connection's context does not change once it is asked about).
+const preparedContexts = new WeakMap<object, PreparedContext>()
+
+function contextOf(context: AccessRequest['context']): PreparedContext {
+  let prepared = preparedContexts.get(context)
+  if (!prepared) {
+    prepared = {values: lowerKeys(context), patterns: new Map()}
+    preparedContexts.set(context, prepared)
+  }
+  return prepared
+}
+
+function applies(statement: Statement, request: AccessRequest, prepared: PreparedContext): boolean {
+  const context = prepared.values
   const actionMatches = (pattern: string): boolean => wildcardMatch(pattern, request.action, {ignoreCase: true})
   if (statement.Action !== undefined) {
     if (!list(statement.Action).some(actionMatches)) return false
@@ -78,7 +125,11 @@ function applies(statement: Statement, request: AccessRequest, context: Map<stri
     if (list(statement.NotAction).some(actionMatches)) return false
   } else return false
   const resourceMatches = (pattern: string): boolean => {
-    const regex = resourcePattern(pattern, context)
+    let regex = prepared.patterns.get(pattern)
+    if (regex === undefined && !prepared.patterns.has(pattern)) {
+      regex = resourcePattern(pattern, context)
+      prepared.patterns.set(pattern, regex)
+    }
     return regex !== undefined && regex.test(request.resource)
   }
   if (statement.Resource !== undefined) {
@@ -97,8 +148,13 @@ function lowerKeys(context: AccessRequest['context']): Map<string, string[] | un
 
 /** IAM wildcard match: `*` any run of characters (`/` included), `?` one character. */
 export function wildcardMatch(pattern: string, value: string, options: {ignoreCase?: boolean} = {}): boolean {
-  const source = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegex(c))).join('')
-  return new RegExp(`^${source}$`, options.ignoreCase ? 'is' : 's').test(value)
+  const flags = options.ignoreCase ? 'is' : 's'
+  let regex = wildcards.get(`${flags}\u0000${pattern}`)
+  if (!regex) {
+    regex = compile([...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegex(c))).join(''), flags)
+    wildcards.set(`${flags}\u0000${pattern}`, regex)
+  }
+  return regex.test(value)
 }
 
 /**
@@ -125,7 +181,7 @@ export function resourcePattern(pattern: string, context: Map<string, string[] |
     source += c === '*' ? '.*' : c === '?' ? '.' : escapeRegex(c)
     i++
   }
-  return new RegExp(`^${source}$`, 's')
+  return compile(source, 's')
 }
 
 function variableValue(expression: string, values: Map<string, string[] | undefined>): string | undefined {

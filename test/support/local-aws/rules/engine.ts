@@ -101,6 +101,13 @@ export class RulesEngine {
   readonly #errors: RuleError[] = []
   readonly #inFlight = new Set<Promise<void>>()
   readonly #producers: KafkaProducers
+  readonly #secretCache = new Map<string, {value: string; until: number}>()
+  /**
+   * How long a secret read by get_secret is reused (AWS: up to 15 minutes, IoT SQL
+   * reference, get_secret). Default 0: every message reads again, so tests see
+   * changes at once; a benchmark may raise it.
+   */
+  secretCacheMs = 0
   #dataPlane?: DataPlane
   #kafka?: KafkaAccess
   #authorizer?: RoleAuthorizer
@@ -146,6 +153,7 @@ export class RulesEngine {
 
   async reset(): Promise<void> {
     this.#rules.clear()
+    this.#secretCache.clear()
     this.clearErrors()
     await this.#producers.closeAll()
   }
@@ -256,6 +264,15 @@ export class RulesEngine {
     const roleArn = args[args.length - 1]
     const fail = (text: string): ActionFailure => new ActionFailure(failedAction, failedResource, text)
     if (!secretId || !roleArn) throw fail('get_secret: the secretId and roleArn arguments must not be empty')
+    const cacheKey = JSON.stringify([region, roleArn, secretId, secretType, key])
+    const cached = this.#secretCache.get(cacheKey)
+    if (cached && cached.until > Date.now()) return cached.value
+    const value = await this.#readSecret(secretId, secretType, key, roleArn, message, region, fail)
+    if (this.secretCacheMs > 0) this.#secretCache.set(cacheKey, {value, until: Date.now() + this.secretCacheMs})
+    return value
+  }
+
+  async #readSecret(secretId: string, secretType: string | undefined, key: string | undefined, roleArn: string, message: RuleMessage, region: string, fail: (text: string) => ActionFailure): Promise<string> {
     if (!this.#authorizer) throw fail(`get_secret: the local AWS cannot evaluate whether ${roleArn} may read ${secretId} (no policy engine)`)
     const decision = await this.#authorizer.canReadSecret(roleArn, secretId, region)
     if (!decision.allowed) throw fail(`Failed to retrieve the secret ${secretId} with role ${roleArn}: ${decision.reason}`)
