@@ -28,18 +28,14 @@ test('the role is trusted by AWS IoT only for the IoT account\'s rules and desti
   assert.ok(!trustsService({Version: '', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]}, 'iot.amazonaws.com'))
 })
 
-test('the inline policy is the IoT guide\'s for Kafka VPC destinations, with get_secret on the exact secret only', () => {
-  const policy = iotRolePolicy({...account, secretArn})
-  assert.deepEqual(policy.Statement, [
-    {Sid: 'VpcDestinationNetworkInterfaces', Effect: 'Allow', Action: [
-      'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DeleteNetworkInterface',
-      'ec2:DescribeSubnets', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSecurityGroups',
-    ], Resource: '*'},
-    {Sid: 'VpcDestinationInterfacePermission', Effect: 'Allow', Action: 'ec2:CreateNetworkInterfacePermission', Resource: '*',
-      Condition: {StringEquals: {'ec2:ResourceTag/VPCDestinationENI': 'true'}}},
-    {Sid: 'VpcDestinationInterfaceTags', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: 'arn:aws:ec2:us-east-1:222222222222:network-interface/*',
-      Condition: {StringEquals: {'ec2:CreateAction': 'CreateNetworkInterface', 'aws:RequestTag/VPCDestinationENI': 'true'}}},
-    {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secretArn},
+test('the inline policy: the IoT guide\'s statements (pinned as sent in iot-requests), scoped to the account, partition and region; get_secret on the exact secret only', () => {
+  const cn = {partition: 'aws-cn', region: 'cn-north-1', accountId: '333333333333'}
+  const policy = iotRolePolicy({...cn, secretArn})
+  assert.deepEqual(policy.Statement.map((s) => [s.Sid, s.Resource]), [
+    ['VpcDestinationNetworkInterfaces', '*'],
+    ['VpcDestinationInterfacePermission', '*'],
+    ['VpcDestinationInterfaceTags', 'arn:aws-cn:ec2:cn-north-1:333333333333:network-interface/*'],
+    ['ReadKafkaCredentials', secretArn],
   ])
   assert.deepEqual(deniedActions([policy], getSecretActions, secretArn), [])
   assert.deepEqual(deniedActions([policy], getSecretActions, secretArn.replace('demo', 'other')), getSecretActions, 'not AmazonMSK_*')
