@@ -128,8 +128,7 @@ export const iotDestinationStep: Step = {
 
   async validate(ctx) {
     const vpcId = requireIotVpc(ctx)
-    const subnets: DestinationSubnets = await destinationSubnets(ctx, vpcId)
-    ctx.facts.set(destinationFacts.subnets, subnets)
+    ctx.facts.set(destinationFacts.subnets, await destinationSubnets(ctx, vpcId))
     ctx.facts.set(destinationFacts.securityGroups, await destinationSecurityGroups(ctx, vpcId))
     requireInputs(ctx, ['iot-role'])
   },
