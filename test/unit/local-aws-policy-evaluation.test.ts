@@ -82,3 +82,16 @@ test('the aws/secretsmanager key lets the account decrypt through Secrets Manage
     context: {'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com', 'kms:CallerAccount': IOT}})
   assert.equal(otherAccount.allowed, false)
 })
+
+test('a question about every resource (*) is answered from the identity policies', async () => {
+  const policy = {Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: 'ec2:CreateTags', Resource: '*', Condition: {StringEquals: {'ec2:CreateAction': 'CreateNetworkInterface'}}}]}
+  const identity = [{id: 'tags', type: 'role' as const, policy}]
+  const allowed = await evaluate({principal: role, action: 'ec2:CreateTags', resource: '*', resourceAccount: IOT, identity, context: {'ec2:CreateAction': 'CreateNetworkInterface'}})
+  assert.equal(allowed.decision, 'allowed', allowed.reason)
+  const denied = await evaluate({principal: role, action: 'ec2:CreateTags', resource: '*', resourceAccount: IOT, identity})
+  assert.equal(denied.reason, `User: ${role} is not authorized to perform: ec2:CreateTags on resource: * because no identity-based policy allows the ec2:CreateTags action`)
+  // DescribeSubnets has no resource-level permissions: a named subnet is weighed as *.
+  const describe = await evaluate({principal: role, action: 'ec2:DescribeSubnets', resource: 'arn:aws:ec2:us-east-1:222222222222:subnet/subnet-1', resourceAccount: IOT,
+    identity: [{id: 'd', type: 'role' as const, policy: {Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*'}]}}]})
+  assert.equal(describe.decision, 'allowed', describe.reason)
+})

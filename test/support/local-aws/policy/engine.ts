@@ -113,7 +113,7 @@ export async function evaluate(request: EvaluationRequest): Promise<Evaluation> 
   // A service principal has no identity policies: what stops it is the resource's policy.
   const service = !request.principal.startsWith('arn:')
   // No denial reported (a cross-account request with no resource policy at all): the identity side allowed it, the resource side did not.
-  const fallback: RequestDenial = {policyType: analyses.every((a) => a.identityAnalysis?.result === 'Allowed') ? 'resource' : 'identity', denialType: 'Implicit'}
+  const fallback: RequestDenial = {policyType: analyses.length > 0 && analyses.every((a) => a.identityAnalysis?.result === 'Allowed') ? 'resource' : 'identity', denialType: 'Implicit'}
   const denial = denials.find((d) => d.denialType === 'Explicit') ?? (service ? denials.find((d) => d.policyType === 'resource') : undefined) ?? denials[0] ?? fallback
   const matched = denials.flatMap((d) => d.denialType === 'Explicit'
     ? [{sourcePolicyId: d.policyIdentifier ?? 'ResourcePolicy', sourcePolicyType: policyType(d.policyType, d.policyIdentifier), statementIndex: d.statementIndex}]
