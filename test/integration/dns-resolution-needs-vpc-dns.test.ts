@@ -53,8 +53,10 @@ describe('peer setup --dns-resolution checks both VPCs\' DNS attributes first', 
 
   test('the printed commands are what fixes it: run with the AWS CLI, then the peering allows DNS resolution from each side', async () => {
     if (hasAwsCli()) {
-      // The AWS CLI reads the same profiles and AWS_ENDPOINT_URL as iotctl. Not execFileSync: the local AWS answers from this process.
-      for (const command of printed) await promisify(execFile)('sh', ['-c', command], {env: aws.childEnv(), timeout: 60_000})
+      // The AWS CLI reads the same profiles and AWS_ENDPOINT_URL as iotctl; its own HOME, so no role credentials it
+      // cached from another run of the local AWS are reused. Not execFileSync: the local AWS answers from this process.
+      const env = aws.childEnv({HOME: join(cwd, 'aws-cli-home')})
+      for (const command of printed) await promisify(execFile)('sh', ['-c', command], {env, timeout: 60_000})
     } else {
       for (const [profile, vpcId] of [['iot', network.iot.vpcId], ['msk', network.msk.vpcId]] as const) {
         await ec2(profile).send(new ModifyVpcAttributeCommand({VpcId: vpcId, EnableDnsHostnames: {Value: true}}))

@@ -56,7 +56,7 @@ describe('iot role, iot destination, iot rule', () => {
     aws.resetLog()
     const result = await cli(['iot', 'role', '--dry-run'])
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, new RegExp(`create IAM role ${roleName} trusted by iot\\.amazonaws\\.com \\(aws:SourceAccount ${aws.accounts.iot}\\)`))
+    assert.match(result.stdout, new RegExp(`create IAM role ${roleName} trusted by iot\\.amazonaws\\.com with aws:SourceAccount ${aws.accounts.iot} and aws:SourceArn arn:aws:iot:${aws.region}:${aws.accounts.iot}:\\*`))
     assert.match(result.stdout, /add key-policy statement iotctliotcmdZIotRuleRoleKeyUser on key /)
     assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
   })
@@ -68,9 +68,10 @@ describe('iot role, iot destination, iot rule', () => {
     assert.equal(document.changed, true)
     assert.equal(document.roleArn, `arn:aws:iam::${aws.accounts.iot}:role/${roleName}`)
     const role = (await iam.send(new GetRoleCommand({RoleName: roleName}))).Role
-    assert.deepEqual(JSON.parse(decodeURIComponent(role?.AssumeRolePolicyDocument ?? '')).Statement[0].Condition, {StringEquals: {'aws:SourceAccount': aws.accounts.iot}})
+    assert.deepEqual(JSON.parse(decodeURIComponent(role?.AssumeRolePolicyDocument ?? '')).Statement[0].Condition,
+      {StringEquals: {'aws:SourceAccount': aws.accounts.iot}, ArnLike: {'aws:SourceArn': `arn:aws:iot:${aws.region}:${aws.accounts.iot}:*`}})
     const policy = JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret'}))).PolicyDocument ?? ''))
-    assert.match(policy.Statement[1].Resource, new RegExp(`^arn:aws:secretsmanager:${aws.region}:${aws.accounts.iot}:secret:AmazonMSK_iotcmd-\\w{6}$`))
+    assert.match(policy.Statement.find((s: {Sid: string}) => s.Sid === 'ReadKafkaCredentials').Resource, new RegExp(`^arn:aws:secretsmanager:${aws.region}:${aws.accounts.iot}:secret:AmazonMSK_iotcmd-\\w{6}$`))
     aws.resetLog()
     const again = await cli(['iot', 'role'])
     assert.equal(again.code, 0, again.stderr)
@@ -79,8 +80,9 @@ describe('iot role, iot destination, iot rule', () => {
   })
 
   test('iot destination waits, saying so, while IAM propagates the new role, then until the destination is ENABLED', async () => {
-    // IoT refuses a role younger than this, as AWS does for some seconds after CreateRole.
-    aws.settings.rolePropagationDelayMs = 5000
+    // IoT refuses the role for 5 s more, as AWS does for some seconds after CreateRole (the delay counts from CreateDate).
+    const created = (await iam.send(new GetRoleCommand({RoleName: roleName}))).Role?.CreateDate?.getTime() ?? Date.now()
+    aws.settings.rolePropagationDelayMs = Date.now() - created + 5000
     const result = await cli(['iot', 'destination'])
     aws.settings.rolePropagationDelayMs = 0
     assert.equal(result.code, 0, result.stderr)

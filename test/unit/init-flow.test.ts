@@ -56,7 +56,10 @@ function accounts() {
     {VpcId: 'vpc-00000b01', CidrBlock: '10.10.0.0/16', Tags: [{Key: 'Name', Value: 'clash'}]},
     {VpcId: 'vpc-00000b02', CidrBlock: '10.20.0.0/16', Tags: [{Key: 'Name', Value: 'iot'}]},
   ]})
-  iot.on(DescribeSubnetsCommand).resolves({Subnets: [{SubnetId: 'subnet-0000000b1', CidrBlock: '10.20.0.0/24', AvailabilityZone: 'us-east-1a'}]})
+  iot.on(DescribeSubnetsCommand).resolves({Subnets: [
+    {SubnetId: 'subnet-0000000b1', CidrBlock: '10.20.0.0/24', AvailabilityZone: 'us-east-1a', AvailabilityZoneId: 'use1-az6'},
+    {SubnetId: 'subnet-0000000b3', CidrBlock: '10.20.3.0/24', AvailabilityZone: 'us-east-1e', AvailabilityZoneId: 'use1-az3'},
+  ]})
   iot.on(DescribeSecurityGroupsCommand).resolves({SecurityGroups: [{GroupId: 'sg-0000000b1', GroupName: 'default'}, {GroupId: 'sg-0000000b2', GroupName: 'iot-destination'}]})
   iot.on(DescribeRouteTablesCommand).resolves({RouteTables: [{RouteTableId: 'rtb-0000000b1', Associations: [{Main: true}]}]})
   return {
@@ -95,4 +98,6 @@ test('init offers what both accounts have, suggests working defaults and writes 
   assert.equal(clusters?.choices?.find((c) => c.value === 'arn:aws:kafka:us-east-1:111111111111:cluster/plain/1')?.disabled, 'SASL/SCRAM authentication is off')
   const iotVpcs = asked.find((q) => q.message.startsWith('VPC of the IoT rule destination'))
   assert.equal(iotVpcs?.choices?.find((c) => c.value === 'vpc-00000b01')?.disabled, 'overlaps 10.10.0.0/16')
+  const iotSubnets = asked.find((q) => q.message.startsWith('Subnets for the destination'))
+  assert.equal(iotSubnets?.choices?.find((c) => c.value === 'subnet-0000000b3')?.disabled, 'use1-az3: AWS IoT does not accept VPC destination subnets there')
 })

@@ -1,10 +1,10 @@
-// The role's trust and permissions, the key-policy statement, and the small
-// policy evaluator doctor uses.
+// The role's trust and permissions, what an update of them changes, and the
+// key-policy statement.
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {
-  deniedActions, getSecretActions, iotRoleName, iotRolePolicy, iotTrustPolicy, keyPolicyAllows, keyUserSid, keyUserStatement,
-  parsePolicy, policiesAllow, policyChanges, samePolicy, trustsService, vpcDestinationActions, type PolicyDocument,
+  getSecretActions, iotRoleName, iotRolePolicy, iotTrustPolicy, keyPolicyAllows, keyUserSid, keyUserStatement,
+  parsePolicy, policyChanges, samePolicy, trustsService, vpcDestinationActions, type PolicyDocument,
 } from '../../src/lib/iot/policies.ts'
 
 const secretArn = 'arn:aws:secretsmanager:us-east-1:222222222222:secret:AmazonMSK_demo-AbCdEf'
@@ -28,21 +28,15 @@ test('the role is trusted by AWS IoT only for the IoT account\'s rules and desti
   assert.ok(!trustsService({Version: '', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]}, 'iot.amazonaws.com'))
 })
 
-test('the inline policy is the IoT guide\'s for Kafka VPC destinations, with get_secret on the exact secret only', () => {
-  const policy = iotRolePolicy({...account, secretArn})
-  assert.deepEqual(policy.Statement, [
-    {Sid: 'VpcDestinationNetworkInterfaces', Effect: 'Allow', Action: [
-      'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeVpcs', 'ec2:DeleteNetworkInterface',
-      'ec2:DescribeSubnets', 'ec2:DescribeVpcAttribute', 'ec2:DescribeSecurityGroups',
-    ], Resource: '*'},
-    {Sid: 'VpcDestinationInterfacePermission', Effect: 'Allow', Action: 'ec2:CreateNetworkInterfacePermission', Resource: '*',
-      Condition: {StringEquals: {'ec2:ResourceTag/VPCDestinationENI': 'true'}}},
-    {Sid: 'VpcDestinationInterfaceTags', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: 'arn:aws:ec2:us-east-1:222222222222:network-interface/*',
-      Condition: {StringEquals: {'ec2:CreateAction': 'CreateNetworkInterface', 'aws:RequestTag/VPCDestinationENI': 'true'}}},
-    {Sid: 'ReadKafkaCredentials', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Resource: secretArn},
+test('the inline policy: the IoT guide\'s statements (pinned as sent in iot-requests), scoped to the account, partition and region; get_secret on the exact secret only', () => {
+  const cn = {partition: 'aws-cn', region: 'cn-north-1', accountId: '333333333333'}
+  const policy = iotRolePolicy({...cn, secretArn})
+  assert.deepEqual(policy.Statement.map((s) => [s.Sid, s.Resource]), [
+    ['VpcDestinationNetworkInterfaces', '*'],
+    ['VpcDestinationInterfacePermission', '*'],
+    ['VpcDestinationInterfaceTags', 'arn:aws-cn:ec2:cn-north-1:333333333333:network-interface/*'],
+    ['ReadKafkaCredentials', secretArn],
   ])
-  assert.deepEqual(deniedActions([policy], getSecretActions, secretArn), [])
-  assert.deepEqual(deniedActions([policy], getSecretActions, secretArn.replace('demo', 'other')), getSecretActions, 'not AmazonMSK_*')
   const withErrors = iotRolePolicy({...account, secretArn, errorTopicArn: 'arn:aws:iot:us-east-1:222222222222:topic/iotctl/errors'})
   assert.deepEqual(withErrors.Statement.at(-1), {Sid: 'RepublishRuleErrors', Effect: 'Allow', Action: 'iot:Publish', Resource: 'arn:aws:iot:us-east-1:222222222222:topic/iotctl/errors'})
 })
@@ -101,17 +95,4 @@ test('policies compare by meaning: key order, x versus [x], URL-encoded as IAM r
   const older = {...single, Statement: {...single.Statement, Condition: {StringEquals: {'aws:SourceAccount': '1'}}}}
   assert.ok(!samePolicy(parsePolicy(JSON.stringify(older)), iotTrustPolicy({partition: 'aws', region: 'us-east-1', accountId: '1'})), 'a trust without aws:SourceArn is not current')
   assert.ok(!samePolicy(iotRolePolicy({...account, secretArn: `${secretArn}x`}), policy))
-})
-
-test('the evaluator: wildcards, NotAction, and an explicit Deny wins', () => {
-  const cases: [PolicyDocument[], string, string, boolean][] = [
-    [[{Version: '', Statement: [{Effect: 'Allow', Action: 'ec2:*', Resource: '*'}]}], 'ec2:CreateNetworkInterface', '*', true],
-    [[{Version: '', Statement: [{Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*'}]}], 'ec2:CreateNetworkInterface', '*', false],
-    [[{Version: '', Statement: [{Effect: 'Allow', Action: '*', Resource: '*'}, {Effect: 'Deny', Action: 'ec2:CreateNetworkInterface', Resource: '*'}]}], 'ec2:CreateNetworkInterface', '*', false],
-    [[{Version: '', Statement: [{Effect: 'Allow', NotAction: 'iam:*', Resource: '*'}]}], 'secretsmanager:GetSecretValue', secretArn, true],
-    [[{Version: '', Statement: [{Effect: 'Allow', Action: 'secretsmanager:getsecretvalue', Resource: 'arn:aws:secretsmanager:*:*:secret:AmazonMSK_*'}]}], 'secretsmanager:GetSecretValue', secretArn, true],
-    [[], 'ec2:DescribeVpcs', '*', false],
-  ]
-  for (const [policies, action, resource, expected] of cases) assert.equal(policiesAllow(policies, action, resource), expected, `${action} ${JSON.stringify(policies)}`)
-  assert.deepEqual(deniedActions([iotRolePolicy({...account, secretArn})], vpcDestinationActions, '*'), [])
 })

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand} from '@aws-sdk/client-iam'
+import {
+  CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand, SimulatePrincipalPolicyCommand, UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam'
 import {
   CreateTopicRuleCommand, CreateTopicRuleDestinationCommand, GetTopicRuleCommand, GetTopicRuleDestinationCommand, IoTClient,
   ListTopicRuleDestinationsCommand, ListTopicRulesCommand, ReplaceTopicRuleCommand,
@@ -15,7 +17,6 @@ import {GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand} from '@aws-sdk/clie
 import {mockClient} from 'aws-sdk-client-mock'
 import {InputError} from '../../src/lib/errors.ts'
 import {setupIot} from '../../src/lib/iot/index.ts'
-import {iotRolePolicy} from '../../src/lib/iot/policies.ts'
 import type {ResourceRecord, StackSettings} from '../../src/lib/plan/types.ts'
 import {testContext} from '../support/step-context.ts'
 
@@ -190,8 +191,8 @@ function ruleSetup(settings: Partial<StackSettings> = {}) {
 test('iot rule: SQL, the Kafka action through the destination, get_secret with the secret name and role, tags', async () => {
   const {ctx, mocks} = ruleSetup({rule: {name: 'device_data', kafkaTopic: 'telemetry', errorTopic: 'iotctl/errors'}})
   mocks.iot.on(GetTopicRuleCommand).rejects(Object.assign(new Error('not found'), {name: 'ResourceNotFoundException', $metadata: {}}))
-  mocks.iam.on(GetRolePolicyCommand).resolves({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(
-    iotRolePolicy({partition: 'aws', region: 'us-east-1', accountId: B, secretArn, errorTopicArn: `arn:aws:iot:us-east-1:${B}:topic/iotctl/errors`})))})
+  mocks.iam.on(SimulatePrincipalPolicyCommand, {PolicySourceArn: roleArn, ActionNames: ['iot:Publish'], ResourceArns: [`arn:aws:iot:us-east-1:${B}:topic/iotctl/errors`]})
+    .resolves({EvaluationResults: [{EvalActionName: 'iot:Publish', EvalDecision: 'allowed'}]})
   const result = await setupIot('rule', ctx, {dryRun: false})
   assert.deepEqual(result.steps[0].notes, [], 'the role may publish to the error topic')
   const input = mocks.iot.commandCalls(CreateTopicRuleCommand)[0].args[0].input
@@ -245,7 +246,7 @@ test('iot rule refuses a dashed name before any call', async () => {
 test('iot rule --error-topic with a role that may not publish there says how to fix it', async () => {
   const {ctx, mocks} = ruleSetup({rule: {name: 'device_data', errorTopic: 'iotctl/errors'}})
   mocks.iot.on(GetTopicRuleCommand).rejects(Object.assign(new Error('not found'), {name: 'ResourceNotFoundException', $metadata: {}}))
-  mocks.iam.on(GetRolePolicyCommand).resolves({RoleName: 'iotctl-demo-iot-to-msk', PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: encodeURIComponent(JSON.stringify(iotRolePolicy({partition: 'aws', region: 'us-east-1', accountId: B, secretArn})))})
+  mocks.iam.on(SimulatePrincipalPolicyCommand).resolves({EvaluationResults: [{EvalActionName: 'iot:Publish', EvalDecision: 'implicitDeny'}]})
   const result = await setupIot('rule', ctx, {dryRun: false})
   assert.deepEqual(result.steps[0].notes, ["the role may not publish to 'iotctl/errors' yet: run `iotctl iot role --error-topic iotctl/errors` (or `iotctl up`) so the error action can republish"])
 })

@@ -8,7 +8,7 @@ import {listClusters} from '../msk/clusters.ts'
 import {describeRouteTables} from '../peering/network.ts'
 
 export interface VpcChoice {vpcId: string; cidrs: string[]; name?: string; isDefault: boolean}
-export interface SubnetChoice {subnetId: string; cidr: string; availabilityZone: string; name?: string}
+export interface SubnetChoice {subnetId: string; cidr: string; availabilityZone: string; availabilityZoneId?: string; name?: string}
 export interface RouteTableChoice {routeTableId: string; name?: string; main: boolean; subnetIds: string[]}
 export interface SecurityGroupChoice {groupId: string; groupName: string; description?: string}
 export interface ClusterChoice {arn: string; name: string; state: string; subnetIds: string[]; securityGroupIds: string[]; scram: boolean}
@@ -39,7 +39,7 @@ export async function listVpcs(account: AwsAccount): Promise<VpcChoice[]> {
 export async function listSubnets(account: AwsAccount, vpcId: string): Promise<SubnetChoice[]> {
   const ec2 = await account.ec2()
   const answer = await aws(`listing subnets of ${vpcId}`, () => ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
-  return (answer.Subnets ?? []).map((s) => ({subnetId: s.SubnetId as string, cidr: s.CidrBlock ?? '', availabilityZone: s.AvailabilityZone ?? '', name: nameOf(s.Tags)}))
+  return (answer.Subnets ?? []).map((s) => ({subnetId: s.SubnetId as string, cidr: s.CidrBlock ?? '', availabilityZone: s.AvailabilityZone ?? '', availabilityZoneId: s.AvailabilityZoneId, name: nameOf(s.Tags)}))
     .sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId))
 }
 

@@ -7,7 +7,7 @@ import {AwsAccount, type CallerIdentity} from '../aws/account.ts'
 import {InputError} from '../errors.ts'
 import {parseConfig, stackName, type IotctlConfig} from '../config/schema.ts'
 import {defaultStack} from '../config/settings.ts'
-import {checkKafkaTopic, checkRuleName, defaultKafkaTopic, defaultRuleName} from '../iot/names.ts'
+import {checkKafkaTopic, checkRuleName, defaultKafkaTopic, defaultRuleName, isRefusedDestinationZone} from '../iot/names.ts'
 import {cidrsOverlap} from '../peering/cidr.ts'
 import {checkSecretName, secretNameOf} from '../secrets/names.ts'
 import {listMskClusters, listRouteTables, listSecurityGroups, listSubnets, listVpcs, profileNames, vpcOfSubnet, type VpcChoice} from './discover.ts'
@@ -104,7 +104,12 @@ export async function runInit(prompt: Prompter, options: InitOptions): Promise<I
     iotVpcs.find((v) => !overlaps(v) && !v.isDefault)?.vpcId ?? iotVpcs.find((v) => !overlaps(v))?.vpcId)
   const iotSubnets = await listSubnets(iot, iotVpcId)
   const iotSubnetIds = await prompt.checkbox('Subnets for the destination\'s network interfaces',
-    iotSubnets.map((s) => ({name: `${s.subnetId} ${s.cidr} ${s.availabilityZone}${s.name ? ` (${s.name})` : ''}`, value: s.subnetId, checked: true})), {min: 1})
+    iotSubnets.map((s) => {
+      // AWS IoT refuses destination subnets in some zones (use1-az3): shown, not offered.
+      const refused = isRefusedDestinationZone(s.availabilityZoneId)
+      return {name: `${s.subnetId} ${s.cidr} ${s.availabilityZone}${s.name ? ` (${s.name})` : ''}`, value: s.subnetId, checked: !refused,
+        ...(refused ? {disabled: `${s.availabilityZoneId}: AWS IoT does not accept VPC destination subnets there`} : {})}
+    }), {min: 1})
   const iotGroups = await listSecurityGroups(iot, iotVpcId)
   const iotSecurityGroupIds = await prompt.checkbox('Security groups of the destination (they must allow outbound to the brokers)',
     iotGroups.map((g) => ({name: `${g.groupId} ${g.groupName}`, value: g.groupId, checked: iotGroups.length === 1 || g.groupName !== 'default'})), {min: 1})

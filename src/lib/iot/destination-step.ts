@@ -17,18 +17,11 @@ import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {iotRoleArnOf, propagationSeconds, requireInputs} from './inputs.ts'
+import {isRefusedDestinationZone} from './names.ts'
 import {iotRoleName} from './policies.ts'
 import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
 
 const destinationFacts = {subnets: 'iot.destination.subnets', securityGroups: 'iot.destination.securityGroups'}
-
-/**
- * Availability zones (by zone id, the same in every account) whose subnets
- * AWS IoT refuses for a VPC destination: "You cannot use subnets in the
- * use1-az3 availability zone when creating a destination" (IoT developer
- * guide, https://docs.aws.amazon.com/iot/latest/developerguide/kafka-vpc-destination.html).
- */
-export const destinationRefusedZoneIds = ['use1-az3']
 
 /** The destination's subnets, once checked: the ones to use, and defaulted ones left out (with why). */
 export interface DestinationSubnets {
@@ -108,7 +101,7 @@ async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<Dest
 /** Why AWS IoT refuses a subnet for a VPC destination, or undefined when it accepts it. */
 function refusedZone(subnet: Subnet): string | undefined {
   const zoneId = subnet.AvailabilityZoneId
-  if (!zoneId || !destinationRefusedZoneIds.includes(zoneId)) return undefined
+  if (!isRefusedDestinationZone(zoneId)) return undefined
   return `in availability zone ${zoneId} (${subnet.AvailabilityZone}), where AWS IoT does not accept VPC destination subnets`
 }
 
@@ -135,8 +128,7 @@ export const iotDestinationStep: Step = {
 
   async validate(ctx) {
     const vpcId = requireIotVpc(ctx)
-    const subnets: DestinationSubnets = await destinationSubnets(ctx, vpcId)
-    ctx.facts.set(destinationFacts.subnets, subnets)
+    ctx.facts.set(destinationFacts.subnets, await destinationSubnets(ctx, vpcId))
     ctx.facts.set(destinationFacts.securityGroups, await destinationSecurityGroups(ctx, vpcId))
     requireInputs(ctx, ['iot-role'])
   },

@@ -2,13 +2,14 @@
 // registry's steps. What a slice needs from earlier steps (the secret, the
 // key, the role, the destination) is read first — read-only — and a missing
 // prerequisite is bad input naming the command that makes it (requireInputs).
+import {isNotFound} from '../errors.ts'
 import {applySteps, readStep, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {StepContext} from '../plan/types.ts'
 import {stackSteps} from '../stack/steps.ts'
 import {topicFilterOf} from './names.ts'
-import {iotRoleName, iotRolePolicyName, partitionOf, policiesAllow, topicArn} from './policies.ts'
+import {partitionOf, topicArn} from './policies.ts'
 import {checkRuleSettings, destinationArnOf, iotRoleArnOf, ruleSettingsOf} from './inputs.ts'
-import {getInlinePolicy} from './role-steps.ts'
+import {simulateRole} from './simulate.ts'
 
 export type IotSlice = 'role' | 'destination' | 'rule'
 
@@ -73,8 +74,13 @@ export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryR
  * --error-topic was chosen cannot, and the rule would drop its errors silently.
  */
 async function errorTopicNote(ctx: StepContext, errorTopic: string): Promise<string | undefined> {
-  const policy = await getInlinePolicy(await ctx.accounts.iot.iam(), iotRoleName(ctx.stack), iotRolePolicyName)
   const topic = topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, errorTopic)
-  if (policy && policiesAllow([policy], 'iot:Publish', topic)) return undefined
+  try {
+    const [verdict] = await simulateRole(await ctx.accounts.iot.iam(), iotRoleArnOf(ctx), [{action: 'iot:Publish', resource: topic}])
+    if (verdict.decision === 'allowed') return undefined
+  } catch (error) {
+    // No role yet (a dry run before `iot role`) is a role that may not publish; anything else is said as it is.
+    if (!isNotFound(error)) return `could not ask IAM whether the role may publish to '${errorTopic}': ${(error as Error).message.split('\n')[0]}`
+  }
   return `the role may not publish to '${errorTopic}' yet: run \`iotctl iot role --error-topic ${errorTopic}\` (or \`iotctl up\`) so the error action can republish`
 }

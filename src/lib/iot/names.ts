@@ -1,4 +1,4 @@
-// Checks of the rule's inputs, made before any AWS call so that a name AWS or
+// Checks of the rule's and the destination's inputs, made before any AWS call so that a name AWS or
 // Kafka would refuse is exit 2 with the reason, not a failed run half-way.
 import {InputError} from '../errors.ts'
 
@@ -71,4 +71,17 @@ export function sampleTopic(filter: string): string {
 
 function truncate(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}…` : text
+}
+
+/**
+ * Availability zones (by zone id, the same in every account) whose subnets
+ * AWS IoT refuses for a VPC destination: "You cannot use subnets in the
+ * use1-az3 availability zone when creating a destination" (IoT developer
+ * guide, https://docs.aws.amazon.com/iot/latest/developerguide/kafka-vpc-destination.html).
+ */
+export const destinationRefusedZoneIds = ['use1-az3']
+
+/** Whether AWS IoT refuses VPC destination subnets in this zone (by zone id). */
+export function isRefusedDestinationZone(zoneId: string | undefined): boolean {
+  return zoneId !== undefined && destinationRefusedZoneIds.includes(zoneId)
 }

@@ -1,7 +1,7 @@
 // The IAM and KMS documents of walkthrough step 5, as pure functions: the role
 // IoT assumes, what it may do, and the key-policy statement that lets it
-// decrypt B's secret. Also a small evaluator `doctor` uses to say whether a
-// set of policies allows what the destination and get_secret need.
+// decrypt B's secret. What the role is allowed is asked of IAM (./simulate.ts),
+// not worked out here; doctor only reads the trust and key policies' shape.
 import {stackSid} from '../plan/tags.ts'
 
 export type PolicyStatement = {
@@ -225,22 +225,6 @@ function statementCovers(statement: PolicyStatement, action: string, resource: s
     ? !list(statement.NotAction).some((p) => matches(p, action, true))
     : list(statement.Action).some((p) => matches(p, action, true))
   return actionMatches && list(statement.Resource ?? '*').some((p) => matches(p, resource))
-}
-
-/**
- * Whether identity policies allow `action` on `resource`: some Allow covers
- * it and no Deny does. Conditions are taken as met (doctor asks "is it
- * granted at all", not a full simulation).
- */
-export function policiesAllow(policies: PolicyDocument[], action: string, resource: string): boolean {
-  const statements = policies.flatMap((p) => p.Statement)
-  if (statements.some((s) => s.Effect === 'Deny' && statementCovers(s, action, resource))) return false
-  return statements.some((s) => s.Effect === 'Allow' && statementCovers(s, action, resource))
-}
-
-/** The actions of `wanted` that the policies do not allow on `resource`. */
-export function deniedActions(policies: PolicyDocument[], wanted: string[], resource: string): string[] {
-  return wanted.filter((action) => !policiesAllow(policies, action, resource))
 }
 
 /** Whether a trust policy lets `service` assume the role. */
