@@ -1,7 +1,7 @@
 // kafka-topic: the Kafka topic the rule writes to, made with MSK's topic API
 // (CreateTopic / DescribeTopic / DeleteTopic, MSK API reference, "Topics").
-// MSK topics take no tags (CreateTopic has no Tags member, and TagResource
-// documents cluster and configuration ARNs only), so the ledger is the only
+// MSK topics take no tags (CreateTopic has no Tags member; iotctl does not rely
+// on TagResource for topic ARNs, which the topic guide does not document), so the ledger is the only
 // ownership record: cleanup deletes a topic the ledger says this stack created
 // (attrs.createdBy carries the stack's mark), never one it found.
 import {CreateTopicCommand, DeleteTopicCommand, DescribeTopicCommand, type Cluster, type DescribeTopicResponse, type KafkaClient} from '@aws-sdk/client-kafka'

@@ -3,10 +3,11 @@
 // functions; the step that calls AWS is ./topic-step.ts.
 //
 // MSK's topic operations (CreateTopic, DescribeTopic, ListTopics, DeleteTopic;
-// MSK developer guide, "Topic Operations", and the API reference
-// https://docs.aws.amazon.com/msk/1.0/apireference/clusters-clusterarn-topics.html)
-// need an MSK Provisioned cluster running Apache Kafka 3.6.0 or later, in the
-// ACTIVE state. The default MSK configuration has auto.create.topics.enable=false,
+// MSK developer guide, "Topic Operations",
+// https://docs.aws.amazon.com/msk/latest/developerguide/msk-topic-operations-information.html,
+// and `aws kafka create-topic`, https://docs.aws.amazon.com/cli/latest/reference/kafka/create-topic.html:
+// --partition-count and --replication-factor, at least 1, no tags) need an MSK
+// Provisioned cluster running Apache Kafka 3.6.0 or later, in the ACTIVE state. The default MSK configuration has auto.create.topics.enable=false,
 // so without this topic every message the rule sends is refused.
 import type {CreateTopicRequest} from '@aws-sdk/client-kafka'
 import {InputError, awsErrorCode} from '../errors.ts'
