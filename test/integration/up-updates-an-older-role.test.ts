@@ -89,7 +89,9 @@ describe('up on a stack whose role an older iotctl made', () => {
   })
 
   test('then doctor passes every check, and up again changes nothing', async () => {
-    assert.deepEqual((await doctorChecks()).filter((c) => c.status !== 'pass' && c.id !== 'profiles'), [])
+    // This local AWS runs without its Kafka broker, so doctor cannot tell whether the topic exists (a warning).
+    const unexplained = (await doctorChecks()).filter((c) => c.status !== 'pass' && c.id !== 'profiles' && !(c.id === 'kafka-topic' && c.status === 'warn'))
+    assert.deepEqual(unexplained, [])
     const again = jsonOf<{changed: boolean}>(await cli(['up', '--json']))
     assert.equal(again.changed, false)
   })
