@@ -17,6 +17,8 @@ import {describeRequest, isMutating, type RequestFacts} from './request-info.ts'
 import {invalidRegionMessage, knownRegions} from './regions.ts'
 import {botocoreDataDir, restRouters} from './rest-routes.ts'
 import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMode} from './tunnels.ts'
+import {validateRequest} from './validation/index.ts'
+import {modelLoader, type ServiceModel} from './validation/model.ts'
 
 export interface StandInSettings {
   /** VPC topic rule destinations: IN_PROGRESS for this long, then ENABLED (or ERROR). Default 1000. */
@@ -79,6 +81,7 @@ export class StandIn {
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
   readonly #regions: Set<string> | undefined
+  readonly #models: (service: string) => ServiceModel | undefined
   readonly #agent = new Agent({keepAlive: true, maxSockets: 64})
   #server?: Server
   url = ''
@@ -101,6 +104,7 @@ export class StandIn {
     this.msk = new MskStandIn(settings)
     this.#routers = restRouters(botocoreDataDir(options.venv))
     this.#regions = knownRegions(botocoreDataDir(options.venv))
+    this.#models = modelLoader(botocoreDataDir(options.venv))
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
@@ -188,6 +192,14 @@ export class StandIn {
     if (fault) {
       res.once('close', () => record(fault.status, 'fault'))
       send(res, errorReply(facts.protocol, facts.service, fault.code, fault.status, fault.message ?? `Injected fault: ${fault.code}`))
+      return
+    }
+
+    // What AWS's front end refuses against the service model never reaches moto (validation/).
+    const invalid = validateRequest(this.#models, {facts, url, headers: req.headers, body})
+    if (invalid) {
+      res.once('close', () => record(invalid.status, 'standin'))
+      send(res, errorReply(facts.protocol, facts.service, invalid.code, invalid.status, invalid.message, invalid.extra))
       return
     }
 
