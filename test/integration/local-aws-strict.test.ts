@@ -9,14 +9,22 @@
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {
+  AcceptVpcPeeringConnectionCommand,
+  CreateRouteCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
+  CreateVpcPeeringConnectionCommand,
+  DeleteVpcPeeringConnectionCommand,
+  DescribeRouteTablesCommand,
+  DescribeVpcPeeringConnectionsCommand,
   EC2Client,
+  ModifyVpcAttributeCommand,
+  ModifyVpcPeeringConnectionOptionsCommand,
 } from '@aws-sdk/client-ec2'
 import {CreateRoleCommand, IAMClient} from '@aws-sdk/client-iam'
 import {CreateThingCommand, DescribeThingCommand, IoTClient} from '@aws-sdk/client-iot'
 import {DescribeTunnelCommand, IoTSecureTunnelingClient, OpenTunnelCommand} from '@aws-sdk/client-iotsecuretunneling'
-import {KafkaClient, ListClustersV2Command} from '@aws-sdk/client-kafka'
+import {CreateClusterCommand, CreateClusterV2Command, KafkaClient, ListClustersV2Command} from '@aws-sdk/client-kafka'
 import {CreateKeyCommand, DescribeKeyCommand, KMSClient} from '@aws-sdk/client-kms'
 import {CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {AssumeRoleCommand, STSClient} from '@aws-sdk/client-sts'
@@ -121,5 +129,119 @@ describe('requests are validated against the service model', () => {
     const opened = await tunneling.send(new OpenTunnelCommand({destinationConfig: {thingName: 'strict-thing_1', services: ['SSH']}}))
     const described = await tunneling.send(new DescribeTunnelCommand({tunnelId: opened.tunnelId!}))
     assert.equal(described.tunnel?.destinationConfig?.thingName, 'strict-thing_1')
+  })
+})
+
+describe('MSK CreateCluster refuses what MSK refuses', () => {
+  let subnets: string[]
+  let sameZone: string[]
+  let securityGroup: string
+
+  before(async () => {
+    const network = await aws.createNetwork({name: 'strict-msk', msk: {cidr: '10.40.0.0/16'}, iot: {cidr: '10.41.0.0/16'}})
+    subnets = network.msk.subnetIds
+    securityGroup = network.msk.securityGroupId
+    const ec2 = client(EC2Client)
+    const third = await ec2.send(new CreateSubnetCommand({VpcId: network.msk.vpcId, CidrBlock: '10.40.2.0/24', AvailabilityZone: network.msk.subnets[0]!.availabilityZone}))
+    sameZone = [subnets[0]!, third.Subnet!.SubnetId!]
+  })
+
+  const provisioned = (overrides: Record<string, unknown> = {}) => ({
+    KafkaVersion: '3.6.0',
+    NumberOfBrokerNodes: 2,
+    BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: subnets, SecurityGroups: [securityGroup]},
+    ClientAuthentication: {Sasl: {Scram: {Enabled: true}}},
+    EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS' as const, InCluster: true}},
+    ...overrides,
+  })
+
+  const cases: {name: string; overrides: () => Record<string, unknown>; parameter: string; message: RegExp}[] = [
+    {name: 'an instance type MSK does not offer', overrides: () => ({BrokerNodeGroupInfo: {InstanceType: 'kafka.bogus.huge', ClientSubnets: subnets}}), parameter: 'instanceType', message: /kafka\.bogus\.huge is not supported/},
+    {name: 'a Kafka version MSK does not offer', overrides: () => ({KafkaVersion: '0.0.1'}), parameter: 'kafkaVersion', message: /Unsupported KafkaVersion \[0\.0\.1\]/},
+    {name: '3 brokers on 2 subnets', overrides: () => ({NumberOfBrokerNodes: 3}), parameter: 'numberOfBrokerNodes', message: /multiple of Availability Zones in the Client Subnets/},
+    {name: 'two subnets in one Availability Zone', overrides: () => ({BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: sameZone}}), parameter: 'clientSubnets', message: /distinct Availability Zones/},
+    {name: 'a subnet that does not exist', overrides: () => ({BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: [subnets[0], 'subnet-0000000000000dead']}}), parameter: 'clientSubnets', message: /subnet-0000000000000dead could not be found/},
+    {name: 'SASL/SCRAM with PLAINTEXT between clients and brokers', overrides: () => ({EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'PLAINTEXT'}}}), parameter: 'clientBroker', message: /SASL\/SCRAM .*TLS/},
+  ]
+  for (const {name, overrides, parameter, message} of cases) {
+    test(`CreateClusterV2: ${name} is refused, naming ${parameter}`, async () => {
+      const error = await refused(client(KafkaClient).send(new CreateClusterV2Command({ClusterName: 'strict-refused', Provisioned: provisioned(overrides()) as never})), 'BadRequestException', message)
+      assert.equal(error.invalidParameter, parameter)
+    })
+  }
+
+  test('CreateCluster (v1) applies the same checks; the well-formed request is accepted by both', async () => {
+    const kafka = client(KafkaClient)
+    const v1 = (overrides: Record<string, unknown> = {}) => new CreateClusterCommand({ClusterName: 'strict-v1', ...provisioned(overrides)} as never)
+    await refused(kafka.send(v1({NumberOfBrokerNodes: 3})), 'BadRequestException', /multiple of Availability Zones/)
+    await refused(kafka.send(v1({KafkaVersion: '0.0.1'})), 'BadRequestException', /KafkaVersion/)
+    assert.match((await kafka.send(v1({NumberOfBrokerNodes: 4, KafkaVersion: '3.8.x'}))).ClusterArn!, /^arn:aws:kafka:us-east-1:111111111111:cluster\//)
+    const v2 = await kafka.send(new CreateClusterV2Command({ClusterName: 'strict-v2', Provisioned: provisioned({BrokerNodeGroupInfo: {InstanceType: 'kafka.m7g.large', ClientSubnets: subnets}}) as never}))
+    assert.match(v2.ClusterArn!, /:cluster\/strict-v2\//)
+    const tlsPlaintext = await kafka.send(new CreateClusterV2Command({ClusterName: 'strict-scram-tls-plaintext', Provisioned: provisioned({EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS_PLAINTEXT'}}}) as never}))
+    assert.ok(tlsPlaintext.ClusterArn)
+  })
+})
+
+describe('EC2 VPC peering as AWS does it', () => {
+  const ec2 = (profile: ProfileName = 'msk') => client(EC2Client, profile)
+  const vpc = async (cidr: string, profile: ProfileName = 'msk') => (await ec2(profile).send(new CreateVpcCommand({CidrBlock: cidr}))).Vpc!.VpcId!
+  const status = async (id: string, profile: ProfileName = 'msk') =>
+    (await ec2(profile).send(new DescribeVpcPeeringConnectionsCommand({VpcPeeringConnectionIds: [id]}))).VpcPeeringConnections![0]!.Status!
+
+  test('peering VPCs with overlapping CIDRs fails; non-overlapping ones wait for acceptance', async () => {
+    const a = await vpc('10.50.0.0/16')
+    const overlapping = await vpc('10.50.128.0/17', 'iot')
+    const separate = await vpc('10.51.0.0/16', 'iot')
+    const bad = await ec2().send(new CreateVpcPeeringConnectionCommand({VpcId: a, PeerVpcId: overlapping, PeerOwnerId: aws.accounts.iot}))
+    const badId = bad.VpcPeeringConnection!.VpcPeeringConnectionId!
+    assert.deepEqual(await status(badId), {Code: 'failed', Message: 'Failed due to incorrect VPC-ID, Account ID, or overlapping CIDR range'})
+    assert.equal((await status(badId, 'iot')).Code, 'failed')
+    await assert.rejects(ec2('iot').send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: badId})), {name: 'InvalidStateTransition'})
+
+    const good = await ec2().send(new CreateVpcPeeringConnectionCommand({VpcId: a, PeerVpcId: separate, PeerOwnerId: aws.accounts.iot}))
+    const goodId = good.VpcPeeringConnection!.VpcPeeringConnectionId!
+    assert.equal((await status(goodId)).Code, 'pending-acceptance')
+    await ec2('iot').send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: goodId}))
+    assert.equal((await status(goodId)).Code, 'active')
+  })
+
+  test("a deleted peering's routes turn blackhole; routes of a live peering stay active", async () => {
+    const network = await aws.createNetwork({name: 'strict-routes', msk: {cidr: '10.60.0.0/16'}, iot: {cidr: '10.61.0.0/16'}})
+    const peer = async () => {
+      const created = await ec2().send(new CreateVpcPeeringConnectionCommand({VpcId: network.msk.vpcId, PeerVpcId: network.iot.vpcId, PeerOwnerId: aws.accounts.iot}))
+      const id = created.VpcPeeringConnection!.VpcPeeringConnectionId!
+      await ec2('iot').send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: id}))
+      return id
+    }
+    const kept = await peer()
+    const deleted = await peer()
+    await ec2().send(new CreateRouteCommand({RouteTableId: network.msk.routeTableId, DestinationCidrBlock: '10.61.0.0/17', VpcPeeringConnectionId: kept}))
+    await ec2().send(new CreateRouteCommand({RouteTableId: network.msk.routeTableId, DestinationCidrBlock: '10.61.128.0/17', VpcPeeringConnectionId: deleted}))
+    const states = async () => {
+      const table = (await ec2().send(new DescribeRouteTablesCommand({RouteTableIds: [network.msk.routeTableId]}))).RouteTables![0]!
+      return Object.fromEntries(table.Routes!.filter((r) => r.VpcPeeringConnectionId).map((r) => [r.VpcPeeringConnectionId, r.State]))
+    }
+    assert.deepEqual(await states(), {[kept]: 'active', [deleted]: 'active'})
+    await ec2().send(new DeleteVpcPeeringConnectionCommand({VpcPeeringConnectionId: deleted}))
+    assert.deepEqual(await states(), {[kept]: 'active', [deleted]: 'blackhole'})
+  })
+
+  test('DNS resolution over a peering is refused until both VPCs have DNS hostnames and DNS support', async () => {
+    const network = await aws.createNetwork({name: 'strict-dns', msk: {cidr: '10.70.0.0/16'}, iot: {cidr: '10.71.0.0/16'}})
+    const created = await ec2('iot').send(new CreateVpcPeeringConnectionCommand({VpcId: network.iot.vpcId, PeerVpcId: network.msk.vpcId, PeerOwnerId: aws.accounts.msk}))
+    const id = created.VpcPeeringConnection!.VpcPeeringConnectionId!
+    await ec2().send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: id}))
+    const enable = () =>
+      ec2('iot').send(new ModifyVpcPeeringConnectionOptionsCommand({VpcPeeringConnectionId: id, RequesterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true}}))
+    await refused(enable(), 'OperationNotPermitted', new RegExp(`VPC ${network.iot.vpcId} does not have enableDnsHostnames enabled`))
+    await ec2('iot').send(new ModifyVpcAttributeCommand({VpcId: network.iot.vpcId, EnableDnsHostnames: {Value: true}}))
+    await refused(enable(), 'OperationNotPermitted', new RegExp(`VPC ${network.msk.vpcId} does not have enableDnsHostnames enabled`))
+    await ec2().send(new ModifyVpcAttributeCommand({VpcId: network.msk.vpcId, EnableDnsHostnames: {Value: true}}))
+    await ec2().send(new ModifyVpcAttributeCommand({VpcId: network.msk.vpcId, EnableDnsSupport: {Value: false}}))
+    await refused(enable(), 'OperationNotPermitted', new RegExp(`VPC ${network.msk.vpcId} does not have enableDnsSupport enabled`))
+    await ec2().send(new ModifyVpcAttributeCommand({VpcId: network.msk.vpcId, EnableDnsSupport: {Value: true}}))
+    const answer = await enable()
+    assert.equal(answer.RequesterPeeringConnectionOptions?.AllowDnsResolutionFromRemoteVpc, true)
   })
 })

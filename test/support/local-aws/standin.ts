@@ -6,6 +6,7 @@
 import {createServer, request, Agent, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {AccountBook} from './accounts.ts'
+import {Ec2StandIn} from './ec2-strict.ts'
 import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
@@ -77,6 +78,7 @@ export class StandIn {
   readonly accounts: AccountBook
   readonly iot: IotStandIn
   readonly msk: MskStandIn
+  readonly ec2 = new Ec2StandIn()
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
@@ -108,6 +110,7 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.ec2.handlers())) this.#handlers.set(`ec2:${operation}`, handler)
   }
 
   async start(): Promise<string> {
@@ -144,6 +147,7 @@ export class StandIn {
   reset(): void {
     this.iot.reset()
     this.msk.reset()
+    this.ec2.reset()
     this.tunnels.clear()
     this.faults.clear()
     this.accounts.reset()
