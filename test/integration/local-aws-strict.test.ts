@@ -22,7 +22,7 @@ import {
   ModifyVpcPeeringConnectionOptionsCommand,
 } from '@aws-sdk/client-ec2'
 import {CreateRoleCommand, IAMClient} from '@aws-sdk/client-iam'
-import {CreateThingCommand, DescribeThingCommand, IoTClient} from '@aws-sdk/client-iot'
+import {CreateThingCommand, CreateThingGroupCommand, DescribeThingCommand, IoTClient} from '@aws-sdk/client-iot'
 import {DescribeTunnelCommand, IoTSecureTunnelingClient, OpenTunnelCommand} from '@aws-sdk/client-iotsecuretunneling'
 import {CreateClusterCommand, CreateClusterV2Command, KafkaClient, ListClustersV2Command} from '@aws-sdk/client-kafka'
 import {CreateKeyCommand, DescribeKeyCommand, KMSClient} from '@aws-sdk/client-kms'
@@ -110,6 +110,17 @@ describe('requests are validated against the service model', () => {
     assert.equal(thing.thingName, 'strict-thing_1')
   })
 
+  test("IoT: a Java pattern (\\p{Graph}) is applied as Java reads it: a tab in a thing group description is refused", async () => {
+    const iot = client(IoTClient, 'iot')
+    await refused(
+      iot.send(new CreateThingGroupCommand({thingGroupName: 'strict-group', thingGroupProperties: {thingGroupDescription: 'sensors\tfloor 1'}})),
+      'InvalidRequestException',
+      /'thingGroupProperties.thingGroupDescription' failed to satisfy constraint: Member must satisfy regular expression pattern: \[\\p\{Graph\}\\x20\]\*/,
+    )
+    const group = await iot.send(new CreateThingGroupCommand({thingGroupName: 'strict-group', thingGroupProperties: {thingGroupDescription: 'sensors, floor 1'}}))
+    assert.equal(group.thingGroupName, 'strict-group')
+  })
+
   test('Kafka: maxResults out of range in the query string is refused with BadRequestException naming it', async () => {
     const kafka = client(KafkaClient)
     const error = await refused(kafka.send(new ListClustersV2Command({MaxResults: 101})), 'BadRequestException', /'maxResults'.*less than or equal to 100/)
@@ -125,6 +136,11 @@ describe('requests are validated against the service model', () => {
       tunneling.send(new OpenTunnelCommand({destinationConfig: {thingName: 'bad thing', services: ['SSH']}})),
       'ValidationException',
       /'destinationConfig.thingName'/,
+    )
+    await refused(
+      tunneling.send(new OpenTunnelCommand({destinationConfig: {thingName: 'strict-thing_1', services: []}})),
+      'ValidationException',
+      /'destinationConfig.services'.*length greater than or equal to 1/,
     )
     const opened = await tunneling.send(new OpenTunnelCommand({destinationConfig: {thingName: 'strict-thing_1', services: ['SSH']}}))
     const described = await tunneling.send(new DescribeTunnelCommand({tunnelId: opened.tunnelId!}))
