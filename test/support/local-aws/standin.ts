@@ -19,7 +19,7 @@ import {invalidRegionMessage, knownRegions} from './regions.ts'
 import {botocoreDataDir, restRouters} from './rest-routes.ts'
 import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMode} from './tunnels.ts'
 import {validateRequest} from './validation/index.ts'
-import {modelLoader, type ServiceModel} from './validation/model.ts'
+import {modelLoader, preloadModels, type ServiceModel} from './validation/model.ts'
 
 export interface StandInSettings {
   /** VPC topic rule destinations: IN_PROGRESS for this long, then ENABLED (or ERROR). Default 1000. */
@@ -128,6 +128,7 @@ export class StandIn {
     })
     const address = server.address() as AddressInfo
     this.url = `http://${address.address}:${address.port}`
+    void preloadModels(this.#models)
     return this.url
   }
 

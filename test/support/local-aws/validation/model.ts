@@ -118,3 +118,18 @@ export function javaPattern(pattern: string): RegExp | undefined {
     return undefined
   }
 }
+
+/** The services the local AWS serves: their models are parsed ahead of the first request. */
+export const servedServices = ['sts', 'iam', 'kms', 'secretsmanager', 'kafka', 'IoTSecuredTunneling', 'iot', 'ec2']
+
+/**
+ * Parses the served models in the background, one per macrotask (EC2's takes
+ * ~0.2 s), so that the first request of a service does not stall the stand-in
+ * in the middle of a test's timed steps.
+ */
+export async function preloadModels(modelFor: (service: string) => unknown): Promise<void> {
+  for (const service of servedServices) {
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    modelFor(service)
+  }
+}
