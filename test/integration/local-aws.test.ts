@@ -490,10 +490,12 @@ describe('MSK SCRAM secrets and bootstrap brokers (stand-in)', () => {
     aws.settings.clusterActivationDelayMs = 60_000
     try {
       const kafka = client(KafkaClient, 'msk')
+      // MSK checks the client subnets exist in distinct zones (msk-strict.ts): real ones.
+      const network = await aws.createNetwork({name: 'young', msk: {cidr: '10.11.0.0/16'}, iot: {cidr: '10.21.0.0/16'}})
       const young = await kafka.send(
         new CreateClusterV2Command({
           ClusterName: 'young',
-          Provisioned: {KafkaVersion: '3.6.0', NumberOfBrokerNodes: 2, BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: ['subnet-1', 'subnet-2']}, ClientAuthentication: {Sasl: {Scram: {Enabled: true}}}},
+          Provisioned: {KafkaVersion: '3.6.0', NumberOfBrokerNodes: 2, BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: network.msk.subnetIds}, ClientAuthentication: {Sasl: {Scram: {Enabled: true}}}},
         }),
       )
       await rejectsWith(kafka.send(new BatchAssociateScramSecretCommand({ClusterArn: young.ClusterArn!, SecretArnList: [secrets.good!]})), 'BadRequestException', 400)

@@ -11,6 +11,7 @@ import {AwsServiceError, jsonReply} from './aws-errors.ts'
 import {relay, type CallContext, type Handler} from './context.ts'
 import {parseJson, type MotoClient} from './moto-client.ts'
 import {MskKafkaLink, type MskKafkaSettings} from './msk-kafka.ts'
+import {checkProvisionedCluster} from './msk-strict.ts'
 
 export interface MskSettings extends MskKafkaSettings {
   /** How long a new cluster shows CREATING before ACTIVE. */
@@ -65,9 +66,14 @@ export class MskStandIn {
 
   handlers(): Record<string, Handler> {
     return {
-      CreateCluster: (c) => this.#noteCreation(c, (c.input.clientAuthentication as Record<string, unknown>) ?? undefined),
-      CreateClusterV2: (c) =>
-        this.#noteCreation(c, ((c.input.provisioned as Record<string, unknown> | undefined)?.clientAuthentication as Record<string, unknown>) ?? undefined),
+      CreateCluster: async (c) => {
+        await checkProvisionedCluster(c, c.input)
+        return this.#noteCreation(c, (c.input.clientAuthentication as Record<string, unknown>) ?? undefined)
+      },
+      CreateClusterV2: async (c) => {
+        await checkProvisionedCluster(c, c.input.provisioned as Record<string, unknown> | undefined)
+        return this.#noteCreation(c, ((c.input.provisioned as Record<string, unknown> | undefined)?.clientAuthentication as Record<string, unknown>) ?? undefined)
+      },
       DescribeCluster: (c) => this.#describe(c, 'v1'),
       DescribeClusterV2: (c) => this.#describe(c, 'v2'),
       ListClusters: (c) => this.#listClusters(c, 'clusterInfoList'),

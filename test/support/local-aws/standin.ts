@@ -6,6 +6,7 @@
 import {createServer, request, Agent, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import {AccountBook} from './accounts.ts'
+import {Ec2StandIn} from './ec2-strict.ts'
 import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
@@ -22,6 +23,8 @@ import {RulesEngine} from './rules/engine.ts'
 import {topicRuleHandlers} from './rules/handlers.ts'
 import {botocoreDataDir, restRouters} from './rest-routes.ts'
 import {TunnelRegistry, tunnelingOperation, type ConnectionStatus, type TunnelMode} from './tunnels.ts'
+import {validateRequest} from './validation/index.ts'
+import {modelLoader, preloadModels, type ServiceModel} from './validation/model.ts'
 
 export interface StandInSettings {
   /** VPC topic rule destinations: IN_PROGRESS for this long, then ENABLED (or ERROR). Default 1000. */
@@ -90,10 +93,12 @@ export class StandIn {
   readonly iotData: IotDataPlane
   /** The emulated IoT rules engine (rules/): SQL, Kafka and republish actions, error actions. */
   readonly rules: RulesEngine
+  readonly ec2 = new Ec2StandIn()
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
   readonly #regions: Set<string> | undefined
+  readonly #models: (service: string) => ServiceModel | undefined
   readonly #agent = new Agent({keepAlive: true, maxSockets: 64})
   #server?: Server
   url = ''
@@ -119,9 +124,11 @@ export class StandIn {
     this.iotData = new IotDataPlane({moto: this.moto, accounts: this.accounts, tunnels: this.tunnels, dir: options.iotDataDir})
     this.#routers = restRouters(botocoreDataDir(options.venv))
     this.#regions = knownRegions(botocoreDataDir(options.venv))
+    this.#models = modelLoader(botocoreDataDir(options.venv))
     for (const [operation, handler] of Object.entries(this.iot.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.ec2.handlers())) this.#handlers.set(`ec2:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.iotData.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.kafka.secretHandlers())) this.#handlers.set(`secretsmanager:${operation}`, handler)
     this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
@@ -153,6 +160,7 @@ export class StandIn {
     })
     const address = server.address() as AddressInfo
     this.url = `http://${address.address}:${address.port}`
+    void preloadModels(this.#models)
     return this.url
   }
 
@@ -176,6 +184,7 @@ export class StandIn {
     this.msk.reset()
     this.iotData.reset()
     void this.rules.reset()
+    this.ec2.reset()
     this.tunnels.clear()
     this.faults.clear()
     this.accounts.reset()
@@ -224,6 +233,14 @@ export class StandIn {
     if (fault) {
       res.once('close', () => record(fault.status, 'fault'))
       send(res, errorReply(facts.protocol, facts.service, fault.code, fault.status, fault.message ?? `Injected fault: ${fault.code}`))
+      return
+    }
+
+    // What AWS's front end refuses against the service model never reaches moto (validation/).
+    const invalid = validateRequest(this.#models, {facts, url, headers: req.headers, body})
+    if (invalid) {
+      res.once('close', () => record(invalid.status, 'standin'))
+      send(res, errorReply(facts.protocol, facts.service, invalid.code, invalid.status, invalid.message, invalid.extra))
       return
     }
 
