@@ -69,10 +69,10 @@ test('cluster ARNs given as flags are checked for shape', () => {
 test('the spec: defaults from the stack, one broker per subnet, and the CreateCluster request with SASL/SCRAM and TLS in the cluster', () => {
   const settings = {stack: 'ci_42', msk: {subnetIds: ['subnet-1', 'subnet-2'], securityGroupId: 'sg-1'}} as StackSettings
   const spec = clusterSpecOf(settings)
-  assert.deepEqual(spec, {name: 'iotctl-ci-42', kafkaVersion: '3.6.0', brokerType: 'kafka.t3.small', brokers: 2, subnetIds: ['subnet-1', 'subnet-2'], securityGroupIds: ['sg-1'], volumeGiB: 100})
+  assert.deepEqual(spec, {name: 'iotctl-ci-42', kafkaVersion: '3.8.x', brokerType: 'kafka.t3.small', brokers: 2, subnetIds: ['subnet-1', 'subnet-2'], securityGroupIds: ['sg-1'], volumeGiB: 100})
   assert.deepEqual(createClusterRequest(spec, 'ci_42'), {
     ClusterName: 'iotctl-ci-42',
-    KafkaVersion: '3.6.0',
+    KafkaVersion: '3.8.x',
     NumberOfBrokerNodes: 2,
     BrokerNodeGroupInfo: {ClientSubnets: ['subnet-1', 'subnet-2'], InstanceType: 'kafka.t3.small', SecurityGroups: ['sg-1'], StorageInfo: {EbsStorageInfo: {VolumeSize: 100}}},
     ClientAuthentication: {Sasl: {Scram: {Enabled: true}, Iam: {Enabled: false}}, Unauthenticated: {Enabled: false}},

@@ -72,7 +72,7 @@ test('msk create: one CreateCluster with SASL/SCRAM only, TLS to clients and ins
 
   assert.deepEqual(mocks.kafka.commandCalls(CreateClusterCommand).map((c) => c.args[0].input), [{
     ClusterName: 'iotctl-demo',
-    KafkaVersion: '3.6.0',
+    KafkaVersion: '3.8.x',
     NumberOfBrokerNodes: 4,
     BrokerNodeGroupInfo: {
       ClientSubnets: ['subnet-0000000a', 'subnet-0000000b'],

@@ -7,8 +7,10 @@ import type {StackSettings} from '../plan/types.ts'
 import {stackTagMap} from '../plan/tags.ts'
 
 // 3.6.0 is the first version with MSK's topic API (MSK developer guide, "Topic
-// Operations", requirements), which `up` uses to create the rule's topic.
-export const defaultKafkaVersion = '3.6.0'
+// Operations", requirements), which `up` uses to create the rule's topic; 3.6.0
+// itself reached MSK's end of support on 2026-06-01 ("Supported Apache Kafka
+// versions"), so the default is the line MSK marks recommended.
+export const defaultKafkaVersion = '3.8.x'
 /** The smallest broker type MSK offers: this is a test and walkthrough tool. */
 export const defaultBrokerType = 'kafka.t3.small'
 /** The console's default EBS volume per broker, in GiB. */
