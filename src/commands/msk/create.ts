@@ -12,7 +12,7 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --msk-profile msk --subnets subnet-0a…,subnet-0b… --security-group sg-0c…',
-    '<%= config.bin %> <%= command.id %> --broker-type kafka.m5.large --brokers 4 --kafka-version 3.6.0 --no-wait',
+    '<%= config.bin %> <%= command.id %> --broker-type kafka.m5.large --brokers 4 --kafka-version 3.9.x --no-wait',
   ]
 
   static override flags = {
@@ -21,7 +21,7 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
     subnets: Flags.string({summary: 'Two or three subnets of the MSK VPC, in different Availability Zones (comma-separated).', helpValue: '<subnet-id,…>'}),
     'security-group': Flags.string({summary: 'Security group of the brokers (default: the VPC\'s default group).', helpValue: '<sg-id>'}),
     'msk-vpc': Flags.string({summary: 'VPC the subnets must belong to.', helpValue: '<vpc-id>'}),
-    'kafka-version': Flags.string({summary: 'Apache Kafka version (default 3.6.0).', helpValue: '<version>'}),
+    'kafka-version': Flags.string({summary: 'Apache Kafka version (default 3.8.x, the line MSK recommends; the topic API needs 3.6.0 or later).', helpValue: '<version>'}),
     'broker-type': Flags.string({summary: 'Broker instance type (default kafka.t3.small).', helpValue: '<kafka.…>'}),
     brokers: Flags.integer({summary: 'Number of brokers: a multiple of the number of subnets (default: one per subnet).', min: 1, helpValue: '<n>'}),
     'no-wait': Flags.boolean({summary: 'Return once the cluster is being created, without waiting for ACTIVE.'}),
