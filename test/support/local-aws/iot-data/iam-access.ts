@@ -3,9 +3,10 @@
 // ("Authorizing direct calls to AWS services" and "IAM users, groups and roles"
 // in the AWS IoT Developer Guide). The caller's identity policies are read from
 // moto (attached managed policies and inline policies of the assumed role) and
-// evaluated with the same evaluator as IoT policies. When the policy slice's
-// engine (test/support/local-aws/policy/) is present, connect/publish/subscribe
-// are asked of it instead (PolicyEngine.roleMay).
+// evaluated with the same evaluator as IoT policies (Receive, which aedes asks
+// synchronously); connect/publish/subscribe are asked of the policy engine
+// (policy/, PolicyEngine.roleMay).
+import {PolicyEngine} from '../policy/engine.ts'
 import {xmlText, xmlTexts, type MotoClient} from '../moto-client.ts'
 import {ADMIN_ROLE} from '../profiles.ts'
 import type {Decision, NamedPolicy} from './iot-policy.ts'
@@ -76,30 +77,14 @@ function decodeDocument(text: string): string {
   }
 }
 
-type EngineModule = {PolicyEngine?: new (moto: MotoClient) => {roleMay: RoleMay}}
-let moduleLoad: Promise<EngineModule | undefined> | undefined
-const engines = new WeakMap<MotoClient, Promise<RoleMay | undefined>>()
+const engines = new WeakMap<MotoClient, RoleMay>()
 
-/** The policy slice's PolicyEngine.roleMay, when that slice is present; undefined otherwise. */
-export function policyEngine(moto: MotoClient): Promise<RoleMay | undefined> {
-  moduleLoad ??= (async () => {
-    for (const specifier of ['../policy/index.ts', '../policy/engine.ts']) {
-      try {
-        const module = (await import(new URL(specifier, import.meta.url).href)) as EngineModule
-        if (typeof module.PolicyEngine === 'function') return module
-      } catch {
-        // not there (yet)
-      }
-    }
-    return undefined
-  })()
+/** PolicyEngine.roleMay (policy/), one engine per moto. */
+export function policyEngine(moto: MotoClient): RoleMay {
   let engine = engines.get(moto)
   if (!engine) {
-    engine = moduleLoad.then((module) => {
-      if (!module?.PolicyEngine) return undefined
-      const instance = new module.PolicyEngine(moto)
-      return (roleArn: string, action: string, resource: string, context?: Record<string, string | string[]>) => instance.roleMay(roleArn, action, resource, context)
-    })
+    const instance = new PolicyEngine(moto)
+    engine = (roleArn, action, resource, context) => instance.roleMay(roleArn, action, resource, context)
     engines.set(moto, engine)
   }
   return engine
