@@ -9,12 +9,13 @@
 // device's policy is refused; bad input exits 2, a missing topic 1;
 // cleanup deletes the topic it created, never one it found.
 import assert from 'node:assert/strict'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {jsonOf, runCli} from '../support/cli.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
+import {writeStackConfig} from '../support/stack-config.ts'
 
 let aws: LocalAws
 let cwd: string
@@ -28,12 +29,7 @@ before(async () => {
   aws = await startLocalAws({kafka: true})
   const network = await aws.createNetwork()
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-e2e-'))
-  writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
-    stack,
-    iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
-    msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
-    rule: {name: 'e2e_device_data', kafkaTopic: 'device-data', errorTopic: 'iotctl/errors'},
-  }, null, 2))
+  writeStackConfig(cwd, stack, network, {rule: {name: 'e2e_device_data', kafkaTopic: 'device-data', errorTopic: 'iotctl/errors'}})
 })
 
 after(async () => {

@@ -4,11 +4,13 @@ import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {LocalAws, Network} from './local-aws/index.ts'
 
-export function writeStackConfig(cwd: string, stack: string, network: Network): void {
+/** `extra` adds top-level keys (e.g. `rule`). */
+export function writeStackConfig(cwd: string, stack: string, network: Network, extra: Record<string, unknown> = {}): void {
   writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
     stack,
     iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
     msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
+    ...extra,
   }, null, 2))
 }
 
