@@ -56,6 +56,8 @@ const warmUpMessages = 200
 
 const now = (): number => performance.timeOrigin + performance.now()
 const self = fileURLToPath(import.meta.url)
+/** The parent's running children, killed when --max-seconds is reached. */
+const children = new Set<ChildProcess>()
 
 /** What the parent hands a child (in BENCH_E2E, JSON). */
 interface MqttEndpoint {
@@ -253,8 +255,12 @@ async function measure(name: string, receiver: {role: string; env: unknown}, pub
   const counts = ['--latency-messages', String(latencyMessages), '--latency-rate', String(latencyRate),
     '--rate-messages', String(rateMessages), '--in-flight', String(inFlightLimit), '--size', String(size),
     '--max-seconds', String(Math.max(1, Math.floor(remainingMs() / 1000)))]
-  const forkRole = (role: string, env: unknown): ChildProcess =>
-    fork(self, ['--role', role, ...counts], {env: {...process.env, BENCH_E2E: JSON.stringify(env)}, stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+  const forkRole = (role: string, env: unknown): ChildProcess => {
+    const child = fork(self, ['--role', role, ...counts], {env: {...process.env, BENCH_E2E: JSON.stringify(env)}, stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+    children.add(child)
+    child.on('exit', () => children.delete(child))
+    return child
+  }
   let receiving: ChildProcess | undefined
   let publishing: ChildProcess | undefined
   try {
@@ -297,7 +303,6 @@ async function main(): Promise<void> {
   const {binPath} = await import('../../test/support/cli.ts')
   const {IoTClient, CreateKeysAndCertificateCommand, CreatePolicyCommand, AttachPolicyCommand} = await import('@aws-sdk/client-iot')
 
-  const children = new Set<ChildProcess>()
   const watchdog = setTimeout(() => {
     log(`time limit of ${maxSeconds} s reached: stopping`)
     for (const child of children) child.kill('SIGKILL')
