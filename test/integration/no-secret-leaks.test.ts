@@ -1,6 +1,6 @@
 // Secrets never leak. The whole flow — up, doctor, secret rotate, doctor
 // --probe and msk consume (SCRAM over TLS to the local Kafka broker), device
-// create, tunnel open / list / close, mqtt publish (mutual TLS, and a SigV4
+// create, tunnel agent (notified with the destination token), tunnel open / list / close, mqtt publish (mutual TLS, and a SigV4
 // WebSocket), cleanup — runs twice, without and with --json, with DEBUG=* on.
 // Every stdout and stderr, and every file under .iotctl/ after every command,
 // is searched for:
@@ -21,6 +21,7 @@ import {jsonOf, runCli, type CliResult} from '../support/cli.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
 import {type DeviceFiles, type MosquittoBroker, startMosquitto} from '../support/mosquitto/index.ts'
 import {emptyAccounts} from '../support/stack-config.ts'
+import {startIotctl} from '../support/tunnel-service.ts'
 
 let aws: LocalAws
 let broker: MosquittoBroker
@@ -111,12 +112,21 @@ async function runFlow(json: boolean): Promise<Flow> {
   const keyFile = join('certs', 'leak-sensor.private.key')
   secrets.push({kind: 'private key', value: readFileSync(join(cwd, keyFile), 'utf8').trim(), home: keyFile})
 
+  // The device side: tunnel agent with the device's certificate on the local data plane, woken by
+  // the notify message that carries the destination token. Its tunneling endpoint is a closed
+  // loopback port: what matters here is what it prints, not the tunnel.
+  const agent = startIotctl(['tunnel', 'agent', '--thing', 'leak-sensor', '--cert', join('certs', 'leak-sensor.cert.pem'), '--key', keyFile,
+    '--destination', 'SSH=127.0.0.1:22', '--proxy-endpoint', 'wss://127.0.0.1:9'], {cwd, env: aws.childEnv({DEBUG: '*'})})
+  await agent.waitForStderr(/subscribed to \$aws\/things\/leak-sensor\/tunnels\/notify/, 60_000)
   const opened = await run(['tunnel', 'open', '--thing', 'leak-sensor'])
   const tunnelId = json ? jsonOf<{tunnelId: string}>(opened).tunnelId : opened.stdout.trim()
   const tunnel = aws.tunnels.get(tunnelId)
   assert.ok(tunnel, `the stand-in knows tunnel ${tunnelId}`)
   const tokenFile = join('.iotctl', 'tunnels', `${tunnelId}.json`)
   secrets.push({kind: 'token', value: tunnel.sourceToken, home: tokenFile}, {kind: 'token', value: tunnel.destinationToken, home: tokenFile})
+  await agent.waitForStderr(/tunnel \d+: notified for/, 60_000)
+  const stopped = await agent.interrupt()
+  outputs.push({command: `tunnel agent${json ? ' --json' : ''}`, stdout: stopped.stdout, stderr: stopped.stderr})
   await run(['tunnel', 'list'])
 
   await run(['mqtt', 'publish', '--endpoint', `${broker.host}:${broker.tlsPort}`, '--cert', sensor.cert, '--key', sensor.key, '--ca', broker.ca,
