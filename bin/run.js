@@ -7,6 +7,13 @@ import {readFileSync} from 'node:fs'
 
 module.enableCompileCache?.()
 
+// DEBUG=* must not print secrets. Two third-party namespaces print what they
+// carry: mqtt-packet's parser every packet's payload (a tunnel notification
+// holds the destination access token), https-proxy-agent the proxy URL with its
+// user:password. The debug module reads DEBUG when it loads, so they are
+// switched off here, before anything imports it.
+if (process.env.DEBUG) process.env.DEBUG = `${process.env.DEBUG},-mqtt-packet:*,-https-proxy-agent*`
+
 const argv = process.argv.slice(2)
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
   const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
