@@ -97,19 +97,16 @@ test('the topic operations refuse what MSK refuses', async () => {
   } finally {
     other.destroy()
   }
-  // MSK documents the topic APIs for Kafka 3.6.0 and later, on ACTIVE clusters only.
-  const old = await createScramCluster(aws, 'old-kafka', '3.5.1')
-  try {
-    await rejectsWith(old.kafka.send(new ListTopicsCommand({ClusterArn: old.clusterArn})), 'BadRequestException', 400, /3\.6\.0/)
-  } finally {
-    old.destroy()
-  }
+  // MSK documents the topic APIs for Kafka 3.6.0 and later, on ACTIVE clusters only. A cluster on
+  // an older version cannot be made any more (every version before 3.6.0 is past MSK's end of
+  // support, and CreateCluster refuses it, locally too): iotctl's answer to one is pinned in
+  // test/unit/kafka-topic-requests.test.ts.
   aws.settings.clusterActivationDelayMs = 60_000
   try {
     const creating = await cluster.kafka.send(
       new CreateClusterV2Command({
         ClusterName: 'creating',
-        Provisioned: {KafkaVersion: '3.6.0', NumberOfBrokerNodes: 2, BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: ['subnet-1', 'subnet-2']}},
+        Provisioned: {KafkaVersion: '3.6.0', NumberOfBrokerNodes: 2, BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: cluster.subnetIds}},
       }),
     )
     await rejectsWith(cluster.kafka.send(new CreateTopicCommand({ClusterArn: creating.ClusterArn, TopicName: 't', PartitionCount: 1, ReplicationFactor: 1})), 'BadRequestException', 400, /ACTIVE/)

@@ -8,6 +8,8 @@ import type {LocalAws} from '../local-aws/index.ts'
 
 export interface ScramCluster {
   clusterArn: string
+  /** The cluster's client subnets: two subnets of a VPC made for it, in distinct zones (MSK refuses others). */
+  subnetIds: string[]
   kafka: KafkaClient
   secrets: SecretsManagerClient
   /** A new AmazonMSK_<name> secret holding {username, password}, encrypted with the cluster's key. */
@@ -20,13 +22,14 @@ export async function createScramCluster(aws: LocalAws, name: string, kafkaVersi
   const kafka = new KafkaClient(aws.clientConfig('msk'))
   const kms = new KMSClient(aws.clientConfig('msk'))
   const secrets = new SecretsManagerClient(aws.clientConfig('msk'))
+  const subnetIds = (await aws.createNetwork({name})).msk.subnetIds.slice(0, 2)
   const created = await kafka.send(
     new CreateClusterV2Command({
       ClusterName: name,
       Provisioned: {
         KafkaVersion: kafkaVersion,
         NumberOfBrokerNodes: 2,
-        BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: ['subnet-1', 'subnet-2']},
+        BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: subnetIds},
         ClientAuthentication: {Sasl: {Scram: {Enabled: true}}},
         EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS', InCluster: true}},
       },
@@ -42,6 +45,7 @@ export async function createScramCluster(aws: LocalAws, name: string, kafkaVersi
   kms.destroy()
   return {
     clusterArn,
+    subnetIds,
     kafka,
     secrets,
     createSecret: async (secretName, username, password) =>
