@@ -50,6 +50,7 @@ import {REPO_ROOT, startLocalAws, type LocalAws, type ProfileName} from '../supp
 import {documentedVpcDestinationPolicy} from '../support/local-aws/policy/index.ts'
 import {describeRequest, isMutating} from '../support/local-aws/request-info.ts'
 import {botocoreDataDir, restRouters} from '../support/local-aws/rest-routes.ts'
+import {modelLoader} from '../support/local-aws/validation/model.ts'
 
 const run = promisify(execFile)
 
@@ -135,7 +136,7 @@ describe('two accounts through role_arn profiles', () => {
 })
 
 describe('request classification', () => {
-  const routers = restRouters(botocoreDataDir(`${REPO_ROOT}/.venv`))
+  const routers = restRouters(modelLoader(botocoreDataDir(`${REPO_ROOT}/.venv`)))
   const auth = (service: string) => ({authorization: `AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20240101/eu-west-1/${service}/aws4_request, SignedHeaders=host, Signature=x`})
   const cases: [string, string, string, Record<string, string>, string, string, Record<string, string>][] = [
     ['iot', 'GET', '/destinations/arn%3Aaws%3Aiot%3Aus-east-1%3A1%3Aruledestination/vpc/abc', {}, '', 'GetTopicRuleDestination', {arn: 'arn:aws:iot:us-east-1:1:ruledestination/vpc/abc'}],

@@ -1,9 +1,9 @@
 // Maps `METHOD /path?query` of a REST-JSON request to its operation name using
 // the service's API model — the same botocore model moto routes with, read from
 // the project virtualenv (botocore/data/<service>/<version>/service-2.json.gz).
-import {readdirSync, readFileSync} from 'node:fs'
+import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {gunzipSync} from 'node:zlib'
+import type {ServiceModel} from './validation/model.ts'
 
 export interface RouteMatch {
   operation: string
@@ -88,22 +88,14 @@ export function botocoreDataDir(venv: string): string | undefined {
   return undefined
 }
 
-/** Lazily built routers, one per signing name that has a REST model. */
-export function restRouters(dataDir: string | undefined): (service: string) => RestRouter | undefined {
+/** Lazily built routers, one per signing name that has a REST-JSON model (from validation/model.ts's loader). */
+export function restRouters(modelFor: (service: string) => ServiceModel | undefined): (service: string) => RestRouter | undefined {
   const cache = new Map<string, RestRouter | undefined>()
   return (service) => {
-    if (!dataDir) return undefined
     if (cache.has(service)) return cache.get(service)
-    let router: RestRouter | undefined
-    try {
-      const versions = readdirSync(join(dataDir, service)).sort()
-      const file = join(dataDir, service, versions.at(-1)!, 'service-2.json.gz')
-      const model = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'))
-      // REST-XML (S3) tells some operations apart by headers (CopyObject vs PutObject): left to `METHOD /path`.
-      if (model.metadata?.protocol === 'rest-json') router = new RestRouter(model.operations)
-    } catch {
-      router = undefined
-    }
+    const model = modelFor(service)
+    // REST-XML (S3) tells some operations apart by headers (CopyObject vs PutObject): left to `METHOD /path`.
+    const router = model?.metadata.protocol === 'rest-json' ? new RestRouter(model.operations) : undefined
     cache.set(service, router)
     return router
   }

@@ -36,7 +36,7 @@ export interface Shape {
 
 export interface ServiceModel {
   metadata: {protocol: string; signingName?: string; endpointPrefix?: string}
-  operations: Record<string, {input?: {shape: string}; errors?: {shape: string}[]}>
+  operations: Record<string, {input?: {shape: string}; errors?: {shape: string}[]; http?: {method: string; requestUri: string}}>
   shapes: Record<string, Shape>
 }
 
