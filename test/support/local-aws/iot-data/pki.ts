@@ -7,12 +7,12 @@
 import {execFile} from 'node:child_process'
 import {generateKeyPair, randomBytes, randomUUID, X509Certificate} from 'node:crypto'
 import {mkdirSync} from 'node:fs'
-import {chmod, readFile, rm, writeFile} from 'node:fs/promises'
+import {readFile, rm, writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
+import {createTestPki, type TestPki} from '../../mosquitto/pki.ts'
 
 const run = promisify(execFile)
-const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
 // AWS IoT's certificates carry this subject ("CN=AWS IoT Certificate").
 const DEVICE_SUBJECT = '/CN=AWS IoT Certificate'
 const DEVICE_EXTENSIONS = ['[device]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature, keyEncipherment', 'extendedKeyUsage = clientAuth', ''].join('\n')
@@ -34,22 +34,20 @@ export class LocalCa {
   readonly serverKeyFile: string
   #caPem = ''
 
-  private constructor(dir: string) {
+  private constructor(dir: string, pki: TestPki) {
     this.dir = dir
-    this.caFile = join(dir, 'ca.pem')
-    this.serverCertFile = join(dir, 'server.crt')
-    this.serverKeyFile = join(dir, 'server.key')
+    this.caFile = pki.ca
+    this.serverCertFile = pki.serverCert
+    this.serverKeyFile = pki.serverKey
   }
 
   /** Makes the CA and the server certificate in `dir` (created, private to the caller). */
   static async create(dir: string): Promise<LocalCa> {
     mkdirSync(dir, {recursive: true, mode: 0o700})
-    const ca = new LocalCa(dir)
-    await openssl(dir, ['req', '-x509', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '3650', '-subj', '/O=iotctl local AWS/CN=iotctl local AWS IoT CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
-    await openssl(dir, ['req', '-x509', ...ecKey, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-keyout', 'server.key', '-out', 'server.crt', '-days', '3649',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-addext', 'extendedKeyUsage=serverAuth'])
-    await Promise.all([chmod(join(dir, 'ca.key'), 0o600), chmod(ca.serverKeyFile, 0o600), writeFile(join(dir, 'device.ext'), DEVICE_EXTENSIONS)])
+    // The CA and the endpoint's certificate are the tests' usual ones (mosquitto/pki.ts).
+    const pki = await createTestPki(dir)
+    const ca = new LocalCa(dir, pki)
+    await writeFile(join(dir, 'device.ext'), DEVICE_EXTENSIONS)
     ca.#caPem = await readFile(ca.caFile, 'utf8')
     return ca
   }
@@ -89,7 +87,7 @@ export class LocalCa {
   }
 
   async #sign(input: string[]): Promise<IssuedCertificate> {
-    const {stdout} = await run('openssl', ['x509', ...input, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-days', '3600',
+    const {stdout} = await run('openssl', ['x509', ...input, '-CA', this.caFile, '-CAkey', 'ca.key', '-days', '3600',
       '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-extfile', 'device.ext', '-extensions', 'device'], {cwd: this.dir})
     const certificatePem = stdout.slice(stdout.indexOf('-----BEGIN CERTIFICATE-----'))
     return {certificatePem, certificateId: certificateIdOf(certificatePem)}
@@ -101,6 +99,3 @@ export function certificateIdOf(pem: string | Buffer): string {
   return new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase()
 }
 
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  await run('openssl', args, {cwd})
-}
