@@ -7,6 +7,7 @@ import type {Accounts} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
 import {loadSettings, type LoadedSettings, type SettingOverrides} from './lib/config/settings.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
+import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -50,8 +51,12 @@ export abstract class BaseCommand<T> extends Command {
     return loadSettings(configFlag, overrides)
   }
 
-  /** Opens both accounts, resolves who they are and opens the ledger. */
-  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>}): Promise<StepContext> {
+  /**
+   * Opens both accounts, resolves who they are and opens the ledger — after
+   * the checks of `steps` on the settings alone, so bad input is exit 2 before
+   * any AWS call (even before the profiles are resolved).
+   */
+  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; steps?: Pick<StepGraph, 'check' | 'steps'>}): Promise<StepContext> {
     const {createStepContext} = await import('./lib/plan/context.ts')
     const ctx = await createStepContext({
       settings: loaded.settings,
@@ -59,6 +64,7 @@ export abstract class BaseCommand<T> extends Command {
       dryRun: options.dryRun,
       signal: this.interruption.signal,
       options: options.options,
+      steps: options.steps,
       progress: (message) => this.debug(message),
     })
     if (ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
@@ -82,12 +88,12 @@ export abstract class BaseCommand<T> extends Command {
    * remains after Ctrl-C (stderr, exit 130), the dry-run line, or `done()`;
    * `summary()` follows unless interrupted. Nothing of this under --json.
    */
-  protected async finishSteps(result: {steps: StepReport[]; interrupted: boolean; dryRun: boolean}, words: {rerun: string; done: () => string; summary?: () => string}): Promise<void> {
+  protected async finishSteps(result: {steps: StepReport[]; interrupted: boolean; dryRun: boolean}, words: {rerun: string; done: () => string; dryRun?: () => string; summary?: () => string}): Promise<void> {
     if (!this.jsonEnabled()) {
       const {renderInterruption, renderSteps} = await import('./ui/report.ts')
       this.log(renderSteps(result.steps))
       if (result.interrupted) this.logToStderr(renderInterruption(result.steps, words.rerun))
-      else this.log(result.dryRun ? 'dry run: nothing was changed' : words.done())
+      else this.log(result.dryRun ? (words.dryRun?.() ?? 'dry run: nothing was changed') : words.done())
       if (!result.interrupted && words.summary) this.log(words.summary())
     }
     if (result.interrupted) this.failWith(130)

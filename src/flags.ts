@@ -28,6 +28,15 @@ export const mskAccountFlags = {
   region: twoAccountFlags.region,
 }
 
+/** Commands that walk the step graph (up, cleanup): how many steps run side by side. */
+export const parallelFlag = Flags.integer({
+  summary: 'Steps in flight at once per account (default 4); 1 runs them one at a time.',
+  description: 'A step starts as soon as the steps it needs are done; a long wait (a cluster becoming ACTIVE, IAM propagation) holds up only the steps that need it.',
+  min: 1,
+  max: 16,
+  helpValue: '<n>',
+})
+
 /** Commands that change something. */
 export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Show what would change, change nothing.'}),

@@ -1,14 +1,14 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
-import {changeFlags, twoAccountFlags} from '../flags.ts'
+import {changeFlags, parallelFlag, twoAccountFlags} from '../flags.ts'
 import type {CleanupResult} from '../lib/cleanup/index.ts'
 import {InputError} from '../lib/errors.ts'
 import type {StepReport} from '../lib/plan/runner.ts'
 import {accountOverrides} from '../overrides.ts'
 
 export default class Cleanup extends BaseCommand<CleanupResult> {
-  static override summary = 'Delete everything the stack created, in both accounts, in reverse order.'
-  static override description = `Finds the stack's resources by their tags and construction marks in both accounts (the ledger in .iotctl/ is only a hint, so cleanup also works on a fresh machine), shows the plan, asks for confirmation (or --yes), and deletes in reverse dependency order. Resources without the stack's marks are never touched. "Not found" counts as done, so cleanup can run twice.`
+  static override summary = 'Delete everything the stack created, in both accounts, in reverse dependency order.'
+  static override description = `Finds the stack's resources by their tags and construction marks in both accounts (the ledger in .iotctl/ is only a hint, so cleanup also works on a fresh machine), shows the plan, asks for confirmation (or --yes), and deletes in reverse dependency order: a resource goes once everything that needs it has gone, independent deletions side by side (up to --parallel per account). Resources without the stack's marks are never touched. "Not found" counts as done, so cleanup can run twice.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --yes',
@@ -22,6 +22,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
     'keep-topic': Flags.boolean({summary: 'Keep the Kafka topic the stack created (and its messages); a topic the stack found is always kept.'}),
     'kms-pending-days': Flags.integer({summary: 'Waiting period before KMS deletes the stack\'s keys, 7–30 days (default 7); until then `iotctl secret mirror` brings them back.', min: 7, max: 30, helpValue: '<days>'}),
     'force-delete-secrets': Flags.boolean({summary: 'Delete the secrets at once, without the 7-day recovery window (also purges secrets already in it).'}),
+    parallel: parallelFlag,
   }
 
   async run(): Promise<CleanupResult> {
@@ -49,21 +50,19 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
     const result = await cleanupStack(ctx, {
       dryRun: flags['dry-run'],
       runTask: await this.taskRunner(),
+      parallel: flags.parallel,
       confirm,
       includeOptional: flags['include-cluster'] ? ['msk-cluster'] : [],
       exclude: flags['keep-topic'] ? [kafkaTopicStepId] : [],
     })
-    if (!this.jsonEnabled()) {
-      this.log(renderSteps(result.steps))
-      if (result.interrupted) {
-        const {renderInterruption} = await import('../ui/report.ts')
-        this.logToStderr(renderInterruption(result.steps, 'iotctl cleanup'))
-      } else if (flags['dry-run']) this.log(`dry run: ${result.deleted} resource(s) would be deleted; nothing was changed`)
-      else if (result.deleted === 0 && !result.steps.some((s) => s.outcome === 'would-delete')) this.log(`nothing to delete for stack '${ctx.stack}'`)
-      else if (!result.confirmed) this.log('cancelled: nothing was deleted')
-      else this.log(`deleted ${result.deleted} resource(s) of stack '${ctx.stack}'`)
-    }
-    if (result.interrupted) this.failWith(130)
+    await this.finishSteps({...result, dryRun: flags['dry-run']}, {
+      rerun: 'iotctl cleanup',
+      dryRun: () => `dry run: ${result.deleted} resource(s) would be deleted; nothing was changed`,
+      done: () => {
+        if (result.deleted === 0 && !result.steps.some((s) => s.outcome === 'would-delete')) return `nothing to delete for stack '${ctx.stack}'`
+        return result.confirmed ? `deleted ${result.deleted} resource(s) of stack '${ctx.stack}'` : 'cancelled: nothing was deleted'
+      },
+    })
     return result
   }
 }

@@ -1,12 +1,12 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
-import {changeFlags, destinationFlags, networkFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags.ts'
+import {changeFlags, destinationFlags, networkFlags, parallelFlag, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags.ts'
 import type {UpResult} from '../lib/stack/up.ts'
 import {accountOverrides, iotOverrides, networkOverrides} from '../overrides.ts'
 
 export default class Up extends BaseCommand<UpResult> {
   static override summary = 'Run the whole walkthrough: peering, KMS keys and mirrored secrets, SCRAM association, IoT role, VPC destination, Kafka rule.'
-  static override description = `Brings every part of the stack up to date, in order, from iotctl.json plus flags: VPC peering with routes and broker ingress, a KMS key and an AmazonMSK_ secret with the same credentials in each account, the secret's association with the cluster, the IoT role (a user of B's key), the rule's Kafka topic (MSK's topic API; clusters with Kafka 3.6.0 or later), the VPC topic rule destination and the topic rule with its Apache Kafka action — and first the MSK cluster itself with --create-cluster.
+  static override description = `Brings every part of the stack up to date from iotctl.json plus flags, each step as soon as what it needs is in place (independent steps side by side, up to --parallel per account): VPC peering with routes and broker ingress, a KMS key and an AmazonMSK_ secret with the same credentials in each account, the secret's association with the cluster, the IoT role (a user of B's key), the rule's Kafka topic (MSK's topic API; clusters with Kafka 3.6.0 or later), the VPC topic rule destination and the topic rule with its Apache Kafka action — and first the MSK cluster itself with --create-cluster.
 
 Resumable: each step reads what exists before it creates anything and records what it made in .iotctl/<stack>.json at once, so a run interrupted anywhere and run again continues without duplicates. A second run changes nothing. --dry-run prints the whole plan and changes nothing. Ends with a summary per account and the command to try next.`
 
@@ -27,6 +27,7 @@ Resumable: each step reads what exists before it creates anything and records wh
     'kafka-topic-partitions': Flags.integer({summary: 'Partitions of the Kafka topic up creates (default 1, as MSK\'s num.partitions).', min: 1, helpValue: '<n>'}),
     'kafka-topic-replication-factor': Flags.integer({summary: 'Replication factor of the Kafka topic up creates, at most the broker count (default: 3, or the broker count when smaller).', min: 1, helpValue: '<n>'}),
     'create-cluster': Flags.boolean({summary: 'Also create the MSK cluster (15–30 minutes on AWS) instead of using msk.clusterArn.'}),
+    parallel: parallelFlag,
     ...changeFlags,
   }
 
@@ -40,12 +41,10 @@ Resumable: each step reads what exists before it creates anything and records wh
       'rule.kafkaTopicPartitions': flags['kafka-topic-partitions'],
       'rule.kafkaTopicReplicationFactor': flags['kafka-topic-replication-factor'],
     })
-    // Names and SQL are checked before any AWS call, even before the profiles are resolved.
-    const {checkRuleSettings, ruleSettingsOf} = await import('../lib/iot/inputs.ts')
-    checkRuleSettings(ruleSettingsOf(loaded.settings))
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
+    const {upGraph} = await import('../lib/stack/steps.ts')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: upGraph({createCluster: flags['create-cluster']})})
     const {up} = await import('../lib/stack/up.ts')
-    const result = await up(ctx, {dryRun: flags['dry-run'], createCluster: flags['create-cluster'], runTask: await this.taskRunner()})
+    const result = await up(ctx, {dryRun: flags['dry-run'], createCluster: flags['create-cluster'], parallel: flags.parallel, runTask: await this.taskRunner()})
     const {renderUpSummary} = await import('../ui/setup.ts')
     await this.finishSteps(result, {
       rerun: 'iotctl up',

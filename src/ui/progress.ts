@@ -1,5 +1,7 @@
-// Progress on stderr: listr2's live list on a terminal, plain lines otherwise
-// (CI logs, pipes). stdout stays reserved for results and --json.
+// Progress on stderr: listr2's live list on a terminal (the steps in flight
+// side by side), plain lines otherwise (CI logs, pipes: one line per event,
+// each naming its step, so interleaved steps stay readable). stdout stays
+// reserved for results and --json.
 import {Interrupted} from '../lib/errors.ts'
 import type {TaskRunner} from '../lib/plan/runner.ts'
 
@@ -8,50 +10,110 @@ export interface ProgressOptions {
   silent?: boolean
 }
 
+type Work<T> = (progress: (message: string) => void) => Promise<T>
+
 /**
- * Plain lines for logs: a progress message at most every 5 s while a task
- * waits (the first one names the task), and one line when it ends.
+ * Plain lines for logs: a progress line at most every 5 s while a step waits,
+ * and one line when it ends, each with the step's title.
  */
 export function plainTaskRunner(write: (line: string) => void): TaskRunner {
-  return async (title, work) => {
-    const started = Date.now()
-    let lastProgress = 0
-    try {
-      const result = await work((message) => {
-        if (Date.now() - lastProgress < 5000) return
-        if (lastProgress === 0) write(`… ${title}`)
-        lastProgress = Date.now()
-        write(`  ${message}`)
-      })
-      write(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
-      return result
-    } catch (error) {
-      write(error instanceof Interrupted ? `! ${title} (interrupted)` : `✗ ${title}`)
-      throw error
-    }
+  return {
+    async run<T>(title: string, work: Work<T>): Promise<T> {
+      const started = Date.now()
+      let lastProgress = 0
+      try {
+        const result = await work((message) => {
+          if (Date.now() - lastProgress < 5000) return
+          lastProgress = Date.now()
+          write(`… ${title}: ${message}`)
+        })
+        write(`✓ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+        return result
+      } catch (error) {
+        write(error instanceof Interrupted ? `! ${title} (interrupted)` : `✗ ${title}`)
+        throw error
+      }
+    },
   }
 }
 
-/** listr2's default renderer on stderr, one list entry per task. */
+/** What the runner hands a planned listr2 task when the step starts (or that it never will). */
+type Order = {work: Work<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void} | 'skip'
+
+/**
+ * listr2's default renderer on stderr. With a plan, one concurrent list of
+ * every step: a step waits in it until the runner starts it, so the steps in
+ * flight spin side by side; without one, a list per step.
+ */
 export async function listrTaskRunner(): Promise<TaskRunner> {
   const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
   // Both of listr2's streams point at stderr: stdout is for results only.
   const logger = new ListrLogger({processOutput: new ProcessOutput(process.stderr, process.stderr)})
-  return async (title, work) => {
-    let result: Awaited<ReturnType<typeof work>> | undefined
+  const rendererOptions = {logger}
+  let orders = new Map<string, (order: Order) => void>()
+  let running: Promise<unknown> | undefined
+  const skip = (title: string): void => {
+    orders.get(title)?.('skip')
+    orders.delete(title)
+  }
+  return {
+    plan(titles) {
+      orders = new Map()
+      const tasks = titles.map((title) => {
+        const order = new Promise<Order>((resolve) => orders.set(title, resolve))
+        return {
+          title,
+          task: async (_ctx: unknown, task: {output: string; skip: (message?: string) => void}) => {
+            task.output = 'waiting for the steps it needs'
+            const given = await order
+            if (given === 'skip') return task.skip(`${title} (not reached)`)
+            task.output = ''
+            try {
+              given.resolve(await given.work((message) => { task.output = message }))
+            } catch (error) {
+              given.reject(error)
+              throw error
+            }
+          },
+        }
+      })
+      const list = new Listr(tasks, {concurrent: true, exitOnError: false, renderer: 'default', rendererOptions, registerSignalListeners: false})
+      // Failures reach the runner through each step's own promise.
+      running = list.run().catch(() => undefined)
+    },
+    run<T>(title: string, work: Work<T>): Promise<T> {
+      const start = orders.get(title)
+      if (start) {
+        orders.delete(title)
+        // The planned task resolves with the step's own result.
+        return new Promise<T>((resolve, reject) => start({work, resolve: (value) => resolve(value as T), reject}))
+      }
+      return runAlone(title, work)
+    },
+    skip,
+    async finish() {
+      for (const title of [...orders.keys()]) skip(title)
+      await running
+      running = undefined
+    },
+  }
+
+  async function runAlone<T>(title: string, work: Work<T>): Promise<T> {
+    let result: {value: T} | undefined
     const list = new Listr([{
       title,
-      task: async (_ctx, task) => {
-        result = await work((message) => { task.output = message })
+      task: async (_ctx: unknown, task: {output: string}) => {
+        result = {value: await work((message) => { task.output = message })}
       },
-    }], {renderer: 'default', rendererOptions: {logger}, registerSignalListeners: false, exitOnError: true})
+    }], {renderer: 'default', rendererOptions, registerSignalListeners: false, exitOnError: true})
     await list.run()
-    return result as Awaited<ReturnType<typeof work>>
+    if (!result) throw new Error(`${title}: no result`)
+    return result.value
   }
 }
 
 export async function taskRunnerFor(options: ProgressOptions): Promise<TaskRunner> {
-  if (options.silent) return (_title, work) => work(() => {})
+  if (options.silent) return {run: (_title, work) => work(() => {})}
   if (process.stderr.isTTY && !process.env.CI) return listrTaskRunner()
   return plainTaskRunner((line) => process.stderr.write(`${line}\n`))
 }

@@ -4,12 +4,12 @@ import type {Link} from '../lib/plan/inspect.ts'
 import type {StepOutcome, StepReport} from '../lib/plan/runner.ts'
 
 const marks: Record<StepOutcome, string> = {
-  created: '+', unchanged: '✓', 'would-create': '+', deleted: '-', 'would-delete': '-', absent: '·', kept: '=', interrupted: '!', skipped: '…',
+  created: '+', unchanged: '✓', 'would-create': '+', deleted: '-', 'would-delete': '-', absent: '·', kept: '=', interrupted: '!', failed: '✗', skipped: '…',
 }
 
 const words: Record<StepOutcome, string> = {
   created: 'created', unchanged: 'in place', 'would-create': 'would create', deleted: 'deleted',
-  'would-delete': 'would delete', absent: 'nothing to delete', kept: 'kept', interrupted: 'interrupted part-way', skipped: 'not reached',
+  'would-delete': 'would delete', absent: 'nothing to delete', kept: 'kept', interrupted: 'interrupted part-way', failed: 'failed', skipped: 'not reached',
 }
 
 export function renderSteps(reports: StepReport[]): string {
@@ -17,6 +17,7 @@ export function renderSteps(reports: StepReport[]): string {
   for (const report of reports) {
     lines.push(`${marks[report.outcome]} ${report.title} [${report.account}]: ${words[report.outcome]}`)
     for (const change of report.changes) lines.push(`    ${change}`)
+    for (const finding of report.findings) lines.push(`    ${finding.kind}: ${finding.text}${finding.fix ? ` (${finding.fix})` : ''}`)
     for (const note of report.notes) lines.push(`    (${note})`)
   }
   return lines.join('\n')
@@ -24,7 +25,7 @@ export function renderSteps(reports: StepReport[]): string {
 
 /** What an interrupted run did and what it left for the next run. */
 export function renderInterruption(reports: StepReport[], rerun: string): string {
-  const done = reports.filter((r) => r.outcome !== 'skipped' && r.outcome !== 'interrupted').map((r) => `  done: ${r.title} (${words[r.outcome]})`)
+  const done = reports.filter((r) => r.outcome !== 'skipped' && r.outcome !== 'interrupted' && r.outcome !== 'failed').map((r) => `  done: ${r.title} (${words[r.outcome]})`)
   const stopped = reports.filter((r) => r.outcome === 'interrupted').map((r) =>
     `  stopped in: ${r.title}${r.resources.length > 0 ? ` (so far: ${r.resources.map((x) => `${x.kind} ${x.id}`).join(', ')})` : ''}`)
   const remaining = reports.filter((r) => r.outcome === 'skipped').map((r) => `  remaining: ${r.title}`)

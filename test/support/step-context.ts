@@ -5,6 +5,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import type {AwsAccount} from '../../src/lib/aws/account.ts'
 import {Interrupted} from '../../src/lib/errors.ts'
+import {Facts} from '../../src/lib/plan/facts.ts'
 import {Ledger} from '../../src/lib/plan/ledger.ts'
 import type {StackSettings, StepContext} from '../../src/lib/plan/types.ts'
 
@@ -44,7 +45,7 @@ export function testContext(options: {settings: Partial<StackSettings>; iot: Fak
       msk: {accountId: options.msk.accountId, arn: `arn:aws:sts::${options.msk.accountId}:assumed-role/admin/test`},
     },
     ledger: Ledger.open(stateDirectory, settings.stack),
-    facts: new Map(),
+    facts: new Facts(),
     outputs: new Map(),
     progress: () => {},
     checkpoint() {

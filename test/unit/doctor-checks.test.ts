@@ -25,8 +25,11 @@ test('a step\'s read becomes a check: missing or broken fails with the fix, a re
   assert.deepEqual(await check.run(ctx, registry(new Map([['routes:msk', {resources: [route], missing: []}]]))), {status: 'pass', detail: 'route 10.20.0.0/16 → pcx-1 in rtb-1'})
   assert.deepEqual(await check.run(ctx, registry(new Map([['routes:msk', {resources: [], missing: ['route 10.20.0.0/16 → pcx-1 in rtb-1']}]]))),
     {status: 'fail', detail: 'missing: route 10.20.0.0/16 → pcx-1 in rtb-1', hint: 'run `iotctl peer setup`'})
-  assert.deepEqual(await check.run(ctx, registry(new Map([['routes:msk', {resources: [route], missing: [], notes: ['route rtb-1 → 10.20.0.0/16 is a blackhole']}]]))),
-    {status: 'fail', detail: 'route rtb-1 → 10.20.0.0/16 is a blackhole', hint: 'run `iotctl peer setup`'})
+  const blackhole = {kind: 'broken' as const, code: 'route-blackhole', text: 'route rtb-1 → 10.20.0.0/16 is a blackhole', fix: 'iotctl cleanup, then iotctl up'}
+  assert.deepEqual(await check.run(ctx, registry(new Map([['routes:msk', {resources: [route], missing: [], findings: [blackhole]}]]))),
+    {status: 'fail', detail: 'route rtb-1 → 10.20.0.0/16 is a blackhole', hint: 'iotctl cleanup, then iotctl up'})
+  // A note is for people, never a verdict: the same words in a note do not fail the check.
+  assert.equal((await check.run(ctx, registry(new Map([['routes:msk', {resources: [route], missing: [], notes: ['route rtb-1 → 10.20.0.0/16 is a blackhole']}]])))).status, 'pass')
   assert.deepEqual(await check.run(ctx, registry(new Map(), new Map([['routes:msk', 'missing --msk-vpc']]))), {status: 'fail', detail: 'missing --msk-vpc', hint: 'run `iotctl peer setup`'})
 })
 

@@ -45,6 +45,9 @@ function setup(settings: Partial<StackSettings> = {}) {
   ctx.outputs.set('kms-key:iot', [record('kms-key:iot', 'kms:key', 'key-b', {arn: `arn:aws:kms:us-east-1:${B}:key/key-b`})])
   ctx.outputs.set('msk-cluster', [])
   ctx.outputs.set('scram-association', [])
+  // Read already in this context: the rule's slice does not read them again.
+  ctx.outputs.set('kafka-topic', [])
+  ctx.outputs.set('iot-key-user', [])
   mocks.ec2.on(DescribeSubnetsCommand).resolves({Subnets: [{SubnetId: 'subnet-x', VpcId: 'vpc-0000000b'}]})
   mocks.ec2.on(DescribeSecurityGroupsCommand).resolves({SecurityGroups: [{GroupId: 'sg-0000000b', VpcId: 'vpc-0000000b'}]})
   mocks.iot.on(ListTopicRulesCommand).resolves({rules: []})

@@ -1,15 +1,20 @@
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
 import {InputError} from '../../src/lib/errors.ts'
+import {factKey} from '../../src/lib/plan/facts.ts'
 import {applySteps, destroySteps} from '../../src/lib/plan/runner.ts'
 import type {ResourceRecord, Step, StepContext} from '../../src/lib/plan/types.ts'
 import {testContext} from '../support/step-context.ts'
 
-/** A step over an in-memory "cloud", recording the calls made. */
-function memoryStep(id: string, cloud: Set<string>, calls: string[], options: {invalid?: boolean; optional?: boolean} = {}): Step {
+const made = (id: string) => factKey<string>(`test.${id}`)
+
+/** A step over an in-memory "cloud", recording the calls made; `needs` names the steps it needs. */
+function memoryStep(id: string, cloud: Set<string>, calls: string[], options: {invalid?: boolean; optional?: boolean; needs?: string[]} = {}): Step {
   const record = (ctx: StepContext): ResourceRecord => ({step: id, kind: 'test:thing', id, account: 'iot', accountId: ctx.identities.iot.accountId, region: 'us-east-1'})
   return {
     id,
+    needs: (options.needs ?? []).map(made),
+    provides: [made(id)],
     title: `thing ${id}`,
     account: 'iot',
     cleanupByDefault: options.optional ? false : undefined,
@@ -36,6 +41,11 @@ function memoryStep(id: string, cloud: Set<string>, calls: string[], options: {i
 
 const accounts = {iot: {accountId: '222222222222'}, msk: {accountId: '111111111111'}}
 
+/** Steps each needing the one before: the list the runner used to be. */
+function chain(ids: string[], cloud: Set<string>, calls: string[]): Step[] {
+  return ids.map((id, index) => memoryStep(id, cloud, calls, {needs: index > 0 ? [ids[index - 1]] : []}))
+}
+
 test('up validates every step before changing anything', async () => {
   const cloud = new Set<string>()
   const calls: string[] = []
@@ -45,10 +55,10 @@ test('up validates every step before changing anything', async () => {
   assert.equal(cloud.size, 0)
 })
 
-test('up creates in order, records in the ledger, and a second run changes nothing', async () => {
+test('up creates in the order the steps need each other, records in the ledger, and a second run changes nothing', async () => {
   const cloud = new Set<string>()
   const calls: string[] = []
-  const steps = ['a', 'b', 'c'].map((id) => memoryStep(id, cloud, calls))
+  const steps = chain(['a', 'b', 'c'], cloud, calls)
   const ctx = testContext({settings: {}, ...accounts})
   const first = await applySteps(steps, ctx, {dryRun: false})
   assert.deepEqual(first.reports.map((r) => r.outcome), ['created', 'created', 'created'])
@@ -72,7 +82,7 @@ test('Ctrl-C stops after the call in flight and lists what remains', async () =>
   const cloud = new Set<string>()
   const calls: string[] = []
   const abort = new AbortController()
-  const steps = ['a', 'b', 'c'].map((id) => memoryStep(id, cloud, calls))
+  const steps = chain(['a', 'b', 'c'], cloud, calls)
   const ctx = testContext({settings: {}, ...accounts, abort: abort.signal})
   const original = steps[0].create.bind(steps[0])
   steps[0].create = async (c, o) => {
@@ -90,7 +100,7 @@ test('Ctrl-C during a step\'s read: its create does not start, and it is reporte
   const cloud = new Set<string>()
   const calls: string[] = []
   const abort = new AbortController()
-  const steps = ['a', 'b'].map((id) => memoryStep(id, cloud, calls))
+  const steps = chain(['a', 'b'], cloud, calls)
   const read = steps[1].read.bind(steps[1])
   steps[1].read = async (c) => {
     abort.abort()
@@ -105,7 +115,7 @@ test('Ctrl-C during a step\'s read: its create does not start, and it is reporte
 test('cleanup reads forward, deletes backward, keeps optional steps, and can run twice', async () => {
   const cloud = new Set(['a', 'b', 'c'])
   const calls: string[] = []
-  const steps = [memoryStep('a', cloud, calls, {optional: true}), memoryStep('b', cloud, calls), memoryStep('c', cloud, calls)]
+  const steps = [memoryStep('a', cloud, calls, {optional: true}), memoryStep('b', cloud, calls, {needs: ['a']}), memoryStep('c', cloud, calls, {needs: ['b']})]
   const ctx = testContext({settings: {}, ...accounts})
   const result = await destroySteps(steps, ctx, {dryRun: false})
   assert.deepEqual(calls, ['read a', 'read b', 'read c', 'delete c', 'delete b'])

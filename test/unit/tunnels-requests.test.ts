@@ -12,6 +12,7 @@ import {
 import {mockClient} from 'aws-sdk-client-mock'
 import {AwsError} from '../../src/lib/errors.ts'
 import {destroySteps} from '../../src/lib/plan/runner.ts'
+import {upGraph} from '../../src/lib/stack/steps.ts'
 import {listTunnels, openTunnel} from '../../src/lib/tunnels/api.ts'
 import {closeStackTunnel, openStackTunnel, type TunnelScope} from '../../src/lib/tunnels/index.ts'
 import {sshSession} from '../../src/lib/tunnels/ssh.ts'
@@ -173,7 +174,8 @@ describe('the tunnels step', () => {
   })
 
   test('up does not open tunnels', () => {
-    assert.equal(tunnelsStep.partOfUp, false)
+    assert.equal(tunnelsStep.create, undefined)
+    assert.equal(upGraph({createCluster: true}).get('tunnels'), undefined)
   })
 })
 

@@ -23,8 +23,8 @@ IAM is eventually consistent: right after the role is created AWS IoT may refuse
   async run(): Promise<IotSetupResult> {
     const {flags} = await this.parse(IotDestination)
     const loaded = this.settings(flags.config, {...accountOverrides(flags), ...iotOverrides(flags)})
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
-    const {setupIot} = await import('../../lib/iot/index.ts')
+    const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('destination')})
     const result = await setupIot('destination', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     await this.finishSteps(result, {rerun: 'iotctl iot destination', done: () => result.changed ? `destination ${result.destinationArn} is ENABLED` : `nothing to change: destination ${result.destinationArn} is ENABLED`})
     return result

@@ -24,8 +24,8 @@ Needs the secret and key of \`iotctl secret mirror\`. Idempotent; a role whose t
   async run(): Promise<IotSetupResult> {
     const {flags} = await this.parse(IotRole)
     const loaded = this.settings(flags.config, {...accountOverrides(flags), 'rule.errorTopic': flags['error-topic']})
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
-    const {setupIot} = await import('../../lib/iot/index.ts')
+    const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('role')})
     const result = await setupIot('role', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     await this.finishSteps(result, {rerun: 'iotctl iot role', done: () => result.changed ? `role ${result.roleArn} is ready` : `nothing to change: role ${result.roleArn} and its key-policy statement are in place`})
     return result

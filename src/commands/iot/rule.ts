@@ -25,11 +25,8 @@ Rule names allow letters, digits and underscores only. Run again with another --
   async run(): Promise<IotSetupResult> {
     const {flags} = await this.parse(IotRule)
     const loaded = this.settings(flags.config, {...accountOverrides(flags), ...iotOverrides(flags)})
-    // Names and SQL are checked before any AWS call, even before the profiles are resolved.
-    const {checkRuleSettings, ruleSettingsOf} = await import('../../lib/iot/inputs.ts')
-    checkRuleSettings(ruleSettingsOf(loaded.settings))
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
-    const {setupIot} = await import('../../lib/iot/index.ts')
+    const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('rule')})
     const result = await setupIot('rule', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     const rule = `rule ${result.rule?.name} (${result.rule?.topicFilter} → Kafka topic '${result.rule?.kafkaTopic}')`
     await this.finishSteps(result, {rerun: 'iotctl iot rule', done: () => result.changed ? `${rule} is enabled` : `nothing to change: ${rule} is in place and enabled`})

@@ -27,8 +27,8 @@ Idempotent: a second run finds everything in place and changes nothing. Every re
       ...accountOverrides(flags),
       ...networkOverrides(flags),
     })
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run']})
-    const {setupPeering} = await import('../../lib/peering/index.ts')
+    const {peeringGraph, setupPeering} = await import('../../lib/peering/index.ts')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: peeringGraph()})
     const result = await setupPeering(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     await this.finishSteps(result, {
       rerun: 'iotctl peer setup',

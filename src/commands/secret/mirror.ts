@@ -38,8 +38,8 @@ Idempotent: a second run changes nothing. When both secrets exist but differ, it
     })
     const {secretCommandOptions} = await import('../../lib/secrets/options.ts')
     const options = await secretCommandOptions(loaded.settings, {passwordStdin: flags['password-stdin'], force: flags.force})
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options})
-    const {mirrorSecrets} = await import('../../lib/secrets/index.ts')
+    const {mirrorGraph, mirrorSecrets} = await import('../../lib/secrets/index.ts')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options, steps: mirrorGraph()})
     const result = await mirrorSecrets(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     if (!this.jsonEnabled()) {
       const {renderInterruption, renderSteps} = await import('../../ui/report.ts')

@@ -1,14 +1,17 @@
-// `iotctl cleanup`: every step of the stack, read forward, deleted backward.
+// `iotctl cleanup`: every step of the stack, read walking its graph forward,
+// deleted walking it backward (independent deletions side by side).
 // Works from tags and construction marks in both accounts, with the ledger as
 // a hint, so it also works when .iotctl/ is gone; "not found" counts as done.
 import type {CallerIdentity} from '../aws/account.ts'
 import {destroySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
-import type {Step, StepContext} from '../plan/types.ts'
-import {stackSteps} from '../stack/steps.ts'
+import type {AnyStep, StepContext} from '../plan/types.ts'
+import {stackGraph} from '../stack/steps.ts'
 
 export interface CleanupOptions {
   dryRun: boolean
   runTask?: TaskRunner
+  /** Steps in flight at once per account. */
+  parallel?: number
   confirm?: (plan: StepReport[]) => Promise<boolean>
   /** Step ids cleanup leaves out by default that the user asked for (e.g. the cluster). */
   includeOptional?: string[]
@@ -29,8 +32,8 @@ export interface CleanupResult {
 }
 
 export async function cleanupStack(ctx: StepContext, options: CleanupOptions): Promise<CleanupResult> {
-  const include = (step: Step) => !(options.exclude ?? []).includes(step.id) && (step.cleanupByDefault !== false || (options.includeOptional ?? []).includes(step.id))
-  const result = await destroySteps(stackSteps(), ctx, {dryRun: options.dryRun, runTask: options.runTask, confirm: options.confirm, include})
+  const include = (step: AnyStep) => !(options.exclude ?? []).includes(step.id) && (step.cleanupByDefault !== false || (options.includeOptional ?? []).includes(step.id))
+  const result = await destroySteps(stackGraph(), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel, confirm: options.confirm, include})
   const counted = result.reports.filter((r) => r.outcome === (options.dryRun ? 'would-delete' : 'deleted'))
   return {
     stack: ctx.stack,

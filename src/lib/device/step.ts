@@ -5,7 +5,7 @@
 // then policies, then things.
 import {recordBase} from '../plan/context.ts'
 import {deleteEach} from '../plan/delete.ts'
-import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import type {ResourceRecord, FoundStep, StepContext} from '../plan/types.ts'
 import {
   certificateExists, certificateIdOf, deleteCertificate, deletePolicy, deleteThing,
   policyTargets, stackPolicies, stackThings, thingPrincipals,
@@ -31,11 +31,10 @@ export function certificateRecord(base: Base, certificateId: string, certificate
   return {step: DEVICES_STEP, kind: CERTIFICATE_KIND, id: certificateId, ...base, attrs: {arn: certificateArn, ...(thingName ? {thing: thingName} : {})}}
 }
 
-export const devicesStep: Step = {
+export const devicesStep: FoundStep = {
   id: DEVICES_STEP,
   title: 'Test devices (things, certificates, policies)',
   account: 'iot',
-  partOfUp: false,
   async read(ctx) {
     const iot = await ctx.accounts.iot.iot()
     const base = recordBase(ctx, 'iot')
@@ -60,9 +59,6 @@ export const devicesStep: Step = {
       ],
       missing: [],
     }
-  },
-  async create(_ctx, observed) {
-    return observed.resources
   },
   async delete(ctx, resources) {
     const iot = await ctx.accounts.iot.iot()

@@ -18,8 +18,8 @@ export function stepCheck(id: string, title: string, hint: string): CheckDefinit
       if (problem) return fail(problem, hint)
       const observed = registry.observed.get(id)
       if (!observed) return fail('not read', hint)
-      const broken = (observed.notes ?? []).filter((n) => /blackhole|failed|rejected|expired|broken/.test(n))
-      if (observed.missing.length > 0 || broken.length > 0) return fail([...observed.missing.map((m) => `missing: ${m}`), ...broken].join('; '), hint)
+      const broken = (observed.findings ?? []).filter((f) => f.kind === 'broken')
+      if (observed.missing.length > 0 || broken.length > 0) return fail([...observed.missing.map((m) => `missing: ${m}`), ...broken.map((f) => f.text)].join('; '), broken.find((f) => f.fix)?.fix ?? hint)
       return pass(observed.resources.filter((r) => r.step === id).map(describeLink).join('; ') || 'in place')
     },
   }

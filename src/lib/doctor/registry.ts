@@ -1,9 +1,9 @@
 // What the registry's own reads say about the stack, for doctor: every step
-// `up` makes, read in order (later reads use earlier records), each failure
-// kept with its step instead of stopping the run.
-import {readStep} from '../plan/runner.ts'
+// `up` makes, read walking the graph (later reads use earlier records), each
+// failure kept with its step instead of stopping the run.
+import {readSteps} from '../plan/runner.ts'
 import type {Observation, StepContext} from '../plan/types.ts'
-import {upSteps} from '../stack/steps.ts'
+import {upGraph} from '../stack/steps.ts'
 
 export interface Registry {
   /** What each step's read found, by step id. */
@@ -12,23 +12,24 @@ export interface Registry {
   problems: Map<string, string>
 }
 
-// Steps whose validation only reads and fills facts their read compares
-// against (the route tables to route, the destination's subnets).
-const validatedForDoctor = new Set(['peering', 'routes:iot', 'routes:msk', 'sg-ingress', 'iot-destination'])
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]
 
 export async function readRegistry(ctx: StepContext): Promise<Registry> {
-  const registry: Registry = {observed: new Map(), problems: new Map()}
-  for (const step of upSteps({createCluster: true})) {
+  const graph = upGraph({createCluster: true})
+  const problems = new Map<string, string>()
+  // A step's read-only validation fills the facts its read compares against
+  // (the route tables to route, the destination's subnets); a step whose
+  // validation fails is still read, and its problem is kept.
+  for (const step of graph.steps) {
     try {
-      if (validatedForDoctor.has(step.id)) await step.validate?.(ctx)
+      step.check?.(ctx.settings)
+      await step.validate?.(ctx)
     } catch (error) {
-      registry.problems.set(step.id, (error as Error).message.split('\n')[0])
-    }
-    try {
-      registry.observed.set(step.id, await readStep(step, ctx, ctx.progress))
-    } catch (error) {
-      registry.problems.set(step.id, (error as Error).message.split('\n')[0])
+      problems.set(step.id, firstLine(error))
     }
   }
-  return registry
+  const observed = await readSteps(graph, ctx, undefined, (step, error) => {
+    if (!problems.has(step.id)) problems.set(step.id, firstLine(error))
+  })
+  return {observed, problems}
 }

@@ -15,13 +15,17 @@ import {waitFor} from '../aws/wait.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
+import {factKey} from '../plan/facts.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
-import {iotRoleArnOf, propagationSeconds, requireInputs} from './inputs.ts'
+import {destinationArnFact, iotRoleArnOf, propagationSeconds, requireInputs, roleArnFact} from './inputs.ts'
 import {isRefusedDestinationZone} from './names.ts'
 import {iotRoleName} from './policies.ts'
 import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
 
-const destinationFacts = {subnets: 'iot.destination.subnets', securityGroups: 'iot.destination.securityGroups'}
+const destinationFacts = {
+  subnets: factKey<DestinationSubnets>('iot.destination.subnets'),
+  securityGroups: factKey<string[]>('iot.destination.securityGroups'),
+}
 
 /** The destination's subnets, once checked: the ones to use, and defaulted ones left out (with why). */
 export interface DestinationSubnets {
@@ -125,6 +129,12 @@ export const iotDestinationStep: Step = {
   id: 'iot-destination',
   title: 'IoT VPC topic rule destination',
   account: 'iot',
+  needs: [roleArnFact],
+  provides: [destinationArnFact],
+
+  check(settings) {
+    if (!settings.iot?.vpcId) throw new InputError('missing --iot-vpc (or iot.vpcId in the config file): the VPC whose subnets the rule destination uses')
+  },
 
   async validate(ctx) {
     const vpcId = requireIotVpc(ctx)
@@ -136,9 +146,9 @@ export const iotDestinationStep: Step = {
   async read(ctx) {
     const ours = await stackDestinations(ctx)
     const vpcId = ctx.settings.iot?.vpcId
-    const checked = ctx.facts.get(destinationFacts.subnets) as DestinationSubnets | undefined
+    const checked = ctx.facts.get(destinationFacts.subnets)
     const subnets = checked?.subnetIds
-    const groups = ctx.facts.get(destinationFacts.securityGroups) as string[] | undefined
+    const groups = ctx.facts.get(destinationFacts.securityGroups)
     const fits = (d: TopicRuleDestinationSummary) => (!vpcId || d.vpcDestinationSummary?.vpcId === vpcId) &&
       (!subnets || sameSet(d.vpcDestinationSummary?.subnetIds, subnets)) && (!groups || sameSet(d.vpcDestinationSummary?.securityGroups, groups))
     const current = ours.find((d) => fits(d) && d.status !== 'ERROR')
@@ -152,8 +162,9 @@ export const iotDestinationStep: Step = {
       missing.push(`wait for ${current.arn} to become ENABLED`)
     } else if (current.status === 'DISABLED') {
       missing.push(`enable ${current.arn}`)
-    } else if (current.status === 'ENABLED') {
+    } else if (current.status === 'ENABLED' && current.arn) {
       notes.unshift(`${current.arn} is ENABLED`)
+      ctx.facts.set(destinationArnFact, current.arn)
     }
     return {resources, missing, notes}
   },
@@ -164,10 +175,13 @@ export const iotDestinationStep: Step = {
     let arn = current?.id
     const resources = [...observed.resources]
     if (!arn) {
+      const subnets = ctx.facts.get(destinationFacts.subnets)
+      const securityGroups = ctx.facts.get(destinationFacts.securityGroups)
+      if (!subnets || !securityGroups) throw new Error('iot-destination: create ran before validate')
       const vpcConfiguration = {
         vpcId: requireIotVpc(ctx),
-        subnetIds: (ctx.facts.get(destinationFacts.subnets) as DestinationSubnets).subnetIds,
-        securityGroups: ctx.facts.get(destinationFacts.securityGroups) as string[],
+        subnetIds: subnets.subnetIds,
+        securityGroups,
         roleArn: iotRoleArnOf(ctx),
       }
       const created = await aws('creating the VPC topic rule destination (IoT account)', () => retryWhileIamPropagates(
@@ -185,6 +199,7 @@ export const iotDestinationStep: Step = {
       ctx.checkpoint()
     }
     await waitUntilEnabled(ctx, iot, arn)
+    ctx.facts.set(destinationArnFact, arn)
     return resources
   },
 

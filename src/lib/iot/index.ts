@@ -1,14 +1,15 @@
 // `iot role`, `iot destination`, `iot rule`: each runs its slice of the
-// registry's steps. What a slice needs from earlier steps (the secret, the
-// key, the role, the destination) is read first — read-only — and a missing
-// prerequisite is bad input naming the command that makes it (requireInputs).
+// registry's graph (its steps and what they need). What they need from other
+// steps (the secret, the key, the role, the destination) is only read, first,
+// and a missing prerequisite is bad input naming the command that makes it
+// (requireInputs).
 import {isNotFound} from '../errors.ts'
-import {applySteps, readStep, type StepReport, type TaskRunner} from '../plan/runner.ts'
+import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {StepContext} from '../plan/types.ts'
-import {stackSteps} from '../stack/steps.ts'
+import {stackGraph} from '../stack/steps.ts'
 import {topicFilterOf} from './names.ts'
 import {partitionOf, topicArn} from './policies.ts'
-import {checkRuleSettings, destinationArnOf, iotRoleArnOf, ruleSettingsOf} from './inputs.ts'
+import {destinationArnOf, iotRoleArnOf, ruleSettingsOf} from './inputs.ts'
 import {simulateRole} from './simulate.ts'
 
 export type IotSlice = 'role' | 'destination' | 'rule'
@@ -19,14 +20,6 @@ const sliceSteps: Record<IotSlice, string[]> = {
   rule: ['iot-rule'],
 }
 
-const clusterSteps = ['msk-cluster', 'scram-association']
-
-/** Earlier steps whose records a slice uses. */
-const sliceInputs: Record<IotSlice, string[]> = {
-  role: ['kms-key:iot', 'secret:iot'],
-  destination: ['iot-role'],
-  rule: ['msk-cluster', 'scram-association', 'secret:iot', 'iot-role', 'iot-destination'],
-}
 
 export interface IotSetupResult {
   stack: string
@@ -40,16 +33,19 @@ export interface IotSetupResult {
   steps: StepReport[]
 }
 
-export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryRun: boolean; runTask?: TaskRunner}): Promise<IotSetupResult> {
-  // The rule's names and SQL first: a bad one is reported before any AWS call.
-  if (slice === 'rule') checkRuleSettings(ruleSettingsOf(ctx.settings))
-  const all = stackSteps()
-  // A configured cluster needs no look-up; otherwise the stack's cluster is found through its steps.
-  const inputs = sliceInputs[slice].filter((id) => !(ctx.settings.msk?.clusterArn && clusterSteps.includes(id)))
-  for (const step of all.filter((s) => inputs.includes(s.id) && !ctx.outputs.has(s.id))) await readStep(step, ctx, ctx.progress)
-  const steps = all.filter((s) => sliceSteps[slice].includes(s.id))
+/** The part of the registry a slice runs: its own steps and, to read only, what they need. */
+export function iotSliceGraph(slice: IotSlice): ReturnType<typeof stackGraph> {
+  return stackGraph().slice(...sliceSteps[slice])
+}
+
+/** The slice's own steps, whose checks of the settings run before any AWS call. */
+export function iotSliceChecks(slice: IotSlice): ReturnType<typeof stackGraph> {
+  return stackGraph().filter((step) => sliceSteps[slice].includes(step.id))
+}
+
+export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryRun: boolean; runTask?: TaskRunner; parallel?: number}): Promise<IotSetupResult> {
   // Run on its own, a step's validation also demands what earlier steps make.
-  const result = await applySteps(steps, {...ctx, options: {...ctx.options, requireInputs: true}}, options)
+  const result = await applySteps(iotSliceGraph(slice), {...ctx, options: {...ctx.options, requireInputs: true}}, {...options, targets: sliceSteps[slice]})
   const reports = result.reports
   const settings = ruleSettingsOf(ctx.settings)
   if (slice === 'rule' && settings.errorTopic) {

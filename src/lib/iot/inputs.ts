@@ -2,9 +2,17 @@
 // earlier steps' records: secret:iot (id = secret ARN, attrs.name),
 // kms-key:iot (id = key id), and their own iot-role / iot-destination.
 import {InputError} from '../errors.ts'
+import {factKey} from '../plan/facts.ts'
 import type {ResourceRecord, StackSettings, StepContext} from '../plan/types.ts'
 import {checkErrorTopic, checkKafkaTopic, checkRuleName, checkSql, defaultKafkaTopic, defaultRuleName, defaultSql} from './names.ts'
 import {iotRoleName, partitionOf, roleArn, topicArn} from './policies.ts'
+
+/** The stack's IoT role, once it exists with its policy: its ARN. */
+export const roleArnFact = factKey<string>('iot.roleArn')
+/** The IoT role's statement in B's stack key policy, once in place: the key's id. */
+export const keyUserFact = factKey<string>('iot.keyUser')
+/** The stack's VPC topic rule destination, once ENABLED: its ARN. */
+export const destinationArnFact = factKey<string>('iot.destinationArn')
 
 /** Records of an earlier step: from this run, else from the ledger. */
 export function recordsOf(ctx: StepContext, step: string): ResourceRecord[] {
@@ -27,7 +35,7 @@ export function iotKeyIdOf(ctx: StepContext): string | undefined {
 }
 
 export function destinationArnOf(ctx: StepContext): string | undefined {
-  return ctx.outputs.get('iot-destination')?.[0]?.id
+  return ctx.facts.get(destinationArnFact) ?? ctx.outputs.get('iot-destination')?.[0]?.id
 }
 
 const makers: Record<string, string> = {

@@ -22,7 +22,9 @@ import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
 import {checkErrorTopic} from './names.ts'
-import {errorTopicArnOf, iotKeyIdOf, iotRoleArnOf, iotSecretOf, propagationSeconds, requireInputs, ruleSettingsOf} from './inputs.ts'
+import {errorTopicArnOf, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
+import {stackKeyFact} from '../secrets/keys.ts'
+import {secretFact} from '../secrets/secret-steps.ts'
 import {
   iotRolePolicy, iotRolePolicyName, iotRoleName, iotSourceArnPattern, iotTrustPolicy, keyUserSid, keyUserStatement, parsePolicy, partitionOf, policyChanges, samePolicy,
   type IotAccount, type PolicyDocument,
@@ -79,10 +81,16 @@ export const iotRoleStep: Step = {
   id: 'iot-role',
   title: 'IAM role for AWS IoT (VPC destination and get_secret)',
   account: 'iot',
+  // Its policy names B's secret and key.
+  needs: [stackKeyFact('iot'), secretFact('iot')],
+  provides: [roleArnFact],
+
+  check(settings) {
+    const errorTopic = ruleSettingsOf(settings).errorTopic
+    if (errorTopic !== undefined) checkErrorTopic(errorTopic, '--error-topic (rule.errorTopic)')
+  },
 
   async validate(ctx) {
-    const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
-    if (errorTopic !== undefined) checkErrorTopic(errorTopic, '--error-topic (rule.errorTopic)')
     requireInputs(ctx, ['secret:iot'])
     const name = iotRoleName(ctx.stack)
     const role = await getRole(await ctx.accounts.iot.iam(), name)
@@ -108,6 +116,7 @@ export const iotRoleStep: Step = {
     if (!policy) missing.push(policyLine)
     else if (!wanted) missing.push(`update inline policy ${iotRolePolicyName} of ${name} (get_secret on ${secretText})`)
     else if (!samePolicy(policy, wanted)) missing.push(`update inline policy ${iotRolePolicyName} of ${name}: ${policyChanges(policy, wanted).join('; ')}`)
+    if (missing.length === 0 && role.Arn) ctx.facts.set(roleArnFact, role.Arn)
     return {resources: [roleRecord(ctx, role)], missing}
   },
 
@@ -143,6 +152,7 @@ export const iotRoleStep: Step = {
       })))
       ctx.checkpoint()
     }
+    ctx.facts.set(roleArnFact, record.attrs?.arn ?? iotRoleArnOf(ctx))
     return [record]
   },
 
@@ -191,6 +201,8 @@ export const iotKeyUserStep: Step = {
   id: 'iot-key-user',
   title: 'the IoT role as a user of the IoT account\'s stack key',
   account: 'iot',
+  needs: [stackKeyFact('iot'), roleArnFact],
+  provides: [keyUserFact],
 
   async validate(ctx) {
     requireInputs(ctx, ['kms-key:iot'])
@@ -212,6 +224,7 @@ export const iotKeyUserStep: Step = {
     if (!keyId) return {resources, missing: [`add ${what('the IoT account\'s stack key')}`]}
     if (!current?.Statement.some((s) => s.Sid === sid)) return {resources, missing: [`add ${what(`key ${keyId}`)}`]}
     if (missingStatements(current, [wanted]).length > 0) return {resources, missing: [`update ${what(`key ${keyId}`)}`]}
+    ctx.facts.set(keyUserFact, keyId)
     return {resources, missing: []}
   },
 
@@ -229,6 +242,7 @@ export const iotKeyUserStep: Step = {
     ))
     const record = keyUserRecord(ctx, keyId)
     ctx.ledger.put(record)
+    ctx.facts.set(keyUserFact, keyId)
     ctx.checkpoint()
     return [record, ...observed.resources.filter((r) => r.id !== record.id)]
   },

@@ -18,7 +18,11 @@ import {deleteEach} from '../plan/delete.ts'
 import {stackTagMap} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {clusterArnOf, scramBootstrapBrokers} from './brokers.ts'
-import {checkRuleSettings, destinationArnOf, iotRoleArnOf, iotSecretOf, propagationSeconds, requireInputs, ruleSettingsOf} from './inputs.ts'
+import {clusterFact} from '../msk/clusters.ts'
+import {scramAssociationFact} from '../msk/steps.ts'
+import {kafkaTopicFact} from '../msk/topic-step.ts'
+import {secretFact} from '../secrets/secret-steps.ts'
+import {checkRuleSettings, destinationArnFact, destinationArnOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {iotRoleName, partitionOf} from './policies.ts'
 import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
 import {isStackRuleDescription, kafkaRulePayload, ruleChanges, ruleTags} from './rule.ts'
@@ -102,10 +106,17 @@ export const iotRuleStep: Step = {
   id: 'iot-rule',
   title: 'IoT topic rule with the Apache Kafka action',
   account: 'iot',
+  // Messages flow once the rule exists: everything they pass through comes first
+  // (the destination, the role and its key, B's secret, the cluster's brokers,
+  // A's secret associated, the topic).
+  needs: [destinationArnFact, roleArnFact, keyUserFact, secretFact('iot'), clusterFact, scramAssociationFact, kafkaTopicFact],
+
+  check(settings) {
+    checkRuleSettings(ruleSettingsOf(settings))
+  },
 
   async validate(ctx) {
     const settings = ruleSettingsOf(ctx.settings)
-    checkRuleSettings(settings)
     const existing = await getTopicRule(await ctx.accounts.iot.iot(), settings.name)
     if (existing && !isStackRuleDescription(existing.rule.description, ctx.stack)) {
       throw new InputError(`--name (rule.name) '${settings.name}': a topic rule of that name exists in account ${ctx.identities.iot.accountId} and was not created by stack '${ctx.stack}'; choose another name`)

@@ -9,6 +9,10 @@ import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '.
 import {hasStackTag} from '../plan/tags.ts'
 import type {StepContext} from '../plan/types.ts'
 import {clusterNameOf, type SubnetFacts} from './cluster-spec.ts'
+import {factKey} from '../plan/facts.ts'
+
+/** The stack's cluster once it is ACTIVE (read, created or waited for in this run): its ARN, name, brokers and version. */
+export const clusterFact = factKey<Cluster>('msk.cluster')
 
 /** States in which a cluster is gone or going: never adopted, never counted for cleanup. */
 export const goneStates = new Set(['DELETING'])
@@ -54,6 +58,8 @@ export async function findStackClusters(ctx: StepContext): Promise<Cluster[]> {
  * stack's cluster (read or created in this run, in the ledger, or by tag).
  */
 export async function clusterOf(ctx: StepContext): Promise<Cluster | undefined> {
+  const provided = ctx.facts.get(clusterFact)
+  if (provided) return provided
   const kafka = await ctx.accounts.msk.kafka()
   const configured = ctx.settings.msk?.clusterArn
   if (configured) return describeCluster(kafka, configured, `reading cluster ${configured}`)

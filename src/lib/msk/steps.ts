@@ -5,18 +5,22 @@ import {BatchAssociateScramSecretCommand, BatchDisassociateScramSecretCommand, C
 import {AwsError, InputError, aws, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
+import {factKey} from '../plan/facts.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
-import {mskSecretOf, secretPlannedFact} from '../secrets/secret-steps.ts'
+import {mskSecretOf, secretFact, secretPlannedFact} from '../secrets/secret-steps.ts'
 import {checkBrokerCount, checkSubnetLayout, clusterSpecOf, createClusterRequest} from './cluster-spec.ts'
-import {associatedSecrets, clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
+import {associatedSecrets, clusterFact, clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
 
 /** ctx.options key: --no-wait (create the cluster, do not wait for ACTIVE). */
 export const noWaitOption = 'mskNoWait'
 /** Set by the cluster step's validate: this run creates (or adopts) the cluster, so later steps need not find it yet. */
-export const clusterPlannedFact = 'msk.clusterPlanned'
-const clusterFact = 'msk.cluster'
+export const clusterPlannedFact = factKey<boolean>('msk.clusterPlanned')
+/** What the cluster step's read found, for its create (undefined: no cluster yet). */
+const clusterFindingFact = factKey<Cluster | undefined>('msk.clusterFinding')
+/** The association of the stack's secret with its cluster, once made or found. */
+export const scramAssociationFact = factKey<{clusterArn: string; secretArn: string}>('msk.scramAssociation')
 
 function clusterRecord(ctx: StepContext, cluster: Cluster): ResourceRecord {
   return {step: 'msk-cluster', kind: 'kafka:cluster', id: cluster.ClusterArn as string, ...recordBase(ctx, 'msk'), attrs: {name: cluster.ClusterName ?? ''}}
@@ -29,6 +33,11 @@ export const mskClusterStep: Step = {
   title: 'MSK cluster with SASL/SCRAM and TLS',
   account: 'msk',
   cleanupByDefault: false,
+  provides: [clusterFact],
+
+  check(settings) {
+    clusterSpecOf(settings)
+  },
 
   async validate(ctx) {
     ctx.facts.set(clusterPlannedFact, true)
@@ -75,14 +84,15 @@ export const mskClusterStep: Step = {
       if (noWait) notes.push(`cluster ${clusterLabel(current)} is not ACTIVE yet; \`iotctl msk create\` without --no-wait waits for it`)
       else missing.push(`wait for cluster ${clusterLabel(current)} to become ACTIVE`)
     }
-    ctx.facts.set(clusterFact, current)
+    ctx.facts.set(clusterFindingFact, current)
+    if (current?.State === 'ACTIVE') ctx.facts.set(clusterFact, current)
     return {resources, missing, notes}
   },
 
   async create(ctx, observed) {
     const kafka = await ctx.accounts.msk.kafka()
     const spec = clusterSpecOf(ctx.settings)
-    let current = ctx.facts.get(clusterFact) as Cluster | undefined
+    let current = ctx.facts.get(clusterFindingFact)
     let resources = observed.resources
     if (!current) {
       const created = await aws(`creating MSK cluster ${spec.name}`, () => kafka.send(new CreateClusterCommand(createClusterRequest(spec, ctx.stack))))
@@ -94,9 +104,9 @@ export const mskClusterStep: Step = {
     }
     if (ctx.options[noWaitOption] !== true && current.State !== 'ACTIVE') {
       ctx.progress(`cluster ${current.ClusterName} is ${current.State ?? 'being created'}; MSK takes 15–30 minutes`)
-      current = await waitForActive(ctx, current.ClusterArn as string, current.ClusterName ?? spec.name)
+      current = await waitForActive(ctx, current.ClusterArn ?? '', current.ClusterName ?? spec.name)
     }
-    ctx.facts.set(clusterFact, current)
+    if (current.State === 'ACTIVE') ctx.facts.set(clusterFact, current)
     return resources
   },
 
@@ -134,6 +144,9 @@ export const scramAssociationStep: Step = {
   id: 'scram-association',
   title: 'SCRAM secret associated with the MSK cluster',
   account: 'msk',
+  // MSK associates secrets with ACTIVE clusters only.
+  needs: [clusterFact, secretFact('msk')],
+  provides: [scramAssociationFact],
 
   async validate(ctx) {
     const cluster = await clusterOf(ctx)
@@ -171,6 +184,7 @@ export const scramAssociationStep: Step = {
     const name = secret?.Name ?? secretNameOf(ctx.settings)
     if (!cluster) missing.push(`associate ${name} with the stack's MSK cluster (none yet: --cluster-arn or \`iotctl msk create\`)`)
     else if (!secret?.ARN || !associatedWithCurrent.includes(secret.ARN)) missing.push(`associate ${name} with cluster ${clusterLabel(cluster)}`)
+    else if (cluster.ClusterArn) ctx.facts.set(scramAssociationFact, {clusterArn: cluster.ClusterArn, secretArn: secret.ARN})
     return {resources, missing}
   },
 
@@ -192,6 +206,7 @@ export const scramAssociationStep: Step = {
     if (failures.length > 0) throw unprocessedError(step, failures)
     const record = associationRecord(ctx, clusterArn, secretArn)
     ctx.ledger.put(record)
+    ctx.facts.set(scramAssociationFact, {clusterArn, secretArn})
     return [record, ...observed.resources]
   },
 

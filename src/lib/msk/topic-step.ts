@@ -8,13 +8,17 @@ import {CreateTopicCommand, DeleteTopicCommand, DescribeTopicCommand, type Clust
 import {AwsError, InputError, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {defaultKafkaTopic} from '../iot/names.ts'
 import {recordBase} from '../plan/context.ts'
+import {factKey} from '../plan/facts.ts'
 import {deleteEach} from '../plan/delete.ts'
 import {stackMark} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
-import {clusterLabel, clusterOf, getBootstrapBrokers, waitForActive} from './clusters.ts'
+import {clusterFact, clusterLabel, clusterOf, getBootstrapBrokers, waitForActive} from './clusters.ts'
 import {createTopicRequest, isClusterUnreachable, isTemplatedTopic, isTopicApiUnsupported, kafkaTopicsCommand, kafkaVersionHasTopicApi, topicSettingsOf, topicSpecOf, type TopicSpec} from './topic.ts'
 
 export const kafkaTopicStepId = 'kafka-topic'
+
+/** The rule's topic on the stack's cluster, once it exists (or cannot be made through MSK's API and was said so). */
+export const kafkaTopicFact = factKey<string>('msk.kafkaTopic')
 
 export type TopicLookup =
   | {state: 'found'; topic: DescribeTopicResponse}
@@ -71,6 +75,9 @@ export const kafkaTopicStep: Step = {
   id: kafkaTopicStepId,
   title: 'Kafka topic the rule writes to',
   account: 'msk',
+  // The topic API answers only for ACTIVE clusters.
+  needs: [clusterFact],
+  provides: [kafkaTopicFact],
 
   async validate(ctx) {
     const settings = topicSettingsOf(ctx.settings, defaultKafkaTopic)
@@ -107,6 +114,7 @@ export const kafkaTopicStep: Step = {
       notes.push(`using Kafka topic ${spec.name}, which the stack did not create; cleanup leaves it alone`)
     }
     const found = lookup.topic
+    ctx.facts.set(kafkaTopicFact, spec.name)
     if (found.PartitionCount !== undefined && found.PartitionCount !== spec.partitions) notes.push(`topic ${spec.name} has ${found.PartitionCount} partition(s), not ${spec.partitions}; iotctl does not change an existing topic`)
     return {resources: recorded, missing: [], notes}
   },
@@ -134,6 +142,7 @@ export const kafkaTopicStep: Step = {
     }
     const record = topicRecord(ctx, clusterArn, spec, topicArn)
     ctx.ledger.put(record)
+    ctx.facts.set(kafkaTopicFact, spec.name)
     return [record, ...observed.resources.filter((r) => r.id !== record.id)]
   },
 

@@ -1,6 +1,7 @@
 // `peer setup` and `peer status`: step 4 of the walkthrough.
 import type {CallerIdentity} from '../aws/account.ts'
 import {inspectSteps, type InspectResult} from '../plan/inspect.ts'
+import {StepGraph} from '../plan/graph.ts'
 import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {ResourceRecord, StepContext} from '../plan/types.ts'
 import {peeringIdOf, peeringSteps} from './steps.ts'
@@ -16,8 +17,13 @@ export interface PeerSetupResult {
   steps: StepReport[]
 }
 
+/** Step 4's steps: the peering, routes both ways, the brokers' ingress. */
+export function peeringGraph(): StepGraph {
+  return new StepGraph(peeringSteps)
+}
+
 export async function setupPeering(ctx: StepContext, options: {dryRun: boolean; runTask?: TaskRunner}): Promise<PeerSetupResult> {
-  const result = await applySteps(peeringSteps, ctx, options)
+  const result = await applySteps(peeringGraph(), ctx, options)
   return {
     stack: ctx.stack,
     dryRun: options.dryRun,

@@ -18,9 +18,10 @@ import type {AccountRole} from '../aws/account.ts'
 import {waitFor} from '../aws/wait.ts'
 import {InputError, aws} from '../errors.ts'
 import {deleteEach} from '../plan/delete.ts'
+import {factKey} from '../plan/facts.ts'
 import {recordBase} from '../plan/context.ts'
 import {stackMark, stackTags} from '../plan/tags.ts'
-import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import type {Finding, ResourceRecord, StackSettings, Step, StepContext} from '../plan/types.ts'
 import {firstOverlap} from './cidr.ts'
 import {checkDnsResolution} from './dns.ts'
 import {checkSecurityGroup, describePeering, describeRouteTables, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
@@ -30,26 +31,38 @@ export const defaultBrokerPort = 9096
 const vpcFlag: Record<AccountRole, string> = {iot: '--iot-vpc', msk: '--msk-vpc'}
 const routeTablesFlag: Record<AccountRole, string> = {iot: '--iot-route-tables', msk: '--msk-route-tables'}
 
-/** Facts the peering steps share through ctx.facts. */
+/** Facts the peering steps share: what validate found (VPCs, route tables) and the peering itself. */
 const fact = {
-  vpc: (role: AccountRole) => `peering.vpc.${role}`,
-  routeTables: (role: AccountRole) => `peering.routeTables.${role}`,
-  existingPeering: 'peering.existing',
+  vpc: (role: AccountRole) => factKey<VpcFacts>(`peering.vpc.${role}`),
+  routeTables: (role: AccountRole) => factKey<string[]>(`peering.routeTables.${role}`),
 }
 
+/** The id of the stack's peering between the configured VPCs: what the routes go through. */
+export const peeringIdFact = factKey<string>('peering.id')
+
 function vpcFacts(ctx: StepContext, role: AccountRole): VpcFacts | undefined {
-  return ctx.facts.get(fact.vpc(role)) as VpcFacts | undefined
+  return ctx.facts.get(fact.vpc(role))
 }
 
 /** The id of the stack's peering: created or found earlier in this run, or recorded in the ledger. */
 export function peeringIdOf(ctx: StepContext): string | undefined {
-  return ctx.outputs.get('peering')?.[0]?.id
+  return ctx.facts.get(peeringIdFact) ?? ctx.outputs.get('peering')?.[0]?.id
 }
 
 function requireVpcId(ctx: StepContext, role: AccountRole): string {
-  const vpcId = ctx.settings[role]?.vpcId
+  return configuredVpcId(ctx.settings, role)
+}
+
+function configuredVpcId(settings: StackSettings, role: AccountRole): string {
+  const vpcId = settings[role]?.vpcId
   if (!vpcId) throw new InputError(`missing ${vpcFlag[role]} (or ${role}.vpcId in the config file)`)
   return vpcId
+}
+
+/** Both VPCs named: what every step of the peering needs before it reads anything. */
+function checkVpcs(settings: StackSettings): void {
+  configuredVpcId(settings, 'iot')
+  configuredVpcId(settings, 'msk')
 }
 
 async function loadVpcFacts(ctx: StepContext, role: AccountRole): Promise<VpcFacts> {
@@ -79,6 +92,8 @@ export const peeringStep: Step = {
   id: 'peering',
   title: 'VPC peering (requested by the IoT account, accepted by the MSK account)',
   account: 'iot',
+  provides: [peeringIdFact],
+  check: checkVpcs,
 
   async validate(ctx) {
     const [iot, msk] = [await loadVpcFacts(ctx, 'iot'), await loadVpcFacts(ctx, 'msk')]
@@ -118,8 +133,16 @@ export const peeringStep: Step = {
     } else if (ctx.settings.peering?.dnsResolution && current?.Status?.Code !== 'active') {
       missing.push('allow DNS resolution across the peering')
     }
-    if (current) notes.push(`${current.VpcPeeringConnectionId} is ${current.Status?.Code}`)
-    return {resources: current ? [peeringRecord(ctx, current), ...resources.filter((r) => r.id !== current.VpcPeeringConnectionId)] : resources, missing, notes}
+    const findings: Finding[] = []
+    const status = current?.Status?.Code ?? ''
+    // A peering in one of these states never becomes active again (EC2 API reference, VpcPeeringConnectionStateReason).
+    if (current && ['failed', 'rejected', 'expired', 'deleted'].includes(status)) {
+      findings.push({kind: 'broken', code: `peering-${status}`, text: `${current.VpcPeeringConnectionId} is ${status}${current.Status?.Message ? `: ${current.Status.Message}` : ''}`, fix: 'iotctl cleanup, then iotctl peer setup'})
+    } else if (current) {
+      notes.push(`${current.VpcPeeringConnectionId} is ${status}`)
+    }
+    if (current?.VpcPeeringConnectionId) ctx.facts.set(peeringIdFact, current.VpcPeeringConnectionId)
+    return {resources: current ? [peeringRecord(ctx, current), ...resources.filter((r) => r.id !== current.VpcPeeringConnectionId)] : resources, missing, notes, findings}
   },
 
   async create(ctx, observed) {
@@ -171,6 +194,7 @@ export const peeringStep: Step = {
         VpcPeeringConnectionId: peeringId, AccepterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true},
       })))
     }
+    ctx.facts.set(peeringIdFact, peeringId)
     return [peeringRecord(ctx, pcx), ...observed.resources.filter((r) => r.id !== peeringId)]
   },
 
@@ -193,12 +217,14 @@ export function routesStep(role: AccountRole): Step {
     id,
     title: `routes in the ${role === 'iot' ? 'IoT' : 'MSK'} account to the ${peer === 'iot' ? 'IoT' : 'MSK'} VPC through the peering`,
     account: role,
+    needs: [peeringIdFact],
+    check: checkVpcs,
 
     async validate(ctx) {
       const vpc = await loadVpcFacts(ctx, role)
       const peerVpc = await loadVpcFacts(ctx, peer)
       const tables = await routeTablesFor(ctx.accounts[role], vpc.vpcId, ctx.settings[role]?.routeTableIds, routeTablesFlag[role])
-      ctx.facts.set(fact.routeTables(role), tables.map((t) => t.RouteTableId as string))
+      ctx.facts.set(fact.routeTables(role), tables.flatMap((t) => (t.RouteTableId ? [t.RouteTableId] : [])))
       // A route to the peer's CIDR through something else is not ours to replace.
       const ours = new Set(ctx.ledger.forStep('peering').map((r) => r.id))
       for (const pcx of await findStackPeerings(ctx.accounts.iot, ctx.stack)) ours.add(pcx.VpcPeeringConnectionId as string)
@@ -217,19 +243,19 @@ export function routesStep(role: AccountRole): Step {
       const ec2 = await ctx.accounts[role].ec2()
       const peeringIds = new Set([...(ctx.outputs.get('peering') ?? []).map((r) => r.id), ...ctx.ledger.forStep(id).map((r) => r.attrs?.peeringId ?? '')].filter(Boolean))
       const resources: ResourceRecord[] = []
-      const notes: string[] = []
+      const findings: Finding[] = []
       if (peeringIds.size > 0) {
         const tables = await describeRouteTables(ec2, [{Name: 'route.vpc-peering-connection-id', Values: [...peeringIds]}], `finding routes through the peering (${role} account)`)
         for (const table of tables) {
           for (const route of table.Routes ?? []) {
             if (route.VpcPeeringConnectionId && peeringIds.has(route.VpcPeeringConnectionId) && route.DestinationCidrBlock) {
               resources.push(routeRecord(ctx, role, table.RouteTableId as string, route.DestinationCidrBlock, route.VpcPeeringConnectionId))
-              if (route.State === 'blackhole') notes.push(`route ${table.RouteTableId} → ${route.DestinationCidrBlock} is a blackhole`)
+              if (route.State === 'blackhole') findings.push({kind: 'broken', code: 'route-blackhole', text: `route ${table.RouteTableId} → ${route.DestinationCidrBlock} is a blackhole`, fix: 'iotctl cleanup, then iotctl up (routes through a deleted peering stay as blackholes)'})
             }
           }
         }
       }
-      const tableIds = ctx.facts.get(fact.routeTables(role)) as string[] | undefined
+      const tableIds = ctx.facts.get(fact.routeTables(role))
       const peerVpc = vpcFacts(ctx, peer)
       const peeringId = peeringIdOf(ctx)
       const missing: string[] = []
@@ -243,15 +269,16 @@ export function routesStep(role: AccountRole): Step {
       } else if (resources.length === 0) {
         missing.push(`routes to the ${peer} VPC (needs ${vpcFlag.iot} and ${vpcFlag.msk})`)
       }
-      return {resources, missing, notes}
+      return {resources, missing, findings}
     },
 
     async create(ctx, observed) {
       const ec2 = await ctx.accounts[role].ec2()
       const peeringId = peeringIdOf(ctx)
       if (!peeringId) throw new InputError('no VPC peering to route through; run `iotctl peer setup` first')
-      const tableIds = ctx.facts.get(fact.routeTables(role)) as string[]
-      const peerVpc = vpcFacts(ctx, peer) as VpcFacts
+      const tableIds = ctx.facts.get(fact.routeTables(role))
+      const peerVpc = vpcFacts(ctx, peer)
+      if (!tableIds || !peerVpc) throw new Error('routes: create ran before validate')
       const resources = [...observed.resources]
       for (const tableId of tableIds) {
         for (const cidr of peerVpc.cidrs) {
@@ -311,9 +338,13 @@ export const ingressStep: Step = {
   title: 'security-group ingress on the MSK brokers from the IoT VPC',
   account: 'msk',
 
+  check(settings) {
+    if (!settings.msk?.securityGroupId) throw new InputError('missing --msk-security-group (or msk.securityGroupId in the config file)')
+    checkVpcs(settings)
+  },
+
   async validate(ctx) {
-    const groupId = ctx.settings.msk?.securityGroupId
-    if (!groupId) throw new InputError('missing --msk-security-group (or msk.securityGroupId in the config file)')
+    const groupId = ctx.settings.msk?.securityGroupId ?? ''
     await checkSecurityGroup(ctx.accounts.msk, groupId, requireVpcId(ctx, 'msk'), '--msk-security-group')
     await loadVpcFacts(ctx, 'iot')
   },
@@ -339,9 +370,10 @@ export const ingressStep: Step = {
 
   async create(ctx, observed) {
     const ec2 = await ctx.accounts.msk.ec2()
-    const groupId = ctx.settings.msk?.securityGroupId as string
+    const groupId = ctx.settings.msk?.securityGroupId ?? ''
     const port = ctx.settings.msk?.port ?? defaultBrokerPort
-    const iotVpc = vpcFacts(ctx, 'iot') as VpcFacts
+    const iotVpc = vpcFacts(ctx, 'iot')
+    if (!iotVpc) throw new Error('sg-ingress: create ran before validate')
     const resources = [...observed.resources]
     for (const cidr of iotVpc.cidrs) {
       if (resources.some((r) => r.attrs?.groupId === groupId && r.attrs.cidr === cidr && r.attrs.port === String(port))) continue

@@ -1,6 +1,8 @@
 // Builds the StepContext a run needs: both account handles, who they are, the ledger.
 import {AwsAccount, type AccountRole, type Accounts, type CallerIdentity} from '../aws/account.ts'
 import {Interrupted} from '../errors.ts'
+import {Facts} from './facts.ts'
+import type {StepGraph} from './graph.ts'
 import {Ledger} from './ledger.ts'
 import type {StackSettings, StepContext} from './types.ts'
 
@@ -12,6 +14,8 @@ export interface ContextOptions {
   signal?: AbortSignal
   progress?: (message: string) => void
   options?: Record<string, unknown>
+  /** The steps the context is for: their checks of the settings run first, before any AWS call. */
+  steps?: Pick<StepGraph, 'check' | 'steps'>
 }
 
 /** Opens the two accounts named by the settings (the same handle twice when one profile serves both). */
@@ -30,6 +34,7 @@ export async function resolveIdentities(accounts: Accounts): Promise<Record<Acco
 }
 
 export async function createStepContext(options: ContextOptions): Promise<StepContext> {
+  options.steps?.check(options.settings)
   const accounts = await openAccounts(options.settings)
   const identities = await resolveIdentities(accounts)
   const ledger = Ledger.open(options.stateDirectory, options.settings.stack, {readOnly: options.dryRun})
@@ -39,13 +44,14 @@ export async function createStepContext(options: ContextOptions): Promise<StepCo
     accounts,
     identities,
     ledger,
-    facts: new Map(),
+    facts: new Facts(),
     outputs: new Map(),
     progress: options.progress ?? (() => {}),
     checkpoint() {
       if (options.signal?.aborted) throw new Interrupted('interrupted')
     },
     options: options.options ?? {},
+    checked: new Set(options.steps?.steps.map((s) => s.id) ?? []),
   }
 }
 

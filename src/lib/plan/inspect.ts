@@ -27,7 +27,7 @@ export async function inspectSteps(steps: Step[], ctx: StepContext, describe: (r
   const links: Link[] = []
   for (const step of steps) {
     const observed = await readStep(step, ctx, ctx.progress)
-    const broken = new Set((observed.notes ?? []).filter((n) => /blackhole|failed|rejected|expired|broken/.test(n)))
+    const broken = (observed.findings ?? []).filter((f) => f.kind === 'broken').map((f) => f.text)
     for (const record of observed.resources) links.push({step: step.id, account: step.account, state: 'ok', link: describe(record)})
     for (const line of observed.missing) links.push({step: step.id, account: step.account, state: 'missing', link: line})
     for (const note of broken) links.push({step: step.id, account: step.account, state: 'broken', link: note})

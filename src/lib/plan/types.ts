@@ -4,6 +4,7 @@
 // `status` report read's findings. A new capability adds steps, not runners.
 import type {AccountRole, Accounts, CallerIdentity} from '../aws/account.ts'
 import type {IotctlConfig} from '../config/schema.ts'
+import type {FactKey, Facts} from './facts.ts'
 import type {Ledger} from './ledger.ts'
 
 /** One resource the stack owns, as written to the ledger: identifiers only, never a secret. */
@@ -22,13 +23,33 @@ export interface ResourceRecord {
   attrs?: Record<string, string>
 }
 
+/**
+ * Something a read found wrong with what exists, for `doctor`, `peer status`,
+ * `up`'s summary and --json, which read these fields and never the text:
+ * - broken: exists but does not work (a blackhole route, a FAILED cluster);
+ * - drifted: exists and works but differs from the settings (a key policy missing a statement);
+ * - restorable: was deleted and can be brought back (a secret or key pending deletion).
+ * What is missing altogether is `Observation.missing`.
+ */
+export interface Finding {
+  kind: 'broken' | 'drifted' | 'restorable'
+  /** Stable identifier for scripts: `route-blackhole`, `cluster-failed`, `secret-pending-deletion`. */
+  code: string
+  /** One line for people. */
+  text: string
+  /** The command that repairs it, when there is one. */
+  fix?: string
+}
+
 /** What a step's read found. */
 export interface Observation {
   /** Resources that exist and carry the stack's tag or construction mark. */
   resources: ResourceRecord[]
   /** One line per change `create` would make; empty means up to date. */
   missing: string[]
-  /** Facts worth showing: adopted from tags, restored, a warning. */
+  /** What is wrong with what exists (see Finding). */
+  findings?: Finding[]
+  /** Facts worth showing that are not problems: adopted from tags, another VPC's peering. */
   notes?: string[]
 }
 
@@ -41,8 +62,8 @@ export interface StepContext {
   accounts: Accounts
   identities: Record<AccountRole, CallerIdentity>
   ledger: Ledger
-  /** Facts steps hand to later steps (VPC CIDRs, the peering id, …), by key. */
-  facts: Map<string, unknown>
+  /** Facts steps hand to later steps (VPC CIDRs, the peering id, …), typed by their keys. */
+  facts: Facts
   /** Resources of earlier steps in this run, by step id. */
   outputs: Map<string, ResourceRecord[]>
   /** Progress for long waits ("waiting for the peering to become active"). */
@@ -51,9 +72,11 @@ export interface StepContext {
   checkpoint(): void
   /** Options of the running command that steps honour (e.g. kms pending days). */
   options: Record<string, unknown>
+  /** Steps whose check of the settings already passed (when the context was made), so the runner does not check them again. */
+  checked?: ReadonlySet<string>
 }
 
-export interface Step {
+interface StepBase {
   /** Stable identifier, used in the ledger: `peering`, `routes:iot`, `sg-ingress`. */
   id: string
   /** One line for plans and progress: what this step manages. */
@@ -61,21 +84,49 @@ export interface Step {
   /** The account it changes. */
   account: AccountRole
   /**
-   * Read-only checks of the settings, run for every step before any change, so
-   * bad input stops the run with exit 2 and nothing changed.
+   * Facts of other steps this one uses. When the step providing one is part of
+   * the run, this step starts after it (and cleanup deletes this step's
+   * resources before that one's); when it is not, the step finds what it needs
+   * itself (ledger, tags, settings).
+   */
+  needs?: readonly FactKey<unknown>[]
+  /** Facts this step sets for the steps that need them. */
+  provides?: readonly FactKey<unknown>[]
+  /**
+   * Checks of the settings alone, run for every step of a run before any AWS
+   * call (before the profiles are even resolved): bad input is exit 2 with
+   * nothing touched. Throws InputError naming the flag or config key.
+   */
+  check?(settings: StackSettings): void
+  /**
+   * Read-only checks against the accounts (the VPCs exist, a route is not
+   * somebody else's), run for every step before any change.
    */
   validate?(ctx: StepContext): Promise<void>
   /** Finds what exists and is the stack's (by tags, construction marks and the ledger). */
   read(ctx: StepContext): Promise<Observation>
-  /** Makes what read found missing; returns every resource the step now owns. */
-  create(ctx: StepContext, observed: Observation): Promise<ResourceRecord[]>
   /** Deletes the given resources; "not found" counts as done. */
   delete(ctx: StepContext, resources: ResourceRecord[]): Promise<void>
   /** When false, cleanup leaves the step's resources alone (e.g. the cluster without --include-cluster). */
   cleanupByDefault?: boolean
-  /**
-   * When false, `up` does not create it (devices, tunnels: made by their own
-   * commands), but cleanup still finds and deletes it.
-   */
-  partOfUp?: boolean
+}
+
+/** A step `up` brings up to date: it reads, creates what is missing, deletes on cleanup. */
+export interface Step extends StepBase {
+  /** Makes what read found missing; returns every resource the step now owns. */
+  create(ctx: StepContext, observed: Observation): Promise<ResourceRecord[]>
+}
+
+/**
+ * What the stack's own commands make outside `up` (devices, tunnels): `up`
+ * never creates it; cleanup, doctor and status find and delete it.
+ */
+export interface FoundStep extends StepBase {
+  create?: undefined
+}
+
+export type AnyStep = Step | FoundStep
+
+export function isManaged(step: AnyStep): step is Step {
+  return typeof step.create === 'function'
 }

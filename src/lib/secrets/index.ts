@@ -4,13 +4,13 @@ import {randomUUID} from 'node:crypto'
 import {PutSecretValueCommand, type SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import type {AccountRole, CallerIdentity} from '../aws/account.ts'
 import {AwsError, InputError, aws, awsErrorCode} from '../errors.ts'
+import {StepGraph} from '../plan/graph.ts'
 import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {StepContext} from '../plan/types.ts'
 import {ScramCredentials} from './credentials.ts'
-import {stackKeyOf} from './keys.ts'
+import {restoredFact, stackKeyOf} from './keys.ts'
 import {checkSecretSettings, generatePassword, keyAliasOf, secretNameOf, usernameOf} from './names.ts'
 import {secretOptions} from './options.ts'
-import {restoredFact} from './secret-steps.ts'
 import {mirrorSteps} from './steps.ts'
 import {currentVersionOf, describeSecret, isScheduledForDeletion, isStackSecret, readSecretString, type SecretDescription} from './store.ts'
 
@@ -43,8 +43,13 @@ export interface SecretMirrorResult {
   steps: StepReport[]
 }
 
+/** Step 2's steps: a key and a secret in each account. */
+export function mirrorGraph(): StepGraph {
+  return new StepGraph(mirrorSteps)
+}
+
 export async function mirrorSecrets(ctx: StepContext, options: {dryRun: boolean; runTask?: TaskRunner}): Promise<SecretMirrorResult> {
-  const result = await applySteps(mirrorSteps, ctx, options)
+  const result = await applySteps(mirrorGraph(), ctx, options)
   const keys: Partial<Record<AccountRole, AccountKey>> = {}
   const secrets: Partial<Record<AccountRole, AccountSecret>> = {}
   for (const role of ['msk', 'iot'] as const) {
@@ -56,9 +61,6 @@ export async function mirrorSecrets(ctx: StepContext, options: {dryRun: boolean;
       secrets[role] = {arn: secret.id, ...(described ? {versionId: currentVersionOf(described)} : {})}
     }
   }
-  const keyRestores = result.reports
-    .filter((r) => r.id.startsWith('kms-key:') && r.outcome === 'created')
-    .flatMap((r) => r.changes.filter((c) => c.startsWith('bring back key')).map((c) => c.replace(/^bring back/, 'brought back')))
   return {
     stack: ctx.stack,
     dryRun: options.dryRun,
@@ -67,8 +69,8 @@ export async function mirrorSecrets(ctx: StepContext, options: {dryRun: boolean;
     keyAlias: keyAliasOf(ctx.settings),
     keys,
     secrets,
-    inSync: !result.reports.some((r) => r.id === 'secret:iot' && r.notes.some((n) => n.includes('the mirror is broken'))),
-    restored: [...keyRestores, ...(ctx.facts.get(restoredFact) as string[] | undefined ?? [])],
+    inSync: !result.reports.some((r) => r.id === 'secret:iot' && r.findings.some((f) => f.code === 'secret-values-differ')),
+    restored: ctx.facts.get(restoredFact) ?? [],
     changed: result.reports.some((r) => r.outcome === 'created'),
     interrupted: result.interrupted,
     steps: result.reports,

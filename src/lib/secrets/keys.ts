@@ -21,8 +21,9 @@ import {
 import type {AccountRole} from '../aws/account.ts'
 import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
+import {factKey} from '../plan/facts.ts'
 import {hasStackTag, stackTags} from '../plan/tags.ts'
-import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import type {Finding, ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, newKeyPolicy, parseKeyPolicy, partitionOf, stackKeyPolicySids, stackKeyStatements, withStatements, withoutStatements, type KeyPolicyContext} from './key-policy.ts'
 import {checkSecretSettings, keyAliasOf} from './names.ts'
 import {defaultKmsPendingDays, secretOptions} from './options.ts'
@@ -38,13 +39,25 @@ interface KeyFinding {
   statementsMissing: boolean
 }
 
-const findingFact = (role: AccountRole) => `secrets.key.${role}`
+const findingFact = (role: AccountRole) => factKey<KeyFinding>(`secrets.key.${role}`)
+
+/** Lines saying what a run brought back from an earlier cleanup (keys, secrets), for the command's output. */
+export const restoredFact = factKey<string[]>('secrets.restored')
+
+export function noteRestored(ctx: StepContext, line: string): void {
+  ctx.facts.set(restoredFact, [...(ctx.facts.get(restoredFact) ?? []), line])
+}
+
+/** The stack's key in an account (record with its ARN and alias): what the secret and the IoT role's key-user statement use. */
+export const stackKeyFact = (role: AccountRole) => factKey<ResourceRecord>(`secrets.stackKey.${role}`)
 
 /** Key states that are gone or going: such a key is restored, never used as it is. */
 const deletedStates = new Set(['PendingDeletion', 'PendingReplicaDeletion'])
 
 /** The stack's key in `role`'s account, once read or created in this run (secret steps encrypt with it). */
 export function stackKeyOf(ctx: StepContext, role: AccountRole): ResourceRecord | undefined {
+  const provided = ctx.facts.get(stackKeyFact(role))
+  if (provided) return provided
   const records = ctx.outputs.get(`kms-key:${role}`) ?? []
   return records.find((r) => r.attrs?.alias === keyAliasOf(ctx.settings)) ?? records[0]
 }
@@ -111,9 +124,14 @@ export function kmsKeyStep(role: AccountRole): Step {
     id,
     title: `KMS key for the AmazonMSK_ secret in the ${where}`,
     account: role,
+    provides: [stackKeyFact(role)],
+    // One account serving as both: the two steps manage one key and alias, so
+    // the IoT account's runs after the MSK account's and finds the key instead
+    // of racing it to create a second.
+    needs: role === 'iot' ? [stackKeyFact('msk')] : [],
+    check: checkSecretSettings,
 
     async validate(ctx) {
-      checkSecretSettings(ctx.settings)
       const alias = keyAliasOf(ctx.settings)
       const kms = await ctx.accounts[role].kms()
       const target = await describeKey(kms, alias, `looking up ${alias} (${where})`)
@@ -145,12 +163,15 @@ export function kmsKeyStep(role: AccountRole): Step {
       const resources = [...inUse, ...live.filter((k) => k.KeyId !== current?.KeyId)].map((k) => keyRecord(ctx, role, k, k.KeyId === aliasTarget ? alias : undefined))
       const missing: string[] = []
       const notes: string[] = []
+      const findings: Finding[] = []
       let statementsMissing = false
       if (!current) {
         missing.push(`create a symmetric customer-managed KMS key with alias ${alias} (${where})`)
       } else {
         if (deletedStates.has(current.KeyState ?? '')) {
-          missing.push(`bring back key ${current.KeyId} (${where}): cancel its scheduled deletion${current.DeletionDate ? ` (due ${current.DeletionDate.toISOString().slice(0, 10)})` : ''} and re-enable it`)
+          const due = current.DeletionDate ? ` (due ${current.DeletionDate.toISOString().slice(0, 10)})` : ''
+          findings.push({kind: 'restorable', code: 'key-pending-deletion', text: `key ${current.KeyId} (${where}) is scheduled for deletion${due}`, fix: 'iotctl secret mirror (it brings the key back)'})
+          missing.push(`bring back key ${current.KeyId} (${where}): cancel its scheduled deletion${due} and re-enable it`)
         } else if (current.KeyState === 'Disabled') {
           missing.push(`enable key ${current.KeyId} (${where})`)
         }
@@ -166,14 +187,16 @@ export function kmsKeyStep(role: AccountRole): Step {
       }
       const extra = live.filter((k) => k.KeyId !== current?.KeyId)
       if (extra.length > 0) notes.push(`the stack also owns key(s) ${extra.map((k) => k.KeyId).join(', ')} in the ${where}; cleanup removes them`)
-      ctx.facts.set(findingFact(role), {key: current, aliasTarget: aliasKey?.KeyId, statementsMissing} satisfies KeyFinding)
-      return {resources, missing, notes}
+      ctx.facts.set(findingFact(role), {key: current, aliasTarget: aliasKey?.KeyId, statementsMissing})
+      if (resources[0]) ctx.facts.set(stackKeyFact(role), resources[0])
+      return {resources, missing, notes, findings}
     },
 
     async create(ctx, observed) {
       const kms = await ctx.accounts[role].kms()
       const alias = keyAliasOf(ctx.settings)
-      const finding = ctx.facts.get(findingFact(role)) as KeyFinding
+      const finding = ctx.facts.get(findingFact(role))
+      if (!finding) throw new Error(`${id}: create ran before read`)
       let key = finding.key
       let statementsMissing = finding.statementsMissing
       if (!key) {
@@ -193,6 +216,7 @@ export function kmsKeyStep(role: AccountRole): Step {
         await aws(`cancelling the scheduled deletion of ${key.KeyId} (${where})`, () => kms.send(new CancelKeyDeletionCommand({KeyId: key?.KeyId})))
         ctx.checkpoint()
         await aws(`enabling ${key.KeyId} (${where})`, () => kms.send(new EnableKeyCommand({KeyId: key?.KeyId})))
+        noteRestored(ctx, `brought back key ${key.KeyId} (${where}): cancel its scheduled deletion${key.DeletionDate ? ` (due ${key.DeletionDate.toISOString().slice(0, 10)})` : ''} and re-enable it`)
         ctx.checkpoint()
       } else if (key.KeyState === 'Disabled') {
         await aws(`enabling ${key.KeyId} (${where})`, () => kms.send(new EnableKeyCommand({KeyId: key?.KeyId})))
@@ -208,6 +232,7 @@ export function kmsKeyStep(role: AccountRole): Step {
       const current = await describeKey(kms, keyId, `reading key ${keyId} (${where})`) ?? key
       const record = keyRecord(ctx, role, current, alias)
       ctx.ledger.put(record)
+      ctx.facts.set(stackKeyFact(role), record)
       return [record, ...observed.resources.filter((r) => r.id !== keyId).map((r) => ({...r, attrs: {...r.attrs, alias: ''}}))]
     },
 

@@ -14,10 +14,11 @@ import {
 import type {AccountRole} from '../aws/account.ts'
 import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
+import {factKey} from '../plan/facts.ts'
 import {stackTags} from '../plan/tags.ts'
-import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import type {Finding, ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {ScramCredentials} from './credentials.ts'
-import {accountWord, stackKeyOf} from './keys.ts'
+import {accountWord, noteRestored, stackKeyFact, stackKeyOf} from './keys.ts'
 import {checkSecretSettings, generatePassword, keyAliasOf, secretNameOf, usernameOf} from './names.ts'
 import {secretOptions, secretRecoveryDays} from './options.ts'
 import {describeSecret, encryptedWith, isScheduledForDeletion, isStackSecret, listStackSecrets, readSecretValue, type SecretDescription} from './store.ts'
@@ -31,23 +32,19 @@ interface SecretFinding {
   valueDiffers: boolean
 }
 
-const findingFact = (role: AccountRole) => `secrets.secret.${role}`
+const findingFact = (role: AccountRole) => factKey<SecretFinding>(`secrets.secret.${role}`)
 /** The credentials written or read in this run, so B is made from A without reading A twice. Memory only. */
-const credentialsFact = 'secrets.credentials'
+const credentialsFact = factKey<ScramCredentials>('secrets.credentials')
+/** The stack's secret in an account, as it is after the step: its ARN for the association and the IoT role. */
+export const secretFact = (role: AccountRole) => factKey<SecretDescription>(`secrets.secret-arn.${role}`)
 /** Set by validate when this run will create the MSK account's secret (the SCRAM association checks it). */
-export const secretPlannedFact = 'secrets.planned'
-/** Lines saying what was brought back from a cleanup, for the command's output. */
-export const restoredFact = 'secrets.restored'
+export const secretPlannedFact = factKey<boolean>('secrets.planned')
 
 function secretRecord(ctx: StepContext, role: AccountRole, secret: SecretDescription): ResourceRecord {
   return {
     step: `secret:${role}`, kind: 'secretsmanager:secret', id: secret.ARN as string, ...recordBase(ctx, role),
     attrs: {name: secret.Name ?? '', kmsKeyId: secret.KmsKeyId ?? ''},
   }
-}
-
-function noteRestored(ctx: StepContext, line: string): void {
-  ctx.facts.set(restoredFact, [...(ctx.facts.get(restoredFact) as string[] | undefined ?? []), line])
 }
 
 /** The stack's secret of the configured name in `role`'s account, live, else undefined. */
@@ -60,14 +57,16 @@ async function liveStackSecret(ctx: StepContext, role: AccountRole): Promise<Sec
 
 /** The stack's MSK-account secret ARN (for the SCRAM association), read in this run or looked up by name. */
 export async function mskSecretOf(ctx: StepContext): Promise<SecretDescription | undefined> {
-  const finding = ctx.facts.get(findingFact('msk')) as SecretFinding | undefined
+  const provided = ctx.facts.get(secretFact('msk'))
+  if (provided) return provided
+  const finding = ctx.facts.get(findingFact('msk'))
   if (finding?.secret && !isScheduledForDeletion(finding.secret)) return finding.secret
   return liveStackSecret(ctx, 'msk')
 }
 
 /** The credentials A's secret holds: from this run, else read from A. */
 async function sourceCredentials(ctx: StepContext): Promise<ScramCredentials> {
-  const cached = ctx.facts.get(credentialsFact) as ScramCredentials | undefined
+  const cached = ctx.facts.get(credentialsFact)
   if (cached) return cached
   const source = await liveStackSecret(ctx, 'msk')
   if (!source) throw new InputError(`no secret ${secretNameOf(ctx.settings)} of stack '${ctx.stack}' in the MSK account to mirror; run \`iotctl secret mirror\``)
@@ -102,9 +101,12 @@ export function secretStep(role: AccountRole): Step {
     id,
     title: `AmazonMSK_ secret in the ${where}`,
     account: role,
+    // B's secret is made from A's credentials.
+    needs: role === 'iot' ? [stackKeyFact(role), credentialsFact] : [stackKeyFact(role)],
+    provides: role === 'msk' ? [secretFact(role), credentialsFact] : [secretFact(role)],
+    check: checkSecretSettings,
 
     async validate(ctx) {
-      checkSecretSettings(ctx.settings)
       const name = secretNameOf(ctx.settings)
       const sm = await ctx.accounts[role].secrets()
       const existing = await describeSecret(sm, name, `looking up secret ${name} (${where})`)
@@ -148,6 +150,7 @@ export function secretStep(role: AccountRole): Step {
       const resources = [...owned.values()].filter((s) => forceDeleteSecrets || !isScheduledForDeletion(s)).map((s) => secretRecord(ctx, role, s))
       const missing: string[] = []
       const notes: string[] = []
+      const findings: Finding[] = []
       const key = stackKey(ctx, role)
       const alias = keyAliasOf(ctx.settings)
       let reEncrypt = false
@@ -156,6 +159,7 @@ export function secretStep(role: AccountRole): Step {
         missing.push(`create secret ${name} encrypted with ${alias} (${where})`)
       } else {
         if (isScheduledForDeletion(current)) {
+          findings.push({kind: 'restorable', code: 'secret-pending-deletion', text: `secret ${name} (${where}) is scheduled for deletion`, fix: 'iotctl secret mirror (it restores the secret)'})
           missing.push(`restore secret ${name} (${where}), scheduled for deletion${current.DeletedDate ? ` on ${current.DeletedDate.toISOString().slice(0, 10)}` : ''} by an earlier cleanup`)
         }
         if (!key || !encryptedWith(current, key)) {
@@ -170,13 +174,14 @@ export function secretStep(role: AccountRole): Step {
             notes.push(`the values of ${name} could not be compared: ${(error as Error).message}`)
           }
           if (valueDiffers && force) missing.push(`make ${name} (${where}) hold the same username and password as the MSK account's`)
-          else if (valueDiffers) notes.push(`${name} differs between the two accounts: the mirror is broken; run \`iotctl secret mirror --force\` to make the IoT account's match the MSK account's`)
+          else if (valueDiffers) findings.push({kind: 'drifted', code: 'secret-values-differ', text: `${name} differs between the two accounts: the mirror is broken`, fix: 'iotctl secret mirror --force (makes the IoT account\'s match the MSK account\'s)'})
         }
       }
       const others = resources.filter((r) => r.id !== current?.ARN)
       if (others.length > 0) notes.push(`the stack also owns ${others.map((r) => r.attrs?.name).join(', ')} in the ${where}; cleanup removes it`)
-      ctx.facts.set(findingFact(role), {secret: current, reEncrypt, valueDiffers} satisfies SecretFinding)
-      return {resources, missing, notes}
+      ctx.facts.set(findingFact(role), {secret: current, reEncrypt, valueDiffers})
+      if (current && missing.length === 0 && !isScheduledForDeletion(current)) ctx.facts.set(secretFact(role), current)
+      return {resources, missing, notes, findings}
     },
 
     async create(ctx, observed) {
@@ -184,7 +189,8 @@ export function secretStep(role: AccountRole): Step {
       const name = secretNameOf(ctx.settings)
       const key = stackKey(ctx, role)
       if (!key?.arn) throw new InputError(`no KMS key of stack '${ctx.stack}' in the ${where} to encrypt ${name} with; run \`iotctl secret mirror\``)
-      const finding = ctx.facts.get(findingFact(role)) as SecretFinding
+      const finding = ctx.facts.get(findingFact(role))
+      if (!finding) throw new Error(`${id}: create ran before read`)
       let secret = finding.secret
       if (!secret) {
         const credentials = role === 'msk' ? await newCredentials(ctx) : await sourceCredentials(ctx)
@@ -222,7 +228,8 @@ export function secretStep(role: AccountRole): Step {
         }
         secret = await describeSecret(sm, arn, `reading secret ${name} (${where})`) ?? secret
       }
-      ctx.facts.set(findingFact(role), {secret, reEncrypt: false, valueDiffers: false} satisfies SecretFinding)
+      ctx.facts.set(findingFact(role), {secret, reEncrypt: false, valueDiffers: false})
+      ctx.facts.set(secretFact(role), secret)
       const record = secretRecord(ctx, role, secret)
       ctx.ledger.put(record)
       return [record, ...observed.resources.filter((r) => r.id !== record.id)]

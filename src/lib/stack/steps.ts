@@ -1,9 +1,11 @@
-// Every step iotctl manages, in the walkthrough's order (DESIGN.md steps 1–7).
-// `up` runs them forward, `cleanup` backward; single-capability commands run
-// their slice. No command hand-codes this order a second time.
+// Every step iotctl manages (DESIGN.md steps 1–7). The registry is a graph:
+// each step says which facts it needs and provides, and StepGraph derives the
+// order from that — `up` walks it forward (independent steps side by side),
+// `cleanup` backward, a capability command runs its slice. No command
+// hand-codes an order. The list below is also a valid order (registry order),
+// used wherever steps are shown one after another.
 //
-// Step ids and what their ResourceRecords carry (later steps read earlier
-// steps' records through ctx.outputs.get(id); cleanup finds them by tags):
+// Step ids and what their ResourceRecords carry (cleanup finds them by tags):
 //   msk-cluster        msk  kafka:cluster              id = cluster ARN; attrs.name
 //   peering            iot  ec2:vpc-peering-connection id = pcx-…
 //   routes:iot         iot  ec2:route                  id = <rtb>:<cidr>
@@ -19,18 +21,19 @@
 //   iot-key-user       iot  kms:key-policy-statement   id = <key id>/<Sid>
 //   iot-destination    iot  iot:topic-rule-destination id = destination ARN
 //   iot-rule           iot  iot:topic-rule             id = rule name; attrs.arn
-//   devices            iot  iot:thing / iot:certificate / iot:policy   (partOfUp: false)
-//   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (partOfUp: false)
+//   devices            iot  iot:thing / iot:certificate / iot:policy   (found: made by `device create`)
+//   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (found: made by `tunnel open`)
 import {devicesStep} from '../device/step.ts'
 import {iotSteps} from '../iot/steps.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {kafkaTopicStep} from '../msk/topic-step.ts'
 import {peeringSteps} from '../peering/steps.ts'
-import type {Step} from '../plan/types.ts'
+import {StepGraph} from '../plan/graph.ts'
+import {isManaged, type AnyStep, type Step} from '../plan/types.ts'
 import {mirrorSteps} from '../secrets/steps.ts'
 import {tunnelsStep} from '../tunnels/step.ts'
 
-export function stackSteps(): Step[] {
+export function stackSteps(): AnyStep[] {
   return [
     mskClusterStep,
     ...peeringSteps,
@@ -43,7 +46,12 @@ export function stackSteps(): Step[] {
   ]
 }
 
-/** The steps `up` creates, in order. */
-export function upSteps(options: {createCluster?: boolean} = {}): Step[] {
-  return stackSteps().filter((step) => step.partOfUp !== false && (step.id !== 'msk-cluster' || options.createCluster))
+/** Every step of the stack, managed and found: what cleanup, doctor and status walk. */
+export function stackGraph(): StepGraph {
+  return new StepGraph(stackSteps())
+}
+
+/** The steps `up` creates: the managed ones, the cluster only with --create-cluster. */
+export function upGraph(options: {createCluster?: boolean} = {}): StepGraph<Step> {
+  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true))
 }

@@ -1,17 +1,19 @@
-// `iotctl up`: every step of the registry that `up` makes, in the registry's
-// order, through the one runner; resumable because each step reads before it
+// `iotctl up`: every step of the registry that `up` makes, walking its graph
+// (independent steps side by side) through the one runner; resumable because each step reads before it
 // creates and records each resource in the ledger as soon as it exists.
 import type {AccountRole, CallerIdentity} from '../aws/account.ts'
 import {sampleTopic, topicFilterOf} from '../iot/names.ts'
 import {ruleSettingsOf} from '../iot/inputs.ts'
 import {applySteps, describeRecord, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {ResourceRecord, StepContext} from '../plan/types.ts'
-import {upSteps} from './steps.ts'
+import {upGraph} from './steps.ts'
 
 export interface UpOptions {
   dryRun: boolean
   createCluster?: boolean
   runTask?: TaskRunner
+  /** Steps in flight at once per account. */
+  parallel?: number
 }
 
 export interface AccountSummary {
@@ -42,7 +44,7 @@ const key = (r: ResourceRecord) => `${r.account}|${r.step}|${r.kind}|${r.id}`
 
 export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult> {
   const known = new Set(ctx.ledger.resources.map(key))
-  const result = await applySteps(upSteps({createCluster: options.createCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask})
+  const result = await applySteps(upGraph({createCluster: options.createCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
   const summary: Record<AccountRole, AccountSummary> = {
     iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0},
     msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0},

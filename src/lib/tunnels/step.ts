@@ -4,7 +4,7 @@
 import {dirname} from 'node:path'
 import {recordBase} from '../plan/context.ts'
 import {deleteEach} from '../plan/delete.ts'
-import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import type {ResourceRecord, FoundStep, StepContext} from '../plan/types.ts'
 import {closeTunnel, listTunnels, type TunnelInfo} from './api.ts'
 import {removeTokenFile} from './token-file.ts'
 
@@ -20,20 +20,16 @@ function stateDirectoryOf(ctx: StepContext): string {
   return dirname(ctx.ledger.path)
 }
 
-export const tunnelsStep: Step = {
+export const tunnelsStep: FoundStep = {
   id: TUNNELS_STEP,
   title: 'Secure tunnels opened for the stack',
   account: 'iot',
-  partOfUp: false,
   async read(ctx) {
     const client = await ctx.accounts.iot.tunneling()
     ctx.progress('listing the stack\'s open tunnels')
     const open: TunnelInfo[] = await listTunnels(client, {stack: ctx.stack, openOnly: true})
     const base = recordBase(ctx, 'iot')
     return {resources: open.map((tunnel) => tunnelRecord(base, tunnel)), missing: []}
-  },
-  async create(_ctx, observed) {
-    return observed.resources
   },
   async delete(ctx, resources) {
     const client = await ctx.accounts.iot.tunneling()
