@@ -13,11 +13,23 @@ export interface WaitOptions {
   checkpoint?: () => void
 }
 
+/**
+ * IOTCTL_WAIT_SCALE (0 < s ≤ 1) shortens every polling interval by that factor.
+ * Only for emulators whose delays are AWS's scaled down by the same factor
+ * (bench/graph): there the waits keep AWS's proportions instead of
+ * overshooting by a whole unscaled interval.
+ */
+function waitScale(): number {
+  const scale = Number(process.env.IOTCTL_WAIT_SCALE ?? 1)
+  return Number.isFinite(scale) && scale > 0 && scale <= 1 ? scale : 1
+}
+
 /** Calls `check` until it returns a value other than undefined. */
 export async function waitFor<T>(check: () => Promise<T | undefined>, options: WaitOptions): Promise<T> {
   const started = Date.now()
-  let interval = options.intervalMs ?? 1000
-  const maxInterval = options.maxIntervalMs ?? 15_000
+  const scale = waitScale()
+  let interval = (options.intervalMs ?? 1000) * scale
+  const maxInterval = (options.maxIntervalMs ?? 15_000) * scale
   for (;;) {
     const value = await check()
     if (value !== undefined) return value
