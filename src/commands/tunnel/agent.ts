@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags.ts'
-import type {AgentResult} from '../../lib/tunnel-agent/index.ts'
+import type {AgentResult} from '../../lib/tunnel/agent/index.ts'
 import {proxyEndpointFlag} from '../../lib/tunnels/flags.ts'
 import {accountOverrides} from '../../overrides.ts'
 
@@ -31,8 +31,8 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
 
   async run(): Promise<AgentResult> {
     const {flags} = await this.parse(TunnelAgent)
-    const {startAgent} = await import('../../lib/tunnel-agent/index.ts')
-    const {lineLogger} = await import('../../lib/tunnels/source.ts')
+    const {startAgent} = await import('../../lib/tunnel/agent/index.ts')
+    const {lineLogger} = await import('../../lib/tunnel/api/source.ts')
     const logger = lineLogger((line) => process.stderr.write(line), {debug: Boolean(process.env.DEBUG), prefix: 'iotctl agent'})
     const running = await startAgent({
       thing: flags.thing,
@@ -41,7 +41,7 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
       ca: flags.ca,
       endpoint: flags.endpoint,
       resolveEndpoint: async () => {
-        const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnels/index.ts'), import('../../lib/mqtt/endpoint.ts')])
+        const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnel/api/index.ts'), import('../../lib/mqtt/endpoint.ts')])
         const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
         return describeIotDataEndpoint(await scope.account.iot())
       },

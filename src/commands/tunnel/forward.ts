@@ -34,10 +34,10 @@ export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
 
   async run(): Promise<TunnelForwardResult> {
     const {flags} = await this.parse(TunnelForward)
-    const {parseSourcePorts} = await import('../../lib/tunnels/inputs.ts')
+    const {parseSourcePorts} = await import('../../lib/tunnel/api/inputs.ts')
     const ports = parseSourcePorts(flags.source)
     const loaded = this.settings(flags.config, accountOverrides(flags))
-    const {lineLogger, resolveSourceAccess, startForward} = await import('../../lib/tunnels/source.ts')
+    const {lineLogger, resolveSourceAccess, startForward} = await import('../../lib/tunnel/api/source.ts')
     const access = resolveSourceAccess({tunnelId: flags['tunnel-id'], stateDirectory: loaded.stateDirectory})
     const proxy = await startForward({
       access,

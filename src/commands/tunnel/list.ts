@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags.ts'
-import type {TunnelListResult} from '../../lib/tunnels/index.ts'
+import type {TunnelListResult} from '../../lib/tunnel/api/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelList extends BaseCommand<TunnelListResult> {
@@ -23,9 +23,9 @@ export default class TunnelList extends BaseCommand<TunnelListResult> {
 
   async run(): Promise<TunnelListResult> {
     const {flags} = await this.parse(TunnelList)
-    const {checkThingName} = await import('../../lib/tunnels/inputs.ts')
+    const {checkThingName} = await import('../../lib/tunnel/api/inputs.ts')
     if (flags.thing !== undefined) checkThingName(flags.thing)
-    const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
     const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
     const result = await listStackTunnels(scope, {all: flags.all, thing: flags.thing, openOnly: flags.open})
     if (!this.jsonEnabled()) {

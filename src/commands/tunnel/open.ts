@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {changeFlags, oneAccountFlags} from '../../flags.ts'
-import type {TunnelOpenResult} from '../../lib/tunnels/index.ts'
+import type {TunnelOpenResult} from '../../lib/tunnel/api/index.ts'
 import {timeoutMinutesFlag} from '../../lib/tunnels/flags.ts'
 import {accountOverrides} from '../../overrides.ts'
 
@@ -28,7 +28,7 @@ Prints the tunnel id. The tokens appear on stdout only with --show-tokens (also 
 
   async run(): Promise<TunnelOpenResult> {
     const {flags} = await this.parse(TunnelOpen)
-    const {checkOpenRequest, openStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const {checkOpenRequest, openStackTunnel, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
     const request = {thing: flags.thing, services: flags.services, timeoutMinutes: flags['timeout-minutes']}
     checkOpenRequest(request)
     const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))

@@ -26,9 +26,9 @@ export default class TunnelProxy extends BaseCommand<void> {
   async run(): Promise<void> {
     const {flags} = await this.parse(TunnelProxy)
     const loaded = this.settings(flags.config, accountOverrides(flags))
-    const {lineLogger, resolveSourceAccess, startStdioProxy} = await import('../../lib/tunnels/source.ts')
+    const {lineLogger, resolveSourceAccess, startStdioProxy} = await import('../../lib/tunnel/api/source.ts')
     if (flags.service !== undefined) {
-      const {checkServiceName} = await import('../../lib/tunnels/inputs.ts')
+      const {checkServiceName} = await import('../../lib/tunnel/api/inputs.ts')
       checkServiceName(flags.service, '--service')
     }
     const access = resolveSourceAccess({tunnelId: flags['tunnel-id'], stateDirectory: loaded.stateDirectory})

@@ -28,7 +28,7 @@ import {kafkaTopicStep} from '../msk/topic-step.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import type {Step} from '../plan/types.ts'
 import {mirrorSteps} from '../secrets/steps.ts'
-import {tunnelsStep} from '../tunnels/step.ts'
+import {tunnelsStep} from '../tunnel/api/step.ts'
 
 export function stackSteps(): Step[] {
   return [

@@ -2,12 +2,12 @@
 // comes from (the tunnel's token file, or AWSIOT_TUNNEL_ACCESS_TOKEN as the C++
 // localproxy reads it), which endpoint and region to use, and the proxies.
 import {PassThrough} from 'node:stream'
-import {resolveRegion} from '../aws/profiles.ts'
-import {InputError} from '../errors.ts'
+import {resolveRegion} from '../../aws/profiles.ts'
+import {InputError} from '../../errors.ts'
 import {
   openSourceStream, resolveSourceServices, startSourceProxy,
   type CommonProxyOptions, type LogLevel, type SourceProxy, type TunnelLogger,
-} from '../tunnel/index.ts'
+} from '../protocol/index.ts'
 import {checkTunnelId} from './inputs.ts'
 import {readTokenFile} from './token-file.ts'
 

@@ -9,7 +9,7 @@
 import {randomInt} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
-import {InputError} from '../errors.ts'
+import {InputError} from '../../errors.ts'
 import {LocalConnection, type LocalEndpoint} from './local-connection.ts'
 import {MAX_SERVICES, MessageType, SERVICE_ID_PATTERN, type TunnelMessage} from './message.ts'
 import {TunnelProxyBase, newServiceState, type CommonProxyOptions, type ServiceState} from './proxy-base.ts'
