@@ -60,9 +60,9 @@ With --cert/--key every device presents the same certificate: on AWS IoT its pol
     // The topic of each device, checked like a publish topic.
     const topicTemplate = compileTemplate(flags.topic)
     for (const index of new Set([1, devices])) validatePublishTopic(topicTemplate.render({seq: 1, device: `${flags['client-id-prefix']}-${index}`, index}))
-    const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
+    const {payloadTemplate} = await import('../../lib/mqtt/cli/payload.ts')
     const payload = await payloadTemplate(flags, {fallback: defaultPayload})
-    const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
+    const {resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
     const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags, {clientId: `${flags['client-id-prefix']}-1`})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags, twoAccountFlags} from '../../flags.ts'
 import type {LatencySummary, PublishAck, PublishResult} from '../../lib/mqtt/index.ts'
-import type {RuleCheck} from '../../lib/mqtt-cli/rules.ts'
+import type {RuleCheck} from '../../lib/mqtt/cli/rules.ts'
 import {connectionFlags, numberFlag, payloadFlags, qosFlag} from '../../lib/mqtt-cli/flags.ts'
 import {accountOverrides} from '../../overrides.ts'
 
@@ -54,15 +54,15 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
     const qos = validateQos(flags.qos)
     const count = validatePositive('--count', flags.count)
     if (!Number.isFinite(flags.interval) || flags.interval < 0) throw new InputError(`--interval must be 0 or more milliseconds, not ${flags.interval}`)
-    const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
+    const {payloadTemplate} = await import('../../lib/mqtt/cli/payload.ts')
     const payload = await payloadTemplate(flags)
-    const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
+    const {resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
     const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags)
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
     let rules: RuleCheck | undefined
     if (resolved.account && resolved.profileConfigured) {
-      const {checkTopicAgainstRules, describeRuleCheck} = await import('../../lib/mqtt-cli/rules.ts')
+      const {checkTopicAgainstRules, describeRuleCheck} = await import('../../lib/mqtt/cli/rules.ts')
       rules = await checkTopicAgainstRules(await resolved.account.iot(), flags.topic, (why) => this.debug(`topic rules not checked: ${why}`))
       if (rules) for (const line of describeRuleCheck(flags.topic, rules)) process.stderr.write(`${line}\n`)
     }

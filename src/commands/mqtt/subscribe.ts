@@ -55,7 +55,7 @@ Exit codes: with --count, 0 once that many messages arrived and 1 when --timeout
     const qos = validateQos(flags.qos)
     if (flags.count !== undefined) validatePositive('--count', flags.count)
     if (flags.timeout !== undefined) validatePositive('--timeout', flags.timeout, false)
-    const {defaultClientId, resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
+    const {defaultClientId, resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
     const {utf8Text} = await import('../../lib/mqtt-cli/summary.ts')
     const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags, {clientId: flags.cert ? undefined : defaultClientId(undefined, 'iotctl-sub')})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)

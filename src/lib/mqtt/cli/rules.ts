@@ -2,7 +2,7 @@
 // topic is seen before anyone waits for messages in Kafka. Best effort: a
 // profile that cannot read rules (or no profile) means no check, quietly.
 import type {IoTClient} from '@aws-sdk/client-iot'
-import {ruleTopicFilter, topicMatchesFilter} from '../mqtt/index.ts'
+import {ruleTopicFilter, topicMatchesFilter} from '../index.ts'
 
 export interface RuleCheck {
   /** Rules read (all of the account's, in the region). */
