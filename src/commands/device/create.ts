@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, oneAccountFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {DeviceCreateResult} from '../../lib/device/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 

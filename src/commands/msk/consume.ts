@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {mskAccountFlags, ruleFlags} from '../../flags.ts'
+import {mskAccountFlags, ruleFlags} from '../../flags/index.ts'
 import type {ConsumeOutcome, KafkaMessage} from '../../lib/msk/consume.ts'
-import {numberFlag} from '../../lib/mqtt-cli/flags.ts'
+import {numberFlag} from '../../flags/mqtt.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export type MskConsumeResult = ConsumeOutcome

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
 import type {AgentResult} from '../../lib/tunnel/agent/index.ts'
-import {proxyEndpointFlag} from '../../lib/tunnels/flags.ts'
+import {proxyEndpointFlag} from '../../flags/tunnel.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelAgent extends BaseCommand<AgentResult> {

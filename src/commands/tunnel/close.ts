@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, oneAccountFlags} from '../../flags.ts'
+import {changeFlags, oneAccountFlags} from '../../flags/index.ts'
 import type {TunnelCloseResult} from '../../lib/tunnel/api/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 

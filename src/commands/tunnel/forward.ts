@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
-import {proxyEndpointFlag, tunnelIdFlag} from '../../lib/tunnels/flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
+import {proxyEndpointFlag, tunnelIdFlag} from '../../flags/tunnel.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface TunnelForwardResult {

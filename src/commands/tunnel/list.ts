@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
 import type {TunnelListResult} from '../../lib/tunnel/api/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, oneAccountFlags} from '../../flags.ts'
+import {changeFlags, oneAccountFlags} from '../../flags/index.ts'
 import type {TunnelOpenResult} from '../../lib/tunnel/api/index.ts'
-import {timeoutMinutesFlag} from '../../lib/tunnels/flags.ts'
+import {timeoutMinutesFlag} from '../../flags/tunnel.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelOpen extends BaseCommand<TunnelOpenResult> {

@@ -1,9 +1,9 @@
 import {resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
 import {InputError} from '../../lib/errors.ts'
-import {proxyEndpointFlag, timeoutMinutesFlag} from '../../lib/tunnels/flags.ts'
+import {proxyEndpointFlag, timeoutMinutesFlag} from '../../flags/tunnel.ts'
 import type {TunnelSshResult} from '../../lib/tunnel/api/ssh.ts'
 import {accountOverrides} from '../../overrides.ts'
 

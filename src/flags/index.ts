@@ -1,4 +1,6 @@
 // Common flags of DESIGN.md, defined once and spread into the commands that take them.
+// Flags live here, not under src/lib (which never imports @oclif/core); the mqtt and
+// tunnel commands' own flags are in mqtt.ts and tunnel.ts beside this file.
 import {Flags} from '@oclif/core'
 
 /** Where the stack's settings and ledger come from: on every command. */
