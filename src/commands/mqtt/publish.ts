@@ -62,13 +62,14 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
 
     let rules: RuleCheck | undefined
     if (resolved.account && resolved.profileConfigured) {
-      const {checkTopicAgainstRules, describeRuleCheck} = await import('../../lib/mqtt/cli/rules.ts')
+      const {checkTopicAgainstRules} = await import('../../lib/mqtt/cli/rules.ts')
+      const {describeRuleCheck} = await import('../../ui/mqtt.ts')
       rules = await checkTopicAgainstRules(await resolved.account.iot(), flags.topic, (why) => this.debug(`topic rules not checked: ${why}`))
       if (rules) for (const line of describeRuleCheck(flags.topic, rules)) process.stderr.write(`${line}\n`)
     }
 
     const published = await publish({connection: resolved.connection, topic: flags.topic, payload, qos, count, intervalMs: flags.interval, signal: this.interruption.signal})
-    const {latencySummary, ms, plural} = await import('../../lib/mqtt-cli/summary.ts')
+    const {latencySummary} = await import('../../lib/mqtt/index.ts')
     const {acks, ...rest} = published
     const latency = acks ? latencySummary(acks.map((a) => a.latencyMs)) : undefined
     const result: MqttPublishResult = {
@@ -80,16 +81,9 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
       ...(rules ? {rules} : {}),
     }
     if (!this.jsonEnabled()) {
-      if (count <= perMessageLines) {
-        const bySeq = new Map((acks ?? []).map((a) => [a.seq, a]))
-        for (let seq = 1; seq <= published.sent; seq++) {
-          const ack = bySeq.get(seq)
-          this.log(`#${seq} ${flags.topic} ${qos === 1 ? (ack ? `acknowledged (packet ${ack.packetId}, ${ms(ack.latencyMs)})` : 'not acknowledged') : 'sent (QoS 0: no acknowledgement)'}`)
-        }
-      }
-      const acked = published.acked === undefined ? '' : `, ${published.acked} acknowledged${latency ? ` (latency p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)})` : ''}`
-      this.log(`published ${plural(published.sent, 'message')} to ${flags.topic} at QoS ${qos} via ${published.url} as ${published.clientId}${acked}; ${Math.round(published.messagesPerSecond)} msg/s`)
-      this.note(`payload: ${payload.length > 200 ? `${payload.slice(0, 200)}…` : payload}`)
+      const {payloadNote, publishLines} = await import('../../ui/mqtt.ts')
+      for (const line of publishLines(published, latency, {topic: flags.topic, qos, perMessage: count <= perMessageLines})) this.log(line)
+      this.note(payloadNote(payload))
     }
     return result
   }
