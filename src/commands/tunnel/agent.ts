@@ -32,7 +32,7 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
   async run(): Promise<AgentResult> {
     const {flags} = await this.parse(TunnelAgent)
     const {startAgent} = await import('../../lib/tunnel/agent/index.ts')
-    const {lineLogger} = await import('../../lib/tunnel/api/source.ts')
+    const {lineLogger} = await import('../../ui/tunnel.ts')
     const logger = lineLogger((line) => process.stderr.write(line), {debug: Boolean(process.env.DEBUG), prefix: 'iotctl agent'})
     const running = await startAgent({
       thing: flags.thing,

@@ -31,10 +31,8 @@ export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
     const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
     const result = await closeStackTunnel(scope, args.id, {delete: flags.delete, dryRun: flags['dry-run']})
     if (!this.jsonEnabled()) {
-      if (result.dryRun) this.log(result.found ? `dry run: would close tunnel ${result.tunnelId} (${result.previousStatus})${flags.delete ? ' and delete it' : ''}; nothing was changed` : `dry run: AWS does not know tunnel ${result.tunnelId}; nothing to close`)
-      else if (!result.found) this.log(`tunnel ${result.tunnelId} does not exist (any more); nothing to close`)
-      else if (result.previousStatus === 'CLOSED') this.log(`tunnel ${result.tunnelId} was already closed${result.deleted ? '; deleted' : ''}`)
-      else this.log(`closed tunnel ${result.tunnelId}${result.deleted ? ' and deleted it' : ''}`)
+      const {tunnelCloseLine} = await import('../../ui/tunnel.ts')
+      this.log(tunnelCloseLine(result, {delete: flags.delete}))
     }
     return result
   }

@@ -37,7 +37,8 @@ export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
     const {parseSourcePorts} = await import('../../lib/tunnel/api/inputs.ts')
     const ports = parseSourcePorts(flags.source)
     const loaded = this.settings(flags.config, accountOverrides(flags))
-    const {lineLogger, resolveSourceAccess, startForward} = await import('../../lib/tunnel/api/source.ts')
+    const {resolveSourceAccess, startForward} = await import('../../lib/tunnel/api/source.ts')
+    const {lineLogger} = await import('../../ui/tunnel.ts')
     const access = resolveSourceAccess({tunnelId: flags['tunnel-id'], stateDirectory: loaded.stateDirectory})
     const proxy = await startForward({
       access,

@@ -29,26 +29,8 @@ export default class TunnelList extends BaseCommand<TunnelListResult> {
     const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
     const result = await listStackTunnels(scope, {all: flags.all, thing: flags.thing, openOnly: flags.open})
     if (!this.jsonEnabled()) {
-      if (result.tunnels.length === 0) {
-        this.log(flags.all ? `no tunnels in ${result.region}` : `no tunnels of stack '${result.stack}' in ${result.region} (--all shows every tunnel)`)
-      } else {
-        const {default: Table} = await import('cli-table3')
-        const head = ['tunnel id', ...(flags.all ? ['stack'] : []), 'thing', 'services', 'status', 'source', 'destination', 'ends']
-        const table = new Table({head, style: {head: [], border: []}})
-        for (const tunnel of result.tunnels) {
-          table.push([
-            tunnel.tunnelId,
-            ...(flags.all ? [tunnel.stack ?? '-'] : []),
-            tunnel.thingName ?? '-',
-            tunnel.services.join(', ') || '-',
-            tunnel.status,
-            tunnel.sourceConnection,
-            tunnel.destinationConnection,
-            tunnel.status === 'OPEN' ? (tunnel.expiresAt ?? '-') : '-',
-          ])
-        }
-        this.log(table.toString())
-      }
+      const {renderTunnelList} = await import('../../ui/tunnel.ts')
+      this.log(await renderTunnelList(result))
     }
     return result
   }
