@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
+import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {LoadProgress, LoadResult} from '../../lib/mqtt/index.ts'
-import {connectionFlags, numberFlag, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
+import {connectionFlags, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttLoadResult extends LoadResult {

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
+import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {LatencySummary, PublishAck, PublishResult} from '../../lib/mqtt/index.ts'
 import type {RuleCheck} from '../../lib/mqtt/cli/rules.ts'
-import {connectionFlags, numberFlag, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
+import {connectionFlags, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttPublishResult extends Omit<PublishResult, 'acks'> {

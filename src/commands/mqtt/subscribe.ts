@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
+import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {SubscribeResult} from '../../lib/mqtt/index.ts'
-import {connectionFlags, numberFlag, qosFlag} from '../../flags/mqtt.ts'
+import {connectionFlags, qosFlag} from '../../flags/mqtt.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttSubscribeResult extends SubscribeResult {
