@@ -2,7 +2,7 @@
 // result, which *is* the --json document; errors become one line on stderr
 // (or a JSON error object on stdout with --json) and the exit codes of DESIGN.md.
 import {Command, type Interfaces} from '@oclif/core'
-import {stackFlags} from './flags.ts'
+import {stackFlags} from './flags/index.ts'
 import type {Accounts} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
 import {loadSettings, type LoadedSettings, type SettingOverrides} from './lib/config/settings.ts'

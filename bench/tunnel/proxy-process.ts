@@ -4,7 +4,7 @@
 // when stdin closes.
 import {readFileSync} from 'node:fs'
 import {setFlagsFromString} from 'node:v8'
-import {startDestinationProxy, startSourceProxy} from '../../src/lib/tunnel/index.ts'
+import {startDestinationProxy, startSourceProxy} from '../../src/lib/tunnel/protocol/index.ts'
 
 // BENCH_V8_FLAGS: experiment with V8 flags set at run time (e.g. --max-semi-space-size=1).
 if (process.env.BENCH_V8_FLAGS) setFlagsFromString(process.env.BENCH_V8_FLAGS)

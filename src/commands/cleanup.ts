@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
-import {changeFlags, parallelFlag, twoAccountFlags} from '../flags.ts'
+import {changeFlags, parallelFlag, twoAccountFlags} from '../flags/index.ts'
 import type {CleanupResult} from '../lib/cleanup/index.ts'
 import {InputError} from '../lib/errors.ts'
 import type {StepReport} from '../lib/plan/runner.ts'

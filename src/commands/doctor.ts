@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
-import {destinationFlags, networkFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags.ts'
+import {destinationFlags, networkFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags/index.ts'
 import type {DoctorResult} from '../lib/doctor/index.ts'
 import {accountOverrides, iotOverrides, networkOverrides} from '../overrides.ts'
 

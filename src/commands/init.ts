@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
-import {changeFlags} from '../flags.ts'
+import {changeFlags} from '../flags/index.ts'
 import type {InitResult} from '../lib/init/index.ts'
 
 export default class Init extends BaseCommand<InitResult> {

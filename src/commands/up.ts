@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
-import {changeFlags, destinationFlags, networkFlags, parallelFlag, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags.ts'
+import {changeFlags, destinationFlags, networkFlags, parallelFlag, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags/index.ts'
 import type {UpResult} from '../lib/stack/up.ts'
 import {accountOverrides, iotOverrides, networkOverrides} from '../overrides.ts'
 

@@ -49,7 +49,7 @@ test('every command has a summary and at least one example', () => {
 
 test('the committed oclif.manifest.json matches the commands (regenerate with npm run build)', (t) => {
   // The build rewrites the manifest in the work tree; compare it with what is committed.
-  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src/commands', 'src/flags.ts', 'src/base-command.ts'], {cwd: repoRoot, encoding: 'utf8'})
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src/commands', 'src/flags', 'src/base-command.ts'], {cwd: repoRoot, encoding: 'utf8'})
   if (dirty.status !== 0) return t.skip('not a git checkout')
   if (dirty.stdout.trim()) return t.skip('commands have uncommitted changes; the check runs on a clean checkout')
   const committed = execFileSync('git', ['show', 'HEAD:oclif.manifest.json'], {cwd: repoRoot, encoding: 'utf8'})

@@ -53,7 +53,7 @@ describe('through an HTTP proxy', () => {
 
   it('trusts the relay CA from NODE_EXTRA_CA_CERTS when no `ca` is passed', async () => {
     const tunnel = shared.registry.openTunnel({services: ['SSH']})
-    const lib = fileURLToPath(new URL('../../src/lib/tunnel/index.ts', import.meta.url))
+    const lib = fileURLToPath(new URL('../../src/lib/tunnel/protocol/index.ts', import.meta.url))
     const script = `
       const {startDestinationProxy} = await import(${JSON.stringify(lib)})
       const proxy = startDestinationProxy({endpoint: process.env.ENDPOINT, token: process.env.TOKEN, services: {SSH: 22}})

@@ -2,8 +2,8 @@
 // reset, nothing else is disturbed, the process survives.
 import assert from 'node:assert/strict'
 import {after, before, beforeEach, describe, it} from 'node:test'
-import {encodeFrame} from '../../src/lib/tunnel/framing.ts'
-import {MessageType, type TunnelMessage} from '../../src/lib/tunnel/message.ts'
+import {encodeFrame} from '../../src/lib/tunnel/protocol/framing.ts'
+import {MessageType, type TunnelMessage} from '../../src/lib/tunnel/protocol/message.ts'
 import {nextEvent, startTunnelPair, type TunnelPair} from '../support/tunnel-relay/harness.ts'
 import type {RelayMode} from '../support/tunnel-relay/relay.ts'
 import {connectTo, echoRoundTrip, startEchoServer, type TestServer} from '../support/tunnel-relay/tcp.ts'

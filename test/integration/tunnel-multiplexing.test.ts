@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {createServer} from 'node:net'
 import {PassThrough} from 'node:stream'
 import {after, before, describe, it} from 'node:test'
-import {openSourceStream} from '../../src/lib/tunnel/index.ts'
+import {openSourceStream} from '../../src/lib/tunnel/protocol/index.ts'
 import {nextEvent, startTunnelPair, startTunnelRelayWithRegistry} from '../support/tunnel-relay/harness.ts'
 import {connectTo, echoRoundTrip, readAll, startEchoServer, startSinkServer, type TestServer} from '../support/tunnel-relay/tcp.ts'
 

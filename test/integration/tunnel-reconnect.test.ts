@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import {createServer} from 'node:net'
 import {after, before, describe, it} from 'node:test'
 import {InputError, Interrupted} from '../../src/lib/errors.ts'
-import {TunnelRejectedError, TunnelUnreachableError, startDestinationProxy, startSourceProxy} from '../../src/lib/tunnel/index.ts'
+import {TunnelRejectedError, TunnelUnreachableError, startDestinationProxy, startSourceProxy} from '../../src/lib/tunnel/protocol/index.ts'
 import {nextEvent, startRelayAndEcho, startTunnelPair, type RelayAndEcho} from '../support/tunnel-relay/harness.ts'
 import {connectTo, echoRoundTrip} from '../support/tunnel-relay/tcp.ts'
 

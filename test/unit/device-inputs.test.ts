@@ -4,10 +4,10 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {InputError} from '../../src/lib/errors.ts'
 import {checkThingName, devicePolicyDocument, devicePolicyName, devicePolicyPrefix} from '../../src/lib/device/policy.ts'
-import {defaultClientId} from '../../src/lib/mqtt-cli/connection.ts'
-import {parseEndpoint} from '../../src/lib/mqtt-cli/endpoint.ts'
-import {describeRuleCheck} from '../../src/lib/mqtt-cli/rules.ts'
-import {latencySummary, utf8Text} from '../../src/lib/mqtt-cli/summary.ts'
+import {defaultClientId} from '../../src/lib/mqtt/cli/connection.ts'
+import {parseEndpoint} from '../../src/lib/mqtt/cli/endpoint.ts'
+import {latencySummary} from '../../src/lib/mqtt/index.ts'
+import {describeRuleCheck, utf8Text} from '../../src/ui/mqtt.ts'
 
 describe('device names and policy', () => {
   test('thing names: AWS IoT\'s pattern, 1-128 characters', () => {

@@ -3,11 +3,11 @@ import {describe, it} from 'node:test'
 import {
   FrameDecoder, FrameTooLargeError, copyFrames, dataFrame, dataFrameHeader, dataFrames, encodeFrame, framesLength, groupFrames, maskedWebSocketFrame,
   type OutgoingFrame,
-} from '../../src/lib/tunnel/framing.ts'
+} from '../../src/lib/tunnel/protocol/framing.ts'
 import {
   MAX_PAYLOAD, MAX_WEBSOCKET_MESSAGE, MessageType, checkMessage, decodeMessage, encodeMessage, messageTypeName,
   type TunnelMessageInit,
-} from '../../src/lib/tunnel/message.ts'
+} from '../../src/lib/tunnel/protocol/message.ts'
 
 const bytes = (...values: number[]) => new Uint8Array(values)
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {InputError} from '../../src/lib/errors.ts'
-import {backoffDelay, tunnelUrl, validateClientToken} from '../../src/lib/tunnel/connection.ts'
-import {parseTarget, resolveDestinationServices} from '../../src/lib/tunnel/destination.ts'
-import {bypassesProxy, proxyForUrl} from '../../src/lib/tunnel/proxy-env.ts'
-import {resolveSourceServices} from '../../src/lib/tunnel/source.ts'
+import {backoffDelay, tunnelUrl, validateClientToken} from '../../src/lib/tunnel/protocol/connection.ts'
+import {parseTarget, resolveDestinationServices} from '../../src/lib/tunnel/protocol/destination.ts'
+import {bypassesProxy, proxyForUrl} from '../../src/lib/tunnel/protocol/proxy-env.ts'
+import {resolveSourceServices} from '../../src/lib/tunnel/protocol/source.ts'
 
 describe('tunnel endpoint URL', () => {
   const cases: Array<[string, 'source' | 'destination', string | undefined, string | undefined, string]> = [

@@ -3,8 +3,8 @@
 // refusing what it cannot serve, ignoring repeats, forgetting closed tunnels.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
-import {mapServices, parseNotification, TunnelAgent} from '../../src/lib/tunnel-agent/index.ts'
-import {startSourceProxy, type LogLevel} from '../../src/lib/tunnel/index.ts'
+import {mapServices, parseNotification, TunnelAgent} from '../../src/lib/tunnel/agent/index.ts'
+import {startSourceProxy, type LogLevel} from '../../src/lib/tunnel/protocol/index.ts'
 import {startRelayAndEcho, type RelayAndEcho} from '../support/tunnel-relay/harness.ts'
 import {connectTo, echoRoundTrip} from '../support/tunnel-relay/tcp.ts'
 

@@ -5,7 +5,7 @@ import {describe, test} from 'node:test'
 import {InputError} from '../../src/lib/errors.ts'
 import {
   checkThingName, checkTimeoutMinutes, checkTunnelId, parseDestinations, parseEndpoint, parseServiceList, parseSourcePorts,
-} from '../../src/lib/tunnels/inputs.ts'
+} from '../../src/lib/tunnel/api/inputs.ts'
 
 function refused(run: () => unknown, message: RegExp): void {
   assert.throws(run, (error: unknown) => error instanceof InputError && message.test(error.message))

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {InputError} from '../../src/lib/errors.ts'
-import {proxyCommandValue, shellQuote, splitSshArgs, sshArguments} from '../../src/lib/tunnels/ssh.ts'
+import {proxyCommandValue, shellQuote, splitSshArgs, sshArguments} from '../../src/lib/tunnel/api/ssh.ts'
 
 describe('splitting what follows -- into ssh options and the remote command', () => {
   const cases: [string[], string[], string[]][] = [

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, oneAccountFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {DeviceCreateResult} from '../../lib/device/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 
@@ -37,19 +37,10 @@ Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-
     const scope = await openDeviceScope(this.settings(flags.config, accountOverrides(flags)))
     const result = await createDevice(scope, request, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (m) => this.debug(m)})
     if (!this.jsonEnabled()) {
-      const made = (created: boolean) => (created ? 'created' : 'reused')
-      if (result.dryRun) {
-        this.log(`dry run: would ${result.created.thing ? 'create' : 'reuse'} thing ${result.thingName}, ${result.created.policy ? 'create' : 'reuse'} policy ${result.policyName}, create a certificate, and write ${result.files.cert}, ${result.files.key}, ${result.files.endpoint}; nothing was changed`)
-      } else {
-        this.log(`thing        ${result.thingName} (${made(result.created.thing)})`)
-        this.log(`policy       ${result.policyName} (${made(result.created.policy)})`)
-        this.log(`certificate  ${result.certificateId} (ACTIVE)`)
-        this.log(`endpoint     ${result.endpoint}`)
-        this.log(`files        ${result.files.cert}`)
-        this.log(`             ${result.files.key} (mode 0600)`)
-        this.log(`             ${result.files.endpoint}`)
-        this.note(`try: iotctl mqtt publish --cert ${result.files.cert} --key ${result.files.key} --endpoint ${result.endpoint} --topic device/${result.thingName}/data --message '{"temperature": 21.5}'`)
-      }
+      const {deviceCreateLines} = await import('../../ui/device.ts')
+      const lines = deviceCreateLines(result)
+      for (const line of lines.log) this.log(line)
+      for (const line of lines.notes) this.note(line)
     }
     return result
   }

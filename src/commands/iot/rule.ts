@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../../flags/index.ts'
 import type {IotSetupResult} from '../../lib/iot/index.ts'
 import {accountOverrides, iotOverrides} from '../../overrides.ts'
 

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags, twoAccountFlags} from '../../flags.ts'
+import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {LoadProgress, LoadResult} from '../../lib/mqtt/index.ts'
-import {connectionFlags, numberFlag, payloadFlags, qosFlag} from '../../lib/mqtt-cli/flags.ts'
+import {connectionFlags, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttLoadResult extends LoadResult {
@@ -60,19 +60,19 @@ With --cert/--key every device presents the same certificate: on AWS IoT its pol
     // The topic of each device, checked like a publish topic.
     const topicTemplate = compileTemplate(flags.topic)
     for (const index of new Set([1, devices])) validatePublishTopic(topicTemplate.render({seq: 1, device: `${flags['client-id-prefix']}-${index}`, index}))
-    const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
+    const {payloadTemplate} = await import('../../lib/mqtt/cli/payload.ts')
     const payload = await payloadTemplate(flags, {fallback: defaultPayload})
-    const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
+    const {resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
     const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags, {clientId: `${flags['client-id-prefix']}-1`})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
-    const {bar, ms} = await import('../../lib/mqtt-cli/summary.ts')
+    const {bar, loadProgressLine, loadSummaryLines} = await import('../../ui/mqtt.ts')
     const tty = Boolean(process.stderr.isTTY) && !process.env.CI
     const quiet = this.jsonEnabled() && !tty
     let lastLine = 0
     const onProgress = (p: LoadProgress) => {
       if (quiet) return
-      const line = `${p.elapsedSeconds.toFixed(0).padStart(4)}/${flags.duration} s  devices ${p.connectedDevices}/${devices}  sent ${p.sent}  acked ${p.acked}  failed ${p.failed}  ${Math.round(p.ratePerSecond)} msg/s`
+      const line = loadProgressLine(p, {durationSeconds: flags.duration, devices})
       if (tty) process.stderr.write(`\r${bar(p.elapsedSeconds / flags.duration)} ${line}\u001B[K`)
       else if (p.elapsedSeconds - lastLine >= 5) {
         lastLine = p.elapsedSeconds
@@ -100,15 +100,7 @@ With --cert/--key every device presents the same certificate: on AWS IoT its pol
       if (tty && !quiet) process.stderr.write('\r\u001B[K')
     }
     for (const warning of loaded.warnings) this.note(`warning: ${warning}`)
-    if (!this.jsonEnabled()) {
-      const f = loaded.failures
-      this.log(`devices    ${loaded.connectedDevices}/${loaded.devices} connected, ${loaded.reconnects} reconnects, ${loaded.connectionErrors} connection errors`)
-      this.log(`sent       ${loaded.sent} of ${loaded.due} due`)
-      if (loaded.acked !== undefined) this.log(`acked      ${loaded.acked}`)
-      this.log(`failed     ${loaded.failed} (offline ${f.offline}, connection lost ${f.connectionLost}, unacknowledged ${f.unacked}, not sent ${f.notSent})`)
-      this.log(`rate       ${loaded.achievedRate.toFixed(1)} msg/s achieved (target ${loaded.targetRate})`)
-      if (loaded.latencyMs) this.log(`latency    p50 ${ms(loaded.latencyMs.p50)}  p95 ${ms(loaded.latencyMs.p95)}  p99 ${ms(loaded.latencyMs.p99)}  max ${ms(loaded.latencyMs.max)}`)
-    }
+    if (!this.jsonEnabled()) for (const line of loadSummaryLines(loaded)) this.log(line)
     if (loaded.interrupted) this.failWith(130)
     else if (loaded.failed > 0) {
       this.failWith(1)

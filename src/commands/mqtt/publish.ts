@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags, twoAccountFlags} from '../../flags.ts'
+import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {LatencySummary, PublishAck, PublishResult} from '../../lib/mqtt/index.ts'
-import type {RuleCheck} from '../../lib/mqtt-cli/rules.ts'
-import {connectionFlags, numberFlag, payloadFlags, qosFlag} from '../../lib/mqtt-cli/flags.ts'
+import type {RuleCheck} from '../../lib/mqtt/cli/rules.ts'
+import {connectionFlags, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttPublishResult extends Omit<PublishResult, 'acks'> {
@@ -54,21 +54,22 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
     const qos = validateQos(flags.qos)
     const count = validatePositive('--count', flags.count)
     if (!Number.isFinite(flags.interval) || flags.interval < 0) throw new InputError(`--interval must be 0 or more milliseconds, not ${flags.interval}`)
-    const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
+    const {payloadTemplate} = await import('../../lib/mqtt/cli/payload.ts')
     const payload = await payloadTemplate(flags)
-    const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
+    const {resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
     const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags)
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
     let rules: RuleCheck | undefined
     if (resolved.account && resolved.profileConfigured) {
-      const {checkTopicAgainstRules, describeRuleCheck} = await import('../../lib/mqtt-cli/rules.ts')
+      const {checkTopicAgainstRules} = await import('../../lib/mqtt/cli/rules.ts')
+      const {describeRuleCheck} = await import('../../ui/mqtt.ts')
       rules = await checkTopicAgainstRules(await resolved.account.iot(), flags.topic, (why) => this.debug(`topic rules not checked: ${why}`))
       if (rules) for (const line of describeRuleCheck(flags.topic, rules)) process.stderr.write(`${line}\n`)
     }
 
     const published = await publish({connection: resolved.connection, topic: flags.topic, payload, qos, count, intervalMs: flags.interval, signal: this.interruption.signal})
-    const {latencySummary, ms, plural} = await import('../../lib/mqtt-cli/summary.ts')
+    const {latencySummary} = await import('../../lib/mqtt/index.ts')
     const {acks, ...rest} = published
     const latency = acks ? latencySummary(acks.map((a) => a.latencyMs)) : undefined
     const result: MqttPublishResult = {
@@ -80,16 +81,9 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
       ...(rules ? {rules} : {}),
     }
     if (!this.jsonEnabled()) {
-      if (count <= perMessageLines) {
-        const bySeq = new Map((acks ?? []).map((a) => [a.seq, a]))
-        for (let seq = 1; seq <= published.sent; seq++) {
-          const ack = bySeq.get(seq)
-          this.log(`#${seq} ${flags.topic} ${qos === 1 ? (ack ? `acknowledged (packet ${ack.packetId}, ${ms(ack.latencyMs)})` : 'not acknowledged') : 'sent (QoS 0: no acknowledgement)'}`)
-        }
-      }
-      const acked = published.acked === undefined ? '' : `, ${published.acked} acknowledged${latency ? ` (latency p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)})` : ''}`
-      this.log(`published ${plural(published.sent, 'message')} to ${flags.topic} at QoS ${qos} via ${published.url} as ${published.clientId}${acked}; ${Math.round(published.messagesPerSecond)} msg/s`)
-      this.note(`payload: ${payload.length > 200 ? `${payload.slice(0, 200)}…` : payload}`)
+      const {payloadNote, publishLines} = await import('../../ui/mqtt.ts')
+      for (const line of publishLines(published, latency, {topic: flags.topic, qos, perMessage: count <= perMessageLines})) this.log(line)
+      this.note(payloadNote(payload))
     }
     return result
   }

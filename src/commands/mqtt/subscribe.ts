@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags, twoAccountFlags} from '../../flags.ts'
+import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {SubscribeResult} from '../../lib/mqtt/index.ts'
-import {connectionFlags, numberFlag, qosFlag} from '../../lib/mqtt-cli/flags.ts'
+import {connectionFlags, qosFlag} from '../../flags/mqtt.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttSubscribeResult extends SubscribeResult {
@@ -55,8 +55,8 @@ Exit codes: with --count, 0 once that many messages arrived and 1 when --timeout
     const qos = validateQos(flags.qos)
     if (flags.count !== undefined) validatePositive('--count', flags.count)
     if (flags.timeout !== undefined) validatePositive('--timeout', flags.timeout, false)
-    const {defaultClientId, resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
-    const {utf8Text} = await import('../../lib/mqtt-cli/summary.ts')
+    const {defaultClientId, resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
+    const {messageText, utf8Text} = await import('../../ui/mqtt.ts')
     const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags, {clientId: flags.cert ? undefined : defaultClientId(undefined, 'iotctl-sub')})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
     const json = this.jsonEnabled()
@@ -69,8 +69,8 @@ Exit codes: with --count, 0 once that many messages arrived and 1 when --timeout
       ...(flags.timeout === undefined ? {} : {timeoutSeconds: flags.timeout}),
       signal: this.interruption.signal,
       onMessage: (message) => {
-        const text = utf8Text(message.payload)
         if (json) {
+          const text = utf8Text(message.payload)
           const line: MessageLine = {
             topic: message.topic,
             ...(text === undefined ? {payloadBase64: message.payload.toString('base64')} : {payload: text}),
@@ -80,7 +80,7 @@ Exit codes: with --count, 0 once that many messages arrived and 1 when --timeout
           }
           process.stdout.write(`${JSON.stringify(line)}\n`)
         } else {
-          process.stdout.write(`${message.topic} ${text ?? `base64:${message.payload.toString('base64')}`}\n`)
+          process.stdout.write(`${messageText(message)}\n`)
         }
       },
     })

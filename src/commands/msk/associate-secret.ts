@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, mskAccountFlags, ruleFlags} from '../../flags.ts'
+import {changeFlags, mskAccountFlags, ruleFlags} from '../../flags/index.ts'
 import type {MskAssociateResult} from '../../lib/msk/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.ts'
-import {mskAccountFlags, ruleFlags} from '../../flags.ts'
+import {mskAccountFlags, ruleFlags} from '../../flags/index.ts'
 import type {MskBrokersResult} from '../../lib/msk/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 

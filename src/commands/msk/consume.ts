@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {mskAccountFlags, ruleFlags} from '../../flags.ts'
+import {mskAccountFlags, numberFlag, ruleFlags} from '../../flags/index.ts'
 import type {ConsumeOutcome, KafkaMessage} from '../../lib/msk/consume.ts'
-import {numberFlag} from '../../lib/mqtt-cli/flags.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export type MskConsumeResult = ConsumeOutcome
@@ -55,6 +54,7 @@ Exit codes: 0 once --count messages arrived (or, without --count, when --timeout
     const ctx = await mskStepContext(loaded, {dryRun: true, signal: this.interruption.signal, progress: (message) => this.debug(message)})
     const connection = await kafkaConnectionOf(ctx, {...(brokers ? {brokers} : {}), ...(flags.ca ? {ca: flags.ca} : {})})
     const json = this.jsonEnabled()
+    const {kafkaMessageText} = await import('../../ui/msk.ts')
     const outcome = await consumeTopic({
       connection,
       topic,
@@ -64,7 +64,7 @@ Exit codes: 0 once --count messages arrived (or, without --count, when --timeout
       signal: this.interruption.signal,
       onMessage: (message) => {
         if (json) process.stdout.write(`${JSON.stringify(message satisfies MessageLine)}\n`)
-        else process.stdout.write(`${message.partition}:${message.offset} ${message.timestamp}${message.key === null ? '' : ` key=${message.key}`} ${message.value ?? '(null)'}\n`)
+        else process.stdout.write(`${kafkaMessageText(message)}\n`)
       },
     })
     this.note(`received ${outcome.received} message${outcome.received === 1 ? '' : 's'} from ${topic} (${outcome.stoppedBy === 'count' ? 'count reached' : outcome.stoppedBy === 'timeout' ? 'timeout' : 'stopped'})`)

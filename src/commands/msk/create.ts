@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, mskAccountFlags} from '../../flags.ts'
+import {changeFlags, mskAccountFlags} from '../../flags/index.ts'
 import type {MskCreateResult} from '../../lib/msk/index.ts'
 import {accountOverrides, splitList} from '../../overrides.ts'
 

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, networkFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, networkFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {PeerSetupResult} from '../../lib/peering/index.ts'
 import {accountOverrides, networkOverrides} from '../../overrides.ts'
 

@@ -1,5 +1,5 @@
 import {BaseCommand} from '../../base-command.ts'
-import {twoAccountFlags} from '../../flags.ts'
+import {twoAccountFlags} from '../../flags/index.ts'
 import {Flags} from '@oclif/core'
 import type {PeerStatusResult} from '../../lib/peering/index.ts'
 import {accountOverrides} from '../../overrides.ts'

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, twoAccountFlags} from '../../flags.ts'
+import {changeFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {SecretRotateResult} from '../../lib/secrets/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 

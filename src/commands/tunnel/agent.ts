@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
-import type {AgentResult} from '../../lib/tunnel-agent/index.ts'
-import {proxyEndpointFlag} from '../../lib/tunnels/flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
+import type {AgentResult} from '../../lib/tunnel/agent/index.ts'
+import {proxyEndpointFlag} from '../../flags/tunnel.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelAgent extends BaseCommand<AgentResult> {
@@ -31,8 +31,8 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
 
   async run(): Promise<AgentResult> {
     const {flags} = await this.parse(TunnelAgent)
-    const {startAgent} = await import('../../lib/tunnel-agent/index.ts')
-    const {lineLogger} = await import('../../lib/tunnels/source.ts')
+    const {startAgent} = await import('../../lib/tunnel/agent/index.ts')
+    const {lineLogger} = await import('../../ui/tunnel.ts')
     const logger = lineLogger((line) => process.stderr.write(line), {debug: Boolean(process.env.DEBUG), prefix: 'iotctl agent'})
     const running = await startAgent({
       thing: flags.thing,
@@ -41,7 +41,7 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
       ca: flags.ca,
       endpoint: flags.endpoint,
       resolveEndpoint: async () => {
-        const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnels/index.ts'), import('../../lib/mqtt/endpoint.ts')])
+        const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnel/api/index.ts'), import('../../lib/mqtt/endpoint.ts')])
         const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
         return describeIotDataEndpoint(await scope.account.iot())
       },

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, oneAccountFlags} from '../../flags.ts'
-import type {TunnelCloseResult} from '../../lib/tunnels/index.ts'
+import {changeFlags, oneAccountFlags} from '../../flags/index.ts'
+import type {TunnelCloseResult} from '../../lib/tunnel/api/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
@@ -25,16 +25,14 @@ export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
 
   async run(): Promise<TunnelCloseResult> {
     const {args, flags} = await this.parse(TunnelClose)
-    const {checkTunnelId} = await import('../../lib/tunnels/inputs.ts')
+    const {checkTunnelId} = await import('../../lib/tunnel/api/inputs.ts')
     checkTunnelId(args.id, 'tunnel id')
-    const {closeStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const {closeStackTunnel, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
     const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
     const result = await closeStackTunnel(scope, args.id, {delete: flags.delete, dryRun: flags['dry-run']})
     if (!this.jsonEnabled()) {
-      if (result.dryRun) this.log(result.found ? `dry run: would close tunnel ${result.tunnelId} (${result.previousStatus})${flags.delete ? ' and delete it' : ''}; nothing was changed` : `dry run: AWS does not know tunnel ${result.tunnelId}; nothing to close`)
-      else if (!result.found) this.log(`tunnel ${result.tunnelId} does not exist (any more); nothing to close`)
-      else if (result.previousStatus === 'CLOSED') this.log(`tunnel ${result.tunnelId} was already closed${result.deleted ? '; deleted' : ''}`)
-      else this.log(`closed tunnel ${result.tunnelId}${result.deleted ? ' and deleted it' : ''}`)
+      const {tunnelCloseLine} = await import('../../ui/tunnel.ts')
+      this.log(tunnelCloseLine(result, {delete: flags.delete}))
     }
     return result
   }

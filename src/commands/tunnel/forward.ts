@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
-import {proxyEndpointFlag, tunnelIdFlag} from '../../lib/tunnels/flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
+import {proxyEndpointFlag, tunnelIdFlag} from '../../flags/tunnel.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export interface TunnelForwardResult {
@@ -34,10 +34,11 @@ export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
 
   async run(): Promise<TunnelForwardResult> {
     const {flags} = await this.parse(TunnelForward)
-    const {parseSourcePorts} = await import('../../lib/tunnels/inputs.ts')
+    const {parseSourcePorts} = await import('../../lib/tunnel/api/inputs.ts')
     const ports = parseSourcePorts(flags.source)
     const loaded = this.settings(flags.config, accountOverrides(flags))
-    const {lineLogger, resolveSourceAccess, startForward} = await import('../../lib/tunnels/source.ts')
+    const {resolveSourceAccess, startForward} = await import('../../lib/tunnel/api/source.ts')
+    const {lineLogger} = await import('../../ui/tunnel.ts')
     const access = resolveSourceAccess({tunnelId: flags['tunnel-id'], stateDirectory: loaded.stateDirectory})
     const proxy = await startForward({
       access,

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
-import type {TunnelListResult} from '../../lib/tunnels/index.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
+import type {TunnelListResult} from '../../lib/tunnel/api/index.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelList extends BaseCommand<TunnelListResult> {
@@ -23,32 +23,14 @@ export default class TunnelList extends BaseCommand<TunnelListResult> {
 
   async run(): Promise<TunnelListResult> {
     const {flags} = await this.parse(TunnelList)
-    const {checkThingName} = await import('../../lib/tunnels/inputs.ts')
+    const {checkThingName} = await import('../../lib/tunnel/api/inputs.ts')
     if (flags.thing !== undefined) checkThingName(flags.thing)
-    const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
     const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
     const result = await listStackTunnels(scope, {all: flags.all, thing: flags.thing, openOnly: flags.open})
     if (!this.jsonEnabled()) {
-      if (result.tunnels.length === 0) {
-        this.log(flags.all ? `no tunnels in ${result.region}` : `no tunnels of stack '${result.stack}' in ${result.region} (--all shows every tunnel)`)
-      } else {
-        const {default: Table} = await import('cli-table3')
-        const head = ['tunnel id', ...(flags.all ? ['stack'] : []), 'thing', 'services', 'status', 'source', 'destination', 'ends']
-        const table = new Table({head, style: {head: [], border: []}})
-        for (const tunnel of result.tunnels) {
-          table.push([
-            tunnel.tunnelId,
-            ...(flags.all ? [tunnel.stack ?? '-'] : []),
-            tunnel.thingName ?? '-',
-            tunnel.services.join(', ') || '-',
-            tunnel.status,
-            tunnel.sourceConnection,
-            tunnel.destinationConnection,
-            tunnel.status === 'OPEN' ? (tunnel.expiresAt ?? '-') : '-',
-          ])
-        }
-        this.log(table.toString())
-      }
+      const {renderTunnelList} = await import('../../ui/tunnel.ts')
+      this.log(await renderTunnelList(result))
     }
     return result
   }

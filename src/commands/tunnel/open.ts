@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {changeFlags, oneAccountFlags} from '../../flags.ts'
-import type {TunnelOpenResult} from '../../lib/tunnels/index.ts'
-import {timeoutMinutesFlag} from '../../lib/tunnels/flags.ts'
+import {changeFlags, oneAccountFlags} from '../../flags/index.ts'
+import type {TunnelOpenResult} from '../../lib/tunnel/api/index.ts'
+import {timeoutMinutesFlag} from '../../flags/tunnel.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelOpen extends BaseCommand<TunnelOpenResult> {
@@ -28,7 +28,7 @@ Prints the tunnel id. The tokens appear on stdout only with --show-tokens (also 
 
   async run(): Promise<TunnelOpenResult> {
     const {flags} = await this.parse(TunnelOpen)
-    const {checkOpenRequest, openStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const {checkOpenRequest, openStackTunnel, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
     const request = {thing: flags.thing, services: flags.services, timeoutMinutes: flags['timeout-minutes']}
     checkOpenRequest(request)
     const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
@@ -38,17 +38,10 @@ Prints the tunnel id. The tokens appear on stdout only with --show-tokens (also 
       onRetry: ({delayMs}) => this.note(`OpenTunnel is throttled (1 call per second per account); retrying in ${(delayMs / 1000).toFixed(1)} s`),
     })
     if (!this.jsonEnabled()) {
-      if (result.dryRun) {
-        this.log(`dry run: would open a tunnel to ${result.thingName} for ${result.services.join(', ')} (${result.timeoutMinutes} minutes, stack '${result.stack}'); nothing was changed`)
-      } else {
-        this.log(result.tunnelId)
-        if (flags['show-tokens']) {
-          this.log(`source-access-token ${result.sourceAccessToken}`)
-          this.log(`destination-access-token ${result.destinationAccessToken}`)
-        }
-        this.note(`opened tunnel ${result.tunnelId} to ${result.thingName} for ${result.services.join(', ')}; it closes by itself at ${result.expiresAt}`)
-        this.note(`tokens: ${result.tokenFile} (mode 0600)`)
-      }
+      const {tunnelOpenLines} = await import('../../ui/tunnel.ts')
+      const lines = tunnelOpenLines(result, {showTokens: flags['show-tokens']})
+      for (const line of lines.log) this.log(line)
+      for (const line of lines.notes) this.note(line)
     }
     if (flags['show-tokens']) return result
     const {sourceAccessToken: _source, destinationAccessToken: _destination, ...withoutTokens} = result

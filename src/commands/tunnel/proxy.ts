@@ -1,7 +1,8 @@
+import {PassThrough} from 'node:stream'
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
-import {proxyEndpointFlag, tunnelIdFlag} from '../../lib/tunnels/flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
+import {proxyEndpointFlag, tunnelIdFlag} from '../../flags/tunnel.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelProxy extends BaseCommand<void> {
@@ -26,15 +27,22 @@ export default class TunnelProxy extends BaseCommand<void> {
   async run(): Promise<void> {
     const {flags} = await this.parse(TunnelProxy)
     const loaded = this.settings(flags.config, accountOverrides(flags))
-    const {lineLogger, resolveSourceAccess, startStdioProxy} = await import('../../lib/tunnels/source.ts')
+    const {resolveSourceAccess, startStdioProxy} = await import('../../lib/tunnel/api/source.ts')
+    const {lineLogger} = await import('../../ui/tunnel.ts')
     if (flags.service !== undefined) {
-      const {checkServiceName} = await import('../../lib/tunnels/inputs.ts')
+      const {checkServiceName} = await import('../../lib/tunnel/api/inputs.ts')
       checkServiceName(flags.service, '--service')
     }
     const access = resolveSourceAccess({tunnelId: flags['tunnel-id'], stateDirectory: loaded.stateDirectory})
     const debug = Boolean(process.env.DEBUG)
+    // The stream's end must not end process.stdout itself: oclif still writes to it
+    // (a flush) after the command returns. ssh sees the end when this process exits.
+    const output = new PassThrough()
+    output.pipe(process.stdout, {end: false})
     const proxy = await startStdioProxy({
       access,
+      input: process.stdin,
+      output,
       service: flags.service,
       proxyEndpoint: flags['proxy-endpoint'],
       region: flags.region,

@@ -1,10 +1,10 @@
 import {resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags.ts'
+import {oneAccountFlags} from '../../flags/index.ts'
 import {InputError} from '../../lib/errors.ts'
-import {proxyEndpointFlag, timeoutMinutesFlag} from '../../lib/tunnels/flags.ts'
-import type {TunnelSshResult} from '../../lib/tunnels/ssh.ts'
+import {proxyEndpointFlag, timeoutMinutesFlag} from '../../flags/tunnel.ts'
+import type {TunnelSshResult} from '../../lib/tunnel/api/ssh.ts'
 import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelSsh extends BaseCommand<TunnelSshResult> {
@@ -46,9 +46,9 @@ Exits with ssh's exit code, and closes the tunnel when ssh exits unless --keep-o
     const sshArgs = dashes === -1 ? [] : this.argv.slice(dashes + 1)
     if (argv.length !== 1 + sshArgs.length) throw new InputError('ssh options and the remote command go after --: iotctl tunnel ssh <thing> [flags] -- [ssh options] [command]')
     if (flags.wait < 1) throw new InputError(`--wait ${flags.wait}: give at least 1 second`)
-    const {sshSession} = await import('../../lib/tunnels/ssh.ts')
-    const {openTunnelScope} = await import('../../lib/tunnels/index.ts')
-    const {checkThingName, checkTimeoutMinutes} = await import('../../lib/tunnels/inputs.ts')
+    const {sshSession} = await import('../../lib/tunnel/api/ssh.ts')
+    const {openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
+    const {checkThingName, checkTimeoutMinutes} = await import('../../lib/tunnel/api/inputs.ts')
     checkThingName(args.thing, 'thing')
     checkTimeoutMinutes(flags['timeout-minutes'])
     const loaded = this.settings(flags.config, accountOverrides(flags))

@@ -12,7 +12,7 @@ import {
 } from './api.ts'
 import {checkDeviceFiles, deviceFilePaths, writePrivateFile, type DeviceFilePaths} from './files.ts'
 import {checkThingName, devicePolicyDocument, devicePolicyName, partitionOfArn, stackAttribute} from './policy.ts'
-import type {TunnelScope} from '../tunnels/index.ts'
+import type {TunnelScope} from '../tunnel/api/index.ts'
 import {certificateRecord, policyRecord, thingRecord} from './step.ts'
 
 export {devicesStep, DEVICES_STEP} from './step.ts'
@@ -28,7 +28,7 @@ export interface DeviceRequest {
 
 /** The IoT account of the settings and the stack's state directory: the same scope as the tunnel commands'. */
 export type DeviceScope = TunnelScope
-export {openTunnelScope as openDeviceScope} from '../tunnels/index.ts'
+export {openTunnelScope as openDeviceScope} from '../tunnel/api/index.ts'
 
 /** Checks the request (InputError, exit 2) before any AWS call: the thing name, the output directory, files in the way. */
 export function checkDeviceRequest(request: DeviceRequest): {thingName: string; files: DeviceFilePaths} {

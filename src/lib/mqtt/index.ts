@@ -11,6 +11,7 @@ export {
   type WebSocketConnectionOptions,
 } from './connection.ts'
 export {describeIotDataEndpoint} from './endpoint.ts'
+export {latencySummary} from './latency.ts'
 export {type LatencySummary, type LoadDevice, type LoadFailures, type LoadOptions, type LoadProgress, type LoadResult, runLoad} from './load.ts'
 export {
   maxPayloadBytes,

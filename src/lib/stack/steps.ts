@@ -31,7 +31,7 @@ import {peeringSteps} from '../peering/steps.ts'
 import {StepGraph} from '../plan/graph.ts'
 import {isManaged, type AnyStep, type Step} from '../plan/types.ts'
 import {mirrorSteps} from '../secrets/steps.ts'
-import {tunnelsStep} from '../tunnels/step.ts'
+import {tunnelsStep} from '../tunnel/api/step.ts'
 
 export function stackSteps(): AnyStep[] {
   return [

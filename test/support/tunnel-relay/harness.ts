@@ -2,7 +2,7 @@
 import {
   startDestinationProxy, startSourceProxy,
   type DestinationProxy, type DestinationProxyOptions, type SourceProxy, type SourceProxyOptions,
-} from '../../../src/lib/tunnel/index.ts'
+} from '../../../src/lib/tunnel/protocol/index.ts'
 import {createTunnelRegistry, type OpenedTunnel, type TunnelRegistry} from './registry.ts'
 import {startTunnelRelay, type RelayOptions, type TunnelRelay} from './relay.ts'
 import {startEchoServer, type TestServer} from './tcp.ts'

@@ -30,11 +30,11 @@ import {STATUS_CODES} from 'node:http'
 import {createServer, type Server} from 'node:https'
 import type {Duplex} from 'node:stream'
 import type {WebSocket as WebSocketType} from 'ws'
-import {FrameDecoder, encodeFrame} from '../../../src/lib/tunnel/framing.ts'
+import {FrameDecoder, encodeFrame} from '../../../src/lib/tunnel/protocol/framing.ts'
 import {
   CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, MessageType, SUBPROTOCOL_V2, SUBPROTOCOL_V3, messageTypeName,
   type TunnelMessage, type TunnelMessageInit,
-} from '../../../src/lib/tunnel/message.ts'
+} from '../../../src/lib/tunnel/protocol/message.ts'
 import {createTestCertificates, type TestCertificates} from './certs.ts'
 import {loadWsWithFastMask} from './ws-fast-mask.ts'
 

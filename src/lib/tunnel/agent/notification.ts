@@ -3,7 +3,7 @@
 // from the Secure Tunneling developer guide ("IoT agent snippet"):
 //   {"clientAccessToken": "...", "clientMode": "destination", "region": "us-east-1", "services": ["SSH"]}
 // Pure: parsing and the mapping of the tunnel's services to local destinations.
-import type {DestinationTarget} from '../tunnel/index.ts'
+import type {DestinationTarget} from '../protocol/index.ts'
 
 export function notifyTopic(thing: string): string {
   return `$aws/things/${thing}/tunnels/notify`

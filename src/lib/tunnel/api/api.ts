@@ -6,8 +6,8 @@ import {
   CloseTunnelCommand, DescribeTunnelCommand, ListTunnelsCommand, OpenTunnelCommand, RotateTunnelAccessTokenCommand,
   type IoTSecureTunnelingClient, type Tunnel,
 } from '@aws-sdk/client-iotsecuretunneling'
-import {awsErrorCode, Interrupted, isNotFound, toAwsError} from '../errors.ts'
-import {stackTagKey, stackTagMap} from '../plan/tags.ts'
+import {awsErrorCode, Interrupted, isNotFound, toAwsError} from '../../errors.ts'
+import {stackTagKey, stackTagMap} from '../../plan/tags.ts'
 
 export interface OpenTunnelInput {
   stack: string

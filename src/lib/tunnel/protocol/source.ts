@@ -9,7 +9,7 @@
 import {randomInt} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
-import {InputError} from '../errors.ts'
+import {InputError} from '../../errors.ts'
 import {LocalConnection, type LocalEndpoint} from './local-connection.ts'
 import {MAX_SERVICES, MessageType, SERVICE_ID_PATTERN, type TunnelMessage} from './message.ts'
 import {TunnelProxyBase, newServiceState, type CommonProxyOptions, type ServiceState} from './proxy-base.ts'
@@ -29,8 +29,9 @@ export interface SourceProxyOptions extends CommonProxyOptions {
 export interface SourceStreamOptions extends CommonProxyOptions {
   /** The service to reach (default: the tunnel's only service). */
   serviceId?: string
-  input?: Readable
-  output?: Writable
+  /** The local end (the command passes stdin/stdout: the library never touches the process's streams). */
+  input: Readable
+  output: Writable
   destinationClientType?: 'V2' | 'V3'
 }
 
@@ -275,15 +276,14 @@ export async function startSourceProxy(options: SourceProxyOptions): Promise<Sou
 }
 
 /**
- * One connection over the tunnel on stdin/stdout (for `ssh -o ProxyCommand=...`).
+ * One connection over the tunnel on a pair of streams: stdin/stdout for `ssh -o ProxyCommand=...`.
  * The proxy closes when that connection ends; a lost tunnel ends it too, since its
  * stream cannot survive a reconnect.
  */
 export function openSourceStream(options: SourceStreamOptions): SourceProxy {
   const name = options.serviceId ?? ''
   validateServiceNames([name])
-  const input = options.input ?? process.stdin
-  const output = options.output ?? process.stdout
+  const {input, output} = options
   const endpoint: LocalEndpoint = {
     input,
     output,

@@ -6,9 +6,9 @@
 // most 128 characters ("You can use up to three services per tunnel"),
 // timeoutConfig.maxLifetimeTimeoutMinutes is 1-720, a thing name matches
 // [a-zA-Z0-9:_-]+ (1-128), and a tunnel id [a-zA-Z0-9_\-+=:]{1,128}.
-import {InputError} from '../errors.ts'
-import {parseTarget, type DestinationTarget} from '../tunnel/destination.ts'
-import {MAX_SERVICES, SERVICE_ID_PATTERN} from '../tunnel/message.ts'
+import {InputError} from '../../errors.ts'
+import {parseTarget, type DestinationTarget} from '../protocol/destination.ts'
+import {MAX_SERVICES, SERVICE_ID_PATTERN} from '../protocol/message.ts'
 
 export const MIN_TIMEOUT_MINUTES = 1
 export const MAX_TIMEOUT_MINUTES = 720

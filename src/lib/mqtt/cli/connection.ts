@@ -6,11 +6,11 @@
 // endpoint discovery) or named (a profile, for reading topic rules).
 import {randomBytes} from 'node:crypto'
 import {basename} from 'node:path'
-import {AwsAccount} from '../aws/account.ts'
-import type {LoadedSettings} from '../config/settings.ts'
-import {InputError} from '../errors.ts'
-import {type ConnectionOptions, describeIotDataEndpoint, type MqttConnection, prepareConnection} from '../mqtt/index.ts'
-import {caBundleOf, dataPlanePort} from '../mqtt/local-endpoint.ts'
+import {AwsAccount} from '../../aws/account.ts'
+import type {LoadedSettings} from '../../config/settings.ts'
+import {InputError} from '../../errors.ts'
+import {type ConnectionOptions, describeIotDataEndpoint, type MqttConnection, prepareConnection} from '../index.ts'
+import {caBundleOf, dataPlanePort} from '../local-endpoint.ts'
 import {parseEndpoint, type ParsedEndpoint} from './endpoint.ts'
 
 export interface ConnectionFlagValues {

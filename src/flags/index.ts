@@ -1,4 +1,6 @@
 // Common flags of DESIGN.md, defined once and spread into the commands that take them.
+// Flags live here, not under src/lib (which never imports @oclif/core); the mqtt and
+// tunnel commands' own flags are in mqtt.ts and tunnel.ts beside this file.
 import {Flags} from '@oclif/core'
 
 /** Where the stack's settings and ledger come from: on every command. */
@@ -71,3 +73,11 @@ export const ruleFlags = {
   'error-topic': Flags.string({summary: 'MQTT topic an error action republishes failed deliveries to, to see why delivery fails.', helpValue: '<topic>'}),
   'cluster-arn': Flags.string({summary: 'An existing MSK cluster (default: the config\'s msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
 }
+
+/**
+ * A number flag that keeps a bad value (0, -1, abc → NaN) for the library's
+ * checks, which say in one line what is wrong (exit 2), instead of oclif's parse error.
+ */
+export const numberFlag = Flags.custom<number>({
+  parse: async (input) => (input.trim() === '' ? Number.NaN : Number(input)),
+})

@@ -1,7 +1,7 @@
 // --endpoint as typed: `host`, `host:port`, `[v6]:port`, or a URL for other
 // transports: `mqtts://host:port`, `wss://host:port/path`, and, for local test
 // brokers only, `ws://host:port/path` and `mqtt://host:port`. Pure.
-import {InputError} from '../errors.ts'
+import {InputError} from '../../errors.ts'
 
 export type EndpointScheme = 'mqtts' | 'wss' | 'ws' | 'mqtt'
 

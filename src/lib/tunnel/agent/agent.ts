@@ -7,7 +7,7 @@ import {createHash} from 'node:crypto'
 import {
   startDestinationProxy,
   type CommonProxyOptions, type DestinationProxy, type DestinationTarget, type TunnelLogger,
-} from '../tunnel/index.ts'
+} from '../protocol/index.ts'
 import {mapServices, parseNotification} from './notification.ts'
 
 export interface TunnelAgentOptions {

@@ -7,7 +7,7 @@
 import {randomUUID} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {InputError} from '../errors.ts'
+import {InputError} from '../../errors.ts'
 import {checkTunnelId} from './inputs.ts'
 
 export interface TunnelTokenFile {

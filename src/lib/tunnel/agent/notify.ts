@@ -2,8 +2,8 @@
 // through src/lib/mqtt) and subscribe to the notify topic. Reconnects by
 // itself (mqtt.js, resubscribing) so that a broker restart does not end the agent.
 import type {MqttClient} from 'mqtt'
-import {AwsError} from '../errors.ts'
-import {connectClient, prepareConnection, type MqttConnection} from '../mqtt/connection.ts'
+import {AwsError} from '../../errors.ts'
+import {connectClient, prepareConnection, type MqttConnection} from '../../mqtt/connection.ts'
 import {notifyTopic} from './notification.ts'
 
 export interface NotifyConnectionOptions {

@@ -3,7 +3,7 @@
 // ready/closed promises and events.
 import {randomUUID} from 'node:crypto'
 import {EventEmitter} from 'node:events'
-import {Interrupted} from '../errors.ts'
+import {Interrupted} from '../../errors.ts'
 import {
   TunnelConnection, type OpenInfo, type ProtocolVersion, type ProxyMode, type RetryOptions, type TunnelLogger,
 } from './connection.ts'

@@ -1,6 +1,6 @@
 // Typed errors of the tunnel proxy. Both are failures at AWS or on the network
 // (exit 1); bad options are InputError (exit 2) from src/lib/errors.ts.
-import {AwsError} from '../errors.ts'
+import {AwsError} from '../../errors.ts'
 
 const STEP = 'connect to the secure tunnel'
 

@@ -4,7 +4,7 @@
 // unknown stream, are answered with a reset; nothing from the tunnel crashes the
 // process.
 import {connect} from 'node:net'
-import {InputError} from '../errors.ts'
+import {InputError} from '../../errors.ts'
 import {LocalConnection, type LocalEndpoint} from './local-connection.ts'
 import {MAX_SERVICES, MessageType, SERVICE_ID_PATTERN, type TunnelMessage} from './message.ts'
 import {TunnelProxyBase, newServiceState, type CommonProxyOptions, type ServiceState} from './proxy-base.ts'

@@ -1,9 +1,9 @@
 // `tunnel open`, `tunnel list`, `tunnel close`: the stack's tunnels in the IoT
 // account, their token files and their ledger records.
-import {AwsAccount} from '../aws/account.ts'
-import type {LoadedSettings} from '../config/settings.ts'
-import {Ledger} from '../plan/ledger.ts'
-import type {ResourceRecord} from '../plan/types.ts'
+import {AwsAccount} from '../../aws/account.ts'
+import type {LoadedSettings} from '../../config/settings.ts'
+import {Ledger} from '../../plan/ledger.ts'
+import type {ResourceRecord} from '../../plan/types.ts'
 import {
   accountOfArn, closeTunnel, describeTunnel, listTunnels, openTunnel,
   type RetryPolicy, type TunnelInfo,

@@ -1,13 +1,13 @@
 // The source side of `tunnel forward` and `tunnel proxy`: where the access token
 // comes from (the tunnel's token file, or AWSIOT_TUNNEL_ACCESS_TOKEN as the C++
 // localproxy reads it), which endpoint and region to use, and the proxies.
-import {PassThrough} from 'node:stream'
-import {resolveRegion} from '../aws/profiles.ts'
-import {InputError} from '../errors.ts'
+import type {Readable, Writable} from 'node:stream'
+import {resolveRegion} from '../../aws/profiles.ts'
+import {InputError} from '../../errors.ts'
 import {
   openSourceStream, resolveSourceServices, startSourceProxy,
-  type CommonProxyOptions, type LogLevel, type SourceProxy, type TunnelLogger,
-} from '../tunnel/index.ts'
+  type CommonProxyOptions, type SourceProxy, type TunnelLogger,
+} from '../protocol/index.ts'
 import {checkTunnelId} from './inputs.ts'
 import {readTokenFile} from './token-file.ts'
 
@@ -92,6 +92,9 @@ export async function startForward(options: ForwardOptions): Promise<SourceProxy
 
 export interface StdioProxyOptions {
   access: SourceAccess
+  /** The connection's local end: the command's stdin and stdout. */
+  input: Readable
+  output: Writable
   /** The service to reach; default the tunnel's only one. */
   service?: string
   proxyEndpoint?: string
@@ -101,16 +104,13 @@ export interface StdioProxyOptions {
   signal?: AbortSignal
 }
 
-/** One connection over stdin/stdout; the proxy closes when it ends. */
+/** One connection over `input`/`output` (stdin/stdout); the proxy closes when it ends. */
 export async function startStdioProxy(options: StdioProxyOptions): Promise<SourceProxy> {
   if (options.service !== undefined) checkSourceServices([options.service], options.access)
   const connection = await sourceConnection(options.access, options)
-  // The stream's end must not end process.stdout itself: oclif still writes to it
-  // (a flush) after the command returns. ssh sees the end when this process exits.
-  const output = new PassThrough()
-  output.pipe(process.stdout, {end: false})
   return openSourceStream({
-    output,
+    input: options.input,
+    output: options.output,
     ...connection,
     token: options.access.token,
     ...(options.access.clientToken ? {clientToken: options.access.clientToken} : {}),
@@ -120,17 +120,4 @@ export async function startStdioProxy(options: StdioProxyOptions): Promise<Sourc
     // No reconnection for a single stream: a lost tunnel ends it anyway.
     retry: {maxAttempts: 3},
   })
-}
-
-/**
- * A TunnelLogger writing one line per event through `write` (the command passes
- * stderr); debug lines only when `debug` is set, and nothing at all when `quiet`.
- */
-export function lineLogger(write: (line: string) => void, options: {debug?: boolean; quiet?: boolean; prefix?: string} = {}): TunnelLogger {
-  return (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
-    if (options.quiet || (level === 'debug' && !options.debug)) return
-    const details = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''
-    const label = level === 'info' ? '' : `${level}: `
-    write(`${options.prefix ?? 'iotctl'}: ${label}${message}${details}\n`)
-  }
 }

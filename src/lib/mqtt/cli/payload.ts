@@ -1,6 +1,6 @@
 // The payload of `mqtt publish` / `mqtt load`: --message, --file, or what is piped in.
-import {compileTemplate, readPayloadFile} from '../mqtt/index.ts'
-import {InputError} from '../errors.ts'
+import {compileTemplate, readPayloadFile} from '../index.ts'
+import {InputError} from '../../errors.ts'
 
 export interface PayloadFlagValues {
   message?: string

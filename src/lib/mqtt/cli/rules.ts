@@ -2,7 +2,7 @@
 // topic is seen before anyone waits for messages in Kafka. Best effort: a
 // profile that cannot read rules (or no profile) means no check, quietly.
 import type {IoTClient} from '@aws-sdk/client-iot'
-import {ruleTopicFilter, topicMatchesFilter} from '../mqtt/index.ts'
+import {ruleTopicFilter, topicMatchesFilter} from '../index.ts'
 
 export interface RuleCheck {
   /** Rules read (all of the account's, in the region). */
@@ -41,15 +41,4 @@ export async function checkTopicAgainstRules(iot: IoTClient, topic: string, onSk
   } finally {
     clearTimeout(timer)
   }
-}
-
-/** Lines for stderr: which rules the topic reaches, or a warning that it reaches none. */
-export function describeRuleCheck(topic: string, check: RuleCheck): string[] {
-  if (check.rules.length === 0) return []
-  const matching = check.rules.filter((r) => r.matches)
-  if (matching.length === 0) {
-    const filters = [...new Set(check.rules.map((r) => r.filter))].join(', ')
-    return [`warning: topic ${topic} matches none of the account's topic rules (${filters}): no rule will see these messages; is the topic mistyped?`]
-  }
-  return matching.map((r) => `topic ${topic} matches rule ${r.name} (FROM '${r.filter}')${r.disabled ? ', but the rule is disabled' : ''}`)
 }

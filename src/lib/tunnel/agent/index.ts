@@ -1,10 +1,10 @@
 // `iotctl tunnel agent`: the device side of Secure Tunneling. Checks every
 // input before connecting (exit 2), then subscribes to the thing's notify topic
 // and runs a destination proxy per notified tunnel until stopped.
-import {InputError} from '../errors.ts'
-import {caBundleOf, dataPlanePort} from '../mqtt/local-endpoint.ts'
-import type {TunnelLogger} from '../tunnel/index.ts'
-import {checkThingName, parseDestinations, parseEndpoint} from '../tunnels/inputs.ts'
+import {InputError} from '../../errors.ts'
+import {caBundleOf, dataPlanePort} from '../../mqtt/local-endpoint.ts'
+import type {TunnelLogger} from '../protocol/index.ts'
+import {checkThingName, parseDestinations, parseEndpoint} from '../api/inputs.ts'
 import {TunnelAgent, type AgentStats} from './agent.ts'
 import {formatTarget} from './notification.ts'
 import {prepareNotifyConnection, subscribeNotifications, type NotifySubscription} from './notify.ts'

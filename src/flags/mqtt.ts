@@ -19,11 +19,3 @@ export const payloadFlags = {
   message: Flags.string({char: 'm', summary: 'Payload (a template: {{seq}}, {{timestamp}}, {{iso}}, {{random:20.0:30.0}}, {{uuid}}, {{device}}, {{index}}).', helpValue: '<text>', exclusive: ['file']}),
   file: Flags.string({char: 'f', summary: 'Read the payload template from a file.', helpValue: '<file>', exclusive: ['message']}),
 }
-
-/**
- * A number flag that keeps a bad value (0, -1, abc → NaN) for the library's
- * checks, which say in one line what is wrong (exit 2), instead of oclif's parse error.
- */
-export const numberFlag = Flags.custom<number>({
-  parse: async (input) => (input.trim() === '' ? Number.NaN : Number(input)),
-})

@@ -2,9 +2,9 @@
 // account. `up` does not open tunnels (`tunnel open` and `tunnel ssh` do);
 // cleanup closes them and removes their token files.
 import {dirname} from 'node:path'
-import {recordBase} from '../plan/context.ts'
-import {deleteEach} from '../plan/delete.ts'
-import type {ResourceRecord, FoundStep, StepContext} from '../plan/types.ts'
+import {recordBase} from '../../plan/context.ts'
+import {deleteEach} from '../../plan/delete.ts'
+import type {FoundStep, ResourceRecord, StepContext} from '../../plan/types.ts'
 import {closeTunnel, listTunnels, type TunnelInfo} from './api.ts'
 import {removeTokenFile} from './token-file.ts'
 

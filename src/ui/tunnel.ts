@@ -1,0 +1,65 @@
+// What the tunnel commands print: the proxies' and the agent's log lines, the
+// tunnel table of `tunnel list`, and the lines of `tunnel open` and `tunnel close`.
+// Pure but for the table's lazy import: each function returns text, the command writes it.
+import type {TunnelCloseResult, TunnelListResult, TunnelOpenResult} from '../lib/tunnel/api/index.ts'
+import type {LogLevel, TunnelLogger} from '../lib/tunnel/protocol/index.ts'
+
+/**
+ * A TunnelLogger writing one line per event through `write` (the command passes
+ * stderr); debug lines only when `debug` is set, and nothing at all when `quiet`.
+ */
+export function lineLogger(write: (line: string) => void, options: {debug?: boolean; quiet?: boolean; prefix?: string} = {}): TunnelLogger {
+  return (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    if (options.quiet || (level === 'debug' && !options.debug)) return
+    const details = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''
+    const label = level === 'info' ? '' : `${level}: `
+    write(`${options.prefix ?? 'iotctl'}: ${label}${message}${details}\n`)
+  }
+}
+
+/** `tunnel list`: a table, or one line saying there is none. */
+export async function renderTunnelList(result: TunnelListResult): Promise<string> {
+  if (result.tunnels.length === 0) {
+    return result.all ? `no tunnels in ${result.region}` : `no tunnels of stack '${result.stack}' in ${result.region} (--all shows every tunnel)`
+  }
+  const {default: Table} = await import('cli-table3')
+  const head = ['tunnel id', ...(result.all ? ['stack'] : []), 'thing', 'services', 'status', 'source', 'destination', 'ends']
+  const table = new Table({head, style: {head: [], border: []}})
+  for (const tunnel of result.tunnels) {
+    table.push([
+      tunnel.tunnelId,
+      ...(result.all ? [tunnel.stack ?? '-'] : []),
+      tunnel.thingName ?? '-',
+      tunnel.services.join(', ') || '-',
+      tunnel.status,
+      tunnel.sourceConnection,
+      tunnel.destinationConnection,
+      tunnel.status === 'OPEN' ? (tunnel.expiresAt ?? '-') : '-',
+    ])
+  }
+  return table.toString()
+}
+
+/** `tunnel open`: the lines for stdout (`log`) and for stderr (`notes`). */
+export function tunnelOpenLines(result: TunnelOpenResult, options: {showTokens: boolean}): {log: string[]; notes: string[]} {
+  if (result.dryRun) {
+    return {log: [`dry run: would open a tunnel to ${result.thingName} for ${result.services.join(', ')} (${result.timeoutMinutes} minutes, stack '${result.stack}'); nothing was changed`], notes: []}
+  }
+  const log = [`${result.tunnelId}`]
+  if (options.showTokens) log.push(`source-access-token ${result.sourceAccessToken}`, `destination-access-token ${result.destinationAccessToken}`)
+  return {
+    log,
+    notes: [
+      `opened tunnel ${result.tunnelId} to ${result.thingName} for ${result.services.join(', ')}; it closes by itself at ${result.expiresAt}`,
+      `tokens: ${result.tokenFile} (mode 0600)`,
+    ],
+  }
+}
+
+/** `tunnel close`: one line. */
+export function tunnelCloseLine(result: TunnelCloseResult, options: {delete: boolean}): string {
+  if (result.dryRun) return result.found ? `dry run: would close tunnel ${result.tunnelId} (${result.previousStatus})${options.delete ? ' and delete it' : ''}; nothing was changed` : `dry run: AWS does not know tunnel ${result.tunnelId}; nothing to close`
+  if (!result.found) return `tunnel ${result.tunnelId} does not exist (any more); nothing to close`
+  if (result.previousStatus === 'CLOSED') return `tunnel ${result.tunnelId} was already closed${result.deleted ? '; deleted' : ''}`
+  return `closed tunnel ${result.tunnelId}${result.deleted ? ' and deleted it' : ''}`
+}
