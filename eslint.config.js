@@ -10,6 +10,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
+  {linterOptions: {reportUnusedDisableDirectives: 'error'}},
   {ignores: ['dist/', 'node_modules/', '.tools/', '.venv/', '.cache/', '.iotctl/', '.test-output/', 'docs/']},
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
@@ -33,6 +34,12 @@ export default tseslint.config(
       // An `async` method without `await` is how a Promise-returning interface (a step's read, an
       // oclif hook, a stub in a test) is implemented so that a throw becomes a rejection.
       '@typescript-eslint/require-await': 'off',
+      // `x || fallback` on a string or a boolean means "empty or false falls through" here (an empty
+      // env var, an empty list shown as 'none'); ?? is asked for where null/undefined alone is meant.
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', {ignorePrimitives: {string: true, boolean: true}}],
+      // `{secret: _secret, ...rest}` is how a key is left out of a copy; `_name` marks a parameter an
+      // interface makes us take.
+      '@typescript-eslint/no-unused-vars': ['error', {ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_'}],
     },
   },
   {
@@ -81,9 +88,13 @@ export default tseslint.config(
   },
   {
     // Tests read the CLI's --json output through JSON.parse and stub SDK clients whose recorded
-    // inputs are `any`; the assertions are the type check there.
+    // inputs are `any`; the assertions are the type check there. The local AWS echoes whatever JSON
+    // value a caller sent into its error messages, as AWS does (no-base-to-string). Stubs have empty
+    // methods.
     files: ['test/**/*.ts'],
     rules: {
+      '@typescript-eslint/no-base-to-string': 'off',
+      '@typescript-eslint/no-empty-function': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',

@@ -93,7 +93,7 @@ try {
     let seen = ''
     agent!.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       seen += chunk
-      if (/subscribed to/.test(seen)) resolve()
+      if (seen.includes('subscribed to')) resolve()
     })
     agent!.once('exit', (code) => reject(new Error(`tunnel agent exited ${code}: ${seen}`)))
   })

@@ -185,7 +185,7 @@ async function producerSide(): Promise<void> {
     await Promise.all(inFlight)
     const done = (await next('done')) as Extract<ConsumerReport, {type: 'done'}>
     const sorted = [...done.latencies].sort((a, b) => a - b)
-    const percentile = (p: number): number => Number(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(2))
+    const percentile = (p: number): number => Number(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)].toFixed(2))
     const seconds = (done.rateLastReceived - rateStart) / 1000
     const result = {
       figure: 'kafka-only',

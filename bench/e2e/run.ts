@@ -69,7 +69,7 @@ interface MqttEndpoint {
   clientId: string
   topic: string
 }
-type KafkaConnection = {bootstrapBrokers: string[]; tls: {ca: string}; sasl: {mechanism: 'SCRAM-SHA-512'; username: string; password: string}}
+interface KafkaConnection {bootstrapBrokers: string[]; tls: {ca: string}; sasl: {mechanism: 'SCRAM-SHA-512'; username: string; password: string}}
 
 type Report =
   | {type: 'ready'}
@@ -241,11 +241,11 @@ function reportsOf(child: ChildProcess, name: string): (type: Report['type'], ti
 }
 
 function percentile(sorted: number[], p: number): number {
-  return Number(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!.toFixed(2))
+  return Number(sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)].toFixed(2))
 }
 
 async function stopChild(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  if (child?.exitCode !== null || child.signalCode !== null) return
   child.kill('SIGTERM')
   await once(child, 'exit')
 }
@@ -334,8 +334,8 @@ async function main(): Promise<void> {
       const child = spawn(process.execPath, [binPath, ...args], {cwd: workdir, env, stdio: ['ignore', 'pipe', 'pipe']})
       children.add(child)
       let output = ''
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
       const [code] = (await once(child, 'close')) as [number | null]
       children.delete(child)
       if (code !== 0) throw new Error(`iotctl ${args.join(' ')} exited ${code}:\n${output}`)
@@ -373,7 +373,7 @@ async function main(): Promise<void> {
     // A SCRAM user of the bench's own on the broker behind the cluster.
     const password = randomBytes(18).toString('base64url')
     await kafka.upsertScramUser('bench-e2e', password)
-    const connection = kafka.clientOptions('bench-e2e', password) as KafkaConnection
+    const connection = kafka.clientOptions('bench-e2e', password)
 
     log(`\nMQTT only: ${latencyMessages} messages at ${latencyRate}/s, then ${rateMessages} at QoS 1 (≤ ${inFlightLimit} in flight)`)
     const mqttOnly = await measure('mqtt-only', {role: 'mqtt-receiver', env: mqttReceiver}, device('device/bench1/mqtt'), remainingMs)
@@ -387,7 +387,7 @@ async function main(): Promise<void> {
       {env: {...process.env, BENCH_KAFKA_PASSWORD: password}, stdio: ['ignore', 'pipe', 'inherit']})
       children.add(child)
       let output = ''
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
       const [code] = (await once(child, 'close')) as [number | null]
       children.delete(child)
       if (code !== 0) throw new Error(`kafka-only.ts exited ${code}`)
@@ -430,9 +430,9 @@ async function main(): Promise<void> {
     const rows = [['figure', 'p50 ms', 'p99 ms', 'max ms', 'msg/s', 'received/sent'],
       ...[e2e, mqttOnly, kafkaOnly].map((f) => [f.figure, f.latency.p50Ms, f.latency.p99Ms, f.latency.maxMs, f.sustained.messagesPerSecond, `${f.sustained.messages}/${f.sustained.sent}`].map(String)),
       ['e2e ratio', `${result.ratios.latencyP50}× (mqtt+kafka)`, `${result.ratios.latencyP99}×`, '', `${result.ratios.rate}× (min)`, '']]
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
     log('')
-    for (const row of rows) log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '))
+    for (const row of rows) log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '))
     log(`latency at ${latencyRate} msg/s open loop (${latencyMessages} messages); rate: ${rateMessages} messages of ${size} bytes; rule errors ${ruleErrors}; ${result.wallSeconds} s`)
   } finally {
     clearTimeout(watchdog)

@@ -10,8 +10,7 @@
 // mosquitto_pub runs twice: as is, and tuned (--nodelay; -M 100 at QoS 1, iotctl's
 // in-flight window). Prints the median msg/s of the rounds, the publishers' CPU time,
 // and iotctl's ratio to the faster mosquitto_pub. Publishers take turns in each round.
-import {spawn} from 'node:child_process'
-import {once} from 'node:events'
+import {type ChildProcess, spawn} from 'node:child_process'
 import {createReadStream} from 'node:fs'
 import {writeFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -79,7 +78,7 @@ try {
     }
   }
 
-  console.log(`\nMQTT publish throughput: ${messages} messages of ~${Buffer.byteLength(lines[0]!)} bytes to a local mosquitto, delivered to mosquitto_sub; median of ${rounds} rounds`)
+  console.log(`\nMQTT publish throughput: ${messages} messages of ~${Buffer.byteLength(lines[0])} bytes to a local mosquitto, delivered to mosquitto_sub; median of ${rounds} rounds`)
   console.log(`${'transport qos  publisher'.padEnd(52)}  msg/s   publisher CPU ms`)
   for (const transport of transports) {
     for (const qos of qosLevels) {
@@ -104,7 +103,12 @@ function rate(ms: number): string {
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]!
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+/** The child's exit code (null when a signal ended it), typed: events.once() resolves to any[]. */
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', resolve))
 }
 
 /** Starts `mosquitto_sub -C messages`; resolves once mosquitto has its subscription. `done` is the time it exits. */
@@ -112,7 +116,7 @@ async function startCounter(topic: string, qos: Qos): Promise<{done: Promise<num
   const clientId = `bench-sub-${Math.random().toString(36).slice(2, 10)}`
   const args = ['-h', broker.host, '-p', String(broker.plainPort), '-i', clientId, '-t', topic, '-q', String(qos), '-C', String(messages), '-W', '300']
   const child = spawn('mosquitto_sub', args, {stdio: ['ignore', 'ignore', 'inherit']})
-  const done = once(child, 'exit').then(([code]) => {
+  const done = exitCode(child).then((code) => {
     if (code !== 0) throw new Error(`mosquitto_sub exited with ${code} before receiving ${messages} messages`)
     return performance.now()
   })
@@ -136,14 +140,14 @@ async function runMosquittoPub(transport: Transport, qos: Qos, tuning: string[])
   const child = spawn('sh', ['-c', 'mosquitto_pub "$@"; code=$?; times; exit $code', 'sh', ...args], {stdio: ['pipe', 'pipe', 'inherit']})
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  const exited = once(child, 'exit')
+  const exited = exitCode(child)
   // stdin stays open until every message has arrived: at end of input mosquitto_pub -l
   // disconnects at once, dropping the QoS 1 messages still queued behind its in-flight
   // window (2.0.11 delivered ~3,400 of 200,000 when stdin was a file).
   createReadStream(join(broker.dir, 'lines.txt')).pipe(child.stdin, {end: false})
   const delivered = await counter.done
   child.stdin.end()
-  const [code] = await exited
+  const code = await exited
   if (code !== 0) throw new Error(`mosquitto_pub exited with ${code}`)
   return {transport, qos, publisher: ['mosquitto_pub -l', ...tuning].join(' '), deliveredMs: delivered - start, cpuMs: childrenCpuMs(output)}
 }

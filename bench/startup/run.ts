@@ -43,9 +43,9 @@ for (const subject of subjects) timeOnce(subject)
 // Interleaved, so drift on the machine affects every subject alike.
 for (let i = 0; i < runs; i++) for (const subject of subjects) samples.get(subject.name)?.push(timeOnce(subject))
 
-const baseline = median(samples.get('node -e 0') as number[])
+const baseline = median(samples.get('node -e 0')!)
 console.log(`start-up, median of ${runs} runs (node ${process.version})`)
 for (const subject of subjects) {
-  const m = median(samples.get(subject.name) as number[])
+  const m = median(samples.get(subject.name)!)
   console.log(`${subject.name.padEnd(36)} ${m.toFixed(1).padStart(8)} ms   ${(m / baseline).toFixed(2)}× node -e 0`)
 }

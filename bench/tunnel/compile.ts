@@ -18,6 +18,7 @@ function files(root: string, entry: string): string[] {
 /** Compiles the child-process entry points under `outDir` (inside the repository, so that node_modules resolves). */
 export function compileForBenchmark(root: string, outDir: string): void {
   // stripTypeScriptTypes() warns that it is experimental; the benchmark's output does not need that line.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back below, never called detached
   const emitWarning = process.emitWarning
   process.emitWarning = () => {}
   try {

@@ -59,10 +59,10 @@ function spawnNode(script: string, argv: string[]): Promise<Child> {
       buffered += chunk.toString()
       const newline = buffered.indexOf('\n')
       if (newline < 0) return
-      child.stdout!.off('data', onData)
+      child.stdout.off('data', onData)
       resolve({process: child, info: JSON.parse(buffered.slice(0, newline)) as Record<string, unknown>})
     }
-    child.stdout!.on('data', onData)
+    child.stdout.on('data', onData)
     child.once('exit', code => reject(new Error(`${script} exited with ${code}`)))
   })
 }
@@ -78,7 +78,7 @@ function stop(child: Child): Promise<void> {
 
 /** User+system CPU seconds a process has used so far. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
@@ -94,8 +94,8 @@ async function listen(server: Server): Promise<number> {
 }
 
 /** Counts bytes per connection; `expect(n)` resolves when a connection ends. */
-function sinkServer(): {server: Server; ended: Array<(bytes: number) => void>; next(): Promise<number>} {
-  const waiting: Array<(bytes: number) => void> = []
+function sinkServer(): {server: Server; ended: ((bytes: number) => void)[]; next(): Promise<number>} {
+  const waiting: ((bytes: number) => void)[] = []
   const server = createServer(socket => {
     socket.setNoDelay(true)
     let bytes = 0
@@ -173,7 +173,7 @@ async function pingPong(port: number, count: number): Promise<number[]> {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
 async function main(): Promise<void> {
@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     return
   }
   const f = (n: number, digits = 1) => n.toFixed(digits)
-  const rows: Array<[string, string, string, string, string]> = [
+  const rows: [string, string, string, string, string][] = [
     ['what', 'tunnel', 'raw TCP', 'ratio / added', 'goal'],
     [`bulk ${f(bulkBytes / 1024 ** 2, 0)} MiB, MB/s`, f(tunnelMBps), f(rawMBps), `${f(tunnelMBps / rawMBps, 3)}x`, '>= 200 MB/s'],
     [`1-byte echo p50, ms (${pings})`, f(p50.tunnel, 3), f(p50.raw, 3), `+${f(p50.tunnel - p50.raw, 3)} ms`, '<= +0.3 ms'],
@@ -267,8 +267,8 @@ async function main(): Promise<void> {
     ['peak RSS (VmHWM) after bulk, source MiB', f(rssAfterBulk.source), '', '', ''],
     ['CPU s during bulk: source/relay/destination/bench', [bulkCpu.source, bulkCpu.relay, bulkCpu.destination, bulkCpu.bench].map(n => f(n, 2)).join('/'), '', '', `${f(tunnelSeconds, 2)} s wall`],
   ]
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map(row => row[column]!.length)))
-  for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}\n`)
+  const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
+  for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column])).join('  ')}\n`)
   process.stdout.write('\nreference (DESIGN.md, C++ localproxy pair): 160-203 MB/s bulk, +0.11 ms p50 echo, 975 MB RSS source, 37-56/64 intact\n')
 }
 

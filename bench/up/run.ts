@@ -68,7 +68,7 @@ async function cluster(aws: LocalAws, network: Network, name: string): Promise<s
       ClientAuthentication: {Sasl: {Scram: {Enabled: true}}},
       EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS', InCluster: true}},
     }))
-    return created.ClusterArn as string
+    return created.ClusterArn!
   } finally {
     kafka.destroy()
   }

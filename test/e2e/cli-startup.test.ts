@@ -34,7 +34,7 @@ test('--version loads neither oclif nor any AWS SDK module', () => {
 
 test('--help and every command\'s --help load no AWS SDK client', () => {
   for (const args of [['--help'], ...commandIds.map((id) => [...id.split(':'), '--help'])]) {
-    const sdk = importsOf(args).filter((url) => /@aws-sdk\/client-/.test(url))
+    const sdk = importsOf(args).filter((url) => url.includes('@aws-sdk/client-'))
     assert.deepEqual(sdk, [], `iotctl ${args.join(' ')}`)
   }
 })

@@ -157,7 +157,7 @@ function assertRefused(c: Case, plain: CliResult, json: CliResult | undefined): 
 before(async () => {
   aws = await startLocalAws()
   network = await aws.createNetwork()
-  use1az3Subnet = (await new EC2Client(aws.clientConfig('iot')).send(new CreateSubnetCommand({VpcId: network.iot.vpcId, CidrBlock: '10.20.200.0/24', AvailabilityZone: 'us-east-1e'}))).Subnet?.SubnetId as string
+  use1az3Subnet = (await new EC2Client(aws.clientConfig('iot')).send(new CreateSubnetCommand({VpcId: network.iot.vpcId, CidrBlock: '10.20.200.0/24', AvailabilityZone: 'us-east-1e'}))).Subnet!.SubnetId!
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-bad-everywhere-'))
   // A good iotctl.json: each case breaks one thing.
   writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({

@@ -64,10 +64,10 @@ describe('device create', () => {
     // AWS_ENDPOINT_URL_IOT_DATA_PLANE's, whose host is the same (README, "Trying it locally").
     assert.equal(endpoint, `localhost:${aws.iotData.port}`)
     assert.equal(doc.endpoint, endpoint)
-    const keyBody = key.split('\n')[1]!
+    const keyBody = key.split('\n')[1]
     const ledger = readFileSync(join(cwd, '.iotctl', 'dev.json'), 'utf8')
     for (const [where, text] of [['stdout', result.stdout], ['stderr', result.stderr], ['ledger', ledger]]) {
-      assert.equal(text!.includes(keyBody), false, `no private key in the ${where}`)
+      assert.equal(text.includes(keyBody), false, `no private key in the ${where}`)
     }
     assert.deepEqual(JSON.parse(ledger).resources.map((r: {kind: string; id: string}) => `${r.kind} ${r.id}`).sort(),
       [`iot:certificate ${certificateId}`, 'iot:policy iotctl-dev-device-sensor-1', 'iot:thing sensor-1'])

@@ -21,7 +21,7 @@ let aws: LocalAws
 let cwd: string
 const stack = 'e2e'
 const cli = (args: string[], timeoutMs = 180_000) => runCli(args, {cwd, env: aws.childEnv(), timeoutMs})
-const kafka = () => aws.kafka as NonNullable<LocalAws['kafka']>
+const kafka = () => aws.kafka!
 const kafkaFlags = () => ['--bootstrap-server', kafka().bootstrap, '--ca', kafka().caFile]
 const probeFlags = () => ['--bootstrap-server', kafka().bootstrap, '--kafka-ca', kafka().caFile]
 
@@ -125,7 +125,7 @@ describe('a device\'s message reaches Kafka', () => {
   test('with the secret disassociated from the cluster, the probe fails naming authentication', async () => {
     const {BatchDisassociateScramSecretCommand, KafkaClient, ListClustersV2Command, ListScramSecretsCommand} = await import('@aws-sdk/client-kafka')
     const kafkaApi = new KafkaClient(aws.clientConfig('msk'))
-    const cluster = (await kafkaApi.send(new ListClustersV2Command({}))).ClusterInfoList?.[0]?.ClusterArn as string
+    const cluster = (await kafkaApi.send(new ListClustersV2Command({}))).ClusterInfoList![0].ClusterArn!
     const secrets = (await kafkaApi.send(new ListScramSecretsCommand({ClusterArn: cluster}))).SecretArnList ?? []
     await kafkaApi.send(new BatchDisassociateScramSecretCommand({ClusterArn: cluster, SecretArnList: secrets}))
     await aws.kafka?.createTopic('device-data')

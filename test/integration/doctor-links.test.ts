@@ -109,7 +109,7 @@ describe('doctor checks every link of the chain', () => {
       hint: /iotctl iot role.*re-applies the inline policy/,
       break: async () => {
         const current = await iot.iam.send(new GetRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret'}))
-        const policy = JSON.parse(decodeURIComponent(current.PolicyDocument as string)) as {Statement: {Action: string | string[]}[]}
+        const policy = JSON.parse(decodeURIComponent(current.PolicyDocument!)) as {Statement: {Action: string | string[]}[]}
         policy.Statement = policy.Statement.filter((s) => s.Action !== 'ec2:CreateTags')
         await iot.iam.send(new PutRolePolicyCommand({RoleName: roleName, PolicyName: 'iotctl-vpc-destination-and-secret', PolicyDocument: JSON.stringify(policy)}))
       },
@@ -144,7 +144,6 @@ describe('doctor checks every link of the chain', () => {
       assert.deepEqual(failing((await doctor()).checks), [])
     })
   }
-
 
   test('doctor is read-only', async () => {
     aws.resetLog()

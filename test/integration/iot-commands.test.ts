@@ -34,7 +34,7 @@ before(async () => {
     KafkaVersion: '3.6.0', NumberOfBrokerNodes: 2,
     BrokerNodeGroupInfo: {ClientSubnets: network.msk.subnetIds, InstanceType: 'kafka.t3.small', SecurityGroups: [network.msk.securityGroupId]},
     ClientAuthentication: {Sasl: {Scram: {Enabled: true}}},
-  }}))).ClusterArn as string
+  }}))).ClusterArn!
   kafka.destroy()
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-iot-'))
   writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({

@@ -44,7 +44,7 @@ describe('CreateTopicRule', () => {
 
   test('SQL outside the subset is refused, naming what is wrong', async () => {
     const cases: [string, RegExp][] = [
-      ["SELECT * FROM device/+/data", /quoted topic filter/],
+      ['SELECT * FROM device/+/data', /quoted topic filter/],
       ["SELECT nosuch(temperature) FROM 'device/+/data'", /Unknown function 'nosuch'/],
       ["SELECT * FROM 'device/+/data' WHERE", /Expected an expression/],
       ["SELECT * FROM 'a/#/b'", /'#' must be the last level/],

@@ -110,7 +110,7 @@ describe('requests are validated against the service model', () => {
     assert.equal(thing.thingName, 'strict-thing_1')
   })
 
-  test("IoT: a Java pattern (\\p{Graph}) is applied as Java reads it: a tab in a thing group description is refused", async () => {
+  test('IoT: a Java pattern (\\p{Graph}) is applied as Java reads it: a tab in a thing group description is refused', async () => {
     const iot = client(IoTClient, 'iot')
     await refused(
       iot.send(new CreateThingGroupCommand({thingGroupName: 'strict-group', thingGroupProperties: {thingGroupDescription: 'sensors\tfloor 1'}})),
@@ -158,8 +158,8 @@ describe('MSK CreateCluster refuses what MSK refuses', () => {
     subnets = network.msk.subnetIds
     securityGroup = network.msk.securityGroupId
     const ec2 = client(EC2Client)
-    const third = await ec2.send(new CreateSubnetCommand({VpcId: network.msk.vpcId, CidrBlock: '10.40.2.0/24', AvailabilityZone: network.msk.subnets[0]!.availabilityZone}))
-    sameZone = [subnets[0]!, third.Subnet!.SubnetId!]
+    const third = await ec2.send(new CreateSubnetCommand({VpcId: network.msk.vpcId, CidrBlock: '10.40.2.0/24', AvailabilityZone: network.msk.subnets[0].availabilityZone}))
+    sameZone = [subnets[0], third.Subnet!.SubnetId!]
   })
 
   const provisioned = (overrides: Record<string, unknown> = {}) => ({
@@ -181,20 +181,20 @@ describe('MSK CreateCluster refuses what MSK refuses', () => {
   ]
   for (const {name, overrides, parameter, message} of cases) {
     test(`CreateClusterV2: ${name} is refused, naming ${parameter}`, async () => {
-      const error = await refused(client(KafkaClient).send(new CreateClusterV2Command({ClusterName: 'strict-refused', Provisioned: provisioned(overrides()) as never})), 'BadRequestException', message)
+      const error = await refused(client(KafkaClient).send(new CreateClusterV2Command({ClusterName: 'strict-refused', Provisioned: provisioned(overrides())})), 'BadRequestException', message)
       assert.equal(error.invalidParameter, parameter)
     })
   }
 
   test('CreateCluster (v1) applies the same checks; the well-formed request is accepted by both', async () => {
     const kafka = client(KafkaClient)
-    const v1 = (overrides: Record<string, unknown> = {}) => new CreateClusterCommand({ClusterName: 'strict-v1', ...provisioned(overrides)} as never)
+    const v1 = (overrides: Record<string, unknown> = {}) => new CreateClusterCommand({ClusterName: 'strict-v1', ...provisioned(overrides)})
     await refused(kafka.send(v1({NumberOfBrokerNodes: 3})), 'BadRequestException', /multiple of Availability Zones/)
     await refused(kafka.send(v1({KafkaVersion: '0.0.1'})), 'BadRequestException', /KafkaVersion/)
     assert.match((await kafka.send(v1({NumberOfBrokerNodes: 4, KafkaVersion: '3.8.x'}))).ClusterArn!, /^arn:aws:kafka:us-east-1:111111111111:cluster\//)
-    const v2 = await kafka.send(new CreateClusterV2Command({ClusterName: 'strict-v2', Provisioned: provisioned({BrokerNodeGroupInfo: {InstanceType: 'kafka.m7g.large', ClientSubnets: subnets}}) as never}))
+    const v2 = await kafka.send(new CreateClusterV2Command({ClusterName: 'strict-v2', Provisioned: provisioned({BrokerNodeGroupInfo: {InstanceType: 'kafka.m7g.large', ClientSubnets: subnets}})}))
     assert.match(v2.ClusterArn!, /^arn:aws:kafka:us-east-1:111111111111:cluster\//)
-    const tlsPlaintext = await kafka.send(new CreateClusterV2Command({ClusterName: 'strict-scram-tls-plaintext', Provisioned: provisioned({EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS_PLAINTEXT'}}}) as never}))
+    const tlsPlaintext = await kafka.send(new CreateClusterV2Command({ClusterName: 'strict-scram-tls-plaintext', Provisioned: provisioned({EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS_PLAINTEXT'}}})}))
     assert.ok(tlsPlaintext.ClusterArn)
   })
 })
@@ -203,7 +203,7 @@ describe('EC2 VPC peering as AWS does it', () => {
   const ec2 = (profile: ProfileName = 'msk') => client(EC2Client, profile)
   const vpc = async (cidr: string, profile: ProfileName = 'msk') => (await ec2(profile).send(new CreateVpcCommand({CidrBlock: cidr}))).Vpc!.VpcId!
   const status = async (id: string, profile: ProfileName = 'msk') =>
-    (await ec2(profile).send(new DescribeVpcPeeringConnectionsCommand({VpcPeeringConnectionIds: [id]}))).VpcPeeringConnections![0]!.Status!
+    (await ec2(profile).send(new DescribeVpcPeeringConnectionsCommand({VpcPeeringConnectionIds: [id]}))).VpcPeeringConnections![0].Status!
 
   test('peering VPCs with overlapping CIDRs fails; non-overlapping ones wait for acceptance', async () => {
     const a = await vpc('10.50.0.0/16')
@@ -235,7 +235,7 @@ describe('EC2 VPC peering as AWS does it', () => {
     await ec2().send(new CreateRouteCommand({RouteTableId: network.msk.routeTableId, DestinationCidrBlock: '10.61.0.0/17', VpcPeeringConnectionId: kept}))
     await ec2().send(new CreateRouteCommand({RouteTableId: network.msk.routeTableId, DestinationCidrBlock: '10.61.128.0/17', VpcPeeringConnectionId: deleted}))
     const states = async () => {
-      const table = (await ec2().send(new DescribeRouteTablesCommand({RouteTableIds: [network.msk.routeTableId]}))).RouteTables![0]!
+      const table = (await ec2().send(new DescribeRouteTablesCommand({RouteTableIds: [network.msk.routeTableId]}))).RouteTables![0]
       return Object.fromEntries(table.Routes!.filter((r) => r.VpcPeeringConnectionId).map((r) => [r.VpcPeeringConnectionId, r.State]))
     }
     assert.deepEqual(await states(), {[kept]: 'active', [deleted]: 'active'})

@@ -462,26 +462,26 @@ describe('MSK SCRAM secrets and bootstrap brokers (stand-in)', () => {
   test('associates a good secret and reports the three kinds MSK refuses', async () => {
     const kafka = client(KafkaClient, 'msk')
     const answer = await kafka.send(
-      new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good!, secrets.badName!, secrets.defaultKey!, secrets.missing!]}),
+      new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good, secrets.badName, secrets.defaultKey, secrets.missing]}),
     )
     assert.equal(answer.ClusterArn, clusterArn)
     const refused = Object.fromEntries(answer.UnprocessedScramSecrets!.map((u) => [u.SecretArn, u]))
     assert.deepEqual(Object.keys(refused).sort(), [secrets.badName, secrets.defaultKey, secrets.missing].sort())
-    assert.match(refused[secrets.badName!]!.ErrorMessage!, /AmazonMSK_/)
-    assert.match(refused[secrets.defaultKey!]!.ErrorMessage!, /default/)
-    assert.match(refused[secrets.missing!]!.ErrorMessage!, /wasn't able to access/)
+    assert.match(refused[secrets.badName]!.ErrorMessage, /AmazonMSK_/)
+    assert.match(refused[secrets.defaultKey]!.ErrorMessage, /default/)
+    assert.match(refused[secrets.missing]!.ErrorMessage, /wasn't able to access/)
     assert.ok(answer.UnprocessedScramSecrets!.every((u) => u.ErrorCode === 'InvalidSecretArn'))
 
     assert.deepEqual((await kafka.send(new ListScramSecretsCommand({ClusterArn: clusterArn}))).SecretArnList, [secrets.good])
-    const again = await kafka.send(new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good!]}))
+    const again = await kafka.send(new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good]}))
     assert.deepEqual(again.UnprocessedScramSecrets, [])
 
-    const gone = await kafka.send(new BatchDisassociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good!, secrets.badName!]}))
+    const gone = await kafka.send(new BatchDisassociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good, secrets.badName]}))
     assert.deepEqual(gone.UnprocessedScramSecrets?.map((u) => u.SecretArn), [secrets.badName])
     assert.deepEqual((await kafka.send(new ListScramSecretsCommand({ClusterArn: clusterArn}))).SecretArnList, [])
 
     await rejectsWith(
-      client(KafkaClient, 'iot').send(new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good!]})),
+      client(KafkaClient, 'iot').send(new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secrets.good]})),
       'NotFoundException',
       404,
     )
@@ -499,7 +499,7 @@ describe('MSK SCRAM secrets and bootstrap brokers (stand-in)', () => {
           Provisioned: {KafkaVersion: '3.6.0', NumberOfBrokerNodes: 2, BrokerNodeGroupInfo: {InstanceType: 'kafka.t3.small', ClientSubnets: network.msk.subnetIds}, ClientAuthentication: {Sasl: {Scram: {Enabled: true}}}},
         }),
       )
-      await rejectsWith(kafka.send(new BatchAssociateScramSecretCommand({ClusterArn: young.ClusterArn!, SecretArnList: [secrets.good!]})), 'BadRequestException', 400)
+      await rejectsWith(kafka.send(new BatchAssociateScramSecretCommand({ClusterArn: young.ClusterArn!, SecretArnList: [secrets.good]})), 'BadRequestException', 400)
       await rejectsWith(kafka.send(new GetBootstrapBrokersCommand({ClusterArn: young.ClusterArn!})), 'BadRequestException', 400)
     } finally {
       aws.settings.clusterActivationDelayMs = 300
@@ -540,8 +540,8 @@ describe('IoT Secure Tunneling (stand-in)', () => {
     assert.ok(described.createdAt instanceof Date)
 
     // The relay's view, in-process and over HTTP.
-    assert.deepEqual(aws.tunnels.authorize(opened.sourceAccessToken!)?.mode, 'source')
-    const byToken = await fetch(`${aws.endpoint}/_standin/tunnels/by-token/${encodeURIComponent(opened.destinationAccessToken!)}`)
+    assert.deepEqual(aws.tunnels.authorize(opened.sourceAccessToken)?.mode, 'source')
+    const byToken = await fetch(`${aws.endpoint}/_standin/tunnels/by-token/${encodeURIComponent(opened.destinationAccessToken)}`)
     assert.deepEqual(await byToken.json(), {
       tunnelId,
       tunnelArn: opened.tunnelArn,
@@ -575,9 +575,9 @@ describe('IoT Secure Tunneling (stand-in)', () => {
 
     const rotated = await tunneling.send(new RotateTunnelAccessTokenCommand({tunnelId, clientMode: 'SOURCE'}))
     assert.equal(rotated.destinationAccessToken, undefined)
-    assert.equal(aws.tunnels.authorize(opened.sourceAccessToken!), undefined, 'the old source token is revoked')
+    assert.equal(aws.tunnels.authorize(opened.sourceAccessToken), undefined, 'the old source token is revoked')
     assert.equal(aws.tunnels.authorize(rotated.sourceAccessToken!)?.mode, 'source')
-    assert.equal(aws.tunnels.authorize(opened.destinationAccessToken!)?.mode, 'destination', 'the destination token still works')
+    assert.equal(aws.tunnels.authorize(opened.destinationAccessToken)?.mode, 'destination', 'the destination token still works')
 
     const closedEvents: string[] = []
     aws.tunnels.once('closed', (t) => closedEvents.push(t.tunnelId))
@@ -587,7 +587,7 @@ describe('IoT Secure Tunneling (stand-in)', () => {
     assert.equal(closed.status, 'CLOSED')
     assert.equal(closed.destinationConnectionState?.status, 'DISCONNECTED')
     assert.equal(aws.tunnels.authorize(rotated.sourceAccessToken!), undefined, 'tokens die with the tunnel')
-    assert.equal((await fetch(`${aws.endpoint}/_standin/tunnels/by-token/${encodeURIComponent(opened.destinationAccessToken!)}`)).status, 404)
+    assert.equal((await fetch(`${aws.endpoint}/_standin/tunnels/by-token/${encodeURIComponent(opened.destinationAccessToken)}`)).status, 404)
     await rejectsWith(tunneling.send(new RotateTunnelAccessTokenCommand({tunnelId, clientMode: 'ALL'})), 'ResourceNotFoundException', 404)
 
     await tunneling.send(new CloseTunnelCommand({tunnelId, delete: true}))
@@ -677,8 +677,8 @@ describe('lifecycle', () => {
   test('main.ts prints one JSON line (with the Kafka broker), serves, and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, ['test/support/local-aws/main.ts', '--no-throttle'], {cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit']})
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    const [line] = await createInterface({input: child.stdout!})[Symbol.asyncIterator]().next().then((r) => [r.value as string])
-    const info = JSON.parse(line!)
+    const [line] = await createInterface({input: child.stdout})[Symbol.asyncIterator]().next().then((r) => [r.value!])
+    const info = JSON.parse(line)
     assert.deepEqual(Object.keys(info.env).sort(), ['AWS_CA_BUNDLE', 'AWS_CONFIG_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_IOT_DATA_PLANE', 'AWS_SHARED_CREDENTIALS_FILE'])
     assert.equal(info.env.AWS_ENDPOINT_URL, info.endpoint)
     assert.match(info.kafka.bootstrap, /^localhost:\d+$/)

@@ -100,8 +100,8 @@ describe('the local IoT data plane', () => {
     msk = new IoTClient(aws.clientConfig('msk'))
     // What iotctl's rule uses: DescribeEndpoint's host, the data-plane URL's port, AWS_CA_BUNDLE.
     host = (await iot.send(new DescribeEndpointCommand({endpointType: 'iot:Data-ATS'}))).endpointAddress!
-    port = Number(new URL(aws.env.AWS_ENDPOINT_URL_IOT_DATA_PLANE!).port)
-    ca = readFileSync(aws.env.AWS_CA_BUNDLE!)
+    port = Number(new URL(aws.env.AWS_ENDPOINT_URL_IOT_DATA_PLANE).port)
+    ca = readFileSync(aws.env.AWS_CA_BUNDLE)
     await iot.send(new CreatePolicyCommand({policyName: 'device', policyDocument: devicePolicy(aws.accounts.iot)}))
     aws.standIn.iotData.onPublish((event) => events.push(event))
   })
@@ -145,7 +145,7 @@ describe('the local IoT data plane', () => {
 
   test('as on AWS\'s port 443, ALPN x-amzn-mqtt-ca is accepted for MQTT over mutual TLS', async () => {
     const device = await createDevice(iot, 'dev8', {policy: 'device'})
-    const client = await connect(device, 'dev8', {ALPNProtocols: ['x-amzn-mqtt-ca']} as IClientOptions)
+    const client = await connect(device, 'dev8', {ALPNProtocols: ['x-amzn-mqtt-ca']})
     assert.equal((client.stream as unknown as {alpnProtocol?: string}).alpnProtocol, 'x-amzn-mqtt-ca')
     await client.publishAsync('device/dev8/data', 'over 443-style ALPN', {qos: 1})
     client.end()

@@ -35,18 +35,18 @@ test('a parent killed with SIGKILL takes the broker with it; stop() leaves no pr
     process.stdin.once('data', async () => { await kafka.stop(); console.log('stopped') })
   `
   const first = spawn(process.execPath, ['--input-type=module', '-e', script], {cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit']})
-  const lines = createInterface({input: first.stdout!})[Symbol.asyncIterator]()
-  const started = JSON.parse((await lines.next()).value as string) as {pid: number; dir: string}
+  const lines = createInterface({input: first.stdout})[Symbol.asyncIterator]()
+  const started = JSON.parse((await lines.next()).value!) as {pid: number; dir: string}
   assert.equal(alive(started.pid), true)
-  first.stdin!.write('stop\n')
+  first.stdin.write('stop\n')
   assert.equal((await lines.next()).value, 'stopped')
   assert.equal(await until(() => !alive(started.pid), 5000), true, 'the JVM is gone after stop()')
   assert.equal(existsSync(started.dir), false)
   first.kill()
 
   const second = spawn(process.execPath, ['--input-type=module', '-e', script], {cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit']})
-  const secondLines = createInterface({input: second.stdout!})[Symbol.asyncIterator]()
-  const orphan = JSON.parse((await secondLines.next()).value as string) as {pid: number; dir: string}
+  const secondLines = createInterface({input: second.stdout})[Symbol.asyncIterator]()
+  const orphan = JSON.parse((await secondLines.next()).value!) as {pid: number; dir: string}
   assert.equal(alive(orphan.pid), true)
   second.kill('SIGKILL')
   assert.equal(await until(() => !alive(orphan.pid), 5000), true, 'the JVM died with its parent')

@@ -23,9 +23,9 @@ function start(args: string[], extraEnv: Record<string, string> = {}): Running {
   const child = spawn(process.execPath, [bin, ...args], {cwd: '/tmp', env: {...env, ...extraEnv}, stdio: ['pipe', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  child.stdin!.end()
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  child.stdin.end()
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
   const result = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => {
     clearTimeout(timer)
@@ -73,7 +73,7 @@ describe('mqtt publish / subscribe / load commands against mosquitto', () => {
     const lines = published.stdout.trim().split('\n')
     assert.equal(lines.length, 6, published.stdout)
     for (const [i, line] of lines.slice(0, 5).entries()) assert.match(line, new RegExp(`^#${i + 1} device/sensor-1/data acknowledged \\(packet \\d+, [\\d.]+ ms\\)$`))
-    assert.match(lines[5]!, /^published 5 messages to device\/sensor-1\/data at QoS 1 via mqtts:\/\/127\.0\.0\.1:\d+ as sensor-1, 5 acknowledged/)
+    assert.match(lines[5], /^published 5 messages to device\/sensor-1\/data at QoS 1 via mqtts:\/\/127\.0\.0\.1:\d+ as sensor-1, 5 acknowledged/)
 
     const watched = await sub.result
     assert.equal(watched.code, 0, watched.stderr)

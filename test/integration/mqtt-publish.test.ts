@@ -29,13 +29,13 @@ describe('mqtt publish with a device certificate', () => {
     await sub.ready
     const result = await publish({connection: await prepareConnection(mtls), topic: 'device/1/data', payload: '{"temperature": 21.5}', qos: 1})
     const [message] = await sub.messages
-    assert.equal(message!.topic, 'device/1/data')
-    assert.equal(message!.payload.toString(), '{"temperature": 21.5}')
+    assert.equal(message.topic, 'device/1/data')
+    assert.equal(message.payload.toString(), '{"temperature": 21.5}')
     assert.equal(result.sent, 1)
     assert.equal(result.acked, 1)
     assert.equal(result.acks!.length, 1)
-    assert.equal(result.acks![0]!.seq, 1)
-    assert.ok(result.acks![0]!.packetId >= 1 && result.acks![0]!.packetId <= 65535)
+    assert.equal(result.acks![0].seq, 1)
+    assert.ok(result.acks![0].packetId >= 1 && result.acks![0].packetId <= 65535)
     assert.equal(result.url, `mqtts://${broker.host}:${broker.tlsPort}`)
   })
 
@@ -91,7 +91,7 @@ describe('mqtt publish with a device certificate', () => {
       await publish({connection, topic: 'sizes/data', payloadFile: file, qos: 1})
       const messages = await sub.messages
       assert.deepEqual(messages.slice(0, sizes.length).map((m) => m.payload.length), sizes)
-      assert.ok(messages.slice(0, sizes.length).every((m, i) => m.payload.equals(Buffer.alloc(sizes[i]!, 'p'))))
+      assert.ok(messages.slice(0, sizes.length).every((m, i) => m.payload.equals(Buffer.alloc(sizes[i], 'p'))))
       assert.equal(messages.at(-1)!.payload.toString(), '{"from":"file","seq":1}\n')
     } finally {
       await rm(dir, {recursive: true, force: true})

@@ -34,8 +34,8 @@ describe('mqtt subscribe with a device certificate', () => {
     assert.equal(result.received, 3)
     assert.equal(result.stoppedBy, 'count')
     assert.deepEqual(messages.map((m) => [m.topic, m.payload.toString()]), [1, 2, 3].map((n) => [`device/${n}/data`, `{"n":${n}}`]))
-    assert.equal(messages[0]!.qos, 1)
-    assert.equal(messages[0]!.retain, false)
+    assert.equal(messages[0].qos, 1)
+    assert.equal(messages[0].retain, false)
   })
 
   test('fewer than count by the timeout: CheckFailed (exit 1)', async () => {

@@ -32,7 +32,7 @@ async function cli(args: string[], input?: string): Promise<CliResult> {
 
 async function valueOf(role: 'msk' | 'iot', name = 'AmazonMSK_demo'): Promise<{username: string; password: string; versionId: string}> {
   const answer = await sm[role]!.send(new GetSecretValueCommand({SecretId: name, VersionStage: 'AWSCURRENT'}))
-  const value = JSON.parse(answer.SecretString as string)
+  const value = JSON.parse(answer.SecretString!)
   passwords.add(value.password)
   return {...value, versionId: answer.VersionId}
 }
@@ -105,7 +105,7 @@ describe('secret mirror and rotate across two accounts', () => {
       assert.ok(key.KeyMetadata?.Arn?.includes(`:${aws.accounts[role]}:`), `${role}'s key lives in ${role}'s account`)
       assert.equal(secret.KmsKeyId, key.KeyMetadata?.Arn, `${role}'s secret is encrypted with ${role}'s stack key`)
       assert.ok(secret.Tags?.some((tag) => tag.Key === 'iotctl:stack' && tag.Value === 'demo'))
-      const policy = JSON.parse((await kms[role]!.send(new GetKeyPolicyCommand({KeyId: key.KeyMetadata!.KeyId, PolicyName: 'default'}))).Policy as string)
+      const policy = JSON.parse((await kms[role]!.send(new GetKeyPolicyCommand({KeyId: key.KeyMetadata!.KeyId, PolicyName: 'default'}))).Policy!)
       assert.deepEqual(policy.Statement.map((s: {Sid: string}) => s.Sid), ['Enable IAM User Permissions', 'iotctldemoZSecretsManagerUse'])
       assert.equal(policy.Statement[0].Principal.AWS, `arn:aws:iam::${aws.accounts[role]}:root`)
     }
@@ -187,7 +187,7 @@ describe('secret mirror and rotate across two accounts', () => {
       assert.equal(key.KeyState, 'PendingDeletion')
       const aliases = (await kms[role]!.send(new ListAliasesCommand({KeyId: keys[role].KeyId}))).Aliases ?? []
       assert.deepEqual(aliases.map((a) => a.AliasName), [])
-      const policy = JSON.parse((await kms[role]!.send(new GetKeyPolicyCommand({KeyId: keys[role].KeyId, PolicyName: 'default'}))).Policy as string)
+      const policy = JSON.parse((await kms[role]!.send(new GetKeyPolicyCommand({KeyId: keys[role].KeyId, PolicyName: 'default'}))).Policy!)
       assert.deepEqual(policy.Statement.map((s: {Sid: string}) => s.Sid), ['Enable IAM User Permissions'], `${role}: only the root statement is left`)
     }
     aws.resetLog()

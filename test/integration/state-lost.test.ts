@@ -52,14 +52,14 @@ async function makeDecoys(network: Network): Promise<void> {
   const iot = {ec2: new EC2Client(aws.clientConfig('iot')), iam: new IAMClient(aws.clientConfig('iot')), iot: new IoTClient(aws.clientConfig('iot')), kms: new KMSClient(aws.clientConfig('iot')), secrets: new SecretsManagerClient(aws.clientConfig('iot'))}
   const msk = {ec2: new EC2Client(aws.clientConfig('msk')), kms: new KMSClient(aws.clientConfig('msk')), secrets: new SecretsManagerClient(aws.clientConfig('msk'))}
   // An untagged peering between the very same VPCs, accepted, with a route to the MSK CIDR through it in another table.
-  const pcx = (await iot.ec2.send(new CreateVpcPeeringConnectionCommand({VpcId: network.iot.vpcId, PeerVpcId: network.msk.vpcId, PeerOwnerId: aws.accounts.msk, PeerRegion: aws.region}))).VpcPeeringConnection?.VpcPeeringConnectionId as string
+  const pcx = (await iot.ec2.send(new CreateVpcPeeringConnectionCommand({VpcId: network.iot.vpcId, PeerVpcId: network.msk.vpcId, PeerOwnerId: aws.accounts.msk, PeerRegion: aws.region}))).VpcPeeringConnection!.VpcPeeringConnectionId!
   await msk.ec2.send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: pcx}))
-  const iotTable = (await iot.ec2.send(new CreateRouteTableCommand({VpcId: network.iot.vpcId}))).RouteTable?.RouteTableId as string
+  const iotTable = (await iot.ec2.send(new CreateRouteTableCommand({VpcId: network.iot.vpcId}))).RouteTable!.RouteTableId!
   await iot.ec2.send(new CreateRouteCommand({RouteTableId: iotTable, DestinationCidrBlock: network.msk.cidr, VpcPeeringConnectionId: pcx}))
   // In the MSK VPC, a route to the IoT CIDR through an internet gateway.
-  const gateway = (await msk.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway?.InternetGatewayId as string
+  const gateway = (await msk.ec2.send(new CreateInternetGatewayCommand({}))).InternetGateway!.InternetGatewayId!
   await msk.ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: gateway, VpcId: network.msk.vpcId}))
-  const mskTable = (await msk.ec2.send(new CreateRouteTableCommand({VpcId: network.msk.vpcId}))).RouteTable?.RouteTableId as string
+  const mskTable = (await msk.ec2.send(new CreateRouteTableCommand({VpcId: network.msk.vpcId}))).RouteTable!.RouteTableId!
   await msk.ec2.send(new CreateRouteCommand({RouteTableId: mskTable, DestinationCidrBlock: network.iot.cidr, GatewayId: gateway}))
   gatewayRoute = {routeTableId: mskTable, cidr: network.iot.cidr}
   // Ingress on the brokers' group: the broker port from elsewhere, and a mark of a stack whose name starts the same.
@@ -71,12 +71,12 @@ async function makeDecoys(network: Network): Promise<void> {
   for (const side of [iot, msk]) {
     await side.secrets.send(new CreateSecretCommand({Name: 'AmazonMSK_plant_old', SecretString: '{"username":"u","password":"decoy-password"}'}))
     await side.secrets.send(new CreateSecretCommand({Name: 'AmazonMSK_plan', SecretString: '{"username":"u","password":"decoy-password"}', Tags: [{Key: 'iotctl:stack', Value: 'plan'}]}))
-    const key = (await side.kms.send(new CreateKeyCommand({Description: 'iotctl stack plant: a key made by hand'}))).KeyMetadata?.KeyId as string
+    const key = (await side.kms.send(new CreateKeyCommand({Description: 'iotctl stack plant: a key made by hand'}))).KeyMetadata!.KeyId!
     await side.kms.send(new CreateAliasCommand({AliasName: 'alias/iotctl-plant-old', TargetKeyId: key}))
   }
   // A role AWS IoT may assume, a destination in the same VPC using it, and a rule named like the stack's.
   const trust = JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'iot.amazonaws.com'}, Action: 'sts:AssumeRole'}]})
-  const role = (await iot.iam.send(new CreateRoleCommand({RoleName: 'iotctl-plant-iot-to-msk-v1', AssumeRolePolicyDocument: trust}))).Role?.Arn as string
+  const role = (await iot.iam.send(new CreateRoleCommand({RoleName: 'iotctl-plant-iot-to-msk-v1', AssumeRolePolicyDocument: trust}))).Role!.Arn!
   await iot.iot.send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration: {
     vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroups: [network.iot.securityGroupId], roleArn: role,
   }}}))

@@ -27,7 +27,7 @@ before(async () => {
   network = await aws.createNetwork()
   const ec2 = new EC2Client(aws.clientConfig('iot'))
   const created = await ec2.send(new CreateSubnetCommand({VpcId: network.iot.vpcId, CidrBlock: '10.20.200.0/24', AvailabilityZone: 'us-east-1e'}))
-  refusedSubnet = created.Subnet?.SubnetId as string
+  refusedSubnet = created.Subnet!.SubnetId!
   const zone = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [refusedSubnet]}))).Subnets?.[0]?.AvailabilityZoneId
   assert.equal(zone, 'use1-az3', 'the local AWS maps us-east-1e to use1-az3, as the test assumes')
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-azs-'))

@@ -69,7 +69,7 @@ describe('tunnel open', () => {
     const shown = await cli(['tunnel', 'open', '--thing', 'dev2', '--show-tokens'])
     assert.equal(shown.code, 0, shown.stderr)
     const [idLine, sourceLine, destinationLine] = shown.stdout.trim().split('\n')
-    const tunnel = aws.tunnels.get(idLine!)!
+    const tunnel = aws.tunnels.get(idLine)!
     assert.equal(sourceLine, `source-access-token ${tunnel.sourceToken}`)
     assert.equal(destinationLine, `destination-access-token ${tunnel.destinationToken}`)
 

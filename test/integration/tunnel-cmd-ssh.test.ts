@@ -69,7 +69,7 @@ describe('tunnel ssh', () => {
     assert.match(result.stderr, /waiting for dev1 to connect to the tunnel/)
     const opened = tunnelsOf(thing).slice(before)
     assert.equal(opened.length, 1)
-    const tunnel = opened[0]!
+    const tunnel = opened[0]
     assert.notEqual(tunnel.closedAt, undefined, 'the tunnel is closed when ssh exits')
     assert.deepEqual(tunnel.services, ['SSH'])
     assert.deepEqual(tunnel.tags, [{key: 'iotctl:stack', value: 'ssh-test'}, {key: 'iotctl:managed', value: 'true'}])
@@ -88,7 +88,7 @@ describe('tunnel ssh', () => {
     assert.equal(first.stdout, 'one\n')
     const open = tunnelsOf(thing).filter((tunnel) => tunnel.closedAt === undefined)
     assert.equal(open.length, 1)
-    const tunnelId = open[0]!.tunnelId
+    const tunnelId = open[0].tunnelId
     assert.match(first.stderr, new RegExp(`tunnel ${tunnelId} stays open`))
 
     const count = tunnelsOf(thing).length
@@ -104,8 +104,8 @@ describe('tunnel ssh', () => {
     const sessions = await Promise.all(['a', 'b'].map((word) =>
       runIotctl(['tunnel', 'ssh', thing, '--proxy-endpoint', service.relay.url, '--user', sshd.user, '--', ...sshOptions, 'echo', word], {cwd, env})))
     for (const [index, word] of ['a', 'b'].entries()) {
-      assert.equal(sessions[index]!.code, 0, sessions[index]!.stderr)
-      assert.equal(sessions[index]!.stdout, `${word}\n`)
+      assert.equal(sessions[index].code, 0, sessions[index].stderr)
+      assert.equal(sessions[index].stdout, `${word}\n`)
     }
   })
 })

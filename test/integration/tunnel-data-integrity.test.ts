@@ -26,7 +26,7 @@ describe('data integrity through the tunnel', () => {
   })
 
   it(`delivers ${(BYTES / 1024 ** 2).toFixed(0)} MiB of random data intact, source to destination`, async () => {
-    const socket = await connectTo(pair.source.ports.BULK!)
+    const socket = await connectTo(pair.source.ports.BULK)
     const sent = await sendRandom(socket, BYTES, {chunkSize: 1024 * 1024})
     const received = await sink.result(0)
     assert.equal(received.bytes, sent.bytes)
@@ -35,14 +35,14 @@ describe('data integrity through the tunnel', () => {
   })
 
   it('carries 64 MiB both ways through an echo service intact', async () => {
-    const socket = await connectTo(pair.source.ports.ECHO!)
+    const socket = await connectTo(pair.source.ports.ECHO)
     const {sent, received} = await echoRoundTrip(socket, 64 * 1024 * 1024)
     assert.equal(received.bytes, sent.bytes)
     assert.equal(received.sha256, sent.sha256)
   })
 
   it('keeps small writes in order (1-byte ping-pong)', async () => {
-    const socket = await connectTo(pair.source.ports.ECHO!)
+    const socket = await connectTo(pair.source.ports.ECHO)
     for (let i = 0; i < 200; i++) {
       const arrived = new Promise<Buffer>(resolve => socket.once('data', resolve))
       socket.write(Buffer.from([i & 0xff]))

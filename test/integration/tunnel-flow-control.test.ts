@@ -79,7 +79,7 @@ describe('flow control', () => {
 
   it('holds the writer back while the destination side does not read', async () => {
     const rssBefore = process.memoryUsage().rss
-    const socket = await connectTo(pair.source.ports.SINK!)
+    const socket = await connectTo(pair.source.ports.SINK)
     const {stalled, finished} = writeUntilStalled(socket, TOTAL)
     const absorbed = await stalled
     const rssGrowth = process.memoryUsage().rss - rssBefore
@@ -103,7 +103,7 @@ describe('flow control', () => {
 
   it('holds the destination service back while the source side client does not read', async () => {
     firehoseWritten = 0
-    const socket = await connectTo(pair.source.ports.FIREHOSE!)
+    const socket = await connectTo(pair.source.ports.FIREHOSE)
     socket.pause()
     let last = -1
     while (firehoseWritten !== last) {

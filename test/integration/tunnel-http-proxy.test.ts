@@ -29,7 +29,7 @@ describe('through an HTTP proxy', () => {
     const env = {HTTPS_PROXY: proxy!.url}
     const pair = await startTunnelPair({shared, targets: {SSH: `127.0.0.1:${echo.port}`}, source: {env}, destination: {env}})
     try {
-      const socket = await connectTo(pair.source.ports.SSH!)
+      const socket = await connectTo(pair.source.ports.SSH)
       const {sent, received} = await echoRoundTrip(socket, 4 * 1024 * 1024)
       assert.equal(received.sha256, sent.sha256)
       const connects = proxy!.log().split('\n').filter(line => line.includes(`CONNECT 127.0.0.1:${shared.relay.port} HTTP/1.1`))
@@ -43,7 +43,7 @@ describe('through an HTTP proxy', () => {
     const env = {HTTPS_PROXY: 'http://127.0.0.1:9', NO_PROXY: 'localhost,127.0.0.1'}
     const pair = await startTunnelPair({shared, targets: {SSH: `127.0.0.1:${echo.port}`}, source: {env}, destination: {env}})
     try {
-      const socket = await connectTo(pair.source.ports.SSH!)
+      const socket = await connectTo(pair.source.ports.SSH)
       const {sent, received} = await echoRoundTrip(socket, 10_000)
       assert.equal(received.sha256, sent.sha256)
     } finally {

@@ -11,7 +11,7 @@ import {connectTo, echoRoundTrip, startEchoServer, type TestServer} from '../sup
 describe('malformed frames from the service', () => {
   let echo: TestServer
   let pair: TunnelPair
-  let said: Array<{mode: RelayMode; message: TunnelMessage}>
+  let said: {mode: RelayMode; message: TunnelMessage}[]
 
   before(async () => {
     echo = await startEchoServer()
@@ -32,14 +32,14 @@ describe('malformed frames from the service', () => {
   /** An open connection through the tunnel and its ids. */
   async function openConnection() {
     const opened = nextEvent<{streamId: number; connectionId: number}>(pair.source, 'connection-open')
-    const socket = await connectTo(pair.source.ports.SSH!)
+    const socket = await connectTo(pair.source.ports.SSH)
     const ids = await opened
     const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
     return {socket, ids, closed}
   }
 
   async function stillWorks(): Promise<void> {
-    const socket = await connectTo(pair.source.ports.SSH!)
+    const socket = await connectTo(pair.source.ports.SSH)
     const {sent, received} = await echoRoundTrip(socket, 200_000)
     assert.equal(received.sha256, sent.sha256)
   }

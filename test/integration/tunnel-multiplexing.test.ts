@@ -23,7 +23,7 @@ describe('multiplexing over one tunnel', () => {
     try {
       const opened: number[] = []
       pair.destination.on('connection-open', info => opened.push(info.connectionId))
-      const sockets = await Promise.all(Array.from({length: 64}, () => connectTo(pair.source.ports.SSH!)))
+      const sockets = await Promise.all(Array.from({length: 64}, () => connectTo(pair.source.ports.SSH)))
       const results = await Promise.all(sockets.map((socket, i) => echoRoundTrip(socket, 256 * 1024 + i * 4099, {seed: i * 7919})))
       for (const [i, {sent, received}] of results.entries()) {
         assert.equal(received.bytes, sent.bytes, `connection ${i} length`)
@@ -46,11 +46,11 @@ describe('multiplexing over one tunnel', () => {
     try {
       const ports = pair.source.ports
       assert.equal(new Set(Object.values(ports)).size, 3)
-      const [ssh, http] = await Promise.all([connectTo(ports.SSH!), connectTo(ports.HTTP!)])
+      const [ssh, http] = await Promise.all([connectTo(ports.SSH), connectTo(ports.HTTP)])
       const [a, b] = await Promise.all([echoRoundTrip(ssh, 300_000, {seed: 1}), echoRoundTrip(http, 200_000, {seed: 2})])
       assert.equal(a.received.sha256, a.sent.sha256)
       assert.equal(b.received.sha256, b.sent.sha256)
-      const bulk = await connectTo(ports.BULK!)
+      const bulk = await connectTo(ports.BULK)
       bulk.end('to the sink')
       assert.equal((await sink.result(0)).bytes, 11)
     } finally {
@@ -66,16 +66,16 @@ describe('multiplexing over one tunnel', () => {
     try {
       assert.equal((await pair.source.ready).protocol, 2)
       assert.equal(pair.relay.handshakes.at(-1)!.protocol, 'aws.iot.securetunneling-2.0')
-      const first = await connectTo(pair.source.ports.SSH!)
+      const first = await connectTo(pair.source.ports.SSH)
       const {sent, received} = await echoRoundTrip(first, 1024 * 1024)
       assert.equal(received.sha256, sent.sha256)
 
       const opened = nextEvent(pair.destination, 'connection-open')
-      const held = await connectTo(pair.source.ports.SSH!)
+      const held = await connectTo(pair.source.ports.SSH)
       const heldEnd = new Promise<void>(resolve => held.once('close', () => resolve()))
       await opened
       const replaced = nextEvent(pair.source, 'stream-reset', (info: {reason: string}) => info.reason === 'replaced by a new local connection')
-      const replacing = await connectTo(pair.source.ports.SSH!)
+      const replacing = await connectTo(pair.source.ports.SSH)
       await replaced
       const again = await echoRoundTrip(replacing, 100_000)
       assert.equal(again.received.sha256, again.sent.sha256)
@@ -93,7 +93,7 @@ describe('multiplexing over one tunnel', () => {
     const pair = await startTunnelPair({shared, services: [], targets: {'': `127.0.0.1:${echo.port}`}})
     try {
       assert.deepEqual((await pair.source.ready).serviceIds, [])
-      const socket = await connectTo(pair.source.ports['']!)
+      const socket = await connectTo(pair.source.ports[''])
       const {sent, received} = await echoRoundTrip(socket, 100_000)
       assert.equal(received.sha256, sent.sha256)
       assert.ok(serviceIds.length > 0)
@@ -114,12 +114,12 @@ describe('multiplexing over one tunnel', () => {
     const pair = await startTunnelPair({services: ['DOWN', 'SSH'], targets: {DOWN: `127.0.0.1:${closedPort}`, SSH: `127.0.0.1:${echo.port}`}})
     try {
       const refused = nextEvent<{error?: Error}>(pair.destination, 'connection-close')
-      const socket = await connectTo(pair.source.ports.DOWN!)
+      const socket = await connectTo(pair.source.ports.DOWN)
       const closed = new Promise<void>(resolve => socket.once('close', () => resolve()))
       socket.write('anyone there?')
       assert.match((await refused).error?.message ?? '', /ECONNREFUSED/)
       await closed
-      const ssh = await connectTo(pair.source.ports.SSH!)
+      const ssh = await connectTo(pair.source.ports.SSH)
       const {sent, received} = await echoRoundTrip(ssh, 10_000)
       assert.equal(received.sha256, sent.sha256)
     } finally {

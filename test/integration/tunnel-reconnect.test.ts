@@ -31,7 +31,7 @@ describe('reconnecting', () => {
     const source = await startSourceProxy({endpoint: shared.relay.url, ca: shared.relay.ca, token: tunnel.sourceAccessToken, services: {SSH: 0}})
     for (const name of ['connected', 'ready', 'peer'] as const) source.on(name, () => events.push(`source ${name}`))
     await source.ready
-    const socket = await connectTo(source.ports.SSH!)
+    const socket = await connectTo(source.ports.SSH)
     await echoRoundTrip(socket, 10)
     await Promise.all([source.close(), destination.close()])
     assert.deepEqual(events, ['destination connected', 'destination ready', 'source connected', 'source ready', 'destination peer', 'source peer'])
@@ -40,11 +40,11 @@ describe('reconnecting', () => {
   it('comes back with its client token after the relay drops the WebSocket, and new connections work', async () => {
     const pair = await startTunnelPair({shared, targets: {SSH: `127.0.0.1:${echo.port}`}, source: fast, destination: fast})
     try {
-      const before = await connectTo(pair.source.ports.SSH!)
+      const before = await connectTo(pair.source.ports.SSH)
       const first = await echoRoundTrip(before, 100_000)
       assert.equal(first.received.sha256, first.sent.sha256)
 
-      const open = await connectTo(pair.source.ports.SSH!)
+      const open = await connectTo(pair.source.ports.SSH)
       const openClosed = new Promise<void>(resolve => open.once('close', () => resolve()))
       await echoRoundTrip(open, 10).catch(() => {})
       const reconnecting = nextEvent<{delayMs: number; attempt: number}>(pair.source, 'reconnecting')
@@ -58,10 +58,10 @@ describe('reconnecting', () => {
 
       const reconnect = pair.relay.handshakes.filter(h => h.mode === 'source' && h.tunnelId === pair.tunnel.tunnelId)
       assert.equal(reconnect.length, 2)
-      assert.equal(reconnect[1]!.status, 101)
-      assert.equal(reconnect[1]!.clientToken, pair.source.clientToken)
+      assert.equal(reconnect[1].status, 101)
+      assert.equal(reconnect[1].clientToken, pair.source.clientToken)
 
-      const after = await connectTo(pair.source.ports.SSH!)
+      const after = await connectTo(pair.source.ports.SSH)
       const second = await echoRoundTrip(after, 100_000)
       assert.equal(second.received.sha256, second.sent.sha256)
     } finally {
@@ -75,7 +75,7 @@ describe('reconnecting', () => {
       const readyAgain = nextEvent(pair.destination, 'ready')
       pair.relay.drop(pair.tunnel.tunnelId, 'destination')
       await readyAgain
-      const socket = await connectTo(pair.source.ports.SSH!)
+      const socket = await connectTo(pair.source.ports.SSH)
       const {sent, received} = await echoRoundTrip(socket, 50_000)
       assert.equal(received.sha256, sent.sha256)
     } finally {
@@ -94,7 +94,7 @@ describe('reconnecting', () => {
       await readyAgain
       assert.equal(delays.length, 4, 'one retry after the drop and one after each 503')
       const bases = [20, 40, 80, 160]
-      delays.forEach((delay, i) => assert.ok(delay >= bases[i]! * 0.8 && delay <= bases[i]! * 1.2, `retry ${i + 1}: ${delay} ms`))
+      delays.forEach((delay, i) => assert.ok(delay >= bases[i] * 0.8 && delay <= bases[i] * 1.2, `retry ${i + 1}: ${delay} ms`))
       const statuses = pair.relay.handshakes.slice(-4).map(h => h.status)
       assert.deepEqual(statuses, [503, 503, 503, 101])
     } finally {
@@ -172,7 +172,7 @@ describe('reconnecting', () => {
     await proxy.ready
     late.abort()
     assert.deepEqual(await proxy.closed, {})
-    await assert.rejects(connectTo(proxy.ports.SSH!), {code: 'ECONNREFUSED'})
+    await assert.rejects(connectTo(proxy.ports.SSH), {code: 'ECONNREFUSED'})
   })
 
   it('reports a port in use as an InputError naming it, before connecting', async () => {

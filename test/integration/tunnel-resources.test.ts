@@ -35,7 +35,7 @@ describe('resources', () => {
 
   async function session(i: number, leaveOpen: boolean): Promise<void> {
     const pair = await startTunnelPair({shared, targets: {SSH: `127.0.0.1:${echo.port}`}})
-    const socket = await connectTo(pair.source.ports.SSH!)
+    const socket = await connectTo(pair.source.ports.SSH)
     if (leaveOpen) {
       // Closing the proxies with a connection still open must release it too.
       socket.write(`session ${i}`)

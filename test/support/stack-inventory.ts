@@ -81,7 +81,7 @@ async function liveKeys(kms: KMSClient): Promise<string[]> {
   const ids: string[] = []
   for (const entry of (await kms.send(new ListKeysCommand({}))).Keys ?? []) {
     const key = (await kms.send(new DescribeKeyCommand({KeyId: entry.KeyId}))).KeyMetadata
-    if (key?.KeyManager === 'CUSTOMER' && key.KeyState !== 'PendingDeletion') ids.push(key.KeyId as string)
+    if (key?.KeyManager === 'CUSTOMER' && key.KeyState !== 'PendingDeletion') ids.push(key.KeyId!)
   }
   return ids
 }
@@ -102,32 +102,32 @@ export async function inventory(aws: LocalAws, networks: Network[]): Promise<Ite
 async function readAll(clients: Record<Role, Clients>, networks: Network[]): Promise<Item[]> {
   const item = (account: Role, kind: string, id: string): Item => ({account, kind, id})
   const peerings = async (): Promise<Item[]> => ((await clients.iot.ec2.send(new DescribeVpcPeeringConnectionsCommand({}))).VpcPeeringConnections ?? [])
-    .filter((pcx) => livePeering.has(pcx.Status?.Code ?? '')).map((pcx) => item('iot', 'ec2:vpc-peering-connection', pcx.VpcPeeringConnectionId as string))
+    .filter((pcx) => livePeering.has(pcx.Status?.Code ?? '')).map((pcx) => item('iot', 'ec2:vpc-peering-connection', pcx.VpcPeeringConnectionId!))
   const routes = async (role: Role): Promise<Item[]> => {
     const tables = (await clients[role].ec2.send(new DescribeRouteTablesCommand({Filters: [{Name: 'vpc-id', Values: networks.map((n) => n[role].vpcId)}]}))).RouteTables ?? []
     return tables.flatMap((table) => (table.Routes ?? []).filter((route) => route.VpcPeeringConnectionId)
       .map((route) => item(role, 'ec2:route', `${table.RouteTableId}:${route.DestinationCidrBlock}`)))
   }
   const ingress = async (): Promise<Item[]> => ((await clients.msk.ec2.send(new DescribeSecurityGroupRulesCommand({Filters: [{Name: 'group-id', Values: networks.map((n) => n.msk.securityGroupId)}]}))).SecurityGroupRules ?? [])
-    .filter((rule) => !rule.IsEgress).map((rule) => item('msk', 'ec2:security-group-rule', rule.SecurityGroupRuleId as string))
+    .filter((rule) => !rule.IsEgress).map((rule) => item('msk', 'ec2:security-group-rule', rule.SecurityGroupRuleId!))
   const keys = async (role: Role): Promise<Item[]> => (await Promise.all((await liveKeys(clients[role].kms)).map(async (keyId) => {
     const policy = JSON.parse((await clients[role].kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))).Policy ?? '{}') as {Statement?: {Sid?: string}[]}
     const keyUsers = (policy.Statement ?? []).filter((s) => s.Sid?.endsWith('IotRuleRoleKeyUser')).map((s) => item(role, 'kms:key-policy-statement', `${keyId}/${s.Sid}`))
     return [item(role, 'kms:key', keyId), ...keyUsers]
   }))).flat()
   const secrets = async (role: Role): Promise<Item[]> => ((await clients[role].secrets.send(new ListSecretsCommand({}))).SecretList ?? [])
-    .filter((secret) => !secret.DeletedDate).map((secret) => item(role, 'secretsmanager:secret', secret.ARN as string))
+    .filter((secret) => !secret.DeletedDate).map((secret) => item(role, 'secretsmanager:secret', secret.ARN!))
   const roles = async (role: Role): Promise<Item[]> => ((await clients[role].iam.send(new ListRolesCommand({}))).Roles ?? [])
-    .filter((r) => r.RoleName !== ADMIN_ROLE).map((r) => item(role, 'iam:role', r.RoleName as string))
+    .filter((r) => r.RoleName !== ADMIN_ROLE).map((r) => item(role, 'iam:role', r.RoleName!))
   const destinations = async (role: Role): Promise<Item[]> => ((await clients[role].iot.send(new ListTopicRuleDestinationsCommand({}))).destinationSummaries ?? [])
-    .filter((d) => d.status !== 'DELETING').map((d) => item(role, 'iot:topic-rule-destination', d.arn as string))
+    .filter((d) => d.status !== 'DELETING').map((d) => item(role, 'iot:topic-rule-destination', d.arn!))
   const rules = async (role: Role): Promise<Item[]> => ((await clients[role].iot.send(new ListTopicRulesCommand({}))).rules ?? [])
-    .map((rule) => item(role, 'iot:topic-rule', rule.ruleName as string))
+    .map((rule) => item(role, 'iot:topic-rule', rule.ruleName!))
   const clusters = async (role: Role): Promise<Item[]> => (await Promise.all(((await clients[role].kafka.send(new ListClustersV2Command({}))).ClusterInfoList ?? [])
     .filter((cluster) => cluster.State !== 'DELETING').map(async (cluster) => {
-      const associated = (await clients[role].kafka.send(new ListScramSecretsCommand({ClusterArn: cluster.ClusterArn}))).SecretArnList ?? []
-      return [item(role, 'kafka:cluster', cluster.ClusterArn as string), ...associated.map((secretArn) => item(role, 'kafka:scram-association', `${cluster.ClusterArn}|${secretArn}`))]
-    }))).flat()
+    const associated = (await clients[role].kafka.send(new ListScramSecretsCommand({ClusterArn: cluster.ClusterArn}))).SecretArnList ?? []
+    return [item(role, 'kafka:cluster', cluster.ClusterArn!), ...associated.map((secretArn) => item(role, 'kafka:scram-association', `${cluster.ClusterArn}|${secretArn}`))]
+  }))).flat()
   const perAccount = [keys, secrets, roles, destinations, rules, clusters, routes]
   const found = await Promise.all([peerings(), ingress(), ...(['iot', 'msk'] as const).flatMap((role) => perAccount.map((read) => read(role)))])
   return found.flat()

@@ -133,8 +133,8 @@ export function startIotctl(args: string[], options: IotctlOptions = {}): Runnin
   let stdout = ''
   let stderr = ''
   const watchers = new Set<() => void>()
-  child.stdout!.setEncoding('utf8').on('data', (data: string) => { stdout += data })
-  child.stderr!.setEncoding('utf8').on('data', (data: string) => {
+  child.stdout.setEncoding('utf8').on('data', (data: string) => { stdout += data })
+  child.stderr.setEncoding('utf8').on('data', (data: string) => {
     stderr += data
     for (const watcher of watchers) watcher()
   })

@@ -29,7 +29,7 @@ function setup(iot: StackSettings['iot'], vpcSubnets: Subnet[] = subnets) {
   const ctx = testContext({settings: {stack: 'demo', iot}, iot: {accountId: B, clients}, msk: {accountId: '111111111111'}})
   ctx.outputs.set('iot-role', [{step: 'iot-role', kind: 'iam:role', id: 'iotctl-demo-iot-to-msk', account: 'iot', accountId: B, region: 'us-east-1', attrs: {arn: roleArn}}])
   mocks.ec2.on(DescribeSubnetsCommand).callsFake((input: {SubnetIds?: string[]; Filters?: {Name: string; Values: string[]}[]}) => ({
-    Subnets: vpcSubnets.filter((s) => (input.SubnetIds ? input.SubnetIds.includes(s.SubnetId as string) : s.VpcId === input.Filters?.[0]?.Values[0])),
+    Subnets: vpcSubnets.filter((s) => (input.SubnetIds ? input.SubnetIds.includes(s.SubnetId!) : s.VpcId === input.Filters?.[0]?.Values[0])),
   }))
   mocks.ec2.on(DescribeSecurityGroupsCommand).resolves({SecurityGroups: [{GroupId: 'sg-0000000b', VpcId: 'vpc-0000000b'}]})
   mocks.iot.on(ListTopicRuleDestinationsCommand).resolves({destinationSummaries: []})
@@ -52,7 +52,7 @@ test('defaulted subnets: the one in use1-az3 is left out of the destination, and
 test('defaulted subnets, all in use1-az3: bad input before any change', async () => {
   const {ctx, mocks} = setup({vpcId: 'vpc-0000000b'}, [subnets[1]])
   await assert.rejects(setupIot('destination', ctx, {dryRun: false}),
-    (e: Error) => e instanceof InputError && /the IoT VPC vpc-0000000b has subnets only in use1-az3, where AWS IoT does not accept VPC destination subnets/.test(e.message))
+    (e: Error) => e instanceof InputError && e.message.includes('the IoT VPC vpc-0000000b has subnets only in use1-az3, where AWS IoT does not accept VPC destination subnets'))
   assert.equal(mocks.iot.commandCalls(CreateTopicRuleDestinationCommand).length, 0)
 })
 
@@ -69,5 +69,5 @@ test('named subnets in zones IoT accepts: used as given', async () => {
   const {ctx, mocks} = setup({vpcId: 'vpc-0000000b', subnetIds: ['subnet-0000000f']})
   const result = await setupIot('destination', ctx, {dryRun: false})
   assert.deepEqual(mocks.iot.commandCalls(CreateTopicRuleDestinationCommand)[0].args[0].input.destinationConfiguration?.vpcConfiguration?.subnetIds, ['subnet-0000000f'])
-  assert.ok(!result.steps[0].notes.some((n) => /skipped/.test(n)))
+  assert.ok(!result.steps[0].notes.some((n) => n.includes('skipped')))
 })

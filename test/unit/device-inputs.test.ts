@@ -77,7 +77,7 @@ describe('output helpers', () => {
   test('rule check lines: the matching rules, or one warning listing the filters', () => {
     const rules = [{name: 'a', filter: 'device/+/data', matches: true}, {name: 'b', filter: 'other/#', matches: false, disabled: true}]
     assert.deepEqual(describeRuleCheck('device/1/data', {rules, matching: ['a']}), ["topic device/1/data matches rule a (FROM 'device/+/data')"])
-    assert.match(describeRuleCheck('x/1', {rules: rules.map((r) => ({...r, matches: false})), matching: []})[0]!, /^warning: topic x\/1 matches none of the account's topic rules \(device\/\+\/data, other\/#\)/)
+    assert.match(describeRuleCheck('x/1', {rules: rules.map((r) => ({...r, matches: false})), matching: []})[0], /^warning: topic x\/1 matches none of the account's topic rules \(device\/\+\/data, other\/#\)/)
     assert.deepEqual(describeRuleCheck('x', {rules: [], matching: []}), [])
   })
 })

@@ -16,11 +16,11 @@ import {fakeAccount} from '../support/step-context.ts'
 function acceptingPrompter(asked: {message: string; choices?: Choice<unknown>[]}[]): Prompter {
   return {
     async select(message, choices, defaultValue) {
-      asked.push({message, choices: choices as Choice<unknown>[]})
+      asked.push({message, choices: choices})
       return defaultValue === undefined && choices.some((c) => c.value === undefined) ? undefined as never : defaultValue ?? choices[0].value
     },
     async checkbox(message, choices) {
-      asked.push({message, choices: choices as Choice<unknown>[]})
+      asked.push({message, choices: choices})
       return choices.filter((c) => c.checked).map((c) => c.value)
     },
     async input(message, defaultValue, validate) {

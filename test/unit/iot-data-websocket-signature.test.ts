@@ -29,7 +29,7 @@ describe('presigned MQTT WebSocket URLs', () => {
     assert.deepEqual(result.ok && {accessKeyId: result.accessKeyId, region: result.region, verified: result.verified}, {accessKeyId: known.accessKeyId, region: 'eu-west-1', verified: true})
   })
 
-  const refusals: Array<[string, () => Promise<ReturnType<typeof check>>, RegExp]> = [
+  const refusals: [string, () => Promise<ReturnType<typeof check>>, RegExp][] = [
     ['another secret key', async () => check(await signed({secret: 'not-the-secret'})), /signature we calculated does not match/],
     ['another session token', async () => check(await signed({token: 'stolen'})), /security token included in the request is invalid/],
     ['a URL past X-Amz-Expires (900 s)', async () => check(await signed(), at + 901_000), /Signature expired/],

@@ -16,7 +16,7 @@ const thingPolicy = policy(
 const attached = {'iot:ClientId': 'dev1', 'iot:Connection.Thing.ThingName': 'dev1', 'iot:Connection.Thing.IsAttached': 'true'}
 const detached = {'iot:ClientId': 'dev1', 'iot:Connection.Thing.ThingName': undefined, 'iot:Connection.Thing.IsAttached': 'false'}
 
-const cases: Array<[string, NamedPolicy[], string, string, Record<string, string | undefined>, boolean]> = [
+const cases: [string, NamedPolicy[], string, string, Record<string, string | undefined>, boolean][] = [
   ['connect as the attached thing', [thingPolicy], 'iot:Connect', `${A}:client/dev1`, attached, true],
   ['connect as another client id', [thingPolicy], 'iot:Connect', `${A}:client/dev2`, {...attached, 'iot:ClientId': 'dev2', 'iot:Connection.Thing.ThingName': undefined}, false],
   ['thing variable without an attached thing matches nothing', [thingPolicy], 'iot:Connect', `${A}:client/dev1`, detached, false],

@@ -91,16 +91,16 @@ test('iot role: the documented trust (aws:SourceAccount and aws:SourceArn) and p
 
   const created = mocks.iam.commandCalls(CreateRoleCommand)[0].args[0].input
   assert.equal(created.RoleName, 'iotctl-demo-iot-to-msk')
-  assert.deepEqual(JSON.parse(created.AssumeRolePolicyDocument as string), expectedTrust)
+  assert.deepEqual(JSON.parse(created.AssumeRolePolicyDocument!), expectedTrust)
   assert.deepEqual(created.Tags, [{Key: 'iotctl:stack', Value: 'demo'}, {Key: 'iotctl:managed', Value: 'true'}])
 
   const policy = mocks.iam.commandCalls(PutRolePolicyCommand)[0].args[0].input
   assert.equal(policy.PolicyName, 'iotctl-vpc-destination-and-secret')
-  assert.deepEqual(JSON.parse(policy.PolicyDocument as string), expectedPolicy)
+  assert.deepEqual(JSON.parse(policy.PolicyDocument!), expectedPolicy)
 
   const keyPolicy = mocks.kms.commandCalls(PutKeyPolicyCommand)[0].args[0].input
   assert.equal(keyPolicy.KeyId, 'key-b')
-  assert.deepEqual(JSON.parse(keyPolicy.Policy as string).Statement, [rootStatement, {
+  assert.deepEqual(JSON.parse(keyPolicy.Policy!).Statement, [rootStatement, {
     Sid: 'iotctldemoZIotRuleRoleKeyUser',
     Effect: 'Allow',
     Principal: {AWS: roleArn},
@@ -132,9 +132,9 @@ test('iot role on a role an older iotctl made: trust and policy updated in place
   const result = await setupIot('role', ctx, {dryRun: false})
 
   assert.equal(mocks.iam.commandCalls(CreateRoleCommand).length, 0, 'the role is kept')
-  assert.deepEqual(mocks.iam.commandCalls(UpdateAssumeRolePolicyCommand).map((c) => [c.args[0].input.RoleName, JSON.parse(c.args[0].input.PolicyDocument as string)]),
+  assert.deepEqual(mocks.iam.commandCalls(UpdateAssumeRolePolicyCommand).map((c) => [c.args[0].input.RoleName, JSON.parse(c.args[0].input.PolicyDocument!)]),
     [['iotctl-demo-iot-to-msk', expectedTrust]])
-  assert.deepEqual(mocks.iam.commandCalls(PutRolePolicyCommand).map((c) => JSON.parse(c.args[0].input.PolicyDocument as string)), [expectedPolicy])
+  assert.deepEqual(mocks.iam.commandCalls(PutRolePolicyCommand).map((c) => JSON.parse(c.args[0].input.PolicyDocument!)), [expectedPolicy])
   const roleStep = result.steps.find((r) => r.id === 'iot-role')
   assert.equal(roleStep?.outcome, 'created')
   assert.deepEqual(roleStep?.changes, [
@@ -153,7 +153,7 @@ test('iot role on a role an older iotctl made: trust and policy updated in place
 test('iot role refuses a role of the same name that the stack did not create, before any change', async () => {
   const {ctx, mocks} = setup()
   mocks.iam.on(GetRoleCommand).resolves({Role: {RoleName: 'iotctl-demo-iot-to-msk', Arn: roleArn, Path: '/', RoleId: 'AROA1', CreateDate: new Date(), Tags: []}})
-  await assert.rejects(setupIot('role', ctx, {dryRun: false}), (e: Error) => e instanceof InputError && /without the tag iotctl:stack=demo/.test(e.message))
+  await assert.rejects(setupIot('role', ctx, {dryRun: false}), (e: Error) => e instanceof InputError && e.message.includes('without the tag iotctl:stack=demo'))
   assert.equal(mocks.iam.commandCalls(CreateRoleCommand).length + mocks.kms.commandCalls(PutKeyPolicyCommand).length, 0)
 })
 
@@ -171,7 +171,7 @@ test('iot destination: vpcConfiguration as configured; IAM\'s "cannot assume rol
   assert.deepEqual(calls[1].args[0].input, {destinationConfiguration: {vpcConfiguration: {
     vpcId: 'vpc-0000000b', subnetIds: ['subnet-0000000b1', 'subnet-0000000b2'], securityGroups: ['sg-0000000b'], roleArn,
   }}})
-  assert.ok(progress.some((m) => /waiting for IAM to let AWS IoT assume iotctl-demo-iot-to-msk/.test(m)), progress.join('\n'))
+  assert.ok(progress.some((m) => m.includes('waiting for IAM to let AWS IoT assume iotctl-demo-iot-to-msk')), progress.join('\n'))
   assert.ok(progress.some((m) => /waiting for .* to become ENABLED/.test(m)), progress.join('\n'))
   assert.equal(result.destinationArn, destinationArn)
   assert.deepEqual(ctx.ledger.resources.map((r) => r.id), [destinationArn])
@@ -180,7 +180,7 @@ test('iot destination: vpcConfiguration as configured; IAM\'s "cannot assume rol
 test('iot destination needs the role first: bad input naming the command, no change', async () => {
   const {ctx, mocks} = setup()
   mocks.iam.on(GetRoleCommand).rejects(noSuchEntity)
-  await assert.rejects(setupIot('destination', ctx, {dryRun: false}), (e: Error) => e instanceof InputError && /run `iotctl iot role` first/.test(e.message))
+  await assert.rejects(setupIot('destination', ctx, {dryRun: false}), (e: Error) => e instanceof InputError && e.message.includes('run `iotctl iot role` first'))
   assert.equal(mocks.iot.commandCalls(CreateTopicRuleDestinationCommand).length, 0)
 })
 
@@ -242,7 +242,7 @@ test('iot rule with a changed SQL and topic: ReplaceTopicRule, saying what chang
 
 test('iot rule refuses a dashed name before any call', async () => {
   const {ctx, mocks} = ruleSetup({rule: {name: 'device-data'}})
-  await assert.rejects(setupIot('rule', ctx, {dryRun: false}), (e: Error) => e instanceof InputError && /no dashes/.test(e.message))
+  await assert.rejects(setupIot('rule', ctx, {dryRun: false}), (e: Error) => e instanceof InputError && e.message.includes('no dashes'))
   assert.equal(mocks.iot.calls().length + mocks.iam.calls().length + mocks.kafka.calls().length, 0)
 })
 

@@ -62,10 +62,10 @@ test('the checker sees each kind of offence, and not a comment', () => {
     "export {stackFlags} from '../../flags/index.ts'",
     "const ui = await import('../../ui/mqtt.ts')",
     "process.stdout.write('x')",
-    "const err = process.stderr",
+    'const err = process.stderr',
     "console.log('x')",
     '// process.stdout and console.log in a comment are fine',
-    "const input = process.stdin",
+    'const input = process.stdin',
   ].join('\n')
   assert.deepEqual(offences(file, sample), [
     'src/lib/example/sample.ts:1 imports @oclif/core',

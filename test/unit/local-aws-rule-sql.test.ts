@@ -40,7 +40,7 @@ describe('rule SQL: statements refused with a parse error', () => {
   const refused: [string, RegExp][] = [
     ['THIS IS NOT SQL', /Expected SELECT but found 'THIS' at position 1/],
     ['SELECT * FROM', /quoted topic filter/],
-    ["SELECT * FROM device/+/data", /quoted topic filter/],
+    ['SELECT * FROM device/+/data', /quoted topic filter/],
     ["SELECT FROM 't'", /Expected an expression but found 'FROM'/],
     ["SELECT * FROM 't' WHERE", /Expected an expression/],
     ["SELECT * FROM 't' WHERE a >", /Expected an expression/],

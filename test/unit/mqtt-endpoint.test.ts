@@ -16,7 +16,7 @@ describe('IoT data endpoint discovery', () => {
     assert.equal(await describeIotDataEndpoint(iot), 'abc123-ats.iot.eu-west-1.amazonaws.com')
     const calls = iotMock.commandCalls(DescribeEndpointCommand)
     assert.equal(calls.length, 1)
-    assert.deepEqual(calls[0]!.args[0].input, {endpointType: 'iot:Data-ATS'})
+    assert.deepEqual(calls[0].args[0].input, {endpointType: 'iot:Data-ATS'})
   })
 
   test('an AWS failure is an AwsError with the AWS code', async () => {

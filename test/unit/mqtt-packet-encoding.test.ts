@@ -29,13 +29,13 @@ describe('PUBLISH encoding', () => {
         assert.ok(end > 3)
         const [packet, ...rest] = decode(target.subarray(3, end)) as mqttPacket.IPublishPacket[]
         assert.equal(rest.length, 0)
-        assert.equal(packet!.cmd, 'publish')
-        assert.equal(packet!.topic, 'device/1/data')
-        assert.equal(packet!.qos, qos)
-        assert.equal(packet!.retain, false)
-        assert.equal(packet!.dup, false)
-        if (qos === 1) assert.equal(packet!.messageId, 513)
-        assert.ok(Buffer.from(packet!.payload).equals(payload))
+        assert.equal(packet.cmd, 'publish')
+        assert.equal(packet.topic, 'device/1/data')
+        assert.equal(packet.qos, qos)
+        assert.equal(packet.retain, false)
+        assert.equal(packet.dup, false)
+        if (qos === 1) assert.equal(packet.messageId, 513)
+        assert.ok(Buffer.from(packet.payload).equals(payload))
       })
     }
   }

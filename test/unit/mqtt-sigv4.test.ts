@@ -24,7 +24,7 @@ function expectedSignature(host: string, path: string, region: string, expires: 
     ['X-Amz-Expires', String(expires)],
     ['X-Amz-SignedHeaders', 'host'],
   ]
-    .map(([key, value]) => `${encodeURIComponent(key!)}=${encodeURIComponent(value!)}`)
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
     .join('&')
   const canonicalRequest = ['GET', path, query, `host:${host}`, '', 'host', hex('')].join('\n')
   const stringToSign = ['AWS4-HMAC-SHA256', '20240501T123456Z', scope, hex(canonicalRequest)].join('\n')
@@ -33,7 +33,7 @@ function expectedSignature(host: string, path: string, region: string, expires: 
   return createHmac('sha256', key).update(stringToSign).digest('hex')
 }
 
-function params(url: string): Array<[string, string]> {
+function params(url: string): [string, string][] {
   return [...new URL(url).searchParams.entries()]
 }
 

@@ -31,7 +31,7 @@ describe('payload templates', () => {
     const before = Date.now()
     const [timestamp, iso] = compileTemplate('{{timestamp}} {{iso}}').render(context).split(' ')
     assert.ok(Number(timestamp) >= before && Number(timestamp) <= Date.now())
-    assert.match(iso!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    assert.match(iso, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
   })
 
   test('{{uuid}} differs each time', () => {
@@ -61,7 +61,7 @@ describe('payload templates', () => {
     assert.ok(value >= -5 && value <= -1)
   })
 
-  const bad: Array<[string, RegExp]> = [
+  const bad: [string, RegExp][] = [
     ['{{nope}}', /unknown placeholder \{\{nope\}\} at offset 0/],
     ['abc {{seq', /not closed/],
     ['{{random:30:20}}', /MIN is greater than MAX/],

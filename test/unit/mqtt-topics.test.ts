@@ -4,7 +4,7 @@ import {InputError} from '../../src/lib/errors.ts'
 import {matchTopicRules, ruleTopicFilter, topicMatchesFilter, validatePublishTopic, validateTopicFilter} from '../../src/lib/mqtt/topics.ts'
 
 describe('topic filters match topics as MQTT says', () => {
-  const cases: Array<[topic: string, filter: string, matches: boolean]> = [
+  const cases: [topic: string, filter: string, matches: boolean][] = [
     ['device/1/data', 'device/1/data', true],
     ['device/1/data', 'device/+/data', true],
     ['device/1/data', 'device/#', true],
@@ -33,7 +33,7 @@ describe('publish topics are checked', () => {
   for (const good of ['device/1/data', 'a', '$aws/rules/myRule/a/b/c/d/e/f/g/h', 'a/b/c/d/e/f/g/h']) {
     test(`accepts ${good}`, () => validatePublishTopic(good))
   }
-  const bad: Array<[string, RegExp]> = [
+  const bad: [string, RegExp][] = [
     ['', /empty/],
     ['device/+/data', /wildcard/],
     ['device/#', /wildcard/],
@@ -60,7 +60,7 @@ describe('subscription filters are checked', () => {
 })
 
 describe('rule SQL gives its topic filter', () => {
-  const cases: Array<[string, string]> = [
+  const cases: [string, string][] = [
     ["SELECT topic(2) as device_id, temperature FROM 'device/+/data'", 'device/+/data'],
     ["select * from 'a/#' where temperature > 30", 'a/#'],
     ['SELECT * FROM "quoted/+/double"', 'quoted/+/double'],

@@ -30,7 +30,7 @@ function inputError(message: RegExp) {
 
 describe('publish input', () => {
   const base = {connection: neverConnect, topic: 'device/1/data', payload: '{}'}
-  const cases: Array<[string, object, RegExp]> = [
+  const cases: [string, object, RegExp][] = [
     ['an empty topic', {topic: ''}, /topic is empty/],
     ['a topic with +', {topic: 'device/+/data'}, /wildcard/],
     ['a topic with #', {topic: 'device/#'}, /wildcard/],
@@ -56,7 +56,7 @@ describe('publish input', () => {
 
 describe('subscribe input', () => {
   const base = {connection: neverConnect, filter: 'device/+/data', onMessage: () => assert.fail('no message expected')}
-  const cases: Array<[string, object, RegExp]> = [
+  const cases: [string, object, RegExp][] = [
     ['an empty filter', {filter: ''}, /empty/],
     ['# before the last level', {filter: 'device/#/data'}, /'#' must be the whole last level/],
     ['+ inside a level', {filter: 'device/a+/data'}, /'\+' must be a whole level/],
@@ -73,7 +73,7 @@ describe('subscribe input', () => {
 
 describe('load input', () => {
   const base = {connection: neverConnect, devices: 10, rate: 100, durationSeconds: 10, topic: 'device/{{index}}/data', payload: '{"seq":{{seq}}}'}
-  const cases: Array<[string, object, RegExp]> = [
+  const cases: [string, object, RegExp][] = [
     ['0 devices', {devices: 0}, /number of devices must be a whole number greater than 0/],
     ['negative devices', {devices: -3}, /greater than 0/],
     ['a fractional number of devices', {devices: 2.5}, /whole number/],
@@ -150,10 +150,10 @@ describe('connection options', () => {
     await chmod(key, 0o644)
     const connection = await prepareConnection(mtls({key}))
     assert.equal(connection.warnings.length, 1)
-    assert.match(connection.warnings[0]!, /readable by group or others \(mode 0644\); run: chmod 600/)
+    assert.match(connection.warnings[0], /readable by group or others \(mode 0644\); run: chmod 600/)
   })
 
-  const bad: Array<[string, () => object, RegExp]> = [
+  const bad: [string, () => object, RegExp][] = [
     ['a certificate file that does not exist', () => mtls({cert: join(dir, 'missing.crt')}), /certificate file .*missing.crt does not exist/],
     ['a key file that does not exist', () => mtls({key: join(dir, 'missing.key')}), /private key file .*missing.key does not exist/],
     ['a CA file that does not exist', () => mtls({ca: join(dir, 'missing-ca.crt')}), /CA bundle file .* does not exist/],

@@ -10,7 +10,7 @@ function refusal(check: () => void): string {
   try {
     check()
   } catch (error) {
-    assert.ok(error instanceof InputError, `expected an InputError, got ${error}`)
+    assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`)
     assert.ok(!error.message.includes('\n'))
     return error.message
   }

@@ -34,7 +34,7 @@ test('a new key\'s policy: the account root statement, then the stack\'s use-thr
 
 test('missing statements: absent or changed, compared regardless of key order and one-element lists', () => {
   const ours = stackKeyStatements(context)
-  const reordered: PolicyStatement = {...ours[0], Condition: {StringEquals: {'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com', 'kms:CallerAccount': ['111111111111'] as unknown as string}}}
+  const reordered: PolicyStatement = {...ours[0], Condition: {StringEquals: {'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com', 'kms:CallerAccount': ['111111111111']}}}
   const cases: [string, KeyPolicy, number][] = [
     ['empty policy', {Version: '2012-10-17', Statement: []}, 1],
     ['root only', {Version: '2012-10-17', Statement: [rootStatement(context)]}, 1],

@@ -13,7 +13,7 @@ function refusal(check: () => void): string {
   try {
     check()
   } catch (error) {
-    assert.ok(error instanceof InputError, `expected an InputError, got ${error}`)
+    assert.ok(error instanceof InputError, `expected an InputError, got ${String(error)}`)
     assert.equal(error.exitCode, 2)
     assert.ok(!error.message.includes('\n'), 'one line')
     return error.message
@@ -86,6 +86,7 @@ test('generated passwords: 32 characters of the alphanumeric alphabet, different
 
 test('credentials never show their password when printed or serialised', () => {
   const credentials = new ScramCredentials('alice', 'p4ssw0rd-xyz')
+  // eslint-disable-next-line @typescript-eslint/restrict-template-expressions -- the point: every way a value becomes text
   const outputs = [JSON.stringify(credentials), JSON.stringify({nested: {credentials}}), inspect(credentials), inspect({credentials}), String(credentials), `${credentials}`]
   for (const output of outputs) {
     assert.ok(!output.includes('p4ssw0rd-xyz'), output)

@@ -31,7 +31,7 @@ import {
   RestoreSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
-import {mockClient, type AwsStub} from 'aws-sdk-client-mock'
+import {mockClient, type AwsClientStub} from 'aws-sdk-client-mock'
 import {AwsError, InputError} from '../../src/lib/errors.ts'
 import {ScramCredentials} from '../../src/lib/secrets/credentials.ts'
 import {mirrorSecrets, rotateSecrets} from '../../src/lib/secrets/index.ts'
@@ -57,8 +57,8 @@ const secretArn = (role: Role) => `arn:aws:secretsmanager:us-east-1:${ids[role]}
 interface Account {
   kms: KMSClient
   sm: SecretsManagerClient
-  kmsMock: AwsStub<any, any, any>
-  smMock: AwsStub<any, any, any>
+  kmsMock: AwsClientStub<KMSClient>
+  smMock: AwsClientStub<SecretsManagerClient>
 }
 
 /** Two accounts where nothing exists yet: every look-up says "not found". */
@@ -119,8 +119,8 @@ test('mirror into two empty accounts: a stack key with the root statement in eac
     assert.equal(input.KeyUsage, 'ENCRYPT_DECRYPT')
     assert.deepEqual(input.Tags, kmsStackTags)
     const context = {stack: 'demo', accountId: ids[role], region: 'us-east-1', partition: 'aws'}
-    assert.deepEqual(JSON.parse(input.Policy as string), newKeyPolicy(context))
-    assert.deepEqual(JSON.parse(input.Policy as string).Statement[0], rootStatement(context), `${role}: the root statement comes first`)
+    assert.deepEqual(JSON.parse(input.Policy!), newKeyPolicy(context))
+    assert.deepEqual(JSON.parse(input.Policy!).Statement[0], rootStatement(context), `${role}: the root statement comes first`)
     assert.deepEqual(kmsMock.commandCalls(CreateAliasCommand).map((c) => c.args[0].input), [{AliasName: 'alias/iotctl-demo', TargetKeyId: `key-${role}`}])
 
     const createSecret = smMock.commandCalls(CreateSecretCommand)
@@ -130,8 +130,8 @@ test('mirror into two empty accounts: a stack key with the root statement in eac
     assert.equal(secret.KmsKeyId, keyArn(role, `key-${role}`), `${role}: encrypted with its own account's key, by ARN (MSK does not take an alias)`)
     assert.deepEqual(secret.Tags, stackTags)
   }
-  const mskValue = JSON.parse(accounts.msk.smMock.commandCalls(CreateSecretCommand)[0].args[0].input.SecretString as string)
-  const iotValue = JSON.parse(accounts.iot.smMock.commandCalls(CreateSecretCommand)[0].args[0].input.SecretString as string)
+  const mskValue = JSON.parse(accounts.msk.smMock.commandCalls(CreateSecretCommand)[0].args[0].input.SecretString!)
+  const iotValue = JSON.parse(accounts.iot.smMock.commandCalls(CreateSecretCommand)[0].args[0].input.SecretString!)
   assert.deepEqual(iotValue, mskValue, 'the same username and password in both accounts')
   assert.equal(mskValue.username, 'iotctl')
   assert.match(mskValue.password, /^[A-Za-z0-9]{32}$/)
@@ -158,7 +158,7 @@ test('a password from stdin is written as given, with the configured username', 
   ctx.settings.secret = {username: 'alice'}
   await mirrorSecrets(ctx, {dryRun: false})
   for (const role of ['msk', 'iot'] as const) {
-    assert.deepEqual(JSON.parse(accounts[role].smMock.commandCalls(CreateSecretCommand)[0].args[0].input.SecretString as string), {username: 'alice', password: 'from-stdin-123'})
+    assert.deepEqual(JSON.parse(accounts[role].smMock.commandCalls(CreateSecretCommand)[0].args[0].input.SecretString!), {username: 'alice', password: 'from-stdin-123'})
   }
 })
 
@@ -186,7 +186,7 @@ test('after a cleanup: the stack\'s key pending deletion is brought back and its
     assert.deepEqual(kmsMock.commandCalls(CancelKeyDeletionCommand).map((c) => c.args[0].input), [{KeyId: `key-${role}`}])
     assert.deepEqual(kmsMock.commandCalls(EnableKeyCommand).map((c) => c.args[0].input), [{KeyId: `key-${role}`}], 'cancelled keys come back disabled')
     assert.deepEqual(kmsMock.commandCalls(CreateAliasCommand).map((c) => c.args[0].input), [{AliasName: 'alias/iotctl-demo', TargetKeyId: `key-${role}`}])
-    const policy = JSON.parse(kmsMock.commandCalls(PutKeyPolicyCommand)[0].args[0].input.Policy as string)
+    const policy = JSON.parse(kmsMock.commandCalls(PutKeyPolicyCommand)[0].args[0].input.Policy!)
     assert.deepEqual(policy.Statement, [rootStatement({accountId: ids[role], partition: 'aws'}), ...stackKeyStatements({stack: 'demo', accountId: ids[role], region: 'us-east-1', partition: 'aws'})])
     assert.equal(smMock.commandCalls(CreateSecretCommand).length, 0, `${role}: no new secret`)
     assert.deepEqual(smMock.commandCalls(RestoreSecretCommand).map((c) => c.args[0].input), [{SecretId: secretArn(role)}])
@@ -205,7 +205,7 @@ test('bad input found in the accounts is exit 2 with nothing mutating sent', asy
     accounts.iot.kmsMock.on(DescribeKeyCommand, {KeyId: 'alias/iotctl-demo'}).resolves({KeyMetadata: {KeyId: 'foreign', KeyManager: 'CUSTOMER', KeyState: 'Enabled'}})
     accounts.iot.kmsMock.on(ListResourceTagsCommand).resolves({Tags: []})
     await assert.rejects(mirrorSecrets(contextFor(accounts), {dryRun: false}), (error: Error) => error instanceof InputError &&
-      /^--key-alias alias\/iotctl-demo: in the IoT account \(222222222222\) it names key foreign, which stack 'demo' did not create/.test(error.message))
+      error.message.startsWith("--key-alias alias/iotctl-demo: in the IoT account (222222222222) it names key foreign, which stack 'demo' did not create"))
     assert.deepEqual(mutatingCalls(accounts), [])
   })
   await t.test('a secret of that name exists and is not the stack\'s', async () => {
@@ -219,7 +219,7 @@ test('bad input found in the accounts is exit 2 with nothing mutating sent', asy
     accounts.msk.smMock.on(DescribeSecretCommand, {SecretId: 'AmazonMSK_demo'}).resolves({ARN: secretArn('msk'), Name: 'AmazonMSK_demo', Tags: stackTags, KmsKeyId: keyArn('msk', 'k')})
     accounts.msk.smMock.on(GetSecretValueCommand).resolves({SecretString: JSON.stringify({username: 'iotctl', password: 'old-one'}), VersionId: 'v1'})
     const ctx = contextFor(accounts, secretOptionEntries({credentials: new ScramCredentials('iotctl', 'new-one')}))
-    await assert.rejects(mirrorSecrets(ctx, {dryRun: false}), (error: Error) => error instanceof InputError && /secret rotate --password-stdin/.test(error.message) && !/old-one|new-one/.test(error.message))
+    await assert.rejects(mirrorSecrets(ctx, {dryRun: false}), (error: Error) => error instanceof InputError && error.message.includes('secret rotate --password-stdin') && !/old-one|new-one/.test(error.message))
     assert.deepEqual(mutatingCalls(accounts), [])
   })
   await t.test('a configured name without the AmazonMSK_ prefix', async () => {
@@ -256,7 +256,7 @@ test('secrets that differ are reported, and only --force makes B match A', async
   const fixed = await mirrorSecrets(forced.ctx, {dryRun: false})
   assert.equal(fixed.inSync, true)
   assert.deepEqual(mutatingCalls(forced.accounts), ['iot:PutSecretValue'])
-  assert.deepEqual(JSON.parse(forced.accounts.iot.smMock.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString as string), {username: 'iotctl', password: 'from-a'})
+  assert.deepEqual(JSON.parse(forced.accounts.iot.smMock.commandCalls(PutSecretValueCommand)[0].args[0].input.SecretString!), {username: 'iotctl', password: 'from-a'})
 })
 
 function rotationAccounts() {
@@ -275,7 +275,7 @@ test('rotate writes one new value to A, then B, keeping the username, and report
   const a = accounts.msk.smMock.commandCalls(PutSecretValueCommand)[0].args[0].input
   const b = accounts.iot.smMock.commandCalls(PutSecretValueCommand)[0].args[0].input
   assert.equal(a.SecretString, b.SecretString)
-  const written = JSON.parse(a.SecretString as string)
+  const written = JSON.parse(a.SecretString!)
   assert.equal(written.username, 'alice')
   assert.notEqual(written.password, 'old-password')
   assert.deepEqual(result.current, {msk: {arn: secretArn('msk'), versionId: a.ClientRequestToken}, iot: {arn: secretArn('iot'), versionId: b.ClientRequestToken}})
@@ -295,8 +295,8 @@ test('rotate: when B fails, A gets its old value back and the error says both ke
   assert.equal(failure.exitCode, 1)
   const writesToA = accounts.msk.smMock.commandCalls(PutSecretValueCommand).map((c) => c.args[0].input)
   assert.equal(writesToA.length, 2, 'the new value, then the old one back')
-  assert.notEqual(JSON.parse(writesToA[0].SecretString as string).password, 'old-password')
-  assert.deepEqual(JSON.parse(writesToA[1].SecretString as string), {username: 'alice', password: 'old-password'})
+  assert.notEqual(JSON.parse(writesToA[0].SecretString!).password, 'old-password')
+  assert.deepEqual(JSON.parse(writesToA[1].SecretString!), {username: 'alice', password: 'old-password'})
   assert.notEqual(writesToA[1].ClientRequestToken, writesToA[0].ClientRequestToken)
   assert.match(failure.message, new RegExp(`the IoT account's secret could not be updated \\(injected\\); the MSK account's secret holds the old password again \\(version ${writesToA[1].ClientRequestToken}\\), so both keep the old password`))
   assert.ok(!failure.message.includes('old-password'))
@@ -321,7 +321,7 @@ test('cleanup: the stack\'s statements and alias come off the key, which is sche
   const ctx = contextFor(accounts, secretOptionEntries({kmsPendingDays: 9}))
   const record: ResourceRecord = {step: 'kms-key:msk', kind: 'kms:key', id: 'key-msk', account: 'msk', accountId: ids.msk, region: 'us-east-1', attrs: {arn: keyArn('msk', 'key-msk'), alias: 'alias/iotctl-demo'}}
   await kmsKeyStep('msk').delete(ctx, [record])
-  const policy = JSON.parse(kmsMock.commandCalls(PutKeyPolicyCommand)[0].args[0].input.Policy as string)
+  const policy = JSON.parse(kmsMock.commandCalls(PutKeyPolicyCommand)[0].args[0].input.Policy!)
   assert.deepEqual(policy.Statement, [rootStatement(context), foreign])
   assert.deepEqual(kmsMock.commandCalls(DeleteAliasCommand).map((c) => c.args[0].input), [{AliasName: 'alias/iotctl-demo'}])
   assert.deepEqual(kmsMock.commandCalls(ScheduleKeyDeletionCommand).map((c) => c.args[0].input), [{KeyId: 'key-msk', PendingWindowInDays: 9}])

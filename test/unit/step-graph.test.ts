@@ -63,7 +63,7 @@ function timedStep(id: string, timeline: Timeline, options: {needs?: string[]; m
 }
 
 const newTimeline = (): Timeline => ({events: [], inFlight: 0, maxInFlight: 0})
-const before = (events: string[], a: string, b: string) => events.indexOf(a) >= 0 && events.indexOf(a) < events.indexOf(b)
+const before = (events: string[], a: string, b: string) => events.includes(a) && events.indexOf(a) < events.indexOf(b)
 
 test('steps that need nothing of each other run side by side; --parallel 1 runs them one at a time', async () => {
   const timeline = newTimeline()
@@ -159,8 +159,8 @@ test('cleanup walks the graph backward: a step goes once every step needing it h
 test('the graph is derived from needs and provides; cycles and two providers of one fact are refused', () => {
   const timeline = newTimeline()
   const graph = new StepGraph([timedStep('a', timeline), timedStep('b', timeline, {needs: ['a']}), timedStep('c', timeline, {needs: ['a', 'b']})])
-  assert.deepEqual(graph.needsOf(graph.get('c') as Step).map((s) => s.id), ['a', 'b'])
-  assert.deepEqual(graph.neededBy(graph.get('a') as Step).map((s) => s.id), ['b', 'c'])
+  assert.deepEqual(graph.needsOf(graph.get('c')!).map((s) => s.id), ['a', 'b'])
+  assert.deepEqual(graph.neededBy(graph.get('a')!).map((s) => s.id), ['b', 'c'])
   assert.deepEqual(graph.slice('b').steps.map((s) => s.id), ['a', 'b'])
   assert.throws(() => new StepGraph([timedStep('a', timeline, {needs: ['b']}), timedStep('b', timeline, {needs: ['a']})]), /steps need each other: a → b → a/)
   const twice = {...timedStep('x', timeline), provides: [made('a')]}
@@ -172,7 +172,7 @@ test('the graph is derived from needs and provides; cycles and two providers of 
 
 test('the registry: the peering, keys and role do not wait for the cluster; the association, the topic and the rule do', () => {
   const graph = upGraph({createCluster: true})
-  const needs = (id: string) => graph.needsOf(graph.get(id) as Step).map((s) => s.id).sort()
+  const needs = (id: string) => graph.needsOf(graph.get(id)!).map((s) => s.id).sort()
   for (const id of ['peering', 'sg-ingress', 'kms-key:msk', 'kms-key:iot', 'secret:msk', 'secret:iot', 'iot-role', 'iot-key-user', 'iot-destination']) {
     assert.equal(needs(id).includes('msk-cluster'), false, `${id} does not wait for the cluster`)
   }

@@ -12,7 +12,7 @@ import {
 const bytes = (...values: number[]) => new Uint8Array(values)
 
 describe('tunnel Message encoding', () => {
-  const cases: Array<[string, TunnelMessageInit]> = [
+  const cases: [string, TunnelMessageInit][] = [
     ['DATA with a payload', {type: MessageType.DATA, streamId: 1, serviceId: 'SSH', connectionId: 3, payload: bytes(1, 2, 3)}],
     ['STREAM_START V3', {type: MessageType.STREAM_START, streamId: 123456789, serviceId: 'HTTP', connectionId: 1}],
     ['STREAM_START V2 (no connection id)', {type: MessageType.STREAM_START, streamId: 7, serviceId: 'SSH'}],
@@ -49,7 +49,7 @@ describe('tunnel Message encoding', () => {
     assert.equal(messageTypeName(99), 'TYPE_99')
   })
 
-  const problems: Array<[string, TunnelMessageInit, string | undefined]> = [
+  const problems: [string, TunnelMessageInit, string | undefined][] = [
     ['a valid DATA', {type: MessageType.DATA, streamId: 1, payload: new Uint8Array(MAX_PAYLOAD)}, undefined],
     ['no type', {type: 0, streamId: 1}, 'no-type'],
     ['DATA without stream id', {type: MessageType.DATA, payload: bytes(1)}, 'no-stream-id'],
@@ -84,7 +84,7 @@ describe('tunnel framing', () => {
     assert.deepEqual([...frame], [0x00, 0x04, 0x08, 0x03, 0x10, 0x01])
   })
 
-  const splits: Array<[string, (data: Buffer) => Buffer[]]> = [
+  const splits: [string, (data: Buffer) => Buffer[]][] = [
     ['all frames in one WebSocket message', data => [data]],
     ['one byte per message', data => [...data].map(byte => Buffer.from([byte]))],
     ['messages of 7 bytes', data => Array.from({length: Math.ceil(data.length / 7)}, (_, i) => data.subarray(i * 7, i * 7 + 7))],
@@ -98,7 +98,7 @@ describe('tunnel framing', () => {
       const decoded = split(stream).flatMap(chunk => decoder.push(chunk))
       assert.equal(decoder.pendingBytes, 0)
       assert.deepEqual(decoded.map(frame => frame.message?.type), messages.map(message => message.type))
-      assert.equal(decoded[2]!.message!.payload.length, 1000)
+      assert.equal(decoded[2].message!.payload.length, 1000)
       assert.ok(decoded.every(frame => frame.problem === undefined))
     })
   }
@@ -114,29 +114,29 @@ describe('tunnel framing', () => {
   it('decodes payloads as views, not copies, when a frame is inside one message', () => {
     const frame = encodeFrame({type: MessageType.DATA, streamId: 1, payload: new Uint8Array(100)})
     const [decoded] = new FrameDecoder().push(frame)
-    assert.equal(decoded!.message!.payload.buffer, frame.buffer)
+    assert.equal(decoded.message!.payload.buffer, frame.buffer)
   })
 
   it('keeps going after a frame that is not a protobuf Message', () => {
     const garbage = Buffer.from([0x00, 0x03, 0x22, 0x05, 0x01])
-    const decoded = new FrameDecoder().push(Buffer.concat([garbage, encodeFrame(messages[1]!)]))
+    const decoded = new FrameDecoder().push(Buffer.concat([garbage, encodeFrame(messages[1])]))
     assert.equal(decoded.length, 2)
-    assert.equal(decoded[0]!.problem, 'bad-protobuf')
-    assert.equal(decoded[0]!.message, undefined)
-    assert.equal(decoded[1]!.message!.type, MessageType.STREAM_START)
+    assert.equal(decoded[0].problem, 'bad-protobuf')
+    assert.equal(decoded[0].message, undefined)
+    assert.equal(decoded[1].message!.type, MessageType.STREAM_START)
   })
 
   it('reports an oversized payload with the message, so that its stream can be reset', () => {
     const oversized = encodeFrame({type: MessageType.DATA, streamId: 9, serviceId: 'SSH', connectionId: 2, payload: new Uint8Array(65000)})
     const [decoded] = new FrameDecoder().push(oversized)
-    assert.equal(decoded!.problem, 'payload-too-large')
-    assert.equal(decoded!.message!.streamId, 9)
-    assert.equal(decoded!.message!.connectionId, 2)
+    assert.equal(decoded.problem, 'payload-too-large')
+    assert.equal(decoded.message.streamId, 9)
+    assert.equal(decoded.message.connectionId, 2)
   })
 
   it('treats an empty frame as a message without a type', () => {
     const [decoded] = new FrameDecoder().push(Buffer.from([0, 0]))
-    assert.equal(decoded!.problem, 'no-type')
+    assert.equal(decoded.problem, 'no-type')
   })
 
   it('refuses to encode a frame longer than the 16-bit prefix allows', () => {
@@ -148,11 +148,11 @@ describe('tunnel framing', () => {
     const payload = Buffer.from('hello tunnel')
     const frame = dataFrame(dataFrameHeader(77, 'SSH', 3), payload)
     const [decoded] = new FrameDecoder().push(Buffer.concat([frame.head, frame.body!]))
-    assert.deepEqual({...decoded!.message!, payload: Buffer.from(decoded!.message!.payload).toString()},
+    assert.deepEqual({...decoded.message!, payload: Buffer.from(decoded.message!.payload).toString()},
       {type: MessageType.DATA, streamId: 77, ignorable: false, payload: 'hello tunnel', serviceId: 'SSH', availableServiceIds: [], connectionId: 3})
   })
 
-  const chunkSizes: Array<[number, number[]]> = [
+  const chunkSizes: [number, number[]][] = [
     [1, [1]],
     [MAX_PAYLOAD, [MAX_PAYLOAD]],
     [MAX_PAYLOAD + 1, [MAX_PAYLOAD, 1]],
@@ -186,21 +186,21 @@ describe('tunnel framing', () => {
     assert.deepEqual(groupFrames(frames), [[0, 2], [2, 4], [4, 7]])
   })
 
-  const maskCases: Array<[string, number]> = [['a tiny', 3], ['a 125-byte', 125], ['a 16-bit-length', 4000], ['a 64-bit-length', 120000]]
+  const maskCases: [string, number][] = [['a tiny', 3], ['a 125-byte', 125], ['a 16-bit-length', 4000], ['a 64-bit-length', 120000]]
   for (const [name, size] of maskCases) {
     it(`writes ${name} masked binary WebSocket frame that unmasks to the frames`, () => {
       const frames: OutgoingFrame[] = [{head: Buffer.alloc(1, 0xee), body: Buffer.alloc(size - 1).map((_, i) => i & 0xff)}]
       const key = Buffer.from([0xa1, 0xb2, 0xc3, 0xd4])
       const frame = maskedWebSocketFrame(frames, 0, 1, key)
       assert.equal(frame[0], 0x82, 'FIN + binary')
-      assert.equal(frame[1]! & 0x80, 0x80, 'masked')
-      const lengthCode = frame[1]! & 0x7f
+      assert.equal(frame[1] & 0x80, 0x80, 'masked')
+      const lengthCode = frame[1] & 0x7f
       const headerLength = lengthCode < 126 ? 6 : lengthCode === 126 ? 8 : 14
       const length = lengthCode < 126 ? lengthCode : lengthCode === 126 ? frame.readUInt16BE(2) : frame.readUInt32BE(6)
       assert.equal(length, size)
       assert.deepEqual([...frame.subarray(headerLength - 4, headerLength)], [...key])
-      const payload = Buffer.from(frame.subarray(headerLength)).map((byte, i) => byte ^ key[i & 3]!)
-      assert.deepEqual(payload, Buffer.concat([frames[0]!.head, frames[0]!.body!]))
+      const payload = Buffer.from(frame.subarray(headerLength)).map((byte, i) => byte ^ key[i & 3])
+      assert.deepEqual(payload, Buffer.concat([frames[0].head, frames[0].body!]))
     })
   }
 })

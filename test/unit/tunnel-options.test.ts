@@ -7,7 +7,7 @@ import {bypassesProxy, proxyForUrl} from '../../src/lib/tunnel/protocol/proxy-en
 import {resolveSourceServices} from '../../src/lib/tunnel/protocol/source.ts'
 
 describe('tunnel endpoint URL', () => {
-  const cases: Array<[string, 'source' | 'destination', string | undefined, string | undefined, string]> = [
+  const cases: [string, 'source' | 'destination', string | undefined, string | undefined, string][] = [
     ['the regional endpoint', 'source', undefined, 'eu-west-1', 'wss://data.tunneling.iot.eu-west-1.amazonaws.com/tunnel?local-proxy-mode=source'],
     ['an explicit endpoint', 'destination', 'wss://127.0.0.1:8443', undefined, 'wss://127.0.0.1:8443/tunnel?local-proxy-mode=destination'],
     ['an https endpoint', 'source', 'https://example.test', 'us-east-1', 'wss://example.test/tunnel?local-proxy-mode=source'],
@@ -22,7 +22,7 @@ describe('tunnel endpoint URL', () => {
 })
 
 describe('reconnect backoff', () => {
-  const cases: Array<[number, number]> = [[1, 500], [2, 1000], [3, 2000], [6, 16000], [7, 30000], [20, 30000]]
+  const cases: [number, number][] = [[1, 500], [2, 1000], [3, 2000], [6, 16000], [7, 30000], [20, 30000]]
   for (const [attempt, expected] of cases) {
     it(`waits ${expected} ms (±20 %) before attempt ${attempt + 1}`, () => {
       assert.equal(backoffDelay(attempt, {}, () => 0.5), expected)
@@ -34,7 +34,7 @@ describe('reconnect backoff', () => {
 })
 
 describe('client token', () => {
-  const cases: Array<[string, boolean]> = [
+  const cases: [string, boolean][] = [
     ['0b9a3f52-6f2c-4a53-9d0e-0e7b1a0f8e11', true],
     ['a'.repeat(32), true],
     ['a'.repeat(128), true],
@@ -52,7 +52,7 @@ describe('client token', () => {
 
 describe('HTTPS_PROXY and NO_PROXY', () => {
   const target = new URL('wss://data.tunneling.iot.us-east-1.amazonaws.com/tunnel')
-  const cases: Array<[string, Record<string, string>, string | undefined]> = [
+  const cases: [string, Record<string, string>, string | undefined][] = [
     ['no proxy set', {}, undefined],
     ['HTTPS_PROXY', {HTTPS_PROXY: 'http://proxy.corp:3128'}, 'http://proxy.corp:3128/'],
     ['https_proxy', {https_proxy: 'http://lower.corp:8080'}, 'http://lower.corp:8080/'],
@@ -67,7 +67,7 @@ describe('HTTPS_PROXY and NO_PROXY', () => {
     it(`resolves ${name}`, () => assert.equal(proxyForUrl(target, env)?.href, expected))
   }
 
-  const bypass: Array<[string, number, string, boolean]> = [
+  const bypass: [string, number, string, boolean][] = [
     ['127.0.0.1', 443, '127.0.0.1', true],
     ['127.0.0.1', 443, 'localhost', false],
     ['10.1.2.3', 443, '10.0.0.0/8', true],
@@ -85,7 +85,7 @@ describe('HTTPS_PROXY and NO_PROXY', () => {
 })
 
 describe('destination targets', () => {
-  const cases: Array<[string | number, {host: string; port: number}]> = [
+  const cases: [string | number, {host: string; port: number}][] = [
     ['localhost:22', {host: 'localhost', port: 22}],
     ['10.0.0.5:8080', {host: '10.0.0.5', port: 8080}],
     ['[::1]:2222', {host: '::1', port: 2222}],
@@ -101,7 +101,7 @@ describe('destination targets', () => {
 })
 
 describe('service ids', () => {
-  const sourceCases: Array<[string, string[], string[], Record<string, string> | 'error']> = [
+  const sourceCases: [string, string[], string[], Record<string, string> | 'error'][] = [
     ['named services of the tunnel', ['SSH', 'HTTP'], ['SSH', 'HTTP', 'RDP'], {SSH: 'SSH', HTTP: 'HTTP'}],
     ['the unnamed service of a one-service tunnel', [''], ['SSH'], {'': 'SSH'}],
     ['the unnamed service of a tunnel without services', [''], [], {'': ''}],

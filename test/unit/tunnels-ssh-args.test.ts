@@ -20,8 +20,8 @@ describe('splitting what follows -- into ssh options and the remote command', ()
     test(JSON.stringify(args), () => assert.deepEqual(splitSshArgs(args), {options, command}))
   }
   test('an option without its value, and an unknown option, are refused', () => {
-    assert.throws(() => splitSshArgs(['-i']), (e: unknown) => e instanceof InputError && /ssh option -i needs a value/.test(e.message))
-    assert.throws(() => splitSshArgs(['-Z']), (e: unknown) => e instanceof InputError && /-Z is not an ssh option/.test(e.message))
+    assert.throws(() => splitSshArgs(['-i']), (e: unknown) => e instanceof InputError && e.message.includes('ssh option -i needs a value'))
+    assert.throws(() => splitSshArgs(['-Z']), (e: unknown) => e instanceof InputError && e.message.includes('-Z is not an ssh option'))
   })
 })
 

@@ -145,7 +145,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     validatePublishTopic(topic)
     states.push({index, clientId, connection, topic, context: {seq: 0, device: clientId, index}, online: false, accounted: 0})
   }
-  const payloadTemplate = await loadPayloadTemplate(options, states[0]!.clientId)
+  const payloadTemplate = await loadPayloadTemplate(options, states[0].clientId)
   const perDeviceRate = rate / devices
   const warnings = [...new Set(states.flatMap((state) => state.connection.warnings))]
   if (perDeviceRate > awsPublishesPerConnection) {
@@ -208,7 +208,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   /** Accounts for each device's messages due by `now`: sends them, or counts them failed when it is offline. */
   const pump = (now: number) => {
     for (let i = 0; i < states.length; i++) {
-      const state = states[i]!
+      const state = states[i]
       if (state.startedAt === undefined) continue
       const due = Math.floor((perDeviceRate * (now - state.startedAt)) / 1000) - state.accounted
       if (due <= 0) continue
@@ -217,7 +217,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         state.accounted += due
         continue
       }
-      const written = state.sender!.write(state.accounted + 1, due, payloads[i]!)
+      const written = state.sender!.write(state.accounted + 1, due, payloads[i])
       state.accounted += written
       sent += written
     }
@@ -231,7 +231,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const now = performance.now()
       // Ramp-up: device i starts at i * rampUp / N.
       while (started < devices && now - start >= (started * rampUpMs) / devices) {
-        const state = states[started++]!
+        const state = states[started++]
         startDevice(state).catch((error: Error) => {
           connectionErrors++
           firstError ??= error
@@ -280,7 +280,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await closeAll(clients)
   for (const state of states) state.sender?.close()
 
-  const url = states[0]!.connection.url
+  const url = states[0].connection.url
   if (connectedDevices === 0) {
     const code = firstError ? errorCode(firstError) : 'ConnectionClosed'
     throw new AwsError('mqtt load', code, `none of the ${devices} devices could connect to ${url}: ${firstError?.message ?? closedBeforeConnack}`, {cause: firstError})
@@ -336,8 +336,8 @@ class LatencyRecorder {
 
   summary(): LatencySummary {
     const sorted = this.#values.slice(0, this.count).sort()
-    const at = (p: number) => round(sorted[Math.min(this.count - 1, Math.ceil((p / 100) * this.count) - 1)]!)
-    return {p50: at(50), p95: at(95), p99: at(99), max: round(sorted[this.count - 1]!)}
+    const at = (p: number) => round(sorted[Math.min(this.count - 1, Math.ceil((p / 100) * this.count) - 1)])
+    return {p50: at(50), p95: at(95), p99: at(99), max: round(sorted[this.count - 1])}
   }
 }
 

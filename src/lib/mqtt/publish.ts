@@ -123,9 +123,9 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const payload = staticBody
     ? () => staticBody
     : (seq: number) => {
-        context.seq = seq
-        return template.render(context)
-      }
+      context.seq = seq
+      return template.render(context)
+    }
 
   const connectStart = performance.now()
   const client = await connectClient(connection)

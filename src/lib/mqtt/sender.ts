@@ -146,7 +146,7 @@ export class PublishSender {
     this.#pending[id] = 0
     this.inflight--
     this.acked++
-    this.#onAck?.({seq: this.#seqOf[id]!, packetId: id, latencyMs: performance.now() - this.#sentAt[id]!})
+    this.#onAck?.({seq: this.#seqOf[id], packetId: id, latencyMs: performance.now() - this.#sentAt[id]})
     // Wake the writer once a quarter of the window is free (or none is in flight), and
     // only after the other acks of the same read: it then refills the window with one
     // write rather than one write per ack, which costs the broker a read per message too.

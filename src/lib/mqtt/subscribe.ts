@@ -84,9 +84,9 @@ export async function subscribe(options: SubscribeOptions): Promise<SubscribeRes
         options.timeoutSeconds === undefined
           ? undefined
           : setTimeout(() => {
-              if (options.count === undefined) finish(undefined, 'timeout')
-              else finish(new CheckFailed(`received ${received} of ${options.count} messages on ${filter} within ${options.timeoutSeconds} s`), 'timeout')
-            }, options.timeoutSeconds * 1000)
+            if (options.count === undefined) finish(undefined, 'timeout')
+            else finish(new CheckFailed(`received ${received} of ${options.count} messages on ${filter} within ${options.timeoutSeconds} s`), 'timeout')
+          }, options.timeoutSeconds * 1000)
       client.on('message', onMessage)
       options.signal?.addEventListener('abort', onAbort, {once: true})
       if (options.signal?.aborted) onAbort()

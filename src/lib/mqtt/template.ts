@@ -60,15 +60,12 @@ export function compileTemplate(source: string): Template {
 function renderer(pieces: Piece[]): (context: TemplateContext) => string {
   if (pieces.length === 0) return () => ''
   if (pieces.length === 1) {
-    const only = pieces[0]!
+    const only = pieces[0]
     return typeof only === 'string' ? () => only : only
   }
   return (context) => {
     let out = ''
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i]!
-      out += typeof piece === 'string' ? piece : piece(context)
-    }
+    for (const piece of pieces) out += typeof piece === 'string' ? piece : piece(context)
     return out
   }
 }
@@ -89,7 +86,7 @@ function compilePlaceholder(name: string, offset: number): Piece {
       return (context) => String(context.index)
   }
   const random = /^random:(-?\d+(?:\.\d+)?):(-?\d+(?:\.\d+)?)$/.exec(name)
-  if (random) return randomNumber(random[1]!, random[2]!, offset)
+  if (random) return randomNumber(random[1], random[2], offset)
   throw new InputError(`template: unknown placeholder {{${name}}} at offset ${offset}; known: ${placeholders.map((p) => `{{${p}}}`).join(', ')}`)
 }
 

@@ -23,8 +23,8 @@ export function validateTopicFilter(filter: string): void {
   // A shared subscription "$share/<group>/<filter>" carries an ordinary filter after the group.
   const shared = /^\$share\/([^/]*)\/(.*)$/s.exec(filter)
   if (shared) {
-    if (shared[1] === '' || /[+#]/.test(shared[1]!)) throw new InputError(`topic filter ${JSON.stringify(filter)}: the share group name must be non-empty and contain no wildcard`)
-    validateTopicFilter(shared[2]!)
+    if (shared[1] === '' || /[+#]/.test(shared[1])) throw new InputError(`topic filter ${JSON.stringify(filter)}: the share group name must be non-empty and contain no wildcard`)
+    validateTopicFilter(shared[2])
     return
   }
   const levels = filter.split('/')
@@ -75,7 +75,7 @@ export function topicMatchesFilter(topic: string, filter: string): boolean {
 export function ruleTopicFilter(sql: string): string {
   const match = /\bFROM\s+(?:'((?:[^']|'')*)'|"((?:[^"]|"")*)")/i.exec(sql)
   if (!match) throw new InputError(`no FROM '<topic filter>' clause in rule SQL: ${sql}`)
-  return match[1] !== undefined ? match[1].replaceAll("''", "'") : match[2]!.replaceAll('""', '"')
+  return match[1] !== undefined ? match[1].replaceAll("''", "'") : match[2].replaceAll('""', '"')
 }
 
 export interface TopicRule {
@@ -98,7 +98,7 @@ export interface RuleTopicMatch {
  * Use it before publishing test traffic to catch a topic typo: no match means the
  * rule will never see the message.
  */
-export function matchTopicRules(topic: string, rules: Array<string | TopicRule>): RuleTopicMatch[] {
+export function matchTopicRules(topic: string, rules: (string | TopicRule)[]): RuleTopicMatch[] {
   validatePublishTopic(topic)
   return rules.map((rule) => {
     const {name, sql} = typeof rule === 'string' ? {name: undefined, sql: rule} : rule

@@ -4,7 +4,7 @@
 // does not wrap, sent on a connection of our own with the credential salted here.
 import {pbkdf2, randomBytes} from 'node:crypto'
 import {promisify} from 'node:util'
-import {Admin, AuthenticationError, Connection, ConfigResourceTypes, ConfigSources, alterUserScramCredentialsV0, findErrorBy, type GenericError} from '@platformatic/kafka'
+import {Admin, AuthenticationError, Connection, ConfigResourceTypes, ConfigSources, alterUserScramCredentialsV0, findErrorBy} from '@platformatic/kafka'
 
 const derive = promisify(pbkdf2)
 
@@ -78,7 +78,7 @@ export class KafkaAdmin {
         await this.#admin.listTopics()
         return
       } catch (error) {
-        if (Date.now() > deadline) throw new Error(`the broker did not answer as ${this.#user.username}: ${(error as Error).message}`)
+        if (Date.now() > deadline) throw new Error(`the broker did not answer as ${this.#user.username}: ${(error as Error).message}`, {cause: error})
         await sleep(100)
       }
     }
@@ -164,7 +164,7 @@ export class KafkaAdmin {
     // a producer right after this call is not told LEADER_NOT_AVAILABLE.
     await this.#until(async () => {
       const described = await this.describeTopic(name).catch(() => undefined)
-      return described !== undefined && described.partitions === partitions
+      return described?.partitions === partitions
     }, `topic ${name} has no leader yet`)
   }
 
@@ -189,7 +189,7 @@ export class KafkaAdmin {
       topic = metadata.topics.get(name)
     } catch (error) {
       // The client answers a topic the broker does not know with its own UserError.
-      if (findErrorBy(error as Error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION') || /^Unknown topic /.test((error as Error).message)) return undefined
+      if (findErrorBy(error as Error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION') || (error as Error).message.startsWith('Unknown topic ')) return undefined
       throw error
     }
     if (!topic) return undefined
@@ -227,7 +227,7 @@ function isAuthenticationFailure(error: unknown): boolean {
 function topicError(error: unknown, topic: string): Error {
   for (const id of ['TOPIC_ALREADY_EXISTS', 'UNKNOWN_TOPIC_OR_PARTITION', 'INVALID_TOPIC_EXCEPTION', 'INVALID_PARTITIONS', 'INVALID_REPLICATION_FACTOR', 'INVALID_CONFIG', 'POLICY_VIOLATION']) {
     const found = findErrorBy(error as Error, 'apiId', id)
-    if (found) return new KafkaTopicError(id, `${topic}: ${(found as GenericError).serverErrorMessage ?? found.message}`)
+    if (found) return new KafkaTopicError(id, `${topic}: ${found.serverErrorMessage ?? found.message}`)
   }
   return error as Error
 }

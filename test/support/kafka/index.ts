@@ -106,7 +106,7 @@ export async function startKafka(options: KafkaOptions = {}): Promise<LocalKafka
   let output = ''
   const kill = async (): Promise<void> => {
     await admin?.close()
-    if (child && child.exitCode === null && child.signalCode === null) {
+    if (child?.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child!.once('exit', () => resolve()))
       child.ref()
       // Nothing in the broker is worth a clean shutdown: its data lives in a throw-away folder.

@@ -26,7 +26,7 @@ export class AccountBook {
     const key = xmlText(xml, 'AccessKeyId')
     if (!key) return
     const assumed = /arn:aws[\w-]*:sts::(\d{12}):assumed-role\//.exec(xmlText(xml, 'Arn') ?? '')
-    this.learn(key, assumed ? assumed[1]! : callerAccount)
+    this.learn(key, assumed ? assumed[1] : callerAccount)
   }
 
   resolve(accessKeyId: string | undefined): Promise<string> {

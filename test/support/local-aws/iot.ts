@@ -78,7 +78,7 @@ export class IotStandIn {
       ListTagsForResource: (c) => this.#listTags(c),
       CreateTopicRule: (c) => this.#putRule(c, true),
       ReplaceTopicRule: (c) => this.#putRule(c, false),
-      DeleteTopicRule: (c) => this.#forgetOnSuccess(c, this.#ruleArn(c, c.facts.uriParams.ruleName!)),
+      DeleteTopicRule: (c) => this.#forgetOnSuccess(c, this.#ruleArn(c, c.facts.uriParams.ruleName)),
       CreatePolicy: (c) => this.#createTagged(c),
       CreateRoleAlias: (c) => this.#createTagged(c),
       CreateThingType: (c) => this.#createTagged(c),
@@ -101,7 +101,7 @@ export class IotStandIn {
     const id = randomUUID()
     if (kinds[0] === 'httpUrlConfiguration') {
       const confirmationUrl = (config.httpUrlConfiguration as {confirmationUrl?: unknown}).confirmationUrl
-      if (typeof confirmationUrl !== 'string' || !/^https:\/\//.test(confirmationUrl)) throw invalid('confirmationUrl must be an https URL')
+      if (typeof confirmationUrl !== 'string' || !confirmationUrl.startsWith('https://')) throw invalid('confirmationUrl must be an https URL')
       const destination: Destination = {
         arn: `arn:aws:iot:${c.region}:${c.account}:ruledestination/http/${id}`,
         account: c.account,
@@ -207,7 +207,7 @@ export class IotStandIn {
   #find(c: CallContext, arn: unknown): Destination {
     if (typeof arn !== 'string' || !arn) throw invalid("1 validation error detected: Value null at 'arn' failed to satisfy constraint: Member must not be null")
     const destination = this.#destinations.get(arn)
-    if (!destination || destination.account !== c.account || destination.region !== c.region) {
+    if (destination?.account !== c.account || destination.region !== c.region) {
       throw invalid(`Topic rule destination ${arn} does not exist`)
     }
     return this.#refresh(destination)
@@ -255,7 +255,7 @@ export class IotStandIn {
       const arn = (action as {kafka?: {destinationArn?: unknown}})?.kafka?.destinationArn
       if (arn === undefined) continue
       const destination = typeof arn === 'string' ? this.destination(arn) : undefined
-      if (!destination || destination.account !== c.account || destination.region !== c.region) {
+      if (destination?.account !== c.account || destination.region !== c.region) {
         throw invalid(`The destination ${String(arn)} of the Kafka action does not exist`)
       }
       if (destination.status !== 'ENABLED') {
@@ -266,7 +266,7 @@ export class IotStandIn {
     if (creating && answer.status === 200) {
       const tagging = c.headers['x-amz-tagging']
       if (typeof tagging === 'string' && tagging) {
-        this.#setTags(this.#ruleArn(c, c.facts.uriParams.ruleName!), [...new URLSearchParams(tagging)].map(([Key, Value]) => ({Key, Value})))
+        this.#setTags(this.#ruleArn(c, c.facts.uriParams.ruleName), [...new URLSearchParams(tagging)].map(([Key, Value]) => ({Key, Value})))
       }
     }
     return relay(answer)
@@ -301,10 +301,10 @@ export class IotStandIn {
     if (type === 'ruledestination') {
       this.#find(c, arn)
     } else if (type === 'rule') {
-      const rule = await c.moto.rest('iot', 'GET', `/rules/${encodeURIComponent(rest!)}`, c.account, c.region)
+      const rule = await c.moto.rest('iot', 'GET', `/rules/${encodeURIComponent(rest)}`, c.account, c.region)
       if (rule.status !== 200) throw missing()
     } else if (type === 'policy') {
-      const policy = await c.moto.rest('iot', 'GET', `/policies/${encodeURIComponent(rest!)}`, c.account, c.region)
+      const policy = await c.moto.rest('iot', 'GET', `/policies/${encodeURIComponent(rest)}`, c.account, c.region)
       if (policy.status !== 200) throw missing()
     }
     return arn
@@ -354,7 +354,7 @@ async function checkRole(moto: MotoClient, account: string, region: string, role
   const [, roleAccount, roleName] = parts
   const refusal = `IoT cannot assume role ${roleArn}: it does not exist or does not trust iot.amazonaws.com`
   if (roleAccount !== account) throw invalid(refusal)
-  const answer = await moto.query('iam', account, region, {Action: 'GetRole', Version: '2010-05-08', RoleName: roleName!})
+  const answer = await moto.query('iam', account, region, {Action: 'GetRole', Version: '2010-05-08', RoleName: roleName})
   if (answer.status !== 200) throw invalid(refusal)
   const xml = answer.body.toString('utf8')
   if (xmlText(xml, 'Arn') !== roleArn) throw invalid(refusal)

@@ -114,11 +114,11 @@ export function parseJson(body: Buffer | string): Record<string, unknown> {
 /** The text of the first <Tag>…</Tag> in an XML answer (moto's XML is flat enough for this). */
 export function xmlText(xml: string, tag: string): string | undefined {
   const match = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml)
-  return match ? unescapeXml(match[1]!) : undefined
+  return match ? unescapeXml(match[1]) : undefined
 }
 
 export function xmlTexts(xml: string, tag: string): string[] {
-  return [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => unescapeXml(m[1]!))
+  return [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => unescapeXml(m[1]))
 }
 
 function unescapeXml(text: string): string {

@@ -247,7 +247,7 @@ export class MskKafkaLink {
     }
     if ((replicationFactor as number) > cluster.numberOfBrokerNodes) {
       throw badRequest(
-        `Replication factor: ${replicationFactor} larger than available brokers: ${cluster.numberOfBrokerNodes}.`,
+        `Replication factor: ${String(replicationFactor)} larger than available brokers: ${cluster.numberOfBrokerNodes}.`,
         'replicationFactor',
       )
     }
@@ -389,8 +389,8 @@ function topicFailure(error: unknown, topic: string): Error {
 function atLeast(version: string, minimum: number[]): boolean {
   const parts = version.split('.').map((p) => Number.parseInt(p, 10))
   for (let i = 0; i < minimum.length; i++) {
-    const part = Number.isNaN(parts[i]) || parts[i] === undefined ? 0 : parts[i]!
-    if (part !== minimum[i]) return part > minimum[i]!
+    const part = Number.isNaN(parts[i]) || parts[i] === undefined ? 0 : parts[i]
+    if (part !== minimum[i]) return part > minimum[i]
   }
   return true
 }

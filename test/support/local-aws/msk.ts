@@ -101,7 +101,7 @@ export class MskStandIn {
   }
 
   async #describe(c: CallContext, version: 'v1' | 'v2') {
-    const arn = c.facts.uriParams.clusterArn!
+    const arn = c.facts.uriParams.clusterArn
     const answer = await c.forward()
     if (answer.status >= 500 || answer.status === 404) throw notFound(arn)
     if (answer.status !== 200) return relay(answer)
@@ -133,7 +133,7 @@ export class MskStandIn {
   }
 
   async #deleteCluster(c: CallContext) {
-    const arn = c.facts.uriParams.clusterArn!
+    const arn = c.facts.uriParams.clusterArn
     const answer = await c.forward()
     if (answer.status >= 500 || answer.status === 404) throw notFound(arn)
     if (answer.status === 200) {
@@ -146,7 +146,7 @@ export class MskStandIn {
 
   /** The cluster through moto's DescribeCluster, in the caller's account; NotFoundException when absent. */
   async #cluster(c: CallContext): Promise<ClusterView> {
-    const arn = c.facts.uriParams.clusterArn!
+    const arn = c.facts.uriParams.clusterArn
     const answer = await c.moto.rest('kafka', 'GET', `/v1/clusters/${encodeURIComponent(arn)}`, c.account, c.region)
     const info = answer.value.clusterInfo as Record<string, unknown> | undefined
     if (answer.status !== 200 || !info) throw notFound(arn)
@@ -159,7 +159,7 @@ export class MskStandIn {
       clusterName: String(info.clusterName ?? 'cluster'),
       state: String(this.#state(arn, info.state, c.now())),
       numberOfBrokerNodes: Number(info.numberOfBrokerNodes ?? 0) || 1,
-      clientAuthentication: clientAuthentication as ClientAuthentication,
+      clientAuthentication,
       clientBroker: encryption?.encryptionInTransit?.clientBroker ?? 'TLS',
       kafkaVersion: software?.kafkaVersion,
       clusterType: typeof info.clusterType === 'string' ? info.clusterType : undefined,
@@ -256,7 +256,7 @@ const isEmpty = (value: unknown): boolean => !value || (typeof value === 'object
 async function checkScramSecret(moto: MotoClient, account: string, region: string, secretArn: string): Promise<string | undefined> {
   const unreadable = "Amazon MSK wasn't able to access the provided secret."
   const arn = /^arn:aws[\w-]*:secretsmanager:([^:]+):(\d{12}):secret:(.+)$/.exec(secretArn)
-  if (!arn || arn[1] !== region || arn[2] !== account) return unreadable
+  if (arn?.[1] !== region || arn[2] !== account) return unreadable
   const described = await moto.json('secretsmanager', 'secretsmanager.DescribeSecret', account, region, {SecretId: secretArn})
   if (described.status !== 200 || described.value.ARN !== secretArn || described.value.DeletedDate != null) return unreadable
   const name = String(described.value.Name ?? '')

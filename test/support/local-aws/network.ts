@@ -53,7 +53,7 @@ export function defaultSubnets(cidr: string): [string, string] {
   const [ip, bits] = cidr.split('/')
   const prefix = Number(bits)
   const sub = Math.min(prefix + 8, 28)
-  const base = ipToInt(ip!)
+  const base = ipToInt(ip)
   const size = 2 ** (32 - sub)
   return [`${intToIp(base)}/${sub}`, `${intToIp(base + size)}/${sub}`]
 }
@@ -66,7 +66,7 @@ export async function createNetworkSide(
   region: string,
 ): Promise<NetworkSide> {
   const {CreateVpcCommand, CreateSubnetCommand, CreateRouteTableCommand, AssociateRouteTableCommand, CreateSecurityGroupCommand} = await import(
-    '@aws-sdk/client-ec2'
+    '@aws-sdk/client-ec2',
   )
   const tag = (resourceType: 'vpc' | 'subnet' | 'route-table' | 'security-group', value: string) => [
     {ResourceType: resourceType, Tags: [{Key: 'Name', Value: value}]},
@@ -82,7 +82,7 @@ export async function createNetworkSide(
     const subnet = await ec2.send(
       new CreateSubnetCommand({VpcId: vpcId, CidrBlock: cidr, ...placement, TagSpecifications: tag('subnet', `${name}-private-${i + 1}`)}),
     )
-    subnets.push({subnetId: subnet.Subnet!.SubnetId!, cidr, availabilityZone: subnet.Subnet!.AvailabilityZone ?? zones[i]!})
+    subnets.push({subnetId: subnet.Subnet!.SubnetId!, cidr, availabilityZone: subnet.Subnet!.AvailabilityZone ?? zones[i]})
   }
   const table = await ec2.send(new CreateRouteTableCommand({VpcId: vpcId, TagSpecifications: tag('route-table', `${name}-private`)}))
   const routeTableId = table.RouteTable!.RouteTableId!
@@ -99,7 +99,7 @@ export async function createNetworkSide(
     accountId,
     vpcId,
     cidr: options.cidr,
-    subnetIds: [subnets[0]!.subnetId, subnets[1]!.subnetId],
+    subnetIds: [subnets[0].subnetId, subnets[1].subnetId],
     subnets,
     routeTableId,
     securityGroupId: group.GroupId!,

@@ -64,7 +64,7 @@ export function describeRequest(
   const scope = parseSigV4Scope(String(headers.authorization ?? ''), url.searchParams)
   const target = headers['x-amz-target'] ? String(headers['x-amz-target']) : undefined
   const signedAs = scope?.service
-  const service = (signedAs && signingAliases[signedAs]) ?? signedAs ?? (target ? target.split('.')[0]! : 'unknown')
+  const service = (signedAs && signingAliases[signedAs]) ?? signedAs ?? (target ? target.split('.')[0] : 'unknown')
   const protocol = detectProtocol(service, headers, url.searchParams)
   let operation: string | undefined
   let uriParams: Record<string, string> = {}
@@ -110,7 +110,7 @@ const readOnlyOperations = new Set([
 
 export function isMutating(operation: string): boolean {
   const fallback = /^([A-Z]+) \//.exec(operation)
-  if (fallback) return !['GET', 'HEAD', 'OPTIONS'].includes(fallback[1]!)
+  if (fallback) return !['GET', 'HEAD', 'OPTIONS'].includes(fallback[1])
   if (readOnlyOperations.has(operation)) return false
   return !readOnlyPrefixes.some((prefix) => operation.startsWith(prefix) && /^[A-Z]?$/.test(operation.charAt(prefix.length) || ''))
 }

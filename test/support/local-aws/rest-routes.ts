@@ -34,14 +34,14 @@ export class RestRouter {
       for (const piece of path.split(/(\{[^}]+\})/)) {
         const member = /^\{([^}]+?)(\+?)\}$/.exec(piece)
         if (member) {
-          names.push(member[1]!)
+          names.push(member[1])
           source += member[2] ? '(.+)' : '([^/]+)'
         } else {
           source += piece.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
           weight += piece.length
         }
       }
-      const requiredQuery = queryPart ? queryPart.split('&').map((p) => p.split('=')[0]!).filter(Boolean) : []
+      const requiredQuery = queryPart ? queryPart.split('&').map((p) => p.split('=')[0]).filter(Boolean) : []
       this.#routes.push({
         operation,
         method: definition.http.method,
@@ -62,7 +62,7 @@ export class RestRouter {
       if (!found) continue
       const params: Record<string, string> = {}
       route.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(found[i + 1]!)
+        params[name] = decodeURIComponent(found[i + 1])
       })
       return {operation: route.operation, params}
     }

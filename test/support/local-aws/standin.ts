@@ -411,17 +411,17 @@ export class StandIn {
       if (path === '/_standin/tunnels' && method === 'GET') return controlJson({tunnels: this.tunnels.all().map(publicTunnel)})
       const byToken = /^\/_standin\/tunnels\/by-token\/(.+)$/.exec(path)
       if (byToken && method === 'GET') {
-        const access = this.tunnels.authorize(decodeURIComponent(byToken[1]!))
+        const access = this.tunnels.authorize(decodeURIComponent(byToken[1]))
         return access ? controlJson(access) : controlJson({message: 'unknown, rotated or closed access token'}, 404)
       }
       const connection = /^\/_standin\/tunnels\/([^/]+)\/connection$/.exec(path)
       if (connection && method === 'POST') {
-        const ok = this.tunnels.setConnectionState(decodeURIComponent(connection[1]!), input.mode as TunnelMode, input.status as ConnectionStatus)
+        const ok = this.tunnels.setConnectionState(decodeURIComponent(connection[1]), input.mode as TunnelMode, input.status as ConnectionStatus)
         return ok ? controlJson({}) : controlJson({message: 'unknown tunnel, or mode/status not source|destination / CONNECTED|DISCONNECTED'}, 404)
       }
       const tunnel = /^\/_standin\/tunnels\/([^/]+)$/.exec(path)
       if (tunnel && method === 'GET') {
-        const found = this.tunnels.get(decodeURIComponent(tunnel[1]!))
+        const found = this.tunnels.get(decodeURIComponent(tunnel[1]))
         return found ? controlJson(publicTunnel(found)) : controlJson({message: 'unknown tunnel'}, 404)
       }
     } catch (error) {

@@ -108,7 +108,7 @@ function checkDestination(config: unknown): {thingName?: string; services: strin
     }
   }
   if (new Set(services).size !== services.length) throw validation('destinationConfig.services holds duplicate service names')
-  return {thingName: thingName as string | undefined, services: services as string[]}
+  return {thingName: thingName, services: services as string[]}
 }
 
 export class TunnelRegistry extends EventEmitter<TunnelEvents> {
@@ -207,7 +207,7 @@ export class TunnelRegistry extends EventEmitter<TunnelEvents> {
       tunnelArn: `arn:aws:iot:${region}:${accountId}:tunnel/${tunnelId}`,
       accountId,
       region,
-      description: input.description as string | undefined,
+      description: input.description,
       thingName: destination.thingName,
       services: destination.services,
       maxLifetimeTimeoutMinutes: timeout,
@@ -348,7 +348,7 @@ export class TunnelRegistry extends EventEmitter<TunnelEvents> {
   #own(accountId: string, region: string, tunnelId: unknown): TunnelRecord {
     if (typeof tunnelId !== 'string' || !tunnelId) throw validation("Value null at 'tunnelId' failed to satisfy constraint: Member must not be null")
     const tunnel = this.get(tunnelId)
-    if (!tunnel || tunnel.accountId !== accountId || tunnel.region !== region) throw notFound(`Tunnel ${tunnelId}`)
+    if (tunnel?.accountId !== accountId || tunnel.region !== region) throw notFound(`Tunnel ${tunnelId}`)
     return tunnel
   }
 
@@ -356,7 +356,7 @@ export class TunnelRegistry extends EventEmitter<TunnelEvents> {
     if (typeof arn !== 'string' || !arn) throw validation("Value null at 'resourceArn' failed to satisfy constraint: Member must not be null")
     const id = /:tunnel\/(.+)$/.exec(arn)?.[1]
     const tunnel = id ? this.get(id) : undefined
-    if (!tunnel || tunnel.tunnelArn !== arn || tunnel.accountId !== accountId || tunnel.region !== region) throw notFound(`Resource ${arn}`)
+    if (tunnel?.tunnelArn !== arn || tunnel.accountId !== accountId || tunnel.region !== region) throw notFound(`Resource ${arn}`)
     return tunnel
   }
 
@@ -391,5 +391,5 @@ export function tunnelingOperation(
   region: string,
   input: Record<string, unknown>,
 ): Record<string, unknown> | undefined {
-  return Object.hasOwn(operations, operation) ? operations[operation]!(registry, accountId, region, input) : undefined
+  return Object.hasOwn(operations, operation) ? operations[operation](registry, accountId, region, input) : undefined
 }

@@ -102,7 +102,7 @@ export async function mosquittoPub(broker: MosquittoBroker, options: {topic: str
   try {
     await run('mosquitto_pub', ['-h', broker.host, '-p', String(broker.plainPort), '-t', options.topic, '-q', String(options.qos ?? 1), '-m', options.message])
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('mosquitto_pub is not installed: install the Debian package mosquitto-clients')
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('mosquitto_pub is not installed: install the Debian package mosquitto-clients', {cause: error})
     throw error
   }
 }

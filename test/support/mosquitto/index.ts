@@ -72,7 +72,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       plainPort,
       ca: pki.ca,
       dir,
-      device: pki.device,
+      device: (name) => pki.device(name),
       logs: () => [...running.lines],
       waitForLog: (pattern, timeoutMs) => running.waitForLog(pattern, timeoutMs),
       restart: async (restartOptions = {}) => {
@@ -155,8 +155,8 @@ class RunningBroker {
       pending = parts.pop() ?? ''
       for (const line of parts) this.#log(line)
     }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
     const early = this.#exited.then(() => {
       throw new Error(`mosquitto exited while starting:\n${this.lines.slice(-20).join('\n')}`)
     })
@@ -209,7 +209,7 @@ process.on('exit', () => {
 /** A loopback port nothing listens on (for "connection refused" tests). */
 export async function unusedPort(): Promise<number> {
   const [port] = await freePorts(1)
-  return port!
+  return port
 }
 
 async function freePorts(count: number): Promise<number[]> {

@@ -62,7 +62,7 @@ export interface ConnectionStateChange {
 export interface RelayOptions {
   authorize: (token: string) => TunnelGrant | undefined | Promise<TunnelGrant | undefined>
   /** Subprotocol versions accepted, in the relay's order of preference (default ['3.0', '2.0']). */
-  protocols?: Array<'3.0' | '2.0'>
+  protocols?: ('3.0' | '2.0')[]
   onConnectionState?: (change: ConnectionStateChange) => void
   /** Every valid message a client sends, before it is relayed (for tests that check what a proxy said). */
   onMessage?: (event: {tunnelId: string; mode: RelayMode; message: TunnelMessage}) => void
@@ -203,7 +203,7 @@ export async function startTunnelRelay(options: RelayOptions): Promise<TunnelRel
   }
 
   function sendFrames(client: RelayClient | undefined, message: TunnelMessageInit): void {
-    if (client && client.ws.readyState === WebSocket.OPEN) client.ws.send(encodeFrame(message))
+    if (client?.ws.readyState === WebSocket.OPEN) client.ws.send(encodeFrame(message))
   }
 
   /** The streams the leaving client took part in are over for the peer. */
@@ -361,7 +361,7 @@ export async function startTunnelRelay(options: RelayOptions): Promise<TunnelRel
       const clientToken = clientTokens[0]
       record.clientToken = clientToken
       if (clientToken !== undefined && !CLIENT_TOKEN_PATTERN.test(clientToken)) return reject(socket, 400, 'client token must match ^[a-zA-Z0-9-]{32,128}$', record)
-      const grant = await options.authorize(tokens[0]!)
+      const grant = await options.authorize(tokens[0])
       if (socket.destroyed) return
       if (!grant) return reject(socket, 401, 'invalid access token', record)
       record.tunnelId = grant.tunnelId

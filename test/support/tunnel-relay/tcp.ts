@@ -51,15 +51,15 @@ export interface SinkResult {
 
 export interface SinkServer extends TestServer {
   /** Per accepted connection, in order: what it sent, at its end. */
-  results: Array<Promise<SinkResult>>
+  results: Promise<SinkResult>[]
   /** The result of the n-th connection (0-based), waiting for that connection to arrive. */
   result(index: number): Promise<SinkResult>
 }
 
 /** Hashes everything a connection sends. */
 export async function startSinkServer(options: {paused?: boolean} = {}): Promise<SinkServer> {
-  const results: Array<Promise<SinkResult>> = []
-  const arrivals: Array<() => void> = []
+  const results: Promise<SinkResult>[] = []
+  const arrivals: (() => void)[] = []
   const server = createServer(socket => {
     const hash = createHash('sha256')
     let bytes = 0
@@ -82,7 +82,7 @@ export async function startSinkServer(options: {paused?: boolean} = {}): Promise
   const sockets = track(server)
   const result = async (index: number): Promise<SinkResult> => {
     while (results.length <= index) await new Promise<void>(resolve => arrivals.push(resolve))
-    return results[index]!
+    return results[index]
   }
   return {port: await listen(server), server, sockets, results, result, close: closer(server, sockets)}
 }

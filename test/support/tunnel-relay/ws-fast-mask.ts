@@ -10,17 +10,17 @@ const require = createRequire(import.meta.url)
 function unmask(buffer: Uint8Array, mask: Uint8Array): void {
   const length = buffer.length
   if (length < 32) {
-    for (let i = 0; i < length; i++) buffer[i] ^= mask[i & 3]!
+    for (let i = 0; i < length; i++) buffer[i] ^= mask[i & 3]
     return
   }
   const head = (4 - (buffer.byteOffset & 3)) & 3
-  for (let i = 0; i < head; i++) buffer[i] ^= mask[i & 3]!
+  for (let i = 0; i < head; i++) buffer[i] ^= mask[i & 3]
   const words = (length - head) >>> 2
-  const rotated = new Uint8Array([mask[head & 3]!, mask[(head + 1) & 3]!, mask[(head + 2) & 3]!, mask[(head + 3) & 3]!])
-  const mask32 = new Uint32Array(rotated.buffer)[0]!
+  const rotated = new Uint8Array([mask[head & 3], mask[(head + 1) & 3], mask[(head + 2) & 3], mask[(head + 3) & 3]])
+  const mask32 = new Uint32Array(rotated.buffer)[0]
   const view = new Uint32Array(buffer.buffer, buffer.byteOffset + head, words)
   for (let i = 0; i < words; i++) view[i] ^= mask32
-  for (let i = head + (words << 2); i < length; i++) buffer[i] ^= mask[i & 3]!
+  for (let i = head + (words << 2); i < length; i++) buffer[i] ^= mask[i & 3]
 }
 
 function mask(source: Uint8Array, key: Uint8Array, output: Uint8Array, offset: number, length: number): void {
@@ -33,7 +33,7 @@ function selfTest(): boolean {
   const key = new Uint8Array([0x12, 0x34, 0x56, 0x78])
   const copy = data.slice(1)
   unmask(copy, key)
-  return copy.every((byte, i) => byte === (data[i + 1]! ^ key[i & 3]!))
+  return copy.every((byte, i) => byte === (data[i + 1] ^ key[i & 3]))
 }
 
 /**

@@ -85,7 +85,7 @@ export async function resolveConnection(loaded: LoadedSettings, flags: Connectio
   // Files first (certificate and key match, CA parses), with a stand-in host when the endpoint is still unknown.
   let connection = await prepareConnection(connectionOptions(flags, parsed, parsed?.host ?? placeholderHost, clientId, account))
   if (parsed) return {connection, ...(account ? {account} : {}), profileConfigured, endpointSource: 'flag'}
-  const host = await describeIotDataEndpoint(await (account as AwsAccount).iot())
+  const host = await describeIotDataEndpoint(await account!.iot())
   connection = await prepareConnection(connectionOptions(flags, parsed, host, clientId, account))
-  return {connection, account: account as AwsAccount, profileConfigured, endpointSource: 'DescribeEndpoint'}
+  return {connection, account: account!, profileConfigured, endpointSource: 'DescribeEndpoint'}
 }

@@ -20,7 +20,7 @@ export function parseEndpoint(text: string): ParsedEndpoint {
   if (value === '') throw new InputError('--endpoint is empty: give the IoT data endpoint host, e.g. abc123-ats.iot.eu-west-1.amazonaws.com')
   const schemeMatch = /^([a-z]+):\/\//i.exec(value)
   if (schemeMatch) {
-    const scheme = schemeMatch[1]!.toLowerCase() as EndpointScheme
+    const scheme = schemeMatch[1].toLowerCase() as EndpointScheme
     if (!schemes.includes(scheme)) throw new InputError(`--endpoint ${value}: use a host name, host:port, or one of ${schemes.map((s) => `${s}://`).join(', ')}`)
     let url: URL
     try {
@@ -37,5 +37,5 @@ export function parseEndpoint(text: string): ParsedEndpoint {
   if (!hostPort) throw new InputError(`--endpoint ${value}: give host or host:port (no path), e.g. abc123-ats.iot.eu-west-1.amazonaws.com:8883`)
   const port = hostPort[2] === undefined ? undefined : Number(hostPort[2])
   if (port !== undefined && (port < 1 || port > 65535)) throw new InputError(`--endpoint ${value}: port ${port} is not a TCP port (1-65535)`)
-  return {host: hostPort[1]!, ...(port === undefined ? {} : {port})}
+  return {host: hostPort[1], ...(port === undefined ? {} : {port})}
 }

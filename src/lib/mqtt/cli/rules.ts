@@ -30,7 +30,7 @@ export async function checkTopicAgainstRules(iot: IoTClient, topic: string, onSk
           if (!rule.rule?.sql) continue
           filter = ruleTopicFilter(rule.rule.sql)
         }
-        rules.push({name: item.ruleName as string, filter, matches: topicMatchesFilter(topic, filter), ...(item.ruleDisabled ? {disabled: true} : {})})
+        rules.push({name: item.ruleName!, filter, matches: topicMatchesFilter(topic, filter), ...(item.ruleDisabled ? {disabled: true} : {})})
       }
       nextToken = page.nextToken
     } while (nextToken)

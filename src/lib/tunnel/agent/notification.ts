@@ -54,7 +54,7 @@ export function mapServices(notification: TunnelNotification, destinations: Read
   if (notification.clientMode !== 'destination') return {ok: false, reason: `clientMode is ${JSON.stringify(notification.clientMode)}, not "destination"`}
   if (notification.services.length === 0) {
     if (configured.length !== 1) return {ok: false, reason: `the tunnel has no named service and --destination maps ${configured.length} (${configured.join(', ')}): map exactly one`}
-    return {ok: true, services: {[configured[0]!]: formatTarget(destinations[configured[0]!]!)}, unmapped: []}
+    return {ok: true, services: {[configured[0]]: formatTarget(destinations[configured[0]])}, unmapped: []}
   }
   const services: Record<string, string> = {}
   const unmapped: string[] = []

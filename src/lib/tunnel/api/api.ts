@@ -114,7 +114,6 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
 }
 
 export function tunnelInfo(tunnel: Tunnel): TunnelInfo {
-  const tags = Object.fromEntries((tunnel.tags ?? []).map((tag) => [tag.key, tag.value]))
   const timeoutMinutes = tunnel.timeoutConfig?.maxLifetimeTimeoutMinutes
   const info: TunnelInfo = {
     tunnelId: tunnel.tunnelId ?? '',
@@ -126,7 +125,8 @@ export function tunnelInfo(tunnel: Tunnel): TunnelInfo {
   }
   if (tunnel.destinationConfig?.thingName) info.thingName = tunnel.destinationConfig.thingName
   if (tunnel.description) info.description = tunnel.description
-  if (tags[stackTagKey]) info.stack = tags[stackTagKey]
+  const stack = tunnel.tags?.find((tag) => tag.key === stackTagKey)?.value
+  if (stack) info.stack = stack
   if (tunnel.createdAt) info.createdAt = tunnel.createdAt.toISOString()
   if (tunnel.lastUpdatedAt) info.lastUpdatedAt = tunnel.lastUpdatedAt.toISOString()
   if (timeoutMinutes !== undefined) {
@@ -181,12 +181,12 @@ export async function listTunnels(client: IoTSecureTunnelingClient, options: Lis
 }
 
 async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length)
+  const results = new Array<R>(items.length)
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const index = next++
-      results[index] = await work(items[index]!)
+      results[index] = await work(items[index])
     }
   }
   await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))

@@ -162,4 +162,3 @@ export async function closeStackTunnel(scope: TunnelScope, tunnelId: string, opt
 export function forgetTunnel(ledger: Ledger, tunnelId: string): void {
   for (const record of ledger.forStep(TUNNELS_STEP).filter((r) => r.id === tunnelId)) ledger.remove(record)
 }
-

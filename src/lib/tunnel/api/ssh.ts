@@ -27,17 +27,17 @@ export function splitSshArgs(args: readonly string[]): {options: string[]; comma
   const options: string[] = []
   let index = 0
   while (index < args.length) {
-    const arg = args[index]!
+    const arg = args[index]
     if (arg === '--') return {options, command: args.slice(index + 1)}
     if (!arg.startsWith('-') || arg === '-') break
     options.push(arg)
     index++
     for (let at = 1; at < arg.length; at++) {
-      const letter = arg[at]!
+      const letter = arg[at]
       if (optionsWithValue.has(letter)) {
         if (at === arg.length - 1) {
           if (index >= args.length) throw new InputError(`ssh option -${letter} needs a value`)
-          options.push(args[index]!)
+          options.push(args[index])
           index++
         }
         break

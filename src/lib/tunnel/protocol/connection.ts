@@ -44,7 +44,7 @@ export interface TunnelConnectionOptions {
   /** Overrides the service endpoint, e.g. `wss://127.0.0.1:8443`. */
   endpoint?: string
   /** Extra trust anchors (tests). Production uses the system store plus NODE_EXTRA_CA_CERTS. */
-  ca?: string | Buffer | Array<string | Buffer>
+  ca?: string | Buffer | (string | Buffer)[]
   /** Subprotocol versions to offer, preferred first (default [3, 2]). */
   protocols?: ProtocolVersion[]
   /** Where HTTPS_PROXY / NO_PROXY are read (default process.env). */
@@ -234,7 +234,7 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
 
     ws.on('upgrade', (response: IncomingMessage) => {
       this.#channelId = headerValue(response.headers['channel-id'])
-      this.#socket = response.socket as Socket
+      this.#socket = response.socket
     })
     ws.on('unexpected-response', (_request, response) => {
       this.#handshakeStatus = response.statusCode

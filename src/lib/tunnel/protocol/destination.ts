@@ -59,7 +59,7 @@ export function resolveDestinationServices(
   const names = Object.keys(configured)
   const targets = new Map<string, DestinationTarget | undefined>()
   const wireIds = available.length === 0 ? [''] : available
-  const only = names.length === 1 && wireIds.length === 1 ? configured[names[0]!] : undefined
+  const only = names.length === 1 && wireIds.length === 1 ? configured[names[0]] : undefined
   for (const wireId of wireIds) targets.set(wireId, configured[wireId] ?? only)
   const unmapped = wireIds.filter(wireId => targets.get(wireId) === undefined)
   const unused = names.filter(name => name !== '' && !wireIds.includes(name) && only === undefined)
@@ -154,7 +154,9 @@ export class DestinationProxy extends TunnelProxyBase {
     this.trackConnection(service, key, connection)
   }
 
-  protected async releaseLocal(): Promise<void> {}
+  protected async releaseLocal(): Promise<void> {
+    // A destination has no listener; close() aborts its connections like every proxy's.
+  }
 }
 
 /**

@@ -92,14 +92,14 @@ export function dataFrames(header: Uint8Array, chunk: Uint8Array, maxPayload = M
 /** Total bytes of frames [start, end). */
 export function framesLength(frames: readonly OutgoingFrame[], start: number, end: number): number {
   let size = 0
-  for (let i = start; i < end; i++) size += frameLength(frames[i]!)
+  for (let i = start; i < end; i++) size += frameLength(frames[i])
   return size
 }
 
 /** Copies frames [start, end) into `target` at `offset`; returns the offset after them. */
 export function copyFrames(frames: readonly OutgoingFrame[], start: number, end: number, target: Buffer, offset: number): number {
   for (let i = start; i < end; i++) {
-    const frame = frames[i]!
+    const frame = frames[i]
     target.set(frame.head, offset)
     offset += frame.head.length
     if (frame.body) {
@@ -152,11 +152,11 @@ export function maskedWebSocketFrame(frames: readonly OutgoingFrame[], start: nu
   // Small messages (interactive traffic): a byte loop costs less than making views.
   const words = size < 256 ? 0 : size >>> 2
   if (words > 0) {
-    const mask32 = new Uint32Array(new Uint8Array([maskKey[0]!, maskKey[1]!, maskKey[2]!, maskKey[3]!]).buffer)[0]!
+    const mask32 = new Uint32Array(new Uint8Array([maskKey[0], maskKey[1], maskKey[2], maskKey[3]]).buffer)[0]
     const view = new Uint32Array(message.buffer, message.byteOffset + headerLength, words)
     for (let i = 0; i < words; i++) view[i] ^= mask32
   }
-  for (let i = words << 2; i < size; i++) message[headerLength + i] ^= maskKey[i & 3]!
+  for (let i = words << 2; i < size; i++) message[headerLength + i] ^= maskKey[i & 3]
   return message
 }
 
@@ -166,14 +166,14 @@ export function maskedWebSocketFrame(frames: readonly OutgoingFrame[], start: nu
  * as possible. Frames are never split, which keeps the peer's reassembly cheap; a
  * frame is at most 65537 bytes, so every frame fits.
  */
-export function groupFrames(frames: readonly OutgoingFrame[], maxMessage = MAX_WEBSOCKET_MESSAGE): Array<[number, number]> {
-  const groups: Array<[number, number]> = []
+export function groupFrames(frames: readonly OutgoingFrame[], maxMessage = MAX_WEBSOCKET_MESSAGE): [number, number][] {
+  const groups: [number, number][] = []
   let start = 0
   while (start < frames.length) {
     let size = 0
     let end = start
     while (end < frames.length) {
-      const length = frameLength(frames[end]!)
+      const length = frameLength(frames[end])
       if (size + length > maxMessage && end > start) break
       size += length
       end++

@@ -112,7 +112,7 @@ export class MessageDecodeError extends Error {
 export function decodeMessage(bytes: Uint8Array): TunnelMessage {
   let decoded: Record<string, unknown>
   try {
-    decoded = MessageSchema.decode(bytes) as unknown as Record<string, unknown>
+    decoded = MessageSchema.decode(bytes)
   } catch (error) {
     throw new MessageDecodeError(`not a tunnel Message: ${(error as Error).message}`, {cause: error})
   }

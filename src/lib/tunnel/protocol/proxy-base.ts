@@ -23,7 +23,7 @@ export interface CommonProxyOptions {
   /** Overrides `wss://data.tunneling.iot.<region>.amazonaws.com:443`. */
   endpoint?: string
   /** Extra CAs (tests); otherwise the system store plus NODE_EXTRA_CA_CERTS. */
-  ca?: string | Buffer | Array<string | Buffer>
+  ca?: string | Buffer | (string | Buffer)[]
   /** Where HTTPS_PROXY / NO_PROXY are read (default process.env). */
   env?: Record<string, string | undefined>
   /** Subprotocols to offer, preferred first (default [3, 2]). */
@@ -191,7 +191,9 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
   protected abstract onStreamStart(message: TunnelMessage): void
   protected abstract onConnectionStart(message: TunnelMessage): void
   /** Called after each SERVICE_IDS once `isReady` is set. */
-  protected afterReady(): void {}
+  protected afterReady(): void {
+    // Nothing by default; the source proxy starts the connections that waited for the service ids.
+  }
   /** Called when the proxy stops: release listeners and local endpoints. */
   protected abstract releaseLocal(): Promise<void>
 
@@ -221,7 +223,7 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
     const {ids} = connection
     const service = this.serviceFor(ids.wireServiceId)
     const key = ids.connectionId
-    if (service && service.connections.get(key) === connection) {
+    if (service?.connections.get(key) === connection) {
       service.connections.delete(key)
       // A V1/V2 stream is its one connection: when that ends, so does the stream.
       if (service.singleConnection && service.streamId === ids.streamId) service.streamId = undefined
@@ -258,7 +260,7 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
   /** Answers a message for a stream or connection this proxy does not have, once per id. */
   protected resetUnknown(message: TunnelMessage, why: string): void {
     const service = this.serviceFor(message.serviceId)
-    const streamKnown = service !== undefined && service.streamId === message.streamId
+    const streamKnown = service?.streamId === message.streamId
     const connectionReset = streamKnown && !service.singleConnection
     const key = `${message.serviceId}/${message.streamId}/${connectionReset ? message.connectionId || 1 : ''}`
     if (this.#recentResets.has(key)) return
@@ -331,7 +333,7 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
       const why = problem === 'payload-too-large'
         ? `${messageTypeName(message.type)} payload of ${message.payload.length} bytes exceeds the 64512-byte limit`
         : `message of unknown type ${message.type} not marked ignorable`
-      if (service && service.streamId === message.streamId) {
+      if (service?.streamId === message.streamId) {
         const key = this.connectionKey(service, message.connectionId)
         const connection = service.connections.get(key)
         if (!service.singleConnection && connection) {
@@ -375,7 +377,7 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
   #onData(message: TunnelMessage): void {
     this.#notePeer(message)
     const service = this.serviceFor(message.serviceId)
-    if (!service || service.streamId !== message.streamId) return this.resetUnknown(message, 'data for an unknown stream')
+    if (service?.streamId !== message.streamId) return this.resetUnknown(message, 'data for an unknown stream')
     const connection = service.connections.get(this.connectionKey(service, message.connectionId))
     if (!connection) return this.resetUnknown(message, 'data for an unknown connection')
     connection.write(message.payload)
@@ -384,14 +386,14 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
   #onStreamReset(message: TunnelMessage): void {
     const service = this.serviceFor(message.serviceId)
     // "Only a StreamReset with [the active] stream ID should cause the client to close its local connection."
-    if (!service || service.streamId !== message.streamId) return
+    if (service?.streamId !== message.streamId) return
     this.closeStream(service, 'peer')
     this.emit('stream-reset', {serviceId: service.name, streamId: message.streamId, by: 'peer', reason: 'STREAM_RESET'})
   }
 
   #onConnectionReset(message: TunnelMessage): void {
     const service = this.serviceFor(message.serviceId)
-    if (!service || service.streamId !== message.streamId) return
+    if (service?.streamId !== message.streamId) return
     const key = this.connectionKey(service, message.connectionId)
     const connection = service.connections.get(key)
     if (!connection) return

@@ -51,7 +51,7 @@ export function resolveSourceServices(configured: readonly string[], available: 
   for (const name of configured) {
     if (name === '') {
       if (available.length !== 1) throw new InputError(`the tunnel has services ${available.join(', ')}: say which one to forward`)
-      wireIds.set(name, available[0]!)
+      wireIds.set(name, available[0])
     } else if (available.includes(name)) {
       wireIds.set(name, name)
     } else {
@@ -170,7 +170,7 @@ export class SourceProxy extends TunnelProxyBase {
     }
     if (this.#stdio && !this.#stdioStarted) {
       this.#stdioStarted = true
-      this.#startConnection(this.#stdio, this.#names[0]!)
+      this.#startConnection(this.#stdio, this.#names[0])
     }
   }
 
@@ -256,7 +256,9 @@ export class SourceProxy extends TunnelProxyBase {
   }
 }
 
-function ignore(): void {}
+function ignore(): void {
+  // A waiting socket's error is followed by its close, which releases it.
+}
 
 /**
  * Listens on a local port per service and forwards each accepted connection

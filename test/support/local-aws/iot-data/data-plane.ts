@@ -229,7 +229,7 @@ export class IotDataPlane {
     const home = this.#registry.home(certificateId)
     if (!home) return void socket.destroy()
     const certificate = await this.#registry.certificate(home, certificateId)
-    if (!certificate || certificate.status !== 'ACTIVE') return void socket.destroy()
+    if (certificate?.status !== 'ACTIVE') return void socket.destroy()
     const policies = await this.#registry.policies(home, certificate.arn)
     const session: Session = {
       kind: 'mtls',
@@ -266,7 +266,7 @@ export class IotDataPlane {
       policies: caller.policies,
       allowAll: caller.allowAll,
       roleArn: caller.roleArn,
-      engine: caller.roleArn && !caller.impliedAdmin ? await policyEngine(this.#options.moto) : undefined,
+      engine: caller.roleArn && !caller.impliedAdmin ? policyEngine(this.#options.moto) : undefined,
       context: {'aws:SourceIp': '127.0.0.1'},
     }
     const broker = await this.#space(session.account, session.region)
@@ -361,7 +361,7 @@ export class IotDataPlane {
       try {
         listener(full)
       } catch (error) {
-        process.stderr.write(`local-aws iot data plane: a publish listener threw: ${(error as Error).stack ?? error}\n`)
+        process.stderr.write(`local-aws iot data plane: a publish listener threw: ${(error as Error).stack ?? String(error)}\n`)
       }
     }
   }

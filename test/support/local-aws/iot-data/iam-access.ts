@@ -35,7 +35,7 @@ export type RoleMay = (roleArn: string, action: string, resource: string, contex
 export async function iamCaller(moto: MotoClient, principalArn: string | undefined, account: string, region: string): Promise<IamCaller> {
   const assumed = /^arn:aws[\w-]*:sts::(\d{12}):assumed-role\/([^/]+)\//.exec(principalArn ?? '')
   if (!assumed) return {allowAll: true, impliedAdmin: false, policies: []}
-  const roleName = assumed[2]!
+  const roleName = assumed[2]
   // The session names the role, not its path: IAM's answer gives its ARN.
   const role = await moto.query('iam', account, region, {Version: '2010-05-08', Action: 'GetRole', RoleName: roleName})
   const roleArn = xmlText(role.body.toString('utf8'), 'Arn') ?? `arn:aws:iam::${account}:role/${roleName}`

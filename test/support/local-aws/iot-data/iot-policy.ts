@@ -8,7 +8,7 @@
 // nothing. Action names are case-insensitive, resources case-sensitive. Pure: no
 // I/O. The same evaluator reads IAM policies for SigV4 (WebSocket) callers.
 
-export type Decision = {allowed: boolean; reason: string}
+export interface Decision {allowed: boolean; reason: string}
 
 export interface NamedPolicy {
   name: string
@@ -93,7 +93,7 @@ function parseStatements(policy: NamedPolicy): Statement[] {
   }
   const statements = (document as {Statement?: unknown})?.Statement
   if (Array.isArray(statements)) return statements as Statement[]
-  return statements && typeof statements === 'object' ? [statements as Statement] : []
+  return statements && typeof statements === 'object' ? [statements] : []
 }
 
 const list = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : [value])
@@ -130,7 +130,7 @@ function applies(statement: Statement, request: AccessRequest, prepared: Prepare
       regex = resourcePattern(pattern, context)
       prepared.patterns.set(pattern, regex)
     }
-    return regex !== undefined && regex.test(request.resource)
+    return regex?.test(request.resource) === true
   }
   if (statement.Resource !== undefined) {
     if (!list(statement.Resource).some(resourceMatches)) return false
@@ -177,7 +177,7 @@ export function resourcePattern(pattern: string, context: Map<string, string[] |
         continue
       }
     }
-    const c = pattern[i]!
+    const c = pattern[i]
     source += c === '*' ? '.*' : c === '?' ? '.' : escapeRegex(c)
     i++
   }
@@ -189,8 +189,8 @@ function variableValue(expression: string, values: Map<string, string[] | undefi
   // ${name, 'default'} (IAM policy variables with a default value)
   const match = /^\s*([^,\s]+)\s*(?:,\s*'([^']*)'\s*)?$/.exec(expression)
   if (!match) return undefined
-  const value = values.get(match[1]!.toLowerCase())
-  if (value !== undefined && value.length === 1) return value[0]
+  const value = values.get(match[1].toLowerCase())
+  if (value?.length === 1) return value[0]
   return match[2]
 }
 

@@ -98,4 +98,3 @@ export class LocalCa {
 export function certificateIdOf(pem: string | Buffer): string {
   return new X509Certificate(pem).fingerprint256.replaceAll(':', '').toLowerCase()
 }
-

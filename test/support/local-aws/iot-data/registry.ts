@@ -86,7 +86,7 @@ export class CertificateRegistry {
     const answer = await c.forward()
     const id = c.facts.uriParams.certificateId
     const home = id ? this.#issued.get(id) : undefined
-    if (answer.status === 200 && id && home && home.account === c.account && home.region === c.region) this.#onStatusChange(id, home)
+    if (answer.status === 200 && id && home?.account === c.account && home.region === c.region) this.#onStatusChange(id, home)
     return relay(answer)
   }
 
@@ -106,7 +106,7 @@ export class CertificateRegistry {
     let marker: string | undefined
     do {
       const query = new URLSearchParams({recursive: 'true', pageSize: '250', ...(marker ? {marker} : {})})
-      const answer = await this.#moto.rest('iot', 'POST', `/attached-policies/${encodeURIComponent(principal)}?${query}`, home.account, home.region)
+      const answer = await this.#moto.rest('iot', 'POST', `/attached-policies/${encodeURIComponent(principal)}?${query.toString()}`, home.account, home.region)
       if (answer.status !== 200) break
       for (const p of (answer.value.policies as {policyName?: string}[] | undefined) ?? []) if (p.policyName) names.push(p.policyName)
       marker = typeof answer.value.nextMarker === 'string' && answer.value.nextMarker ? answer.value.nextMarker : undefined

@@ -124,7 +124,7 @@ function canonicalQuery(query: URLSearchParams, withToken: boolean): string {
   return [...query]
     .filter(([name]) => name !== 'X-Amz-Signature' && (withToken || name !== 'X-Amz-Security-Token'))
     .map(([name, value]) => [rfc3986(name), rfc3986(value)])
-    .sort(([a, av], [b, bv]) => (a! < b! ? -1 : a! > b! ? 1 : av! < bv! ? -1 : 1))
+    .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : 1))
     .map(([name, value]) => `${name}=${value}`)
     .join('&')
 }

@@ -4,7 +4,7 @@
 // policy. Nothing here decides anything; engine.ts does.
 import {xmlText, xmlTexts, type MotoClient} from '../moto-client.ts'
 
-export type PolicyDocument = {Version?: string; Statement?: unknown; [key: string]: unknown}
+export interface PolicyDocument {Version?: string; Statement?: unknown; [key: string]: unknown}
 
 /** SimulatePrincipalPolicy's SourcePolicyType values (IAM API reference, Statement). */
 export type SourcePolicyType = 'user' | 'group' | 'role' | 'aws-managed' | 'user-managed' | 'resource' | 'none'
@@ -34,7 +34,7 @@ const IAM_VERSION = '2010-05-08'
 export function parseIamArn(arn: string): {partition: string; account: string; kind: 'role' | 'user'; name: string} | undefined {
   const match = /^arn:(aws[\w-]*):iam::(\d{12}):(role|user)\/(?:[^]*\/)?([\w+=,.@-]+)$/.exec(arn)
   if (!match) return undefined
-  return {partition: match[1]!, account: match[2]!, kind: match[3] as 'role' | 'user', name: match[4]!}
+  return {partition: match[1], account: match[2], kind: match[3] as 'role' | 'user', name: match[4]}
 }
 
 /** A policy as IAM returns it (URL-encoded JSON) or as KMS and Secrets Manager do (JSON). */
@@ -121,8 +121,8 @@ export interface SecretFacts {
 /** The secret (by name or ARN; an ARN names its own account and region), or undefined when it does not exist. */
 export async function secretFacts(moto: MotoClient, secretIdOrArn: string, account: string, region: string): Promise<SecretFacts | undefined> {
   const arnParts = /^arn:aws[\w-]*:secretsmanager:([^:]+):(\d{12}):secret:/.exec(secretIdOrArn)
-  const secretAccount = arnParts ? arnParts[2]! : account
-  const secretRegion = arnParts ? arnParts[1]! : region
+  const secretAccount = arnParts ? arnParts[2] : account
+  const secretRegion = arnParts ? arnParts[1] : region
   const described = await moto.json('secretsmanager', 'secretsmanager.DescribeSecret', secretAccount, secretRegion, {SecretId: secretIdOrArn})
   if (described.status !== 200 || typeof described.value.ARN !== 'string') return undefined
   const policy = await moto.json('secretsmanager', 'secretsmanager.GetResourcePolicy', secretAccount, secretRegion, {SecretId: secretIdOrArn})
@@ -148,8 +148,8 @@ export interface KeyFacts {
 /** A KMS key by id, ARN, alias name or alias ARN, with its key policy; undefined when moto knows no such key. */
 export async function keyFacts(moto: MotoClient, keyId: string, account: string, region: string): Promise<KeyFacts | undefined> {
   const arnParts = /^arn:aws[\w-]*:kms:([^:]+):(\d{12}):/.exec(keyId)
-  const keyAccount = arnParts ? arnParts[2]! : account
-  const keyRegion = arnParts ? arnParts[1]! : region
+  const keyAccount = arnParts ? arnParts[2] : account
+  const keyRegion = arnParts ? arnParts[1] : region
   const described = await moto.json('kms', 'TrentService.DescribeKey', keyAccount, keyRegion, {KeyId: keyId})
   const metadata = described.value.KeyMetadata as {Arn?: string; KeyId?: string} | undefined
   if (described.status !== 200 || !metadata?.Arn) return undefined

@@ -11,7 +11,7 @@ import type {MotoClient} from '../moto-client.ts'
 import {keyFacts, parseIamArn, principalDocuments, secretFacts, type NamedPolicy, type PolicyDocument, type PrincipalDocuments, type SourcePolicyType} from './documents.ts'
 
 /** The answer of every question (the shape the other slices rely on). */
-export type Decision = {allowed: boolean; reason: string}
+export interface Decision {allowed: boolean; reason: string}
 
 /** iam:SimulatePrincipalPolicy's EvalDecision values. */
 export type EvalDecision = 'allowed' | 'explicitDeny' | 'implicitDeny'
@@ -176,7 +176,7 @@ export class PolicyEngine {
   async mayAssume(roleArn: string, servicePrincipal: string, context: Record<string, string>): Promise<Decision> {
     const role = await this.principal(roleArn)
     const account = parseIamArn(roleArn)?.account ?? ''
-    if (!role || role.kind !== 'role') {
+    if (role?.kind !== 'role') {
       return {allowed: false, reason: `${deniedMessage(servicePrincipal, 'sts:AssumeRole', roleArn)} (the role does not exist)`}
     }
     const result = await evaluate({

@@ -47,7 +47,7 @@ function wildcardMatch(pattern: string, value: string): boolean {
 function actionProblem(action: unknown): string | undefined {
   if (typeof action !== 'string' || !action) return `Invalid action ${JSON.stringify(action)}`
   if (action === '*') return undefined
-  const prefix = action.split(':')[0]!.toLowerCase()
+  const prefix = action.split(':')[0].toLowerCase()
   if (!action.includes(':') || !['iot', 'iotjobsdata', 'greengrass'].includes(prefix)) return `Invalid action ${action}: not an AWS IoT policy action`
   if (prefix === 'greengrass') return undefined
   return IOT_POLICY_ACTIONS.some((known) => wildcardMatch(action, known)) ? undefined : `Invalid action ${action}: not an AWS IoT policy action`

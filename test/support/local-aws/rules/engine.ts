@@ -122,7 +122,8 @@ export class RulesEngine {
   /** Listens to the data plane's publishes and republishes through it. */
   attachDataPlane(dataPlane: DataPlane): void {
     this.#dataPlane = dataPlane
-    dataPlane.onPublish((message) => this.process(message))
+    // Fire and forget: process() never rejects and keeps its promise in #inFlight for reset() to await.
+    dataPlane.onPublish((message) => void this.process(message))
   }
 
   attachKafka(kafka: KafkaAccess | undefined): void {
@@ -302,7 +303,7 @@ export class RulesEngine {
     const fail = (text: string): ActionFailure => new ActionFailure(failedAction, topic, text)
     const arn = String(action.body.destinationArn ?? '')
     const destination = this.#destinations.destination(arn)
-    if (!destination || destination.account !== message.account || destination.region !== region) throw fail(`The VPC destination ${arn} does not exist`)
+    if (destination?.account !== message.account || destination.region !== region) throw fail(`The VPC destination ${arn} does not exist`)
     if (destination.status !== 'ENABLED') throw fail(`The VPC destination ${arn} is ${destination.status}, not ENABLED: messages cannot reach the Kafka cluster`)
     const kafka = this.#kafka
     if (!kafka) throw fail('org.apache.kafka.common.errors.TimeoutException: no Kafka broker runs behind the local AWS (start it with startLocalAws({kafka: true}))')

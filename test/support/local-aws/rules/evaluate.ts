@@ -55,12 +55,12 @@ export function evaluateRule(query: RuleQuery, message: RuleMessage): RuleOutcom
   }
   if (query.where && toBoolean(evaluate(query.where, scope)) !== true) return {matched: false}
   // SELECT * alone on a binary payload: the bytes as they came.
-  if (json === undefined && !query.value && query.items.length === 1 && query.items[0]!.star) {
+  if (json === undefined && !query.value && query.items.length === 1 && query.items[0].star) {
     return {matched: true, output: message.payload, json: undefined}
   }
   let result: unknown
   if (query.value) {
-    result = evaluate(query.items[0]!.expr!, scope)
+    result = evaluate(query.items[0].expr!, scope)
   } else {
     const out: Record<string, unknown> = {}
     for (const item of query.items) {
@@ -83,12 +83,12 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     if (!node[key] || typeof node[key] !== 'object') node[key] = {}
     node = node[key] as Record<string, unknown>
   }
-  node[path[path.length - 1]!] = value
+  node[path[path.length - 1]] = value
 }
 
 /** The output key of an item without AS: a field's last name, else the function name (as AWS names it). */
 function defaultKey(expr: Expr): string {
-  if (expr.kind === 'field') return expr.path[expr.path.length - 1]!
+  if (expr.kind === 'field') return expr.path[expr.path.length - 1]
   if (expr.kind === 'member') return expr.name
   if (expr.kind === 'call') return expr.name
   return '_1'
@@ -268,7 +268,7 @@ function call(expr: Extract<Expr, {kind: 'call'}>, scope: Scope): unknown {
     case 'encode': {
       const [value, scheme] = args()
       if (scheme !== 'base64' || value === undefined) return undefined
-      const bytes = Buffer.isBuffer(value) ? value : Buffer.from(expr.args[0]!.kind === 'star' ? m.payload : Buffer.from(toText(value) ?? ''))
+      const bytes = Buffer.isBuffer(value) ? value : Buffer.from(expr.args[0].kind === 'star' ? m.payload : Buffer.from(toText(value) ?? ''))
       return bytes.toString('base64')
     }
     case 'get': {
@@ -315,7 +315,7 @@ export function parseTemplate(template: string): TemplatePart[] {
     let j = start + 2
     let quote: string | undefined
     for (; j < template.length; j++) {
-      const c = template[j]!
+      const c = template[j]
       if (quote) {
         if (c === quote) quote = undefined
       } else if (c === "'" || c === '"') quote = c

@@ -85,7 +85,7 @@ export class KafkaProducers {
         timeout: 5000,
         retries: 1,
         retryDelay: 200,
-      }) as StringProducer
+      })
       this.#producers.set(key, producer)
     }
     try {

@@ -80,7 +80,7 @@ function tokenize(source: string): Token[] {
   const tokens: Token[] = []
   let i = 0
   while (i < source.length) {
-    const c = source[i]!
+    const c = source[i]
     if (/\s/.test(c)) {
       i++
       continue
@@ -91,7 +91,7 @@ function tokenize(source: string): Token[] {
       i++
       for (;;) {
         if (i >= source.length) throw new SqlParseError(`Unterminated string starting at position ${at + 1}`, at)
-        const ch = source[i]!
+        const ch = source[i]
         if (ch === '\\' && i + 1 < source.length) {
           text += source[i + 1]
           i += 2
@@ -140,11 +140,11 @@ class Parser {
   }
 
   get peek(): Token {
-    return this.#tokens[this.#i]!
+    return this.#tokens[this.#i]
   }
 
   next(): Token {
-    return this.#tokens[this.#i++]!
+    return this.#tokens[this.#i++]
   }
 
   is(kind: TokenKind, text?: string): boolean {
@@ -172,7 +172,7 @@ class Parser {
     const value = Boolean(this.accept('keyword', 'VALUE'))
     const items = [this.item()]
     while (this.accept('op', ',')) items.push(this.item())
-    if (value && (items.length !== 1 || items[0]!.alias)) throw new SqlParseError('SELECT VALUE takes exactly one expression, without AS', 0)
+    if (value && (items.length !== 1 || items[0].alias)) throw new SqlParseError('SELECT VALUE takes exactly one expression, without AS', 0)
     this.expect('keyword', 'FROM', "',' or FROM")
     const filter = this.expect('string', undefined, 'a quoted topic filter after FROM')
     const topicFilter = String(filter.value)

@@ -99,8 +99,8 @@ async function checkAssumable(roleArn: string, context: {moto: MotoClient; accou
   const refusal = invalid(`AWS IoT (iot.amazonaws.com) is unable to assume role (sts:AssumeRole) on resource: ${roleArn}. If the role was just created or updated, please try again in a few seconds.`)
   const parts = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]+)$/.exec(roleArn)
   // IoT passes roles of the rule's own account only (iam:PassRole).
-  if (!parts || parts[1] !== context.account) throw refusal
-  const answer = await context.moto.query('iam', context.account, context.region, {Action: 'GetRole', Version: '2010-05-08', RoleName: parts[2]!})
+  if (parts?.[1] !== context.account) throw refusal
+  const answer = await context.moto.query('iam', context.account, context.region, {Action: 'GetRole', Version: '2010-05-08', RoleName: parts[2]})
   if (answer.status !== 200 || xmlText(answer.body.toString('utf8'), 'Arn') !== roleArn) throw refusal
   if (context.mayAssume) {
     const decision = await context.mayAssume(roleArn, context.account, context.region, context.ruleName)

@@ -50,7 +50,7 @@ export class Checker {
 
   /** Checks the top-level input (keyed by member name). */
   check(inputShape: string, input: Record<string, unknown>): Violation[] {
-    this.#structure(this.#model.shapes[inputShape]!, input, '', '', true)
+    this.#structure(this.#model.shapes[inputShape], input, '', '', true)
     return this.violations
   }
 

@@ -60,7 +60,7 @@ export function validateRequest(modelFor: (service: string) => ServiceModel | un
   if (wire === 'ec2') {
     const missing = violations.find((v) => v.kind === 'required')
     if (missing) return new AwsServiceError('MissingParameter', 400, `The request must contain the parameter ${missing.path}`)
-    const v = violations[0]!
+    const v = violations[0]
     const shown = v.sensitive ? '' : ` (${Array.isArray(v.value) ? v.value.join(', ') : String(v.value)})`
     return new AwsServiceError('InvalidParameterValue', 400, `Value${shown} for parameter ${v.path} is invalid. ${v.constraint}`)
   }
@@ -69,6 +69,6 @@ export function validateRequest(modelFor: (service: string) => ServiceModel | un
     return new AwsServiceError('SerializationException', 400, `Value ${render(typeError)}at '${typeError.path}' cannot be read: ${typeError.constraint}`)
   }
   const code = validationCodes[facts.service] ?? 'ValidationException'
-  const extra = code === 'BadRequestException' ? {invalidParameter: violations[0]!.member} : {}
+  const extra = code === 'BadRequestException' ? {invalidParameter: violations[0].member} : {}
   return new AwsServiceError(code, 400, validationMessage(violations), extra)
 }

@@ -142,7 +142,7 @@ export function readInput(model: ServiceModel, inputShape: string, request: Wire
     const wireName = ref.locationName ?? name
     switch (ref.location) {
       case 'uri':
-        if (wireName in request.uriParams) input[name] = scalar(member, request.uriParams[wireName]!)
+        if (wireName in request.uriParams) input[name] = scalar(member, request.uriParams[wireName])
         break
       case 'querystring': {
         bound.add(wireName)
@@ -150,7 +150,7 @@ export function readInput(model: ServiceModel, inputShape: string, request: Wire
         const values = request.url.searchParams.getAll(wireName)
         if (values.length === 0) break
         if (member.type === 'list') input[name] = values.map((v) => scalar(model.shapes[member.member!.shape] ?? {type: 'string'}, v))
-        else input[name] = scalar(member, values[0]!)
+        else input[name] = scalar(member, values[0])
         break
       }
       case 'header': {

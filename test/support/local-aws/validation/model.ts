@@ -90,13 +90,13 @@ export function javaPattern(pattern: string): RegExp | undefined {
   let out = ''
   let inClass = false
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!
+    const c = pattern[i]
     if (c === '\\') {
       const next = pattern[i + 1]
       if (next === undefined) return undefined
       const posix = /^p\{(\w+)\}/.exec(pattern.slice(i + 1))
-      if (posix && posixClasses[posix[1]!]) {
-        const range = posixClasses[posix[1]!]!
+      if (posix && posixClasses[posix[1]]) {
+        const range = posixClasses[posix[1]]
         out += inClass ? range : `[${range}]`
         i += posix[0].length
         continue
