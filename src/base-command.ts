@@ -3,11 +3,12 @@
 // (or a JSON error object on stdout with --json) and the exit codes of DESIGN.md.
 import {Command, type Interfaces} from '@oclif/core'
 import {stackFlags} from './flags.ts'
-import type {Accounts} from './lib/aws/account.ts'
+import type {AccountRole, Accounts, AwsAccount} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
-import {loadSettings, type LoadedSettings, type SettingOverrides} from './lib/config/settings.ts'
+import {loadSettings, type LoadedSettings} from './lib/config/settings.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepContext} from './lib/plan/types.ts'
+import {overridesOf, stackSettings, type FlagSetting, type SettingFlagValues} from './settings-flags.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -45,9 +46,13 @@ export abstract class BaseCommand<T> extends Command {
     if (!this.jsonEnabled() || process.env.DEBUG) process.stderr.write(`${message}\n`)
   }
 
-  /** The stack's settings: config file with these flag values applied. */
-  protected settings(configFlag: string | undefined, overrides: SettingOverrides): LoadedSettings {
-    return loadSettings(configFlag, overrides)
+  /**
+   * The stack's settings: --config's file (default ./iotctl.json) with the flags
+   * applied: --stack, --region and the profiles for every command that has them,
+   * then the command's own rows of the table (src/settings-flags.ts).
+   */
+  protected loadStack(flags: Partial<SettingFlagValues> & {config?: string}, table: readonly FlagSetting[] = []): LoadedSettings {
+    return loadSettings(flags.config, overridesOf(flags, [...stackSettings, ...table]))
   }
 
   /** Opens both accounts, resolves who they are and opens the ledger. */
@@ -67,7 +72,17 @@ export abstract class BaseCommand<T> extends Command {
     return ctx
   }
 
-  protected async openAccounts(loaded: LoadedSettings): Promise<Accounts> {
+  /**
+   * The account a command works in, with the profile and region of the settings
+   * (lib/config/accounts.ts): the same rule for every command.
+   */
+  protected async account(loaded: LoadedSettings, role: AccountRole): Promise<AwsAccount> {
+    const {openAccount} = await import('./lib/config/accounts.ts')
+    return openAccount(loaded.settings, role)
+  }
+
+  /** Both accounts (one handle twice when one profile and region serve both). */
+  protected async accounts(loaded: LoadedSettings): Promise<Accounts> {
     const {openAccounts} = await import('./lib/plan/context.ts')
     return openAccounts(loaded.settings)
   }

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {changeFlags, oneAccountFlags, twoAccountFlags} from '../../flags.ts'
 import type {DeviceCreateResult} from '../../lib/device/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class DeviceCreate extends BaseCommand<DeviceCreateResult> {
   static override summary = 'Create a test thing with a key pair, a certificate and a policy scoped to it; write the files with mode 0600.'
@@ -34,7 +33,7 @@ Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-
     const {checkDeviceRequest, createDevice, openDeviceScope} = await import('../../lib/device/index.ts')
     const request = {thing: args.thing, outDirectory: flags.out, force: flags.force}
     checkDeviceRequest(request)
-    const scope = await openDeviceScope(this.settings(flags.config, accountOverrides(flags)))
+    const scope = await openDeviceScope(this.loadStack(flags))
     const result = await createDevice(scope, request, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (m) => this.debug(m)})
     if (!this.jsonEnabled()) {
       const made = (created: boolean) => (created ? 'created' : 'reused')

@@ -3,7 +3,6 @@ import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags, twoAccountFlags} from '../../flags.ts'
 import type {LoadProgress, LoadResult} from '../../lib/mqtt/index.ts'
 import {connectionFlags, numberFlag, payloadFlags, qosFlag} from '../../lib/mqtt-cli/flags.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttLoadResult extends LoadResult {
   topic: string
@@ -63,7 +62,7 @@ With --cert/--key every device presents the same certificate: on AWS IoT its pol
     const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
     const payload = await payloadTemplate(flags, {fallback: defaultPayload})
     const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
-    const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags, {clientId: `${flags['client-id-prefix']}-1`})
+    const resolved = await resolveConnection(this.loadStack(flags), flags, {clientId: `${flags['client-id-prefix']}-1`})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
     const {bar, ms} = await import('../../lib/mqtt-cli/summary.ts')

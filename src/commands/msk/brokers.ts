@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../base-command.ts'
+import {clusterSettings} from '../../settings-flags.ts'
 import {mskAccountFlags, ruleFlags} from '../../flags.ts'
 import type {MskBrokersResult} from '../../lib/msk/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class MskBrokers extends BaseCommand<MskBrokersResult> {
   static override summary = 'Print the cluster\'s SASL/SCRAM bootstrap brokers (port 9096).'
@@ -20,7 +20,7 @@ export default class MskBrokers extends BaseCommand<MskBrokersResult> {
 
   async run(): Promise<MskBrokersResult> {
     const {flags} = await this.parse(MskBrokers)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'msk.clusterArn': flags['cluster-arn']})
+    const loaded = this.loadStack(flags, clusterSettings)
     const {checkClusterArn} = await import('../../lib/msk/cluster-spec.ts')
     const {bootstrapBrokers, mskStepContext} = await import('../../lib/msk/index.ts')
     if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
+import {clusterSettings} from '../../settings-flags.ts'
 import {mskAccountFlags, ruleFlags} from '../../flags.ts'
 import type {ConsumeOutcome, KafkaMessage} from '../../lib/msk/consume.ts'
 import {numberFlag} from '../../lib/mqtt-cli/flags.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export type MskConsumeResult = ConsumeOutcome
 
@@ -49,7 +49,7 @@ Exit codes: 0 once --count messages arrived (or, without --count, when --timeout
     if (flags.count !== undefined) validatePositive('--count', flags.count)
     if (flags.timeout !== undefined) validatePositive('--timeout', flags.timeout, false)
     const brokers = flags['bootstrap-server'] === undefined ? undefined : parseBootstrapServers(flags['bootstrap-server'])
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'msk.clusterArn': flags['cluster-arn']})
+    const loaded = this.loadStack(flags, clusterSettings)
     const topic = checkKafkaTopic(flags.topic ?? loaded.settings.rule?.kafkaTopic ?? defaultKafkaTopic, '--topic')
     const {mskStepContext} = await import('../../lib/msk/index.ts')
     const ctx = await mskStepContext(loaded, {dryRun: true, signal: this.interruption.signal, progress: (message) => this.debug(message)})

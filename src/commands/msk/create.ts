@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
+import {clusterSpecSettings} from '../../settings-flags.ts'
 import {changeFlags, mskAccountFlags} from '../../flags.ts'
 import type {MskCreateResult} from '../../lib/msk/index.ts'
-import {accountOverrides, splitList} from '../../overrides.ts'
 
 export default class MskCreate extends BaseCommand<MskCreateResult> {
   static override summary = 'Create a provisioned MSK cluster with SASL/SCRAM authentication and TLS, and wait until it is ACTIVE.'
@@ -30,16 +30,7 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
 
   async run(): Promise<MskCreateResult> {
     const {flags} = await this.parse(MskCreate)
-    const loaded = this.settings(flags.config, {
-      ...accountOverrides(flags),
-      'msk.clusterName': flags['cluster-name'],
-      'msk.subnetIds': splitList(flags.subnets),
-      'msk.securityGroupId': flags['security-group'],
-      'msk.vpcId': flags['msk-vpc'],
-      'msk.kafkaVersion': flags['kafka-version'],
-      'msk.brokerType': flags['broker-type'],
-      'msk.brokers': flags.brokers,
-    })
+    const loaded = this.loadStack(flags, clusterSpecSettings)
     const {clusterSpecOf} = await import('../../lib/msk/cluster-spec.ts')
     const {createCluster, mskStepContext} = await import('../../lib/msk/index.ts')
     const {noWaitOption} = await import('../../lib/msk/steps.ts')

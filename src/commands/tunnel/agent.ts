@@ -3,7 +3,6 @@ import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags.ts'
 import type {AgentResult} from '../../lib/tunnel-agent/index.ts'
 import {proxyEndpointFlag} from '../../lib/tunnels/flags.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelAgent extends BaseCommand<AgentResult> {
   static override summary = 'Device side: wait for tunnel notifications and connect them to local services.'
@@ -42,7 +41,7 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
       endpoint: flags.endpoint,
       resolveEndpoint: async () => {
         const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnels/index.ts'), import('../../lib/mqtt/endpoint.ts')])
-        const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+        const scope = await openTunnelScope(this.loadStack(flags))
         return describeIotDataEndpoint(await scope.account.iot())
       },
       clientId: flags['client-id'],

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {changeFlags, oneAccountFlags} from '../../flags.ts'
 import type {TunnelCloseResult} from '../../lib/tunnels/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
   static override summary = 'Close a secure tunnel and remove its token file.'
@@ -28,7 +27,7 @@ export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
     const {checkTunnelId} = await import('../../lib/tunnels/inputs.ts')
     checkTunnelId(args.id, 'tunnel id')
     const {closeStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
-    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const scope = await openTunnelScope(this.loadStack(flags))
     const result = await closeStackTunnel(scope, args.id, {delete: flags.delete, dryRun: flags['dry-run']})
     if (!this.jsonEnabled()) {
       if (result.dryRun) this.log(result.found ? `dry run: would close tunnel ${result.tunnelId} (${result.previousStatus})${flags.delete ? ' and delete it' : ''}; nothing was changed` : `dry run: AWS does not know tunnel ${result.tunnelId}; nothing to close`)

@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags.ts'
 import {proxyEndpointFlag, tunnelIdFlag} from '../../lib/tunnels/flags.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export interface TunnelForwardResult {
   tunnelId?: string
@@ -36,7 +35,7 @@ export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
     const {flags} = await this.parse(TunnelForward)
     const {parseSourcePorts} = await import('../../lib/tunnels/inputs.ts')
     const ports = parseSourcePorts(flags.source)
-    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const loaded = this.loadStack(flags)
     const {lineLogger, resolveSourceAccess, startForward} = await import('../../lib/tunnels/source.ts')
     const access = resolveSourceAccess({tunnelId: flags['tunnel-id'], stateDirectory: loaded.stateDirectory})
     const proxy = await startForward({

@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags.ts'
 import type {TunnelListResult} from '../../lib/tunnels/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelList extends BaseCommand<TunnelListResult> {
   static override summary = 'List the stack\'s secure tunnels (or every tunnel of the account with --all).'
@@ -26,7 +25,7 @@ export default class TunnelList extends BaseCommand<TunnelListResult> {
     const {checkThingName} = await import('../../lib/tunnels/inputs.ts')
     if (flags.thing !== undefined) checkThingName(flags.thing)
     const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnels/index.ts')
-    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const scope = await openTunnelScope(this.loadStack(flags))
     const result = await listStackTunnels(scope, {all: flags.all, thing: flags.thing, openOnly: flags.open})
     if (!this.jsonEnabled()) {
       if (result.tunnels.length === 0) {

@@ -3,7 +3,6 @@ import {BaseCommand} from '../../base-command.ts'
 import {changeFlags, oneAccountFlags} from '../../flags.ts'
 import type {TunnelOpenResult} from '../../lib/tunnels/index.ts'
 import {timeoutMinutesFlag} from '../../lib/tunnels/flags.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelOpen extends BaseCommand<TunnelOpenResult> {
   static override summary = 'Open a secure tunnel to a thing and keep its tokens in .iotctl/tunnels/<id>.json.'
@@ -31,7 +30,7 @@ Prints the tunnel id. The tokens appear on stdout only with --show-tokens (also 
     const {checkOpenRequest, openStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
     const request = {thing: flags.thing, services: flags.services, timeoutMinutes: flags['timeout-minutes']}
     checkOpenRequest(request)
-    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const scope = await openTunnelScope(this.loadStack(flags))
     const result = await openStackTunnel(scope, request, {
       dryRun: flags['dry-run'],
       signal: this.interruption.signal,

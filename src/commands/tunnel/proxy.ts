@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags.ts'
 import {proxyEndpointFlag, tunnelIdFlag} from '../../lib/tunnels/flags.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelProxy extends BaseCommand<void> {
   static override summary = 'Carry one connection between stdin/stdout and a tunnel\'s service, for ssh -o ProxyCommand.'
@@ -25,7 +24,7 @@ export default class TunnelProxy extends BaseCommand<void> {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(TunnelProxy)
-    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const loaded = this.loadStack(flags)
     const {lineLogger, resolveSourceAccess, startStdioProxy} = await import('../../lib/tunnels/source.ts')
     if (flags.service !== undefined) {
       const {checkServiceName} = await import('../../lib/tunnels/inputs.ts')

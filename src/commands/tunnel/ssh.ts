@@ -5,7 +5,6 @@ import {oneAccountFlags} from '../../flags.ts'
 import {InputError} from '../../lib/errors.ts'
 import {proxyEndpointFlag, timeoutMinutesFlag} from '../../lib/tunnels/flags.ts'
 import type {TunnelSshResult} from '../../lib/tunnels/ssh.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelSsh extends BaseCommand<TunnelSshResult> {
   static override summary = 'ssh to a thing through a secure tunnel: open it, wait for the device, run ssh, close it.'
@@ -51,7 +50,7 @@ Exits with ssh's exit code, and closes the tunnel when ssh exits unless --keep-o
     const {checkThingName, checkTimeoutMinutes} = await import('../../lib/tunnels/inputs.ts')
     checkThingName(args.thing, 'thing')
     checkTimeoutMinutes(flags['timeout-minutes'])
-    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const loaded = this.loadStack(flags)
     const scope = await openTunnelScope(loaded)
     const proxyFlags = [
       ...(flags.config ? ['-c', resolve(flags.config)] : []),
