@@ -43,7 +43,7 @@ export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
       ports,
       proxyEndpoint: flags['proxy-endpoint'],
       region: flags.region,
-      profile: loaded.settings.iot?.profile,
+      accountRegion: async () => (await this.account(loaded, 'iot')).region,
       logger: lineLogger((line) => process.stderr.write(line), {debug: Boolean(process.env.DEBUG), quiet: !process.env.DEBUG}),
       signal: this.interruption.signal,
     })

@@ -37,7 +37,7 @@ export default class TunnelProxy extends BaseCommand<void> {
       service: flags.service,
       proxyEndpoint: flags['proxy-endpoint'],
       region: flags.region,
-      profile: loaded.settings.iot?.profile,
+      accountRegion: async () => (await this.account(loaded, 'iot')).region,
       logger: lineLogger((line) => process.stderr.write(line), {debug, quiet: !debug}),
       signal: this.interruption.signal,
     })
