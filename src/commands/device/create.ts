@@ -30,10 +30,11 @@ Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-
 
   async run(): Promise<DeviceCreateResult> {
     const {args, flags} = await this.parse(DeviceCreate)
-    const {checkDeviceRequest, createDevice, openDeviceScope} = await import('../../lib/device/index.ts')
+    const {checkDeviceRequest, createDevice, deviceScope} = await import('../../lib/device/index.ts')
     const request = {thing: args.thing, outDirectory: flags.out, force: flags.force}
     checkDeviceRequest(request)
-    const scope = await openDeviceScope(this.loadStack(flags))
+    const loaded = this.loadStack(flags)
+    const scope = deviceScope(loaded, await this.account(loaded, 'iot'))
     const result = await createDevice(scope, request, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (m) => this.debug(m)})
     if (!this.jsonEnabled()) {
       const made = (created: boolean) => (created ? 'created' : 'reused')

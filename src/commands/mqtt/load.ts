@@ -62,7 +62,8 @@ With --cert/--key every device presents the same certificate: on AWS IoT its pol
     const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
     const payload = await payloadTemplate(flags, {fallback: defaultPayload})
     const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
-    const resolved = await resolveConnection(this.loadStack(flags), flags, {clientId: `${flags['client-id-prefix']}-1`})
+    const stack = this.loadStack(flags)
+    const resolved = await resolveConnection(stack, flags, () => this.account(stack, 'iot'), {clientId: `${flags['client-id-prefix']}-1`})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
     const {bar, ms} = await import('../../lib/mqtt-cli/summary.ts')

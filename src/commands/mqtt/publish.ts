@@ -56,7 +56,8 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
     const {payloadTemplate} = await import('../../lib/mqtt-cli/payload.ts')
     const payload = await payloadTemplate(flags)
     const {resolveConnection} = await import('../../lib/mqtt-cli/connection.ts')
-    const resolved = await resolveConnection(this.loadStack(flags), flags)
+    const loaded = this.loadStack(flags)
+    const resolved = await resolveConnection(loaded, flags, () => this.account(loaded, 'iot'))
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
     let rules: RuleCheck | undefined

@@ -40,9 +40,9 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
       ca: flags.ca,
       endpoint: flags.endpoint,
       resolveEndpoint: async () => {
-        const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnels/index.ts'), import('../../lib/mqtt/endpoint.ts')])
-        const scope = await openTunnelScope(this.loadStack(flags))
-        return describeIotDataEndpoint(await scope.account.iot())
+        const {describeIotDataEndpoint} = await import('../../lib/mqtt/endpoint.ts')
+        const account = await this.account(this.loadStack(flags), 'iot')
+        return describeIotDataEndpoint(await account.iot())
       },
       clientId: flags['client-id'],
       destination: flags.destination,

@@ -26,8 +26,9 @@ export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
     const {args, flags} = await this.parse(TunnelClose)
     const {checkTunnelId} = await import('../../lib/tunnels/inputs.ts')
     checkTunnelId(args.id, 'tunnel id')
-    const {closeStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
-    const scope = await openTunnelScope(this.loadStack(flags))
+    const {closeStackTunnel, tunnelScope} = await import('../../lib/tunnels/index.ts')
+    const loaded = this.loadStack(flags)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const result = await closeStackTunnel(scope, args.id, {delete: flags.delete, dryRun: flags['dry-run']})
     if (!this.jsonEnabled()) {
       if (result.dryRun) this.log(result.found ? `dry run: would close tunnel ${result.tunnelId} (${result.previousStatus})${flags.delete ? ' and delete it' : ''}; nothing was changed` : `dry run: AWS does not know tunnel ${result.tunnelId}; nothing to close`)

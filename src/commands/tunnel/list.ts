@@ -24,8 +24,9 @@ export default class TunnelList extends BaseCommand<TunnelListResult> {
     const {flags} = await this.parse(TunnelList)
     const {checkThingName} = await import('../../lib/tunnels/inputs.ts')
     if (flags.thing !== undefined) checkThingName(flags.thing)
-    const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnels/index.ts')
-    const scope = await openTunnelScope(this.loadStack(flags))
+    const {listStackTunnels, tunnelScope} = await import('../../lib/tunnels/index.ts')
+    const loaded = this.loadStack(flags)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const result = await listStackTunnels(scope, {all: flags.all, thing: flags.thing, openOnly: flags.open})
     if (!this.jsonEnabled()) {
       if (result.tunnels.length === 0) {

@@ -27,10 +27,11 @@ Prints the tunnel id. The tokens appear on stdout only with --show-tokens (also 
 
   async run(): Promise<TunnelOpenResult> {
     const {flags} = await this.parse(TunnelOpen)
-    const {checkOpenRequest, openStackTunnel, openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const {checkOpenRequest, openStackTunnel, tunnelScope} = await import('../../lib/tunnels/index.ts')
     const request = {thing: flags.thing, services: flags.services, timeoutMinutes: flags['timeout-minutes']}
     checkOpenRequest(request)
-    const scope = await openTunnelScope(this.loadStack(flags))
+    const loaded = this.loadStack(flags)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const result = await openStackTunnel(scope, request, {
       dryRun: flags['dry-run'],
       signal: this.interruption.signal,

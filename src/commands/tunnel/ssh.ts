@@ -46,12 +46,12 @@ Exits with ssh's exit code, and closes the tunnel when ssh exits unless --keep-o
     if (argv.length !== 1 + sshArgs.length) throw new InputError('ssh options and the remote command go after --: iotctl tunnel ssh <thing> [flags] -- [ssh options] [command]')
     if (flags.wait < 1) throw new InputError(`--wait ${flags.wait}: give at least 1 second`)
     const {sshSession} = await import('../../lib/tunnels/ssh.ts')
-    const {openTunnelScope} = await import('../../lib/tunnels/index.ts')
+    const {tunnelScope} = await import('../../lib/tunnels/index.ts')
     const {checkThingName, checkTimeoutMinutes} = await import('../../lib/tunnels/inputs.ts')
     checkThingName(args.thing, 'thing')
     checkTimeoutMinutes(flags['timeout-minutes'])
     const loaded = this.loadStack(flags)
-    const scope = await openTunnelScope(loaded)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const proxyFlags = [
       ...(flags.config ? ['-c', resolve(flags.config)] : []),
       ...(flags['proxy-endpoint'] ? ['--proxy-endpoint', flags['proxy-endpoint']] : []),
