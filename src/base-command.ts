@@ -3,7 +3,7 @@
 // (or a JSON error object on stdout with --json) and the exit codes of DESIGN.md.
 import {Command, type Interfaces} from '@oclif/core'
 import {stackFlags} from './flags.ts'
-import type {AccountRole, Accounts, AwsAccount} from './lib/aws/account.ts'
+import type {AccountRole, AwsAccount} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
 import {loadSettings, type LoadedSettings} from './lib/config/settings.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
@@ -55,18 +55,23 @@ export abstract class BaseCommand<T> extends Command {
     return loadSettings(flags.config, overridesOf(flags, [...stackSettings, ...table]))
   }
 
-  /** Opens both accounts, resolves who they are and opens the ledger. */
-  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>}): Promise<StepContext> {
+  /**
+   * Opens both accounts (or, with `mskOnly`, the MSK account alone, for the
+   * `msk …` commands), resolves who they are and opens the ledger.
+   */
+  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; mskOnly?: boolean}): Promise<StepContext> {
     const {createStepContext} = await import('./lib/plan/context.ts')
+    const settings = options.mskOnly ? (await import('./lib/msk/index.ts')).mskAccountOnly(loaded.settings) : loaded.settings
     const ctx = await createStepContext({
-      settings: loaded.settings,
+      settings,
       stateDirectory: loaded.stateDirectory,
       dryRun: options.dryRun,
       signal: this.interruption.signal,
       options: options.options,
       progress: (message) => this.debug(message),
     })
-    if (ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
+    // The MSK commands point both sides at one handle: nothing to note then.
+    if (!options.mskOnly && ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
       this.note(`note: both profiles resolve to account ${ctx.identities.iot.accountId}; continuing (same-account setups are valid)`)
     }
     return ctx
@@ -79,12 +84,6 @@ export abstract class BaseCommand<T> extends Command {
   protected async account(loaded: LoadedSettings, role: AccountRole): Promise<AwsAccount> {
     const {openAccount} = await import('./lib/config/accounts.ts')
     return openAccount(loaded.settings, role)
-  }
-
-  /** Both accounts (one handle twice when one profile and region serve both). */
-  protected async accounts(loaded: LoadedSettings): Promise<Accounts> {
-    const {openAccounts} = await import('./lib/plan/context.ts')
-    return openAccounts(loaded.settings)
   }
 
   protected async taskRunner(): Promise<TaskRunner> {

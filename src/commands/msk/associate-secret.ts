@@ -25,10 +25,10 @@ export default class MskAssociateSecret extends BaseCommand<MskAssociateResult> 
     const loaded = this.loadStack(flags, [...clusterSettings, ...secretSettings])
     const {checkClusterArn} = await import('../../lib/msk/cluster-spec.ts')
     const {checkSecretName, secretNameOf} = await import('../../lib/secrets/names.ts')
-    const {associateSecret, mskStepContext} = await import('../../lib/msk/index.ts')
+    const {associateSecret} = await import('../../lib/msk/index.ts')
     if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
     checkSecretName(secretNameOf(loaded.settings))
-    const ctx = await mskStepContext(loaded, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], mskOnly: true})
     const result = await associateSecret(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {
       rerun: 'iotctl msk associate-secret',

@@ -22,9 +22,9 @@ export default class MskBrokers extends BaseCommand<MskBrokersResult> {
     const {flags} = await this.parse(MskBrokers)
     const loaded = this.loadStack(flags, clusterSettings)
     const {checkClusterArn} = await import('../../lib/msk/cluster-spec.ts')
-    const {bootstrapBrokers, mskStepContext} = await import('../../lib/msk/index.ts')
+    const {bootstrapBrokers} = await import('../../lib/msk/index.ts')
     if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
-    const ctx = await mskStepContext(loaded, {dryRun: true, signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: true, mskOnly: true})
     const result = await bootstrapBrokers(ctx)
     if (!this.jsonEnabled()) this.log(result.BootstrapBrokerStringSaslScram as string)
     return result

@@ -51,8 +51,7 @@ Exit codes: 0 once --count messages arrived (or, without --count, when --timeout
     const brokers = flags['bootstrap-server'] === undefined ? undefined : parseBootstrapServers(flags['bootstrap-server'])
     const loaded = this.loadStack(flags, clusterSettings)
     const topic = checkKafkaTopic(flags.topic ?? loaded.settings.rule?.kafkaTopic ?? defaultKafkaTopic, '--topic')
-    const {mskStepContext} = await import('../../lib/msk/index.ts')
-    const ctx = await mskStepContext(loaded, {dryRun: true, signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: true, mskOnly: true})
     const connection = await kafkaConnectionOf(ctx, {...(brokers ? {brokers} : {}), ...(flags.ca ? {ca: flags.ca} : {})})
     const json = this.jsonEnabled()
     const outcome = await consumeTopic({

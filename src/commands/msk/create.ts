@@ -32,10 +32,10 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
     const {flags} = await this.parse(MskCreate)
     const loaded = this.loadStack(flags, clusterSpecSettings)
     const {clusterSpecOf} = await import('../../lib/msk/cluster-spec.ts')
-    const {createCluster, mskStepContext} = await import('../../lib/msk/index.ts')
+    const {createCluster} = await import('../../lib/msk/index.ts')
     const {noWaitOption} = await import('../../lib/msk/steps.ts')
     clusterSpecOf(loaded.settings)
-    const ctx = await mskStepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait']}, signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait']}, mskOnly: true})
     const result = await createCluster(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {rerun: 'iotctl msk create', done: () => `cluster ${result.clusterName} is ${result.state}: ${result.clusterArn}`})
     return result
