@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {test} from 'node:test'
 import {parseConfig, loadConfig} from '../../src/lib/config/schema.ts'
+import {accountOptions} from '../../src/lib/config/accounts.ts'
 import {applyOverrides, loadSettings} from '../../src/lib/config/settings.ts'
 import {InputError} from '../../src/lib/errors.ts'
 import {clusterSpecSettings, destinationSettings, networkSettings, overridesOf, stackSettings} from '../../src/settings-flags.ts'
@@ -99,4 +100,11 @@ test('--profile names both accounts, --iot-profile and --msk-profile win over it
   const explicit = loadSettings(file, overridesOf({region: 'us-east-2'}, stackSettings)).settings
   assert.deepEqual([explicit.iot?.region, explicit.msk?.region, explicit.region], ['us-east-2', 'us-east-2', 'us-east-2'])
   assert.throws(() => loadSettings(file, overridesOf({'msk-profile': ''}, stackSettings)), /^InputError: --msk-profile: /)
+})
+
+test('each account is reached with its own region from the file, else the stack\'s, else the profile\'s (left to the SDK chain)', () => {
+  const settings = {stack: 's', region: 'eu-west-1', iot: {profile: 'iot', region: 'eu-central-1'}, msk: {profile: 'msk'}}
+  assert.deepEqual(accountOptions(settings, 'iot'), {profile: 'iot', region: 'eu-central-1'})
+  assert.deepEqual(accountOptions(settings, 'msk'), {profile: 'msk', region: 'eu-west-1'})
+  assert.deepEqual(accountOptions({stack: 's'}, 'iot'), {profile: undefined, region: undefined})
 })
