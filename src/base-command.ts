@@ -121,7 +121,7 @@ export abstract class BaseCommand<T> extends Command {
     // oclif's own exits (help, version) are not errors.
     if (error.name === 'ExitError' || (error.oclif?.exit === 0)) throw error
     const exitCode = error.exitCode ?? (parseError ? 2 : 1)
-    const message = parseError ? error.message.split('\n').filter((l) => !/See more help/.test(l)).map((l) => l.trim()).filter(Boolean).join(': ') : error.message
+    const message = parseError ? error.message.split('\n').filter((l) => !l.includes('See more help')).map((l) => l.trim()).filter(Boolean).join(': ') : error.message
     process.exitCode = exitCode
     if (this.jsonEnabled()) {
       const code = parseError ? 'InvalidInput' : (error.code ?? awsErrorCode(error) ?? error.name)

@@ -39,7 +39,7 @@ export interface SettingFlagValues {
   'key-alias': string
 }
 
-export type SettingFlag = keyof SettingFlagValues & string
+export type SettingFlag = keyof SettingFlagValues
 
 /** One row of the table: reads its flag from a command's parsed flags. */
 export interface FlagSetting {

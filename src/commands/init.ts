@@ -22,13 +22,13 @@ export default class Init extends BaseCommand<InitResult> {
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
-    const {resolve} = await import('node:path')
+    const path = await import('node:path')
     const {InputError} = await import('../lib/errors.ts')
     const {runInit, withoutTerminal} = await import('../lib/init/index.ts')
     if (!process.stdin.isTTY || !process.stderr.isTTY) throw new InputError(withoutTerminal)
     const {inquirerPrompter} = await import('../ui/prompter.ts')
     const result = await runInit(inquirerPrompter(), {
-      configFile: resolve(flags.config ?? 'iotctl.json'),
+      configFile: path.resolve(flags.config ?? 'iotctl.json'),
       iotProfile: flags['iot-profile'],
       mskProfile: flags['msk-profile'],
       region: flags.region,

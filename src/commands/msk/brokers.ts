@@ -26,7 +26,7 @@ export default class MskBrokers extends BaseCommand<MskBrokersResult> {
     if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
     const ctx = await this.stepContext(loaded, {dryRun: true, mskOnly: true})
     const result = await bootstrapBrokers(ctx)
-    if (!this.jsonEnabled()) this.log(result.BootstrapBrokerStringSaslScram as string)
+    if (!this.jsonEnabled()) this.log(result.BootstrapBrokerStringSaslScram)
     return result
   }
 }

@@ -114,7 +114,7 @@ export async function createDevice(scope: DeviceScope, request: DeviceRequest, o
     progress(`creating policy ${policyName}`)
     policyArn = await createPolicy(iot, policyName, policyDocument, scope.stack)
   }
-  record(policyRecord(recordBase, policyName, policyArn as string))
+  record(policyRecord(recordBase, policyName, policyArn!))
   checkpoint()
   progress('creating a key pair and certificate')
   const certificate = await createKeysAndCertificate(iot)

@@ -20,7 +20,6 @@ const sliceSteps: Record<IotSlice, string[]> = {
   rule: ['iot-rule'],
 }
 
-
 export interface IotSetupResult {
   stack: string
   dryRun: boolean

@@ -4,6 +4,7 @@
 // not worked out here; doctor only reads the trust and key policies' shape.
 import {stackSid} from '../plan/tags.ts'
 
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- a type alias stays assignable to an index signature (key-policy's statements); an interface does not
 export type PolicyStatement = {
   Sid?: string
   Effect: 'Allow' | 'Deny'

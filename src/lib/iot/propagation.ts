@@ -29,21 +29,21 @@ export interface PropagationOptions {
 
 /** Calls `call` until it stops failing with a transient refusal, or the time is up (then the last refusal is thrown). */
 export async function retryWhileIamPropagates<T>(call: () => Promise<T>, options: PropagationOptions): Promise<T> {
-  let last: unknown
+  let last: {error: unknown} | undefined
   try {
     const answer = await waitFor(async () => {
       try {
         return {value: await call()}
       } catch (error) {
         if (!options.transient(error)) throw error
-        last = error
+        last = {error}
         return undefined
       }
     }, {what: options.what, timeoutSeconds: options.timeoutSeconds ?? 120, intervalMs: 2000, maxIntervalMs: 10_000, progress: options.progress, checkpoint: options.checkpoint})
     return answer.value
   } catch (error) {
     // A timeout says what AWS kept answering, not only that time ran out.
-    if (last !== undefined && (error as Error).name === 'CheckFailed') throw last
+    if (last !== undefined && (error as Error).name === 'CheckFailed') throw last.error
     throw error
   }
 }

@@ -31,7 +31,7 @@ export async function stackCredentials(ctx: StepContext) {
 }
 
 export async function kafkaConnectionOf(ctx: StepContext, access: KafkaAccess): Promise<KafkaConnection> {
-  const brokers = access.brokers ?? parseBootstrapServers((await bootstrapBrokers(ctx)).BootstrapBrokerStringSaslScram as string, 'GetBootstrapBrokers')
+  const brokers = access.brokers ?? parseBootstrapServers((await bootstrapBrokers(ctx)).BootstrapBrokerStringSaslScram!, 'GetBootstrapBrokers')
   const caFile = caBundleOf(access.ca)
   return {brokers, credentials: await stackCredentials(ctx), ...(caFile ? {caFile} : {})}
 }

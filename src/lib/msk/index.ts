@@ -17,7 +17,6 @@ export function mskAccountOnly(settings: StackSettings): StackSettings {
   return {...settings, iot: {...settings.iot, profile: settings.msk?.profile, region: settings.msk?.region}}
 }
 
-
 export interface MskCreateResult {
   stack: string
   dryRun: boolean

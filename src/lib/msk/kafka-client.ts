@@ -151,7 +151,7 @@ export class TopicReader {
       await consumer.metadata({topics: [topic], autocreateTopics: false})
     } catch (error) {
       await consumer.close(true).catch(() => {})
-      if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || /^Unknown topic /.test((error as Error).message ?? '')) throw new CheckFailed(`Kafka topic '${topic}' does not exist on ${label}`)
+      if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || ((error as Error).message ?? '').startsWith('Unknown topic ')) throw new CheckFailed(`Kafka topic '${topic}' does not exist on ${label}`)
       if (hasProtocolError(error, 'SASL_AUTHENTICATION_FAILED') || /authenticat/i.test(describeKafkaError(error))) {
         throw new CheckFailed(`Kafka at ${label} refused the SCRAM credentials of user '${credentials.username}': ${describeKafkaError(error)}`)
       }
@@ -176,7 +176,7 @@ export class TopicReader {
     for (;;) {
       if (this.#failure) throw this.#failure
       while (this.#queue.length > 0) {
-        const message = this.#queue.shift() as KafkaMessage
+        const message = this.#queue.shift()!
         if (!options.accept || options.accept(message)) return message
       }
       if (options.signal?.aborted) return undefined

@@ -101,7 +101,7 @@ export function missingStatements(policy: KeyPolicy, wanted: PolicyStatement[]):
 /** The policy with `statements` added, replacing any of the same Sid; all others kept in place. */
 export function withStatements(policy: KeyPolicy, statements: PolicyStatement[]): KeyPolicy {
   const bySid = new Map(statements.map((s) => [s.Sid, s]))
-  const kept = policy.Statement.map((s) => (s.Sid !== undefined && bySid.has(s.Sid) ? bySid.get(s.Sid) as PolicyStatement : s))
+  const kept = policy.Statement.map((s) => (s.Sid !== undefined && bySid.has(s.Sid) ? bySid.get(s.Sid)! : s))
   const added = statements.filter((s) => !policy.Statement.some((p) => p.Sid === s.Sid))
   return {...policy, Statement: [...kept, ...added]}
 }

@@ -63,6 +63,7 @@ export function checkUsername(username: string): void {
 export function checkPassword(password: string): void {
   if (password.length === 0) throw new InputError('--password-stdin: the password read from stdin is empty')
   if (password.length > 4096) throw new InputError('--password-stdin: the password read from stdin is longer than 4096 characters')
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
   if (/[\u0000-\u001f\u007f]/.test(password)) throw new InputError('--password-stdin: the password read from stdin contains control characters (only one trailing newline is removed)')
 }
 
