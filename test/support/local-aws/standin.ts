@@ -200,7 +200,7 @@ export class StandIn {
       send(res, await this.#control(method, new URL(rawUrl, 'http://local'), body, req))
       return
     }
-    await this.log.gate()
+    const arrival = await this.log.gate()
     if (res.destroyed || req.socket.destroyed) return
 
     const facts = describeRequest(method, rawUrl, req.headers, body, this.#routers)
@@ -212,6 +212,7 @@ export class StandIn {
     const url = new URL(rawUrl, 'http://local')
     const record = (status: number, by: LogEntry['by']): void => {
       this.log.add({
+        arrival,
         service: facts.service,
         operation: facts.operation,
         account,
