@@ -33,6 +33,8 @@ const {values: args} = parseArgs({options: {
   scale: {type: 'string', default: '1/50'},
   runs: {type: 'string', default: '1'},
   json: {type: 'boolean', default: false},
+  /** Also print every AWS request of each command with its time (where the time goes). */
+  timeline: {type: 'boolean', default: false},
 }})
 
 /** "1/50" or "0.02". */
@@ -122,6 +124,8 @@ interface Timed {
   afterLastRequestMs: number
   /** ms from the start to the end of some telling requests, for finding where time goes. */
   marks: Record<string, number>
+  /** Every request: ms from the start, account, operation, HTTP status. */
+  timeline: string[]
 }
 
 const marked = ['CreateCluster', 'CreateVpcPeeringConnection', 'AcceptVpcPeeringConnection', 'CreateRole', 'CreateTopicRuleDestination', 'BatchAssociateScramSecret', 'CreateTopicRule',
@@ -145,6 +149,7 @@ async function timed(local: LocalAws, commandArgs: string[], options: {cwd: stri
     firstRequestMs: log.length ? at(log[0]) : 0,
     afterLastRequestMs: log.length ? ended - Date.parse(log[log.length - 1].time) : 0,
     marks,
+    timeline: log.map((e) => `${String(at(e)).padStart(6)} ms  ${e.account.padEnd(12)} ${e.operation} ${e.status}`),
   }
 }
 
@@ -246,5 +251,6 @@ if (args.json) {
     console.log(`  wall ${s(f.wallMs)}   critical path ${s(f.criticalMs)} (${f.criticalPath.join(' → ') || 'no delay'})   sum ${s(f.sumMs)}   wall/critical ${f.ratio.toFixed(2)}× (goal ≤ ${summary.goal}×)`)
     console.log(`  ${f.requests} requests; first after ${s(median(f.runs.map((r) => r.firstRequestMs)))}, exit ${s(median(f.runs.map((r) => r.afterLastRequestMs)))} after the last`)
     console.log(`  on a real account: critical path ${minutes(f.unscaled.criticalMs)}, one step after another ${minutes(f.unscaled.sumMs)}`)
+    if (args.timeline) for (const line of f.runs[0].timeline) console.log(`    ${line}`)
   }
 }
