@@ -116,22 +116,50 @@ function run(commandArgs: string[], options: {cwd: string; env: NodeJS.ProcessEn
   })
 }
 
+/**
+ * Where a command's wall time goes around its longest wait: the request that
+ * starts it and the poll that first sees it over (the first answer of that
+ * operation at or after start + delay).
+ */
+interface CriticalWait {
+  start: string
+  done: string
+  delayMs: number
+}
+const criticalWait = {
+  up: {start: 'CreateCluster', done: 'DescribeClusterV2', delayMs: scaled.clusterActivation},
+  cleanup: {start: 'DeleteTopicRuleDestination', done: 'GetTopicRuleDestination', delayMs: scaled.destinationDeletion},
+} satisfies Record<string, CriticalWait>
+
+interface Breakdown {
+  /** Process start to the first AWS request: node, oclif, the SDK clients' modules, the config. */
+  startupMs: number
+  /** First request to the one starting the longest wait: STS, every step's reads, the steps before it. */
+  beforeWaitMs: number
+  /** The emulated delay itself. */
+  delayMs: number
+  /** From the delay's end to the poll that saw it over (polling granularity). */
+  overshootMs: number
+  /** From that poll to the last request: the steps after the wait. */
+  afterWaitMs: number
+  /** Last request to the process's exit: summary, ledger, exit. */
+  exitMs: number
+}
+
 interface Timed {
   wallMs: number
   requests: number
-  /** ms from the start to the first AWS request (node, oclif, config) and from the last one to the exit. */
-  firstRequestMs: number
-  afterLastRequestMs: number
   /** ms from the start to the end of some telling requests, for finding where time goes. */
   marks: Record<string, number>
   /** Every request: ms from the start, account, operation, HTTP status. */
   timeline: string[]
+  breakdown?: Breakdown
 }
 
 const marked = ['CreateCluster', 'CreateVpcPeeringConnection', 'AcceptVpcPeeringConnection', 'CreateRole', 'CreateTopicRuleDestination', 'BatchAssociateScramSecret', 'CreateTopicRule',
   'DeleteTopicRule', 'DeleteTopicRuleDestination', 'DeleteRole', 'DeleteCluster', 'DeleteVpcPeeringConnection']
 
-async function timed(local: LocalAws, commandArgs: string[], options: {cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number}): Promise<Timed> {
+async function timed(local: LocalAws, commandArgs: string[], options: {cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number}, wait: CriticalWait): Promise<Timed> {
   local.resetLog()
   const started = Date.now()
   await run(commandArgs, options)
@@ -143,11 +171,22 @@ async function timed(local: LocalAws, commandArgs: string[], options: {cwd: stri
     // The last success of each: a retried call (IAM propagation) counts when it got through.
     if (marked.includes(entry.operation) && entry.status < 300) marks[entry.operation] = at(entry)
   }
+  const first = log.length ? at(log[0]) : 0
+  const last = log.length ? at(log[log.length - 1]) : 0
+  const startEntry = log.find((e) => e.operation === wait.start && e.status < 300)
+  const doneEntry = startEntry && log.find((e) => e.operation === wait.done && at(e) >= at(startEntry) + wait.delayMs)
+  const breakdown = startEntry && doneEntry ? {
+    startupMs: first,
+    beforeWaitMs: at(startEntry) - first,
+    delayMs: wait.delayMs,
+    overshootMs: at(doneEntry) - at(startEntry) - wait.delayMs,
+    afterWaitMs: last - at(doneEntry),
+    exitMs: ended - started - last,
+  } : undefined
   return {
+    breakdown,
     wallMs: ended - started,
     requests: log.length,
-    firstRequestMs: log.length ? at(log[0]) : 0,
-    afterLastRequestMs: log.length ? ended - Date.parse(log[log.length - 1].time) : 0,
     marks,
     timeline: log.map((e) => `${String(at(e)).padStart(6)} ms  ${e.account.padEnd(12)} ${e.operation} ${e.status}`),
   }
@@ -192,9 +231,9 @@ async function round(local: LocalAws, work: string, i: number): Promise<Round> {
   const env = local.childEnv({NO_COLOR: '1', IOTCTL_WAIT_SCALE: String(scale)})
   // Bounded: 3× the list's time, plus a minute for everything that is not a delay.
   const timeoutMs = 3 * (estimate(upDuration(scaled), 'forward').sumMs + estimate(cleanupDuration(scaled), 'backward').sumMs) + 60_000
-  const up = await timed(local, ['up', '--create-cluster'], {cwd, env, timeoutMs})
+  const up = await timed(local, ['up', '--create-cluster'], {cwd, env, timeoutMs}, criticalWait.up)
   await checkUp(local, network, ruleName)
-  const cleanup = await timed(local, ['cleanup', '--include-cluster', '--yes'], {cwd, env, timeoutMs})
+  const cleanup = await timed(local, ['cleanup', '--include-cluster', '--yes'], {cwd, env, timeoutMs}, criticalWait.cleanup)
   const left = await inventory(local, [network])
   if (left.length > 0) throw new Error(`left after cleanup: ${JSON.stringify(left)}`)
   rmSync(cwd, {recursive: true, force: true})
@@ -219,6 +258,13 @@ try {
   rmSync(work, {recursive: true, force: true})
 }
 
+function medianBreakdown(all: (Breakdown | undefined)[]): Breakdown | undefined {
+  const known = all.filter((b): b is Breakdown => b !== undefined)
+  if (known.length === 0) return undefined
+  const part = (key: keyof Breakdown) => median(known.map((b) => b[key]))
+  return {startupMs: part('startupMs'), beforeWaitMs: part('beforeWaitMs'), delayMs: part('delayMs'), overshootMs: part('overshootMs'), afterWaitMs: part('afterWaitMs'), exitMs: part('exitMs')}
+}
+
 function figures(which: 'up' | 'cleanup') {
   const direction = which === 'up' ? 'forward' : 'backward'
   const durations = which === 'up' ? upDuration : cleanupDuration
@@ -233,6 +279,8 @@ function figures(which: 'up' | 'cleanup') {
     sumMs: measured.sumMs,
     ratio: measured.criticalMs > 0 ? wallMs / measured.criticalMs : Number.POSITIVE_INFINITY,
     requests: rounds[0][which].requests,
+    /** Medians of each part (they need not add up to the median wall). */
+    breakdown: medianBreakdown(rounds.map((r) => r[which].breakdown)),
     runs: rounds.map((r) => r[which]),
     unscaled: estimate(durations(typical), direction),
   }
@@ -249,7 +297,8 @@ if (args.json) {
   for (const f of [summary.up, summary.cleanup]) {
     console.log(f.command)
     console.log(`  wall ${s(f.wallMs)}   critical path ${s(f.criticalMs)} (${f.criticalPath.join(' → ') || 'no delay'})   sum ${s(f.sumMs)}   wall/critical ${f.ratio.toFixed(2)}× (goal ≤ ${summary.goal}×)`)
-    console.log(`  ${f.requests} requests; first after ${s(median(f.runs.map((r) => r.firstRequestMs)))}, exit ${s(median(f.runs.map((r) => r.afterLastRequestMs)))} after the last`)
+    const b = f.breakdown
+    console.log(`  ${f.requests} requests` + (b ? `; where the wall goes: start-up to the first request ${s(b.startupMs)}, reads and steps before the longest wait ${s(b.beforeWaitMs)}, the wait ${s(b.delayMs)} + polling overshoot ${s(b.overshootMs)}, steps after it ${s(b.afterWaitMs)}, exit ${s(b.exitMs)}` : ''))
     console.log(`  on a real account: critical path ${minutes(f.unscaled.criticalMs)}, one step after another ${minutes(f.unscaled.sumMs)}`)
     if (args.timeline) for (const line of f.runs[0].timeline) console.log(`    ${line}`)
   }
