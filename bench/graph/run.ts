@@ -304,7 +304,8 @@ if (args.json) {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
   const minutes = (ms: number) => (ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(0)} s`)
   console.log(`iotctl on the local two-account AWS, AWS's delays × ${scale} (median of ${runs} run${runs === 1 ? '' : 's'}, node ${process.version})`)
-  console.log(`delays (AWS → here): ${Object.entries(typical).map(([k, v]) => `${k} ${minutes(v)} → ${s(scaled[k as keyof Delays])}`).join(', ')}`)
+  const names = ['clusterActivation', 'peeringActivation', 'rolePropagation', 'destinationActivation', 'destinationDeletion'] as const
+  console.log(`delays (AWS → here): ${names.map((k) => `${k} ${minutes(typical[k])} → ${s(scaled[k])}`).join(', ')}`)
   for (const f of [summary.up, summary.cleanup]) {
     console.log(f.command)
     console.log(`  wall ${s(f.wallMs)}   critical path ${s(f.criticalMs)} (${f.criticalPath.join(' → ') || 'no delay'})   sum ${s(f.sumMs)}   wall/critical ${f.ratio.toFixed(2)}× (goal ≤ ${summary.goal}×)`)

@@ -418,7 +418,7 @@ describe('IoT topic rule destinations (stand-in)', () => {
           await iot.send(new GetTopicRuleDestinationCommand({arn}))
           return undefined
         } catch (error) {
-          return error as Error
+          return error instanceof Error ? error : new Error(String(error))
         }
       }, 'the destination to be gone')
       assert.equal(gone.name, 'InvalidRequestException')
