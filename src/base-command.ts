@@ -3,12 +3,13 @@
 // (or a JSON error object on stdout with --json) and the exit codes of DESIGN.md.
 import {Command, type Interfaces} from '@oclif/core'
 import {stackFlags} from './flags/index.ts'
-import type {Accounts} from './lib/aws/account.ts'
+import type {AccountRole, AwsAccount} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
-import {loadSettings, type LoadedSettings, type SettingOverrides} from './lib/config/settings.ts'
+import {loadSettings, type LoadedSettings} from './lib/config/settings.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
+import {overridesOf, stackSettings, type FlagSetting, type SettingFlagValues} from './settings-flags.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -46,20 +47,26 @@ export abstract class BaseCommand<T> extends Command {
     if (!this.jsonEnabled() || process.env.DEBUG) process.stderr.write(`${message}\n`)
   }
 
-  /** The stack's settings: config file with these flag values applied. */
-  protected settings(configFlag: string | undefined, overrides: SettingOverrides): LoadedSettings {
-    return loadSettings(configFlag, overrides)
+  /**
+   * The stack's settings: --config's file (default ./iotctl.json) with the flags
+   * applied: --stack, --region and the profiles for every command that has them,
+   * then the command's own rows of the table (src/settings-flags.ts).
+   */
+  protected loadStack(flags: Partial<SettingFlagValues> & {config?: string}, table: readonly FlagSetting[] = []): LoadedSettings {
+    return loadSettings(flags.config, overridesOf(flags, [...stackSettings, ...table]))
   }
 
   /**
-   * Opens both accounts, resolves who they are and opens the ledger — after
-   * the checks of `steps` on the settings alone, so bad input is exit 2 before
-   * any AWS call (even before the profiles are resolved).
+   * Opens both accounts (or, with `mskOnly`, the MSK account alone, for the
+   * `msk …` commands), resolves who they are and opens the ledger — after the
+   * checks of `steps` on the settings alone, so bad input is exit 2 before any
+   * AWS call (even before the profiles are resolved).
    */
-  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; steps?: Pick<StepGraph, 'check' | 'steps'>}): Promise<StepContext> {
+  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; mskOnly?: boolean; steps?: Pick<StepGraph, 'check' | 'steps'>}): Promise<StepContext> {
     const {createStepContext} = await import('./lib/plan/context.ts')
+    const settings = options.mskOnly ? (await import('./lib/msk/index.ts')).mskAccountOnly(loaded.settings) : loaded.settings
     const ctx = await createStepContext({
-      settings: loaded.settings,
+      settings,
       stateDirectory: loaded.stateDirectory,
       dryRun: options.dryRun,
       signal: this.interruption.signal,
@@ -67,15 +74,20 @@ export abstract class BaseCommand<T> extends Command {
       steps: options.steps,
       progress: (message) => this.debug(message),
     })
-    if (ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
+    // The MSK commands point both sides at one handle: nothing to note then.
+    if (!options.mskOnly && ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
       this.note(`note: both profiles resolve to account ${ctx.identities.iot.accountId}; continuing (same-account setups are valid)`)
     }
     return ctx
   }
 
-  protected async openAccounts(loaded: LoadedSettings): Promise<Accounts> {
-    const {openAccounts} = await import('./lib/plan/context.ts')
-    return openAccounts(loaded.settings)
+  /**
+   * The account a command works in, with the profile and region of the settings
+   * (lib/config/accounts.ts): the same rule for every command.
+   */
+  protected async account(loaded: LoadedSettings, role: AccountRole): Promise<AwsAccount> {
+    const {openAccount} = await import('./lib/config/accounts.ts')
+    return openAccount(loaded.settings, role)
   }
 
   protected async taskRunner(): Promise<TaskRunner> {

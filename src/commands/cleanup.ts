@@ -4,7 +4,6 @@ import {changeFlags, parallelFlag, twoAccountFlags} from '../flags/index.ts'
 import type {CleanupResult} from '../lib/cleanup/index.ts'
 import {InputError} from '../lib/errors.ts'
 import type {StepReport} from '../lib/plan/runner.ts'
-import {accountOverrides} from '../overrides.ts'
 
 export default class Cleanup extends BaseCommand<CleanupResult> {
   static override summary = 'Delete everything the stack created, in both accounts, in reverse dependency order.'
@@ -27,7 +26,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
 
   async run(): Promise<CleanupResult> {
     const {flags} = await this.parse(Cleanup)
-    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const loaded = this.loadStack(flags)
     const {fillProfilesFromLedger} = await import('../lib/cleanup/profiles.ts')
     fillProfilesFromLedger(loaded)
     const interactive = Boolean(process.stdin.isTTY && process.stderr.isTTY)

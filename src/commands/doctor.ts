@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
+import {destinationSettings, networkSettings, ruleSettings} from '../settings-flags.ts'
 import {destinationFlags, networkFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags/index.ts'
 import type {DoctorResult} from '../lib/doctor/index.ts'
-import {accountOverrides, iotOverrides, networkOverrides} from '../overrides.ts'
 
 export default class Doctor extends BaseCommand<DoctorResult> {
   static override summary = 'Check every link from a device\'s message to the Kafka topic, and say how to fix what is broken.'
@@ -33,7 +33,7 @@ Read-only. Exits 1 when any check fails, so scripts and CI can gate on it; --jso
 
   async run(): Promise<DoctorResult> {
     const {flags} = await this.parse(Doctor)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), ...networkOverrides(flags), ...iotOverrides(flags)})
+    const loaded = this.loadStack(flags, [...networkSettings, ...destinationSettings, ...ruleSettings])
     const {runDoctor} = await import('../lib/doctor/index.ts')
     let probe
     if (flags.probe) {

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.ts'
-import {changeFlags, destinationFlags, networkFlags, parallelFlag, ruleFlags, ruleNameFlag, twoAccountFlags} from '../flags/index.ts'
+import {destinationSettings, networkSettings, ruleSettings, upSettings} from '../settings-flags.ts'
+import {changeFlags, destinationFlags, networkFlags, ruleFlags, ruleNameFlag, twoAccountFlags, parallelFlag} from '../flags/index.ts'
 import type {UpResult} from '../lib/stack/up.ts'
-import {accountOverrides, iotOverrides, networkOverrides} from '../overrides.ts'
 
 export default class Up extends BaseCommand<UpResult> {
   static override summary = 'Run the whole walkthrough: peering, KMS keys and mirrored secrets, SCRAM association, IoT role, VPC destination, Kafka rule.'
@@ -33,14 +33,7 @@ Resumable: each step reads what exists before it creates anything and records wh
 
   async run(): Promise<UpResult> {
     const {flags} = await this.parse(Up)
-    const loaded = this.settings(flags.config, {
-      ...accountOverrides(flags),
-      ...networkOverrides(flags),
-      ...iotOverrides(flags),
-      'secret.name': flags['secret-name'],
-      'rule.kafkaTopicPartitions': flags['kafka-topic-partitions'],
-      'rule.kafkaTopicReplicationFactor': flags['kafka-topic-replication-factor'],
-    })
+    const loaded = this.loadStack(flags, [...networkSettings, ...destinationSettings, ...ruleSettings, ...upSettings])
     const {upGraph} = await import('../lib/stack/steps.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: upGraph({createCluster: flags['create-cluster']})})
     const {up} = await import('../lib/stack/up.ts')

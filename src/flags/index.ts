@@ -14,13 +14,13 @@ export const twoAccountFlags = {
   'iot-profile': Flags.string({summary: 'AWS profile of the IoT account (B).', helpValue: '<profile>', helpGroup: 'AWS'}),
   'msk-profile': Flags.string({summary: 'AWS profile of the MSK account (A).', helpValue: '<profile>', helpGroup: 'AWS'}),
   profile: Flags.string({summary: 'One AWS profile for both accounts (same-account setups).', helpValue: '<profile>', helpGroup: 'AWS'}),
-  region: Flags.string({summary: 'AWS region (default: the profile\'s region or AWS_REGION).', helpValue: '<region>', helpGroup: 'AWS'}),
+  region: Flags.string({summary: 'AWS region (default: iotctl.json\'s, else AWS_REGION, else the profile\'s).', helpValue: '<region>', helpGroup: 'AWS'}),
 }
 
 /** Commands that work in one account. */
 export const oneAccountFlags = {
   profile: Flags.string({summary: 'AWS profile (default: the config\'s IoT profile, else the SDK default chain).', helpValue: '<profile>', helpGroup: 'AWS'}),
-  region: Flags.string({summary: 'AWS region (default: the profile\'s region or AWS_REGION).', helpValue: '<region>', helpGroup: 'AWS'}),
+  region: Flags.string({summary: 'AWS region (default: iotctl.json\'s, else AWS_REGION, else the profile\'s).', helpValue: '<region>', helpGroup: 'AWS'}),
 }
 
 /** Commands that work in the MSK account (A) only: msk create, associate-secret, brokers. */

@@ -4,8 +4,10 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {test} from 'node:test'
 import {parseConfig, loadConfig} from '../../src/lib/config/schema.ts'
+import {accountOptions} from '../../src/lib/config/accounts.ts'
 import {applyOverrides, loadSettings} from '../../src/lib/config/settings.ts'
 import {InputError} from '../../src/lib/errors.ts'
+import {clusterSpecSettings, destinationSettings, networkSettings, overridesOf, stackSettings} from '../../src/settings-flags.ts'
 
 const valid = {
   stack: 'demo',
@@ -46,7 +48,7 @@ test('a missing default config is empty; a missing or unreadable named one is an
 })
 
 test('flags override the config file, undefined flags leave it alone', () => {
-  const merged = applyOverrides(valid, {'iot.vpcId': 'vpc-11111111', 'msk.port': undefined, 'peering.dnsResolution': true})
+  const merged = applyOverrides(valid, overridesOf({'iot-vpc': 'vpc-11111111', 'dns-resolution': true}, networkSettings))
   assert.equal(merged.iot?.vpcId, 'vpc-11111111')
   assert.equal(merged.iot?.profile, 'iot')
   assert.equal(merged.msk?.port, 9096)
@@ -58,26 +60,51 @@ test('settings: stack from flag, then config, then "iotctl"; ledgers live beside
   const dir = mkdtempSync(join(tmpdir(), 'iotctl-settings-'))
   const file = join(dir, 'iotctl.json')
   writeFileSync(file, JSON.stringify({stack: 'fromfile'}))
-  assert.equal(loadSettings(file, {}).settings.stack, 'fromfile')
-  assert.equal(loadSettings(file, {stack: 'fromflag'}).settings.stack, 'fromflag')
-  assert.equal(loadSettings(file, {}).stateDirectory, join(dir, '.iotctl'))
-  assert.throws(() => loadSettings(join(dir, 'absent.json'), {}), /absent\.json: not found/)
+  assert.equal(loadSettings(file, []).settings.stack, 'fromfile')
+  assert.equal(loadSettings(file, overridesOf({stack: 'fromflag'}, stackSettings)).settings.stack, 'fromflag')
+  assert.equal(loadSettings(file, []).stateDirectory, join(dir, '.iotctl'))
+  assert.throws(() => loadSettings(join(dir, 'absent.json'), []), /absent\.json: not found/)
   const cwd = process.cwd()
   try {
     process.chdir(mkdtempSync(join(tmpdir(), 'iotctl-empty-')))
-    assert.equal(loadSettings(undefined, {}).settings.stack, 'iotctl')
+    assert.equal(loadSettings(undefined, []).settings.stack, 'iotctl')
   } finally {
     process.chdir(cwd)
   }
-  assert.throws(() => loadSettings(file, {stack: 'bad/name'}, ['--stack', 'bad/name']), /--stack bad\/name: letters, digits/)
+  assert.throws(() => loadSettings(file, overridesOf({stack: 'bad/name'}, stackSettings)), /--stack bad\/name: letters, digits/)
 })
 
-test('flag values are checked by the same schema, and the message names the flag the user typed', () => {
+test('flag values are checked by the same schema, and the message names the flag from the table', () => {
   const dir = mkdtempSync(join(tmpdir(), 'iotctl-flags-'))
   const file = join(dir, 'iotctl.json')
   writeFileSync(file, '{}')
-  assert.throws(() => loadSettings(file, {'iot.vpcId': 'vpc_1'}, ['peer', 'setup', '--iot-vpc', 'vpc_1']), /^InputError: --iot-vpc vpc_1: expected a VPC id/)
-  assert.throws(() => loadSettings(file, {'msk.securityGroupId': 'sg-x'}, ['msk', 'create', '--security-group=sg-x']), /--security-group sg-x: expected a security group id/)
-  assert.throws(() => loadSettings(file, {'msk.routeTableIds': ['rtb-01234567', 'rtb_2']}, ['--msk-route-tables', 'rtb-01234567,rtb_2']), /--msk-route-tables rtb_2: expected a route table id/)
-  assert.equal(loadSettings(file, {'iot.vpcId': 'vpc-01234567'}, ['--iot-vpc', 'vpc-01234567']).settings.iot?.vpcId, 'vpc-01234567')
+  assert.throws(() => loadSettings(file, overridesOf({'iot-vpc': 'vpc_1'}, networkSettings)), /^InputError: --iot-vpc vpc_1: expected a VPC id/)
+  assert.throws(() => loadSettings(file, overridesOf({'security-group': 'sg-x'}, clusterSpecSettings)), /^InputError: --security-group sg-x: expected a security group id/)
+  assert.throws(() => loadSettings(file, overridesOf({'msk-route-tables': 'rtb-01234567,rtb_2'}, networkSettings)), /^InputError: --msk-route-tables rtb_2: expected a route table id/)
+  assert.throws(() => loadSettings(file, overridesOf({'iot-subnets': ' , '}, destinationSettings)), /^InputError: --iot-subnets: /)
+  assert.equal(loadSettings(file, overridesOf({'iot-vpc': 'vpc-01234567'}, networkSettings)).settings.iot?.vpcId, 'vpc-01234567')
+  // The same value on the command line twice: the message names the flag of the bad one, without reading argv.
+  assert.throws(() => loadSettings(file, overridesOf({'msk-vpc': 'vpc-01234567', 'iot-vpc': 'vpc-0123456'}, networkSettings)), /^InputError: --iot-vpc vpc-0123456: /)
+})
+
+test('--profile names both accounts, --iot-profile and --msk-profile win over it, --region over the file\'s regions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iotctl-accounts-'))
+  const file = join(dir, 'iotctl.json')
+  writeFileSync(file, JSON.stringify({region: 'eu-west-1', iot: {region: 'eu-west-2', profile: 'a'}, msk: {profile: 'b'}}))
+  const both = loadSettings(file, overridesOf({profile: 'one'}, stackSettings)).settings
+  assert.deepEqual([both.iot?.profile, both.msk?.profile], ['one', 'one'])
+  const split = loadSettings(file, overridesOf({profile: 'one', 'iot-profile': 'iot'}, stackSettings)).settings
+  assert.deepEqual([split.iot?.profile, split.msk?.profile], ['iot', 'one'])
+  const fromFile = loadSettings(file, []).settings
+  assert.deepEqual([fromFile.iot?.region, fromFile.msk?.region, fromFile.region], ['eu-west-2', undefined, 'eu-west-1'])
+  const explicit = loadSettings(file, overridesOf({region: 'us-east-2'}, stackSettings)).settings
+  assert.deepEqual([explicit.iot?.region, explicit.msk?.region, explicit.region], ['us-east-2', 'us-east-2', 'us-east-2'])
+  assert.throws(() => loadSettings(file, overridesOf({'msk-profile': ''}, stackSettings)), /^InputError: --msk-profile: /)
+})
+
+test('each account is reached with its own region from the file, else the stack\'s, else the profile\'s (left to the SDK chain)', () => {
+  const settings = {stack: 's', region: 'eu-west-1', iot: {profile: 'iot', region: 'eu-central-1'}, msk: {profile: 'msk'}}
+  assert.deepEqual(accountOptions(settings, 'iot'), {profile: 'iot', region: 'eu-central-1'})
+  assert.deepEqual(accountOptions(settings, 'msk'), {profile: 'msk', region: 'eu-west-1'})
+  assert.deepEqual(accountOptions({stack: 's'}, 'iot'), {profile: undefined, region: undefined})
 })

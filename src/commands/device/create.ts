@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {changeFlags, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {DeviceCreateResult} from '../../lib/device/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class DeviceCreate extends BaseCommand<DeviceCreateResult> {
   static override summary = 'Create a test thing with a key pair, a certificate and a policy scoped to it; write the files with mode 0600.'
@@ -31,10 +30,11 @@ Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-
 
   async run(): Promise<DeviceCreateResult> {
     const {args, flags} = await this.parse(DeviceCreate)
-    const {checkDeviceRequest, createDevice, openDeviceScope} = await import('../../lib/device/index.ts')
+    const {checkDeviceRequest, createDevice, deviceScope} = await import('../../lib/device/index.ts')
     const request = {thing: args.thing, outDirectory: flags.out, force: flags.force}
     checkDeviceRequest(request)
-    const scope = await openDeviceScope(this.settings(flags.config, accountOverrides(flags)))
+    const loaded = this.loadStack(flags)
+    const scope = deviceScope(loaded, await this.account(loaded, 'iot'))
     const result = await createDevice(scope, request, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (m) => this.debug(m)})
     if (!this.jsonEnabled()) {
       const {deviceCreateLines} = await import('../../ui/device.ts')

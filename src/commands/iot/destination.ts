@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../base-command.ts'
+import {destinationSettings} from '../../settings-flags.ts'
 import {changeFlags, destinationFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {IotSetupResult} from '../../lib/iot/index.ts'
-import {accountOverrides, iotOverrides} from '../../overrides.ts'
 
 export default class IotDestination extends BaseCommand<IotSetupResult> {
   static override summary = 'Create the VPC topic rule destination in the IoT account and wait until it is ENABLED.'
@@ -22,7 +22,7 @@ IAM is eventually consistent: right after the role is created AWS IoT may refuse
 
   async run(): Promise<IotSetupResult> {
     const {flags} = await this.parse(IotDestination)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), ...iotOverrides(flags)})
+    const loaded = this.loadStack(flags, destinationSettings)
     const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('destination')})
     const result = await setupIot('destination', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})

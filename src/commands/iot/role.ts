@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../base-command.ts'
+import {ruleSettings} from '../../settings-flags.ts'
 import {changeFlags, ruleFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {IotSetupResult} from '../../lib/iot/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class IotRole extends BaseCommand<IotSetupResult> {
   static override summary = 'Create the IAM role AWS IoT assumes for the VPC destination and get_secret, and make it a user of the stack key.'
@@ -23,7 +23,7 @@ Needs the secret and key of \`iotctl secret mirror\`. Idempotent; a role whose t
 
   async run(): Promise<IotSetupResult> {
     const {flags} = await this.parse(IotRole)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'rule.errorTopic': flags['error-topic']})
+    const loaded = this.loadStack(flags, ruleSettings)
     const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('role')})
     const result = await setupIot('role', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})

@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../base-command.ts'
+import {ruleSettings} from '../../settings-flags.ts'
 import {changeFlags, ruleFlags, ruleNameFlag, twoAccountFlags} from '../../flags/index.ts'
 import type {IotSetupResult} from '../../lib/iot/index.ts'
-import {accountOverrides, iotOverrides} from '../../overrides.ts'
 
 export default class IotRule extends BaseCommand<IotSetupResult> {
   static override summary = 'Create the topic rule that sends matching MQTT messages to the Kafka topic on MSK.'
@@ -24,7 +24,7 @@ Rule names allow letters, digits and underscores only. Run again with another --
 
   async run(): Promise<IotSetupResult> {
     const {flags} = await this.parse(IotRule)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), ...iotOverrides(flags)})
+    const loaded = this.loadStack(flags, ruleSettings)
     const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('rule')})
     const result = await setupIot('rule', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})

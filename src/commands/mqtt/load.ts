@@ -3,7 +3,6 @@ import {BaseCommand} from '../../base-command.ts'
 import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {LoadProgress, LoadResult} from '../../lib/mqtt/index.ts'
 import {connectionFlags, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttLoadResult extends LoadResult {
   topic: string
@@ -63,7 +62,8 @@ With --cert/--key every device presents the same certificate: on AWS IoT its pol
     const {payloadTemplate} = await import('../../lib/mqtt/cli/payload.ts')
     const payload = await payloadTemplate(flags, {fallback: defaultPayload})
     const {resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
-    const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags, {clientId: `${flags['client-id-prefix']}-1`})
+    const stack = this.loadStack(flags)
+    const resolved = await resolveConnection(stack, flags, () => this.account(stack, 'iot'), {clientId: `${flags['client-id-prefix']}-1`})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
     const {bar, loadProgressLine, loadSummaryLines} = await import('../../ui/mqtt.ts')

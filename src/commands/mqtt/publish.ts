@@ -4,7 +4,6 @@ import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts
 import type {LatencySummary, PublishAck, PublishResult} from '../../lib/mqtt/index.ts'
 import type {RuleCheck} from '../../lib/mqtt/cli/rules.ts'
 import {connectionFlags, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttPublishResult extends Omit<PublishResult, 'acks'> {
   /** The payload template as given (rendered per message). */
@@ -57,7 +56,8 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
     const {payloadTemplate} = await import('../../lib/mqtt/cli/payload.ts')
     const payload = await payloadTemplate(flags)
     const {resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
-    const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags)
+    const loaded = this.loadStack(flags)
+    const resolved = await resolveConnection(loaded, flags, () => this.account(loaded, 'iot'))
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
     let rules: RuleCheck | undefined

@@ -3,7 +3,6 @@ import {BaseCommand} from '../../base-command.ts'
 import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {SubscribeResult} from '../../lib/mqtt/index.ts'
 import {connectionFlags, qosFlag} from '../../flags/mqtt.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export interface MqttSubscribeResult extends SubscribeResult {
   endpointSource: 'flag' | 'DescribeEndpoint'
@@ -57,7 +56,8 @@ Exit codes: with --count, 0 once that many messages arrived and 1 when --timeout
     if (flags.timeout !== undefined) validatePositive('--timeout', flags.timeout, false)
     const {defaultClientId, resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
     const {messageText, utf8Text} = await import('../../ui/mqtt.ts')
-    const resolved = await resolveConnection(this.settings(flags.config, accountOverrides(flags)), flags, {clientId: flags.cert ? undefined : defaultClientId(undefined, 'iotctl-sub')})
+    const loaded = this.loadStack(flags)
+    const resolved = await resolveConnection(loaded, flags, () => this.account(loaded, 'iot'), {clientId: flags.cert ? undefined : defaultClientId(undefined, 'iotctl-sub')})
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
     const json = this.jsonEnabled()
     this.note(`watching ${flags.topic} on ${resolved.connection.url} as ${resolved.connection.clientId}`)

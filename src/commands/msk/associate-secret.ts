@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
+import {clusterSettings, secretSettings} from '../../settings-flags.ts'
 import {changeFlags, mskAccountFlags, ruleFlags} from '../../flags/index.ts'
 import type {MskAssociateResult} from '../../lib/msk/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class MskAssociateSecret extends BaseCommand<MskAssociateResult> {
   static override summary = 'Associate the MSK account\'s AmazonMSK_ secret with the cluster (SASL/SCRAM users).'
@@ -22,13 +22,13 @@ export default class MskAssociateSecret extends BaseCommand<MskAssociateResult> 
 
   async run(): Promise<MskAssociateResult> {
     const {flags} = await this.parse(MskAssociateSecret)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'msk.clusterArn': flags['cluster-arn'], 'secret.name': flags.name})
+    const loaded = this.loadStack(flags, [...clusterSettings, ...secretSettings])
     const {checkClusterArn} = await import('../../lib/msk/cluster-spec.ts')
     const {checkSecretName, secretNameOf} = await import('../../lib/secrets/names.ts')
-    const {associateSecret, mskStepContext} = await import('../../lib/msk/index.ts')
+    const {associateSecret} = await import('../../lib/msk/index.ts')
     if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
     checkSecretName(secretNameOf(loaded.settings))
-    const ctx = await mskStepContext(loaded, {dryRun: flags['dry-run'], signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], mskOnly: true})
     const result = await associateSecret(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {
       rerun: 'iotctl msk associate-secret',

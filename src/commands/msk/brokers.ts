@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../base-command.ts'
+import {clusterSettings} from '../../settings-flags.ts'
 import {mskAccountFlags, ruleFlags} from '../../flags/index.ts'
 import type {MskBrokersResult} from '../../lib/msk/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class MskBrokers extends BaseCommand<MskBrokersResult> {
   static override summary = 'Print the cluster\'s SASL/SCRAM bootstrap brokers (port 9096).'
@@ -20,11 +20,11 @@ export default class MskBrokers extends BaseCommand<MskBrokersResult> {
 
   async run(): Promise<MskBrokersResult> {
     const {flags} = await this.parse(MskBrokers)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'msk.clusterArn': flags['cluster-arn']})
+    const loaded = this.loadStack(flags, clusterSettings)
     const {checkClusterArn} = await import('../../lib/msk/cluster-spec.ts')
-    const {bootstrapBrokers, mskStepContext} = await import('../../lib/msk/index.ts')
+    const {bootstrapBrokers} = await import('../../lib/msk/index.ts')
     if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
-    const ctx = await mskStepContext(loaded, {dryRun: true, signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: true, mskOnly: true})
     const result = await bootstrapBrokers(ctx)
     if (!this.jsonEnabled()) this.log(result.BootstrapBrokerStringSaslScram as string)
     return result

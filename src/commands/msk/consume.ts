@@ -1,8 +1,9 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {mskAccountFlags, numberFlag, ruleFlags} from '../../flags/index.ts'
+import {clusterSettings} from '../../settings-flags.ts'
+import {mskAccountFlags, ruleFlags, numberFlag} from '../../flags/index.ts'
 import type {ConsumeOutcome, KafkaMessage} from '../../lib/msk/consume.ts'
-import {accountOverrides} from '../../overrides.ts'
+import {} from '../../flags/mqtt.ts'
 
 export type MskConsumeResult = ConsumeOutcome
 
@@ -48,10 +49,9 @@ Exit codes: 0 once --count messages arrived (or, without --count, when --timeout
     if (flags.count !== undefined) validatePositive('--count', flags.count)
     if (flags.timeout !== undefined) validatePositive('--timeout', flags.timeout, false)
     const brokers = flags['bootstrap-server'] === undefined ? undefined : parseBootstrapServers(flags['bootstrap-server'])
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'msk.clusterArn': flags['cluster-arn']})
+    const loaded = this.loadStack(flags, clusterSettings)
     const topic = checkKafkaTopic(flags.topic ?? loaded.settings.rule?.kafkaTopic ?? defaultKafkaTopic, '--topic')
-    const {mskStepContext} = await import('../../lib/msk/index.ts')
-    const ctx = await mskStepContext(loaded, {dryRun: true, signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: true, mskOnly: true})
     const connection = await kafkaConnectionOf(ctx, {...(brokers ? {brokers} : {}), ...(flags.ca ? {ca: flags.ca} : {})})
     const json = this.jsonEnabled()
     const {kafkaMessageText} = await import('../../ui/msk.ts')

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
+import {clusterSpecSettings} from '../../settings-flags.ts'
 import {changeFlags, mskAccountFlags} from '../../flags/index.ts'
 import type {MskCreateResult} from '../../lib/msk/index.ts'
-import {accountOverrides, splitList} from '../../overrides.ts'
 
 export default class MskCreate extends BaseCommand<MskCreateResult> {
   static override summary = 'Create a provisioned MSK cluster with SASL/SCRAM authentication and TLS, and wait until it is ACTIVE.'
@@ -30,21 +30,12 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
 
   async run(): Promise<MskCreateResult> {
     const {flags} = await this.parse(MskCreate)
-    const loaded = this.settings(flags.config, {
-      ...accountOverrides(flags),
-      'msk.clusterName': flags['cluster-name'],
-      'msk.subnetIds': splitList(flags.subnets),
-      'msk.securityGroupId': flags['security-group'],
-      'msk.vpcId': flags['msk-vpc'],
-      'msk.kafkaVersion': flags['kafka-version'],
-      'msk.brokerType': flags['broker-type'],
-      'msk.brokers': flags.brokers,
-    })
+    const loaded = this.loadStack(flags, clusterSpecSettings)
     const {clusterSpecOf} = await import('../../lib/msk/cluster-spec.ts')
-    const {createCluster, mskStepContext} = await import('../../lib/msk/index.ts')
+    const {createCluster} = await import('../../lib/msk/index.ts')
     const {noWaitOption} = await import('../../lib/msk/steps.ts')
     clusterSpecOf(loaded.settings)
-    const ctx = await mskStepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait']}, signal: this.interruption.signal, progress: (message) => this.debug(message)})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait']}, mskOnly: true})
     const result = await createCluster(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {rerun: 'iotctl msk create', done: () => `cluster ${result.clusterName} is ${result.state}: ${result.clusterArn}`})
     return result

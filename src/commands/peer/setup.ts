@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../base-command.ts'
+import {networkSettings} from '../../settings-flags.ts'
 import {changeFlags, networkFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {PeerSetupResult} from '../../lib/peering/index.ts'
-import {accountOverrides, networkOverrides} from '../../overrides.ts'
 
 export default class PeerSetup extends BaseCommand<PeerSetupResult> {
   static override summary = 'Peer the IoT VPC with the MSK VPC across the two accounts, with routes and broker ingress.'
@@ -23,10 +23,7 @@ Idempotent: a second run finds everything in place and changes nothing. Every re
 
   async run(): Promise<PeerSetupResult> {
     const {flags} = await this.parse(PeerSetup)
-    const loaded = this.settings(flags.config, {
-      ...accountOverrides(flags),
-      ...networkOverrides(flags),
-    })
+    const loaded = this.loadStack(flags, networkSettings)
     const {peeringGraph, setupPeering} = await import('../../lib/peering/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: peeringGraph()})
     const result = await setupPeering(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})

@@ -1,8 +1,8 @@
 import {BaseCommand} from '../../base-command.ts'
+import {networkSettings} from '../../settings-flags.ts'
 import {twoAccountFlags} from '../../flags/index.ts'
 import {Flags} from '@oclif/core'
 import type {PeerStatusResult} from '../../lib/peering/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class PeerStatus extends BaseCommand<PeerStatusResult> {
   static override summary = 'Show each link of the peering: the connection, every route, the broker ingress rule.'
@@ -22,13 +22,7 @@ export default class PeerStatus extends BaseCommand<PeerStatusResult> {
 
   async run(): Promise<PeerStatusResult> {
     const {flags} = await this.parse(PeerStatus)
-    const loaded = this.settings(flags.config, {
-      ...accountOverrides(flags),
-      'iot.vpcId': flags['iot-vpc'],
-      'msk.vpcId': flags['msk-vpc'],
-      'msk.securityGroupId': flags['msk-security-group'],
-      'msk.port': flags.port,
-    })
+    const loaded = this.loadStack(flags, networkSettings)
     const ctx = await this.stepContext(loaded, {dryRun: true})
     const {peeringStatus} = await import('../../lib/peering/index.ts')
     const result = await peeringStatus(ctx)

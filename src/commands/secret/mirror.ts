@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
+import {secretSettings} from '../../settings-flags.ts'
 import {changeFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {SecretMirrorResult} from '../../lib/secrets/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class SecretMirror extends BaseCommand<SecretMirrorResult> {
   static override summary = 'Create the KMS key and the AmazonMSK_ secret in both accounts, with the same username and password.'
@@ -30,12 +30,7 @@ Idempotent: a second run changes nothing. When both secrets exist but differ, it
 
   async run(): Promise<SecretMirrorResult> {
     const {flags} = await this.parse(SecretMirror)
-    const loaded = this.settings(flags.config, {
-      ...accountOverrides(flags),
-      'secret.name': flags.name,
-      'secret.username': flags.username,
-      'secret.keyAlias': flags['key-alias'],
-    })
+    const loaded = this.loadStack(flags, secretSettings)
     const {secretCommandOptions} = await import('../../lib/secrets/options.ts')
     const options = await secretCommandOptions(loaded.settings, {passwordStdin: flags['password-stdin'], force: flags.force})
     const {mirrorGraph, mirrorSecrets} = await import('../../lib/secrets/index.ts')

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
+import {secretSettings} from '../../settings-flags.ts'
 import {changeFlags, twoAccountFlags} from '../../flags/index.ts'
 import type {SecretRotateResult} from '../../lib/secrets/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class SecretRotate extends BaseCommand<SecretRotateResult> {
   static override summary = 'Give the AmazonMSK_ secret a new password in both accounts, so that they never stay different.'
@@ -23,7 +23,7 @@ export default class SecretRotate extends BaseCommand<SecretRotateResult> {
 
   async run(): Promise<SecretRotateResult> {
     const {flags} = await this.parse(SecretRotate)
-    const loaded = this.settings(flags.config, {...accountOverrides(flags), 'secret.name': flags.name, 'secret.username': flags.username})
+    const loaded = this.loadStack(flags, secretSettings)
     const {secretCommandOptions} = await import('../../lib/secrets/options.ts')
     const options = await secretCommandOptions(loaded.settings, {passwordStdin: flags['password-stdin']})
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options})

@@ -3,7 +3,6 @@ import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags/index.ts'
 import type {AgentResult} from '../../lib/tunnel/agent/index.ts'
 import {proxyEndpointFlag} from '../../flags/tunnel.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelAgent extends BaseCommand<AgentResult> {
   static override summary = 'Device side: wait for tunnel notifications and connect them to local services.'
@@ -41,9 +40,9 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
       ca: flags.ca,
       endpoint: flags.endpoint,
       resolveEndpoint: async () => {
-        const [{openTunnelScope}, {describeIotDataEndpoint}] = await Promise.all([import('../../lib/tunnel/api/index.ts'), import('../../lib/mqtt/endpoint.ts')])
-        const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
-        return describeIotDataEndpoint(await scope.account.iot())
+        const {describeIotDataEndpoint} = await import('../../lib/mqtt/endpoint.ts')
+        const account = await this.account(this.loadStack(flags), 'iot')
+        return describeIotDataEndpoint(await account.iot())
       },
       clientId: flags['client-id'],
       destination: flags.destination,

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {changeFlags, oneAccountFlags} from '../../flags/index.ts'
 import type {TunnelCloseResult} from '../../lib/tunnel/api/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
   static override summary = 'Close a secure tunnel and remove its token file.'
@@ -27,8 +26,9 @@ export default class TunnelClose extends BaseCommand<TunnelCloseResult> {
     const {args, flags} = await this.parse(TunnelClose)
     const {checkTunnelId} = await import('../../lib/tunnel/api/inputs.ts')
     checkTunnelId(args.id, 'tunnel id')
-    const {closeStackTunnel, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
-    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const {closeStackTunnel, tunnelScope} = await import('../../lib/tunnel/api/index.ts')
+    const loaded = this.loadStack(flags)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const result = await closeStackTunnel(scope, args.id, {delete: flags.delete, dryRun: flags['dry-run']})
     if (!this.jsonEnabled()) {
       const {tunnelCloseLine} = await import('../../ui/tunnel.ts')

@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags/index.ts'
 import {proxyEndpointFlag, tunnelIdFlag} from '../../flags/tunnel.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export interface TunnelForwardResult {
   tunnelId?: string
@@ -36,7 +35,7 @@ export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
     const {flags} = await this.parse(TunnelForward)
     const {parseSourcePorts} = await import('../../lib/tunnel/api/inputs.ts')
     const ports = parseSourcePorts(flags.source)
-    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const loaded = this.loadStack(flags)
     const {resolveSourceAccess, startForward} = await import('../../lib/tunnel/api/source.ts')
     const {lineLogger} = await import('../../ui/tunnel.ts')
     const access = resolveSourceAccess({tunnelId: flags['tunnel-id'], stateDirectory: loaded.stateDirectory})
@@ -45,7 +44,7 @@ export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
       ports,
       proxyEndpoint: flags['proxy-endpoint'],
       region: flags.region,
-      profile: loaded.settings.iot?.profile,
+      accountRegion: async () => (await this.account(loaded, 'iot')).region,
       logger: lineLogger((line) => process.stderr.write(line), {debug: Boolean(process.env.DEBUG), quiet: !process.env.DEBUG}),
       signal: this.interruption.signal,
     })

@@ -2,7 +2,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags/index.ts'
 import type {TunnelListResult} from '../../lib/tunnel/api/index.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelList extends BaseCommand<TunnelListResult> {
   static override summary = 'List the stack\'s secure tunnels (or every tunnel of the account with --all).'
@@ -25,8 +24,9 @@ export default class TunnelList extends BaseCommand<TunnelListResult> {
     const {flags} = await this.parse(TunnelList)
     const {checkThingName} = await import('../../lib/tunnel/api/inputs.ts')
     if (flags.thing !== undefined) checkThingName(flags.thing)
-    const {listStackTunnels, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
-    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const {listStackTunnels, tunnelScope} = await import('../../lib/tunnel/api/index.ts')
+    const loaded = this.loadStack(flags)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const result = await listStackTunnels(scope, {all: flags.all, thing: flags.thing, openOnly: flags.open})
     if (!this.jsonEnabled()) {
       const {renderTunnelList} = await import('../../ui/tunnel.ts')

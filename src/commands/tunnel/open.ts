@@ -3,7 +3,6 @@ import {BaseCommand} from '../../base-command.ts'
 import {changeFlags, oneAccountFlags} from '../../flags/index.ts'
 import type {TunnelOpenResult} from '../../lib/tunnel/api/index.ts'
 import {timeoutMinutesFlag} from '../../flags/tunnel.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelOpen extends BaseCommand<TunnelOpenResult> {
   static override summary = 'Open a secure tunnel to a thing and keep its tokens in .iotctl/tunnels/<id>.json.'
@@ -28,10 +27,11 @@ Prints the tunnel id. The tokens appear on stdout only with --show-tokens (also 
 
   async run(): Promise<TunnelOpenResult> {
     const {flags} = await this.parse(TunnelOpen)
-    const {checkOpenRequest, openStackTunnel, openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
+    const {checkOpenRequest, openStackTunnel, tunnelScope} = await import('../../lib/tunnel/api/index.ts')
     const request = {thing: flags.thing, services: flags.services, timeoutMinutes: flags['timeout-minutes']}
     checkOpenRequest(request)
-    const scope = await openTunnelScope(this.settings(flags.config, accountOverrides(flags)))
+    const loaded = this.loadStack(flags)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const result = await openStackTunnel(scope, request, {
       dryRun: flags['dry-run'],
       signal: this.interruption.signal,

@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags/index.ts'
 import {proxyEndpointFlag, tunnelIdFlag} from '../../flags/tunnel.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelProxy extends BaseCommand<void> {
   static override summary = 'Carry one connection between stdin/stdout and a tunnel\'s service, for ssh -o ProxyCommand.'
@@ -26,7 +25,7 @@ export default class TunnelProxy extends BaseCommand<void> {
 
   async run(): Promise<void> {
     const {flags} = await this.parse(TunnelProxy)
-    const loaded = this.settings(flags.config, accountOverrides(flags))
+    const loaded = this.loadStack(flags)
     const {resolveSourceAccess, startStdioProxy} = await import('../../lib/tunnel/api/source.ts')
     const {lineLogger} = await import('../../ui/tunnel.ts')
     if (flags.service !== undefined) {
@@ -46,7 +45,7 @@ export default class TunnelProxy extends BaseCommand<void> {
       service: flags.service,
       proxyEndpoint: flags['proxy-endpoint'],
       region: flags.region,
-      profile: loaded.settings.iot?.profile,
+      accountRegion: async () => (await this.account(loaded, 'iot')).region,
       logger: lineLogger((line) => process.stderr.write(line), {debug, quiet: !debug}),
       signal: this.interruption.signal,
     })

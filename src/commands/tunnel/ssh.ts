@@ -5,7 +5,6 @@ import {oneAccountFlags} from '../../flags/index.ts'
 import {InputError} from '../../lib/errors.ts'
 import {proxyEndpointFlag, timeoutMinutesFlag} from '../../flags/tunnel.ts'
 import type {TunnelSshResult} from '../../lib/tunnel/api/ssh.ts'
-import {accountOverrides} from '../../overrides.ts'
 
 export default class TunnelSsh extends BaseCommand<TunnelSshResult> {
   static override summary = 'ssh to a thing through a secure tunnel: open it, wait for the device, run ssh, close it.'
@@ -47,12 +46,12 @@ Exits with ssh's exit code, and closes the tunnel when ssh exits unless --keep-o
     if (argv.length !== 1 + sshArgs.length) throw new InputError('ssh options and the remote command go after --: iotctl tunnel ssh <thing> [flags] -- [ssh options] [command]')
     if (flags.wait < 1) throw new InputError(`--wait ${flags.wait}: give at least 1 second`)
     const {sshSession} = await import('../../lib/tunnel/api/ssh.ts')
-    const {openTunnelScope} = await import('../../lib/tunnel/api/index.ts')
+    const {tunnelScope} = await import('../../lib/tunnel/api/index.ts')
     const {checkThingName, checkTimeoutMinutes} = await import('../../lib/tunnel/api/inputs.ts')
     checkThingName(args.thing, 'thing')
     checkTimeoutMinutes(flags['timeout-minutes'])
-    const loaded = this.settings(flags.config, accountOverrides(flags))
-    const scope = await openTunnelScope(loaded)
+    const loaded = this.loadStack(flags)
+    const scope = tunnelScope(loaded, await this.account(loaded, 'iot'))
     const proxyFlags = [
       ...(flags.config ? ['-c', resolve(flags.config)] : []),
       ...(flags['proxy-endpoint'] ? ['--proxy-endpoint', flags['proxy-endpoint']] : []),

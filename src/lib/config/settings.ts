@@ -7,8 +7,34 @@ import {configSchema, loadConfig, type IotctlConfig} from './schema.ts'
 export const defaultConfigFile = 'iotctl.json'
 export const defaultStack = 'iotctl'
 
-/** Flag values by config path (`iot.vpcId`); undefined values leave the config as it is. */
-export type SettingOverrides = Partial<Record<string, unknown>>
+type Leaf = string | number | boolean | readonly unknown[]
+
+/** Every dotted path to a value of T: `stack`, `iot.vpcId`, `rule.kafkaTopic`, … */
+type PathsOf<T, Prefix extends string = ''> = {
+  [K in keyof T & string]-?: NonNullable<T[K]> extends Leaf ? `${Prefix}${K}` : PathsOf<NonNullable<T[K]>, `${Prefix}${K}.`>
+}[keyof T & string]
+
+/** A setting a flag can give: a path to a value of iotctl.json (not `$schema`). */
+export type ConfigPath = Exclude<PathsOf<IotctlConfig>, '$schema'>
+
+/** The type iotctl.json holds at a path: `ConfigValue<'msk.port'>` is number. */
+export type ConfigValue<P extends string, T = IotctlConfig> =
+  P extends `${infer Head}.${infer Rest}` ? (Head extends keyof T ? ConfigValue<Rest, NonNullable<T[Head]>> : never)
+    : P extends keyof T ? NonNullable<T[P]> : never
+
+/** What a flag can set: every value type of ConfigPath's settings. */
+export type SettingValue = ConfigValue<ConfigPath>
+
+/**
+ * One flag's value for one setting; `flag` (without the dashes) names it in
+ * messages. The table of src/settings-flags.ts checks that value and path agree;
+ * the schema checks the value again here.
+ */
+export interface SettingOverride {
+  path: ConfigPath
+  value: SettingValue
+  flag: string
+}
 
 export interface LoadedSettings {
   settings: StackSettings
@@ -17,52 +43,49 @@ export interface LoadedSettings {
   stateDirectory: string
 }
 
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const keys = path.split('.')
-  let node = target
-  for (const key of keys.slice(0, -1)) {
-    node[key] = {...(node[key] as Record<string, unknown> | undefined)}
-    node = node[key] as Record<string, unknown>
-  }
-  node[keys.at(-1) as string] = value
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-export function applyOverrides(config: IotctlConfig, overrides: SettingOverrides): IotctlConfig {
-  const merged = structuredClone(config) as Record<string, unknown>
-  for (const [path, value] of Object.entries(overrides)) if (value !== undefined) setPath(merged, path, value)
-  return merged as IotctlConfig
+function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
+  const [key, ...rest] = keys
+  if (rest.length === 0) {
+    target[key] = value
+    return
+  }
+  const child = target[key]
+  const copy = isRecord(child) ? {...child} : {}
+  target[key] = copy
+  setPath(copy, rest, value)
+}
+
+function valueAt(node: unknown, path: PropertyKey[]): unknown {
+  let current = node
+  for (const key of path) current = isRecord(current) || Array.isArray(current) ? Reflect.get(current, key) : undefined
+  return current
 }
 
 /**
- * The flag the user typed for a value, found in argv (`--iot-vpc vpc-1`,
- * `--iot-vpc=vpc-1`, or an element of a comma-separated list), so messages
- * name the flag even when several flags map to one config key.
+ * The config with the flags' values applied in order (a later override of a
+ * path wins), checked by the same schema as the file. A bad value is an
+ * InputError naming the flag and the value typed: `--iot-vpc vpc-x: expected …`.
  */
-function flagTyped(value: unknown, argv: string[]): string | undefined {
-  const text = String(value)
-  for (const [index, arg] of argv.entries()) {
-    const inline = /^(--?[\w-]+)=(.*)$/.exec(arg)
-    if (inline && inline[2].split(',').includes(text)) return inline[1]
-    if (/^--?[\w-]+$/.test(arg) && argv[index + 1]?.split(',').includes(text)) return arg
-  }
-  return undefined
-}
-
-/** Checks flag values against the same schema as the file; InputError names the flag. */
-function checkOverrides(merged: IotctlConfig, overrides: SettingOverrides, argv: string[]): void {
+export function applyOverrides(config: IotctlConfig, overrides: readonly SettingOverride[]): IotctlConfig {
+  const merged: Record<string, unknown> = structuredClone(config)
+  for (const override of overrides) setPath(merged, override.path.split('.'), override.value)
   const result = configSchema.safeParse(merged)
-  if (result.success) return
+  if (result.success) return result.data
   const issue = result.error.issues[0]
   const path = issue.path.filter((p) => typeof p === 'string').join('.')
-  const value = issue.path.reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey], merged)
-  const flag = overrides[path] !== undefined ? flagTyped(value, argv) : undefined
-  throw new InputError(flag ? `${flag} ${String(value)}: ${issue.message}` : `${path}: ${issue.message}`)
+  const flag = overrides.findLast((o) => o.path === path)?.flag
+  const value = valueAt(merged, issue.path)
+  const typed = (typeof value === 'string' && value !== '') || typeof value === 'number' || typeof value === 'boolean' ? ` ${String(value)}` : ''
+  throw new InputError(flag ? `--${flag}${typed}: ${issue.message}` : `${path}: ${issue.message}`)
 }
 
-export function loadSettings(configFlag: string | undefined, overrides: SettingOverrides, argv: string[] = process.argv.slice(2)): LoadedSettings {
+export function loadSettings(configFlag: string | undefined, overrides: readonly SettingOverride[]): LoadedSettings {
   const configFile = resolve(configFlag ?? defaultConfigFile)
   const config = applyOverrides(loadConfig(configFile, configFlag !== undefined), overrides)
-  checkOverrides(config, overrides, argv)
   const stack = config.stack ?? defaultStack
   return {settings: {...config, stack}, configFile, stateDirectory: join(dirname(configFile), '.iotctl')}
 }

@@ -28,7 +28,7 @@ export interface DeviceRequest {
 
 /** The IoT account of the settings and the stack's state directory: the same scope as the tunnel commands'. */
 export type DeviceScope = TunnelScope
-export {openTunnelScope as openDeviceScope} from '../tunnel/api/index.ts'
+export {tunnelScope as deviceScope} from '../tunnel/api/index.ts'
 
 /** Checks the request (InputError, exit 2) before any AWS call: the thing name, the output directory, files in the way. */
 export function checkDeviceRequest(request: DeviceRequest): {thingName: string; files: DeviceFilePaths} {

@@ -27,6 +27,8 @@ export type Verdict = Omit<Check, 'id' | 'title'>
 
 export interface CheckDefinition {
   id: string
+  /** The registry step whose resources it examines: doctor runs the checks in the registry's order. */
+  step: string
   title: string
   run(ctx: StepContext, registry: Registry): Promise<Verdict>
 }

@@ -6,6 +6,7 @@
 import {CheckFailed} from '../errors.ts'
 import type {StepContext} from '../plan/types.ts'
 import {fail, pass, warn, type Check, type CheckDefinition, type DoctorResult as BaseDoctorResult, type Verdict} from './check.ts'
+import {upGraph} from '../stack/steps.ts'
 import {readRegistry} from './registry.ts'
 import {networkChecks} from './network.ts'
 import {secretChecks} from './secrets.ts'
@@ -24,8 +25,19 @@ export type DoctorResult = BaseDoctorResult & {
 
 const probeTitle = 'a probe message reaches the rule without an error (and Kafka, where reachable)'
 
-/** The checks in the order of the chain. */
-export const checkDefinitions: CheckDefinition[] = [...networkChecks, ...secretChecks, ...kafkaChecks, ...iotChecks]
+/** Every check, in the registry's order of the steps they examine (the chain from the network to the rule). */
+export const checkDefinitions: CheckDefinition[] = inRegistryOrder([...networkChecks, ...secretChecks, ...kafkaChecks, ...iotChecks])
+
+function inRegistryOrder(checks: CheckDefinition[]): CheckDefinition[] {
+  const order = upGraph({createCluster: true}).steps.map((s) => s.id)
+  const position = (check: CheckDefinition) => {
+    const index = order.indexOf(check.step)
+    if (index < 0) throw new Error(`doctor check ${check.id} names step ${check.step}, which is not in the registry`)
+    return index
+  }
+  // Stable: checks of one step keep the order their module lists them in.
+  return [...checks].sort((a, b) => position(a) - position(b))
+}
 
 /**
  * Runs every check. `openContext` resolves both profiles; when that fails the

@@ -1,22 +1,38 @@
 // Doctor checks of steps 5–7: what the role is trusted for and allowed to do,
 // the role as a user of B's key, the destination, and the rule's payload.
+import type {Role} from '@aws-sdk/client-iam'
+import type {TopicRuleDestinationSummary} from '@aws-sdk/client-iot'
 import {DescribeKeyCommand, GetKeyPolicyCommand} from '@aws-sdk/client-kms'
 import {aws} from '../errors.ts'
 import {clusterArnOf, scramBootstrapBrokers} from '../iot/brokers.ts'
 import {topicFilterOf} from '../iot/names.ts'
 import {iotRoleName, iotRolePolicyName, iotSourceArnPattern, keyPolicyAllows, parsePolicy, partitionOf, topicArn, trustsService} from '../iot/policies.ts'
 import {isStackRuleDescription, parseGetSecret} from '../iot/rule.ts'
-import {stackDestinations} from '../iot/destination-step.ts'
+import {foundDestinationsFact, stackDestinations} from '../iot/destination-step.ts'
 import {iotRoleArnOf, ruleSettingsOf} from '../iot/inputs.ts'
-import {getRole, iotAccountOf} from '../iot/role-steps.ts'
+import {foundRoleFact, getRole, iotAccountOf} from '../iot/role-steps.ts'
 import {describeCheck, rolePermissionChecks, simulateRole} from '../iot/simulate.ts'
-import {getTopicRule} from '../iot/rule-step.ts'
+import {foundRuleFact, getTopicRule, type StackRule} from '../iot/rule-step.ts'
 import type {StepContext} from '../plan/types.ts'
 import {describeSecret} from '../secrets/store.ts'
 import {fail, pass, warn, type CheckDefinition} from './check.ts'
 import type {Registry} from './registry.ts'
 
 const roleFix = 'run `iotctl iot role` (or `iotctl up`)'
+
+// What the registry's reads found (./registry.ts) — asked again only when a read did not get that far.
+
+async function stackRole(ctx: StepContext): Promise<Role | undefined> {
+  return ctx.facts.get(foundRoleFact) ?? getRole(await ctx.accounts.iot.iam(), iotRoleName(ctx.stack))
+}
+
+async function destinationsOf(ctx: StepContext): Promise<TopicRuleDestinationSummary[]> {
+  return ctx.facts.get(foundDestinationsFact) ?? stackDestinations(ctx)
+}
+
+async function configuredRule(ctx: StepContext, name: string): Promise<StackRule | undefined> {
+  return ctx.facts.get(foundRuleFact) ?? getTopicRule(await ctx.accounts.iot.iot(), name)
+}
 
 function iotSecretArn(registry: Registry): string | undefined {
   return registry.observed.get('secret:iot')?.resources[0]?.id
@@ -39,10 +55,11 @@ async function iotKeyId(ctx: StepContext, registry: Registry): Promise<string | 
 export const iotChecks: CheckDefinition[] = [
   {
     id: 'role-trust',
+    step: 'iot-role',
     title: 'AWS IoT may assume the stack\'s role, for the IoT account\'s rules and destinations only',
     async run(ctx) {
       const name = iotRoleName(ctx.stack)
-      const role = await getRole(await ctx.accounts.iot.iam(), name)
+      const role = await stackRole(ctx)
       if (!role) return fail(`IAM role ${name} does not exist in the IoT account ${ctx.identities.iot.accountId}`, roleFix)
       const trust = parsePolicy(role.AssumeRolePolicyDocument ?? '{}')
       if (!trustsService(trust, 'iot.amazonaws.com')) return fail(`${name} does not trust iot.amazonaws.com`, `${roleFix}: it restores the trust policy`)
@@ -63,11 +80,12 @@ export const iotChecks: CheckDefinition[] = [
   },
   {
     id: 'role-permissions',
+    step: 'iot-role',
     title: 'IAM allows the role what the destination\'s network interfaces and get_secret need (iam:SimulatePrincipalPolicy)',
     async run(ctx, registry) {
       const name = iotRoleName(ctx.stack)
       const iam = await ctx.accounts.iot.iam()
-      if (!(await getRole(iam, name))) return fail(`IAM role ${name} does not exist`, roleFix)
+      if (!(await stackRole(ctx))) return fail(`IAM role ${name} does not exist`, roleFix)
       const secretArn = iotSecretArn(registry)
       const errorTopic = ruleSettingsOf(ctx.settings).errorTopic
       const errorTopicArn = errorTopic ? topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, errorTopic) : undefined
@@ -84,6 +102,7 @@ export const iotChecks: CheckDefinition[] = [
   },
   {
     id: 'key-user',
+    step: 'iot-key-user',
     title: 'the role may decrypt the IoT account\'s secret with its key',
     async run(ctx, registry) {
       const keyId = await iotKeyId(ctx, registry)
@@ -99,10 +118,11 @@ export const iotChecks: CheckDefinition[] = [
   },
   {
     id: 'destination',
+    step: 'iot-destination',
     title: 'the VPC topic rule destination is ENABLED',
     async run(ctx) {
       const fix = 'run `iotctl iot destination` (or `iotctl up`)'
-      const destinations = await stackDestinations(ctx)
+      const destinations = await destinationsOf(ctx)
       if (destinations.length === 0) return fail(`no VPC topic rule destination uses ${iotRoleName(ctx.stack)}`, fix)
       const best = destinations[0]
       if (best.status !== 'ENABLED') return fail(`${best.arn} is ${best.status}${best.statusReason ? `: ${best.statusReason}` : ''}`, fix)
@@ -114,11 +134,12 @@ export const iotChecks: CheckDefinition[] = [
   },
   {
     id: 'rule',
+    step: 'iot-rule',
     title: 'the topic rule is enabled and sends to Kafka through the destination with get_secret',
     async run(ctx) {
       const settings = ruleSettingsOf(ctx.settings)
       const fix = 'run `iotctl iot rule` (or `iotctl up`): it replaces the payload and enables the rule'
-      const found = await getTopicRule(await ctx.accounts.iot.iot(), settings.name)
+      const found = await configuredRule(ctx, settings.name)
       if (!found) return fail(`topic rule ${settings.name} does not exist in the IoT account`, 'run `iotctl iot rule` (or `iotctl up`)')
       if (!isStackRuleDescription(found.rule.description, ctx.stack)) return fail(`topic rule ${settings.name} was not created by stack '${ctx.stack}'`, 'set rule.name to the stack\'s rule')
       const problems: string[] = []
@@ -126,7 +147,7 @@ export const iotChecks: CheckDefinition[] = [
       const kafka = found.rule.actions?.find((a) => a.kafka)?.kafka
       if (!kafka) problems.push(`rule ${settings.name} has no Apache Kafka action`)
       else {
-        const enabled = (await stackDestinations(ctx)).find((d) => d.status === 'ENABLED')
+        const enabled = (await destinationsOf(ctx)).find((d) => d.status === 'ENABLED')
         if (kafka.destinationArn !== enabled?.arn) problems.push(`its Kafka action uses ${kafka.destinationArn}, not the stack's ENABLED destination${enabled ? ` ${enabled.arn}` : ''}`)
         const roleArn = iotRoleArnOf(ctx)
         const sm = await ctx.accounts.iot.secrets()

@@ -10,6 +10,7 @@ import {fail, pass, warn, type CheckDefinition} from './check.ts'
 export const kafkaChecks: CheckDefinition[] = [
   {
     id: 'kafka-topic',
+    step: 'kafka-topic',
     title: 'the rule\'s Kafka topic exists on the cluster',
     async run(ctx) {
       const {name} = topicSettingsOf(ctx.settings, defaultKafkaTopic)

@@ -12,6 +12,7 @@ const peerSetup = 'run `iotctl peer setup` (or `iotctl up`)'
 export function stepCheck(id: string, title: string, hint: string): CheckDefinition {
   return {
     id,
+    step: id,
     title,
     async run(_ctx, registry: Registry) {
       const problem = registry.problems.get(id)
@@ -28,6 +29,7 @@ export function stepCheck(id: string, title: string, hint: string): CheckDefinit
 export const networkChecks: CheckDefinition[] = [
   {
     id: 'cidrs',
+    step: 'peering',
     title: 'the two VPCs\' CIDR blocks do not overlap',
     async run(ctx) {
       const iotVpc = ctx.settings.iot?.vpcId

@@ -47,6 +47,7 @@ async function digestOf(ctx: StepContext, role: AccountRole, secretArn: string):
 function secretExists(role: AccountRole): CheckDefinition {
   return {
     id: `secret:${role}`,
+    step: `secret:${role}`,
     title: `the ${where[role]} has its AmazonMSK_ secret`,
     async run(ctx, registry) {
       const problem = registry.problems.get(`secret:${role}`)
@@ -85,6 +86,7 @@ export const secretChecks: CheckDefinition[] = [
   secretExists('iot'),
   {
     id: 'secrets-match',
+    step: 'secret:iot',
     title: 'both secrets hold the same username and password',
     async run(ctx, registry) {
       const secrets = await bothSecrets(ctx, registry)
@@ -99,6 +101,7 @@ export const secretChecks: CheckDefinition[] = [
   },
   {
     id: 'secret-keys',
+    step: 'secret:iot',
     title: 'neither secret uses the default aws/secretsmanager key',
     async run(ctx, registry) {
       const secrets = await bothSecrets(ctx, registry)
@@ -110,6 +113,7 @@ export const secretChecks: CheckDefinition[] = [
   },
   {
     id: 'scram-association',
+    step: 'scram-association',
     title: 'the MSK account\'s secret is associated with the cluster',
     async run(ctx, registry) {
       const clusterArn = clusterArnOf(ctx)

@@ -45,6 +45,9 @@ export async function listDestinations(iot: IoTClient): Promise<TopicRuleDestina
 }
 
 /** The stack's destinations, best first (ENABLED, then IN_PROGRESS, DISABLED, ERROR). */
+/** The stack's destinations as the destination step's read found them (best first): doctor reads them instead of listing again. */
+export const foundDestinationsFact = factKey<TopicRuleDestinationSummary[]>('iot.destinations.found')
+
 export async function stackDestinations(ctx: StepContext): Promise<TopicRuleDestinationSummary[]> {
   const role = iotRoleArnOf(ctx)
   const rank = ['ENABLED', 'IN_PROGRESS', 'DISABLED', 'ERROR']
@@ -145,6 +148,7 @@ export const iotDestinationStep: Step = {
 
   async read(ctx) {
     const ours = await stackDestinations(ctx)
+    ctx.facts.set(foundDestinationsFact, ours)
     const vpcId = ctx.settings.iot?.vpcId
     const checked = ctx.facts.get(destinationFacts.subnets)
     const subnets = checked?.subnetIds

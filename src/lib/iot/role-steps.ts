@@ -18,6 +18,7 @@ import {
 import {GetKeyPolicyCommand, PutKeyPolicyCommand} from '@aws-sdk/client-kms'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
+import {factKey} from '../plan/facts.ts'
 import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
@@ -30,6 +31,9 @@ import {
   type IotAccount, type PolicyDocument,
 } from './policies.ts'
 import {isPrincipalNotKnownYet, retryWhileIamPropagates} from './propagation.ts'
+
+/** The stack's role as the role step's read found it (trust policy included), or null when there is none: doctor reads it instead of asking IAM again. */
+export const foundRoleFact = factKey<Role | null>('iot.role.found')
 
 export async function getRole(iam: IAMClient, name: string): Promise<Role | undefined> {
   try {
@@ -105,6 +109,7 @@ export const iotRoleStep: Step = {
     const secret = iotSecretOf(ctx)
     const secretText = secret ? `secret ${secret.name}` : 'the IoT account\'s AmazonMSK_ secret'
     const role = await getRole(iam, name)
+    ctx.facts.set(foundRoleFact, role && hasStackTag(role.Tags, ctx.stack) ? role : null)
     const policyLine = `put inline policy ${iotRolePolicyName}: the VPC destination's network interfaces (with the VPCDestinationENI tag conditions), get_secret on ${secretText}`
     if (!role) return {resources: [], missing: [`create IAM role ${name} trusted by ${trustDescription(ctx)}`, policyLine]}
     if (!hasStackTag(role.Tags, ctx.stack)) return {resources: [], missing: [], notes: [`IAM role ${name} exists but is not the stack's`]}

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-iot'
 import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
+import {factKey} from '../plan/facts.ts'
 import {deleteEach} from '../plan/delete.ts'
 import {stackTagMap} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
@@ -26,6 +27,9 @@ import {checkRuleSettings, destinationArnFact, destinationArnOf, iotRoleArnOf, i
 import {iotRoleName, partitionOf} from './policies.ts'
 import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
 import {isStackRuleDescription, kafkaRulePayload, ruleChanges, ruleTags} from './rule.ts'
+
+/** The stack's rule of the configured name as the rule step's read found it, or null: doctor reads it instead of fetching it again. */
+export const foundRuleFact = factKey<StackRule | null>('iot.rule.found')
 
 export interface StackRule {
   name: string
@@ -131,6 +135,7 @@ export const iotRuleStep: Step = {
     const settings = ruleSettingsOf(ctx.settings)
     const ours = await stackRules(ctx)
     const current = ours.find((r) => r.name === settings.name)
+    ctx.facts.set(foundRuleFact, current ?? null)
     const resources = [...(current ? [current] : []), ...ours.filter((r) => r !== current)].map((r) => ruleRecord(ctx, r.name, r.arn))
     const notes = ours.filter((r) => r !== current).map((r) => `the stack also owns rule ${r.name}; cleanup removes it`)
     const {payload, notes: inputNotes} = await wantedRulePayload(ctx, false)

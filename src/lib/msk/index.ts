@@ -1,9 +1,7 @@
 // `msk create`, `msk associate-secret` and `msk brokers`: steps 1 and 3 of the
 // walkthrough and the SASL/SCRAM bootstrap brokers the IoT rule connects to.
 import type {CallerIdentity} from '../aws/account.ts'
-import type {LoadedSettings} from '../config/settings.ts'
 import {CheckFailed, InputError} from '../errors.ts'
-import type {ContextOptions} from '../plan/context.ts'
 import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {StackSettings, StepContext} from '../plan/types.ts'
 import {clusterLabel, clusterOf, getBootstrapBrokers, type BootstrapBrokers} from './clusters.ts'
@@ -19,11 +17,6 @@ export function mskAccountOnly(settings: StackSettings): StackSettings {
   return {...settings, iot: {...settings.iot, profile: settings.msk?.profile, region: settings.msk?.region}}
 }
 
-/** A step context for the MSK account alone (no "both profiles resolve to one account" note: there is one). */
-export async function mskStepContext(loaded: LoadedSettings, options: Omit<ContextOptions, 'settings' | 'stateDirectory'>): Promise<StepContext> {
-  const {createStepContext} = await import('../plan/context.ts')
-  return createStepContext({...options, settings: mskAccountOnly(loaded.settings), stateDirectory: loaded.stateDirectory})
-}
 
 export interface MskCreateResult {
   stack: string

@@ -73,7 +73,7 @@ function connectionOptions(flags: ConnectionFlagValues, parsed: ParsedEndpoint |
  * Checks the flags and files (InputError, exit 2), then finds the endpoint. The only
  * AWS call it may make is DescribeEndpoint (read-only), after every check passed.
  */
-export async function resolveConnection(loaded: LoadedSettings, flags: ConnectionFlagValues, options: {clientId?: string} = {}): Promise<ResolvedConnection> {
+export async function resolveConnection(loaded: LoadedSettings, flags: ConnectionFlagValues, openAccount: () => Promise<AwsAccount>, options: {clientId?: string} = {}): Promise<ResolvedConnection> {
   const parsed = flags.endpoint === undefined ? undefined : parseEndpoint(flags.endpoint)
   const clientId = flags['client-id'] ?? options.clientId ?? defaultClientId(flags.cert)
   const {settings} = loaded
@@ -81,7 +81,7 @@ export async function resolveConnection(loaded: LoadedSettings, flags: Connectio
   const profileConfigured = profile !== undefined || process.env.AWS_PROFILE !== undefined
   const mutualTls = flags.cert !== undefined || flags.key !== undefined
   const needsAccount = !parsed || (!mutualTls && parsed.scheme !== 'mqtt')
-  const account = needsAccount || profileConfigured ? await AwsAccount.open({profile, region: settings.iot?.region ?? settings.region}) : undefined
+  const account = needsAccount || profileConfigured ? await openAccount() : undefined
   // Files first (certificate and key match, CA parses), with a stand-in host when the endpoint is still unknown.
   let connection = await prepareConnection(connectionOptions(flags, parsed, parsed?.host ?? placeholderHost, clientId, account))
   if (parsed) return {connection, ...(account ? {account} : {}), profileConfigured, endpointSource: 'flag'}

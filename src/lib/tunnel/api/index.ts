@@ -21,11 +21,9 @@ export interface TunnelScope {
   stateDirectory: string
 }
 
-/** The IoT account of the settings (--profile, else the config's iot.profile; --region, else the profile's). */
-export async function openTunnelScope(loaded: LoadedSettings): Promise<TunnelScope> {
-  const {settings} = loaded
-  const account = await AwsAccount.open({profile: settings.iot?.profile, region: settings.iot?.region ?? settings.region})
-  return {stack: settings.stack, account, stateDirectory: loaded.stateDirectory}
+/** The stack's tunnels in `account`: the IoT account, which the command opens through its base. */
+export function tunnelScope(loaded: LoadedSettings, account: AwsAccount): TunnelScope {
+  return {stack: loaded.settings.stack, account, stateDirectory: loaded.stateDirectory}
 }
 
 export interface OpenRequest {

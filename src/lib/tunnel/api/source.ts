@@ -2,7 +2,6 @@
 // comes from (the tunnel's token file, or AWSIOT_TUNNEL_ACCESS_TOKEN as the C++
 // localproxy reads it), which endpoint and region to use, and the proxies.
 import type {Readable, Writable} from 'node:stream'
-import {resolveRegion} from '../../aws/profiles.ts'
 import {InputError} from '../../errors.ts'
 import {
   openSourceStream, resolveSourceServices, startSourceProxy,
@@ -48,13 +47,21 @@ export function resolveSourceAccess(options: {tunnelId?: string; stateDirectory:
   return {token: token.trim(), origin: TOKEN_ENVIRONMENT_VARIABLE}
 }
 
+/** Where the region comes from when neither --region nor the token file says it. */
+export interface RegionOptions {
+  /** --region: wins over the token file's. */
+  region?: string
+  /** The IoT account's region from the settings (iotctl.json, then the profile); asked only when needed. */
+  accountRegion: () => Promise<string>
+}
+
 /**
- * Endpoint and region for the proxy: --proxy-endpoint wins; otherwise the region of
- * the token file, else --region / the profile's region (as the SDK resolves it).
+ * Endpoint and region for the proxy: --proxy-endpoint wins; otherwise --region,
+ * else the region of the token file, else the IoT account's region.
  */
-export async function sourceConnection(access: SourceAccess, options: {proxyEndpoint?: string; region?: string; profile?: string}): Promise<Pick<CommonProxyOptions, 'endpoint' | 'region'>> {
+export async function sourceConnection(access: SourceAccess, options: RegionOptions & {proxyEndpoint?: string}): Promise<Pick<CommonProxyOptions, 'endpoint' | 'region'>> {
   if (options.proxyEndpoint) return {endpoint: options.proxyEndpoint}
-  const region = options.region ?? access.region ?? await resolveRegion(options.profile)
+  const region = options.region ?? access.region ?? await options.accountRegion()
   return {region}
 }
 
@@ -63,13 +70,11 @@ export function checkSourceServices(names: string[], access: SourceAccess): void
   if (access.services) resolveSourceServices(names, access.services)
 }
 
-export interface ForwardOptions {
+export interface ForwardOptions extends RegionOptions {
   access: SourceAccess
   /** Service -> local port (0: a free one). */
   ports: Record<string, number>
   proxyEndpoint?: string
-  region?: string
-  profile?: string
   bindAddress?: string
   logger?: TunnelLogger
   signal?: AbortSignal
@@ -90,7 +95,7 @@ export async function startForward(options: ForwardOptions): Promise<SourceProxy
   })
 }
 
-export interface StdioProxyOptions {
+export interface StdioProxyOptions extends RegionOptions {
   access: SourceAccess
   /** The connection's local end: the command's stdin and stdout. */
   input: Readable
@@ -98,8 +103,6 @@ export interface StdioProxyOptions {
   /** The service to reach; default the tunnel's only one. */
   service?: string
   proxyEndpoint?: string
-  region?: string
-  profile?: string
   logger?: TunnelLogger
   signal?: AbortSignal
 }
