@@ -222,6 +222,30 @@ describe('EC2 VPC peering as AWS does it', () => {
     assert.equal((await status(goodId)).Code, 'active')
   })
 
+  test('an accepted peering is provisioning for peeringActivationDelayMs, from both accounts, then active', async () => {
+    const requester = await vpc('10.52.0.0/16')
+    const accepter = await vpc('10.53.0.0/16', 'iot')
+    const created = await ec2().send(new CreateVpcPeeringConnectionCommand({VpcId: requester, PeerVpcId: accepter, PeerOwnerId: aws.accounts.iot}))
+    const id = created.VpcPeeringConnection!.VpcPeeringConnectionId!
+    aws.settings.peeringActivationDelayMs = 1500
+    try {
+      await ec2('iot').send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: id}))
+      const acceptedAt = Date.now()
+      assert.deepEqual(await status(id), {Code: 'provisioning', Message: 'Provisioning'})
+      assert.equal((await status(id, 'iot')).Code, 'provisioning')
+      let code = 'provisioning'
+      while (code === 'provisioning') {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        code = (await status(id)).Code!
+      }
+      assert.equal(code, 'active')
+      assert.ok(Date.now() - acceptedAt >= 1400, `active after ${Date.now() - acceptedAt} ms`)
+      assert.equal((await status(id, 'iot')).Code, 'active')
+    } finally {
+      aws.settings.peeringActivationDelayMs = 0
+    }
+  })
+
   test("a deleted peering's routes turn blackhole; routes of a live peering stay active", async () => {
     const network = await aws.createNetwork({name: 'strict-routes', msk: {cidr: '10.60.0.0/16'}, iot: {cidr: '10.61.0.0/16'}})
     const peer = async () => {

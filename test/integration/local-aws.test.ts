@@ -399,6 +399,36 @@ describe('IoT topic rule destinations (stand-in)', () => {
     }
   })
 
+  test('a deleted destination is DELETING, still listed, for destinationDeletionDelayMs, then gone', async () => {
+    const iot = client(IoTClient, 'iot')
+    const created = await iot.send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration: vpcConfiguration(roleArn)}}))
+    const arn = created.topicRuleDestination!.arn!
+    await eventually(async () => ((await iot.send(new GetTopicRuleDestinationCommand({arn}))).topicRuleDestination?.status === 'ENABLED' ? true : undefined), 'ENABLED')
+    aws.settings.destinationDeletionDelayMs = 1500
+    try {
+      await iot.send(new DeleteTopicRuleDestinationCommand({arn}))
+      const deletedAt = Date.now()
+      assert.equal((await iot.send(new GetTopicRuleDestinationCommand({arn}))).topicRuleDestination?.status, 'DELETING')
+      const listed = (await iot.send(new ListTopicRuleDestinationsCommand({}))).destinationSummaries?.find((d) => d.arn === arn)
+      assert.equal(listed?.status, 'DELETING')
+      await rejectsWith(iot.send(new UpdateTopicRuleDestinationCommand({arn, status: 'ENABLED'})), 'ConflictingResourceUpdateException', 409)
+      await iot.send(new DeleteTopicRuleDestinationCommand({arn}))
+      const gone = await eventually(async () => {
+        try {
+          await iot.send(new GetTopicRuleDestinationCommand({arn}))
+          return undefined
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error))
+        }
+      }, 'the destination to be gone')
+      assert.equal(gone.name, 'InvalidRequestException')
+      assert.ok(Date.now() - deletedAt >= 1400, `gone after ${Date.now() - deletedAt} ms`)
+      assert.ok(!(await iot.send(new ListTopicRuleDestinationsCommand({}))).destinationSummaries?.some((d) => d.arn === arn))
+    } finally {
+      aws.settings.destinationDeletionDelayMs = 0
+    }
+  })
+
   test('ends in ERROR when its subnets are not in its VPC', async () => {
     const iot = client(IoTClient, 'iot')
     const created = await iot.send(

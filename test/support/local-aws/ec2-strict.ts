@@ -11,6 +11,10 @@
 //   must be enabled for DNS hostnames and DNS resolution" (VPC Peering Guide, "Enable DNS
 //   resolution for a VPC peering connection") — refused with OperationNotPermitted (the
 //   code EC2 gives for peering options it will not set), naming the VPC and the attribute.
+// - An accepted peering is `provisioning` ("The VPC peering connection request has been
+//   accepted, and is in the process of becoming active", VPC Peering Guide, "VPC peering
+//   connection lifecycle") for `peeringActivationDelayMs`, then `active`; moto makes it
+//   active at once.
 import {AwsServiceError} from './aws-errors.ts'
 import {relay, type CallContext, type Handler} from './context.ts'
 import {xmlText, xmlTexts, type MotoClient} from './moto-client.ts'
@@ -89,12 +93,34 @@ function side(item: string, tag: string): PeeringFacts['requester'] {
   return vpcId && ownerId ? {vpcId, ownerId, region: xmlText(block, 'region') ?? ''} : undefined
 }
 
+export interface Ec2Settings {
+  /** How long an accepted VPC peering stays `provisioning` before `active`. Default 0. */
+  peeringActivationDelayMs: number
+}
+
 export class Ec2StandIn {
+  readonly settings: Ec2Settings
   /** Peerings that failed (overlapping CIDRs); AWS shows them `failed` and refuses to accept them. */
   readonly #failed = new Set<string>()
+  /** When each peering was accepted, while it may still be provisioning. */
+  readonly #accepted = new Map<string, number>()
+
+  constructor(settings: Ec2Settings) {
+    this.settings = settings
+  }
 
   reset(): void {
     this.#failed.clear()
+    this.#accepted.clear()
+  }
+
+  /** Whether an accepted peering is still provisioning; forgets it once it is not. */
+  #provisioning(id: string, now: number): boolean {
+    const accepted = this.#accepted.get(id)
+    if (accepted === undefined) return false
+    if (now < accepted + this.settings.peeringActivationDelayMs) return true
+    this.#accepted.delete(id)
+    return false
   }
 
   handlers(): Record<string, Handler> {
@@ -126,7 +152,9 @@ export class Ec2StandIn {
     if (this.#failed.has(id)) {
       throw new AwsServiceError('InvalidStateTransition', 400, `Invalid state transition for ${id}, attempted to transition from failed to active`)
     }
-    return relay(await c.forward())
+    const answer = await c.forward()
+    if (answer.status === 200 && this.settings.peeringActivationDelayMs > 0) this.#accepted.set(id, c.now())
+    return relay(answer)
   }
 
   /** The peerings of one account as moto describes them, by id. */
@@ -142,7 +170,8 @@ export class Ec2StandIn {
       const item = xml.slice(start, end)
       const id = xmlText(item, 'vpcPeeringConnectionId')
       if (!id) continue
-      const status = this.#failed.has(id) ? 'failed' : (xmlText(xmlText(item, 'status') ?? '', 'code') ?? '')
+      const motoStatus = xmlText(xmlText(item, 'status') ?? '', 'code') ?? ''
+      const status = this.#failed.has(id) ? 'failed' : motoStatus === 'active' && this.#provisioning(id, Date.now()) ? 'provisioning' : motoStatus
       found.set(id, {status, requester: side(item, 'requesterVpcInfo'), accepter: side(item, 'accepterVpcInfo')})
     }
     return found
@@ -150,13 +179,18 @@ export class Ec2StandIn {
 
   async #describePeerings(c: CallContext) {
     const answer = await c.forward()
-    if (answer.status !== 200 || this.#failed.size === 0) return relay(answer)
+    if (answer.status !== 200 || (this.#failed.size === 0 && this.#accepted.size === 0)) return relay(answer)
     let xml = answer.body.toString('utf8')
+    const now = c.now()
     for (const [start, end] of itemRanges(xml, 'vpcPeeringConnectionSet').reverse()) {
       const item = xml.slice(start, end)
-      if (!this.#failed.has(xmlText(item, 'vpcPeeringConnectionId') ?? '')) continue
-      const failed = item.replace(/<status>[\s\S]*?<\/status>/, `<status><code>failed</code><message>${overlapMessage}</message></status>`)
-      xml = xml.slice(0, start) + failed + xml.slice(end)
+      const id = xmlText(item, 'vpcPeeringConnectionId') ?? ''
+      const code = xmlText(xmlText(item, 'status') ?? '', 'code')
+      const status = this.#failed.has(id)
+        ? `<status><code>failed</code><message>${overlapMessage}</message></status>`
+        : code === 'active' && this.#provisioning(id, now) ? '<status><code>provisioning</code><message>Provisioning</message></status>' : undefined
+      if (!status) continue
+      xml = xml.slice(0, start) + item.replace(/<status>[\s\S]*?<\/status>/, status) + xml.slice(end)
     }
     return relay(answer, xml)
   }

@@ -4,7 +4,10 @@
 // - TagResource/UntagResource/ListTagsForResource (moto has none), plus the tags
 //   given at creation (CreateTopicRule's x-amz-tagging header, `tags` of CreatePolicy & co);
 // - CreateTopicRule/ReplaceTopicRule referring to a VPC destination that does not
-//   exist or is not ENABLED (moto accepts anything).
+//   exist or is not ENABLED (moto accepts anything);
+// - a deleted VPC destination is DELETING, still returned by Get/ListTopicRuleDestinations,
+//   for `destinationDeletionDelayMs` while AWS removes its network interfaces (IoT developer
+//   guide, "Virtual private cloud (VPC) destinations"), then gone.
 // Request and response shapes follow the IoT API reference (REST-JSON, epoch-second timestamps).
 import {randomUUID} from 'node:crypto'
 import {AwsServiceError, jsonReply} from './aws-errors.ts'
@@ -31,6 +34,8 @@ interface Destination {
   lastUpdatedAt: number
   /** Until when provisioning (IN_PROGRESS) lasts, and what it ends in. */
   readyAt?: number
+  /** Until when deletion (DELETING) lasts. */
+  goneAt?: number
   outcome?: {status: DestinationStatus; reason?: string}
   vpc?: VpcProperties
   httpUrl?: {confirmationUrl: string}
@@ -44,6 +49,8 @@ export interface IotSettings {
    * (the destination is refused as for a missing role). Default 0.
    */
   rolePropagationDelayMs: number
+  /** How long a deleted VPC destination stays DELETING before it is gone. Default 0. */
+  destinationDeletionDelayMs: number
   /** Evaluate the role's trust and permissions and refuse unsupported zones (policy/vpc-destination.ts). */
   strictPolicies: boolean
 }
@@ -154,6 +161,7 @@ export class IotStandIn {
   #list(c: CallContext) {
     const maxResults = Number(c.url.searchParams.get('maxResults') ?? 100)
     if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 1000) throw invalid('maxResults must be between 1 and 1000')
+    this.#sweep()
     const all = [...this.#destinations.values()]
       .filter((d) => d.account === c.account && d.region === c.region)
       .map((d) => this.#refresh(d))
@@ -180,6 +188,7 @@ export class IotStandIn {
 
   #update(c: CallContext) {
     const destination = this.#find(c, c.input.arn)
+    if (destination.status === 'DELETING') throw conflict(`Topic rule destination ${destination.arn} is being deleted`)
     const status = c.input.status
     if (!['ENABLED', 'DISABLED', 'IN_PROGRESS'].includes(status as string)) {
       throw invalid(`1 validation error detected: Value '${String(status)}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED, IN_PROGRESS]`)
@@ -197,20 +206,42 @@ export class IotStandIn {
 
   async #delete(c: CallContext) {
     const destination = this.#find(c, c.facts.uriParams.arn)
+    if (destination.status === 'DELETING') return jsonReply('rest-json', {})
     const users = await rulesUsingDestination(c.moto, c.account, c.region, destination.arn)
     if (users.length) throw conflict(`Topic rule destination ${destination.arn} is in use by topic rule(s) ${users.join(', ')}`)
-    this.#destinations.delete(destination.arn)
-    this.#tags.delete(destination.arn)
+    const delay = destination.vpc ? this.settings.destinationDeletionDelayMs : 0
+    if (delay > 0) {
+      destination.status = 'DELETING'
+      destination.statusReason = undefined
+      destination.readyAt = undefined
+      destination.lastUpdatedAt = c.now()
+      destination.goneAt = c.now() + delay
+    } else {
+      this.#destinations.delete(destination.arn)
+      this.#tags.delete(destination.arn)
+    }
     return jsonReply('rest-json', {})
   }
 
   #find(c: CallContext, arn: unknown): Destination {
     if (typeof arn !== 'string' || !arn) throw invalid("1 validation error detected: Value null at 'arn' failed to satisfy constraint: Member must not be null")
+    this.#sweep()
     const destination = this.#destinations.get(arn)
     if (destination?.account !== c.account || destination.region !== c.region) {
       throw invalid(`Topic rule destination ${arn} does not exist`)
     }
     return this.#refresh(destination)
+  }
+
+  /** Destinations whose deletion has ended are gone; read lazily, no timers. */
+  #sweep(): void {
+    const now = Date.now()
+    for (const [arn, destination] of this.#destinations) {
+      if (destination.goneAt !== undefined && now >= destination.goneAt) {
+        this.#destinations.delete(arn)
+        this.#tags.delete(arn)
+      }
+    }
   }
 
   /** Provisioning ends (ENABLED or ERROR) once its delay has passed; read lazily, no timers. */
@@ -238,6 +269,7 @@ export class IotStandIn {
 
   /** The destination as other stand-in parts see it (undefined when unknown). */
   destination(arn: string): {status: DestinationStatus; account: string; region: string} | undefined {
+    this.#sweep()
     const destination = this.#destinations.get(arn)
     return destination ? this.#refresh(destination) : undefined
   }

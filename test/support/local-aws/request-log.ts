@@ -5,6 +5,8 @@ import {EventEmitter} from 'node:events'
 
 export interface LogEntry {
   seq: number
+  /** Order of arrival (before any hold): a request with a higher number was sent later. */
+  arrival: number
   /** ISO time the answer was complete. */
   time: string
   service: string
@@ -25,6 +27,7 @@ export class RequestLog extends EventEmitter<{entry: [LogEntry]; reset: []}> {
   #mutating = 0
   #holdAfter: number | undefined
   #held: (() => void)[] = []
+  #arrived = 0
 
   add(entry: Omit<LogEntry, 'seq' | 'time'>): LogEntry {
     const full: LogEntry = {seq: ++this.#seq, time: new Date().toISOString(), ...entry}
@@ -99,10 +102,20 @@ export class RequestLog extends EventEmitter<{entry: [LogEntry]; reset: []}> {
     return this.#holdAfter !== undefined && this.#mutating >= this.#holdAfter
   }
 
-  /** Resolves when a new request may proceed. */
-  gate(): Promise<void> {
-    if (!this.holding) return Promise.resolve()
-    return new Promise((resolve) => this.#held.push(resolve))
+  /** Counts the request's arrival and resolves with its number when it may proceed. */
+  gate(): Promise<number> {
+    const arrival = ++this.#arrived
+    if (!this.holding) return Promise.resolve(arrival)
+    return new Promise((resolve) => this.#held.push(() => resolve(arrival)))
+  }
+
+  /**
+   * How many requests have arrived so far (answered, being answered or held):
+   * with several requests in flight at once, what was sent before a moment is
+   * what arrived before it.
+   */
+  get arrivedCount(): number {
+    return this.#arrived
   }
 
   get heldCount(): number {

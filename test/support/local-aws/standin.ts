@@ -41,6 +41,10 @@ export interface StandInSettings {
   strictPolicies: boolean
   /** A changed value of an associated SCRAM secret reaches the Kafka broker after this long. Default 0. */
   scramPropagationDelayMs: number
+  /** An accepted VPC peering stays `provisioning` this long, then `active`. Default 0. */
+  peeringActivationDelayMs: number
+  /** A deleted VPC topic rule destination stays DELETING (still listed) this long, then is gone. Default 0. */
+  destinationDeletionDelayMs: number
 }
 
 export interface StandInOptions extends Partial<StandInSettings> {
@@ -93,7 +97,7 @@ export class StandIn {
   readonly iotData: IotDataPlane
   /** The emulated IoT rules engine (rules/): SQL, Kafka and republish actions, error actions. */
   readonly rules: RulesEngine
-  readonly ec2 = new Ec2StandIn()
+  readonly ec2: Ec2StandIn
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
@@ -113,6 +117,8 @@ export class StandIn {
       maxOpenTunnels: options.maxOpenTunnels,
       strictPolicies: options.strictPolicies ?? true,
       scramPropagationDelayMs: options.scramPropagationDelayMs ?? 0,
+      peeringActivationDelayMs: options.peeringActivationDelayMs ?? 0,
+      destinationDeletionDelayMs: options.destinationDeletionDelayMs ?? 0,
     }
     this.settings = settings
     this.moto = new MotoClient(options.motoUrl)
@@ -121,6 +127,7 @@ export class StandIn {
     this.tunnels = new TunnelRegistry(settings)
     this.iot = new IotStandIn(settings)
     this.msk = new MskStandIn(settings)
+    this.ec2 = new Ec2StandIn(settings)
     this.iotData = new IotDataPlane({moto: this.moto, accounts: this.accounts, tunnels: this.tunnels, dir: options.iotDataDir})
     const dataDir = botocoreDataDir(options.venv)
     this.#models = modelLoader(dataDir)
@@ -200,7 +207,7 @@ export class StandIn {
       send(res, await this.#control(method, new URL(rawUrl, 'http://local'), body, req))
       return
     }
-    await this.log.gate()
+    const arrival = await this.log.gate()
     if (res.destroyed || req.socket.destroyed) return
 
     const facts = describeRequest(method, rawUrl, req.headers, body, this.#routers)
@@ -212,6 +219,7 @@ export class StandIn {
     const url = new URL(rawUrl, 'http://local')
     const record = (status: number, by: LogEntry['by']): void => {
       this.log.add({
+        arrival,
         service: facts.service,
         operation: facts.operation,
         account,
@@ -392,7 +400,7 @@ export class StandIn {
       }
       if (path === '/_standin/settings') {
         if (method === 'POST') {
-          for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels', 'scramPropagationDelayMs'] as const) {
+          for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels', 'scramPropagationDelayMs', 'peeringActivationDelayMs', 'destinationDeletionDelayMs'] as const) {
             if (key in input) (this.settings as unknown as Record<string, unknown>)[key] = input[key] === null ? undefined : Number(input[key])
           }
           if ('strictPolicies' in input) this.settings.strictPolicies = input.strictPolicies !== false
