@@ -215,7 +215,8 @@ export const iotDestinationStep: Step = {
         // Its network interfaces are removed with the role's permissions: wait
         // until it is gone before the role can be deleted (reverse order).
         await waitFor(async () => ((await describeDestination(iot, record.id)) === undefined ? true : undefined),
-          {what: `${record.id} to be deleted`, timeoutSeconds: 600, progress: ctx.progress, checkpoint: ctx.checkpoint})
+          // Deletion takes minutes: polled at most every 5 s so the wait ends close to when it is gone.
+          {what: `${record.id} to be deleted`, timeoutSeconds: 600, maxIntervalMs: 5000, progress: ctx.progress, checkpoint: ctx.checkpoint})
       } catch (error) {
         if (!isDestinationGone(error)) throw toAwsError(`deleting ${record.id}`, error)
       }
@@ -250,5 +251,5 @@ async function waitUntilEnabled(ctx: StepContext, iot: IoTClient, arn: string): 
       throw new AwsError(`waiting for ${arn} to become ENABLED`, 'DestinationError', `${destination.statusReason ?? 'no reason given'}; check the role's EC2 permissions, the subnets and the security groups, then run again`)
     }
     return destination.status === 'ENABLED' ? true : undefined
-  }, {what: `${arn} to become ENABLED`, timeoutSeconds: 900, intervalMs: 1000, progress: ctx.progress, checkpoint: ctx.checkpoint})
+  }, {what: `${arn} to become ENABLED`, timeoutSeconds: 900, intervalMs: 1000, maxIntervalMs: 5000, progress: ctx.progress, checkpoint: ctx.checkpoint})
 }
