@@ -1,7 +1,7 @@
 // iot-destination (walkthrough step 6): the VPC topic rule destination. The
 // stack's are the ones whose role is the stack's role (destinations cannot be
 // tagged), so they are found again when the ledger is lost.
-import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, type Subnet} from '@aws-sdk/client-ec2'
+import type {Subnet} from '@aws-sdk/client-ec2'
 import {
   CreateTopicRuleDestinationCommand,
   DeleteTopicRuleDestinationCommand,
@@ -11,6 +11,7 @@ import {
   type IoTClient,
   type TopicRuleDestinationSummary,
 } from '@aws-sdk/client-iot'
+import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
@@ -80,7 +81,7 @@ async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<Dest
     for (const id of named) {
       let subnet: Subnet | undefined
       try {
-        subnet = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [id]}))).Subnets?.[0]
+        subnet = (await ec2api.describeSubnets(ec2, {SubnetIds: [id]})).Subnets?.[0]
       } catch (error) {
         if (!/InvalidSubnetID\.(NotFound|Malformed)/.test(awsErrorCode(error) ?? '')) throw toAwsError(`reading subnet ${id} (IoT account)`, error)
       }
@@ -91,7 +92,7 @@ async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<Dest
     }
     return {subnetIds: named, skipped: []}
   }
-  const answer = await aws(`listing subnets of ${vpcId} (IoT account)`, () => ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+  const answer = await ec2api.describeSubnets(ec2, {Filters: [{Name: 'vpc-id', Values: [vpcId]}]}, `listing subnets of ${vpcId} (IoT account)`)
   const all = [...(answer.Subnets ?? [])].sort((a, b) => (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''))
   if (all.length === 0) throw new InputError(`the IoT VPC ${vpcId} has no subnets; create one or pass --iot-subnets`)
   const usable = all.filter((s) => !refusedZone(s))
@@ -117,9 +118,9 @@ async function destinationSecurityGroups(ctx: StepContext, vpcId: string): Promi
     return named
   }
   const ec2 = await ctx.accounts.iot.ec2()
-  const answer = await aws(`finding the default security group of ${vpcId} (IoT account)`, () => ec2.send(new DescribeSecurityGroupsCommand({
+  const answer = await ec2api.describeSecurityGroups(ec2, {
     Filters: [{Name: 'vpc-id', Values: [vpcId]}, {Name: 'group-name', Values: ['default']}],
-  })))
+  }, `finding the default security group of ${vpcId} (IoT account)`)
   const id = answer.SecurityGroups?.[0]?.GroupId
   if (!id) throw new InputError(`the IoT VPC ${vpcId} has no default security group; pass --iot-security-groups`)
   return [id]

@@ -1,8 +1,8 @@
 // Read-only MSK and EC2 look-ups shared by the cluster and SCRAM steps and
 // `msk brokers`: the stack's cluster (by ARN, ledger or tag), subnets, and
 // the wait for ACTIVE (the Kafka client has no SDK waiter).
-import {DescribeSubnetsCommand} from '@aws-sdk/client-ec2'
 import {DescribeClusterV2Command, GetBootstrapBrokersCommand, ListClustersV2Command, ListScramSecretsCommand, type Cluster, type GetBootstrapBrokersResponse, type KafkaClient} from '@aws-sdk/client-kafka'
+import * as ec2api from '../aws/ec2.ts'
 import type {AwsAccount} from '../aws/account.ts'
 import {waitFor} from '../aws/wait.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
@@ -113,7 +113,7 @@ export async function describeSubnets(account: AwsAccount, ids: string[], flag: 
   for (const id of ids) {
     let subnet
     try {
-      subnet = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [id]}))).Subnets?.[0]
+      subnet = (await ec2api.describeSubnets(ec2, {SubnetIds: [id]})).Subnets?.[0]
     } catch (error) {
       if (!/InvalidSubnetID/.test(awsErrorCode(error) ?? '')) throw toAwsError(`reading subnet ${id}`, error)
     }
