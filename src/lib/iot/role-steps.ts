@@ -15,7 +15,7 @@ import {
   type IAMClient,
   type Role,
 } from '@aws-sdk/client-iam'
-import {GetKeyPolicyCommand, PutKeyPolicyCommand} from '@aws-sdk/client-kms'
+import * as kmsapi from '../aws/kms.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
 import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
@@ -184,7 +184,7 @@ export const iotRoleStep: Step = {
 async function getKeyPolicy(ctx: StepContext, keyId: string): Promise<KeyPolicy | undefined> {
   const kms = await ctx.accounts.iot.kms()
   try {
-    const answer = await kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))
+    const answer = await kmsapi.getKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default'})
     return answer.Policy ? parseKeyPolicy(answer.Policy) : undefined
   } catch (error) {
     // A key pending deletion is going away with its policy.
@@ -237,7 +237,7 @@ export const iotKeyUserStep: Step = {
     if (!policy) throw new AwsError(`reading the key policy of ${keyId} (IoT account)`, 'NotFoundException', 'the key has no default policy')
     ctx.checkpoint()
     await aws(`adding ${statement.Sid} to the policy of key ${keyId} (IoT account)`, () => retryWhileIamPropagates(
-      () => kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, [statement]))})),
+      () => kmsapi.putKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, [statement]))}),
       {transient: isPrincipalNotKnownYet, what: `IAM to make ${iotRoleName(ctx.stack)} known to KMS`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
     ))
     const record = keyUserRecord(ctx, keyId)
@@ -254,7 +254,7 @@ export const iotKeyUserStep: Step = {
       try {
         const policy = await getKeyPolicy(ctx, keyId)
         if (policy?.Statement.some((s) => s.Sid === sid)) {
-          await kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withoutStatements(policy, [sid]))}))
+          await kmsapi.putKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withoutStatements(policy, [sid]))})
         }
       } catch (error) {
         // A key pending deletion refuses policy changes; its policy goes with it.
