@@ -1,0 +1,56 @@
+// The MSK (Kafka) operations iotctl uses, each a typed function over the client
+// that AwsAccount.kafka() hands out; `what` labels a failure (call.ts). The SDK
+// module loads on first use, so importing this file loads none of it.
+import type {
+  BatchAssociateScramSecretCommandInput,
+  BatchDisassociateScramSecretCommandInput,
+  CreateClusterCommandInput,
+  CreateTopicCommandInput,
+  DeleteClusterCommandInput,
+  DeleteTopicCommandInput,
+  DescribeClusterV2CommandInput,
+  DescribeTopicCommandInput,
+  GetBootstrapBrokersCommandInput,
+  Cluster,
+  KafkaClient,
+} from '@aws-sdk/client-kafka'
+import {collect, send} from './call.ts'
+
+const sdk = () => import('@aws-sdk/client-kafka')
+
+export const batchAssociateScramSecret = (kafka: KafkaClient, input: BatchAssociateScramSecretCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).BatchAssociateScramSecretCommand(input)))
+
+export const batchDisassociateScramSecret = (kafka: KafkaClient, input: BatchDisassociateScramSecretCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).BatchDisassociateScramSecretCommand(input)))
+
+export const createCluster = (kafka: KafkaClient, input: CreateClusterCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).CreateClusterCommand(input)))
+
+export const createTopic = (kafka: KafkaClient, input: CreateTopicCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).CreateTopicCommand(input)))
+
+export const deleteCluster = (kafka: KafkaClient, input: DeleteClusterCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).DeleteClusterCommand(input)))
+
+export const deleteTopic = (kafka: KafkaClient, input: DeleteTopicCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).DeleteTopicCommand(input)))
+
+export const describeClusterV2 = (kafka: KafkaClient, input: DescribeClusterV2CommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).DescribeClusterV2Command(input)))
+
+export const describeTopic = (kafka: KafkaClient, input: DescribeTopicCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).DescribeTopicCommand(input)))
+
+export const getBootstrapBrokers = (kafka: KafkaClient, input: GetBootstrapBrokersCommandInput, what?: string) =>
+  send(what, async () => kafka.send(new (await sdk()).GetBootstrapBrokersCommand(input)))
+
+// Lists, every page through the SDK's paginator.
+
+/** Every provisioned cluster, optionally only those whose name starts with `prefix`. */
+export const listAllProvisionedClusters = (kafka: KafkaClient, prefix: string | undefined, what?: string): Promise<Cluster[]> =>
+  collect(what, async () => (await sdk()).paginateListClustersV2({client: kafka}, {ClusterTypeFilter: 'PROVISIONED', ClusterNameFilter: prefix}), (page) => page.ClusterInfoList)
+
+/** The ARNs of every secret associated with a cluster. */
+export const listAllScramSecrets = (kafka: KafkaClient, clusterArn: string, what?: string): Promise<string[]> =>
+  collect(what, async () => (await sdk()).paginateListScramSecrets({client: kafka}, {ClusterArn: clusterArn}), (page) => page.SecretArnList)
