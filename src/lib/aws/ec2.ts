@@ -24,54 +24,55 @@ import type {
   Vpc,
   VpcPeeringConnection,
 } from '@aws-sdk/client-ec2'
+import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-ec2')
 
-export const acceptVpcPeeringConnection = (ec2: EC2Client, input: AcceptVpcPeeringConnectionCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).AcceptVpcPeeringConnectionCommand(input)))
+export const acceptVpcPeeringConnection = (ec2: EC2Client, input: AcceptVpcPeeringConnectionCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).AcceptVpcPeeringConnectionCommand(input), options))
 
-export const authorizeSecurityGroupIngress = (ec2: EC2Client, input: AuthorizeSecurityGroupIngressCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).AuthorizeSecurityGroupIngressCommand(input)))
+export const authorizeSecurityGroupIngress = (ec2: EC2Client, input: AuthorizeSecurityGroupIngressCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).AuthorizeSecurityGroupIngressCommand(input), options))
 
-export const createRoute = (ec2: EC2Client, input: CreateRouteCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).CreateRouteCommand(input)))
+export const createRoute = (ec2: EC2Client, input: CreateRouteCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).CreateRouteCommand(input), options))
 
-export const createTags = (ec2: EC2Client, input: CreateTagsCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).CreateTagsCommand(input)))
+export const createTags = (ec2: EC2Client, input: CreateTagsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).CreateTagsCommand(input), options))
 
-export const createVpcPeeringConnection = (ec2: EC2Client, input: CreateVpcPeeringConnectionCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).CreateVpcPeeringConnectionCommand(input)))
+export const createVpcPeeringConnection = (ec2: EC2Client, input: CreateVpcPeeringConnectionCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).CreateVpcPeeringConnectionCommand(input), options))
 
-export const deleteRoute = (ec2: EC2Client, input: DeleteRouteCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DeleteRouteCommand(input)))
+export const deleteRoute = (ec2: EC2Client, input: DeleteRouteCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DeleteRouteCommand(input), options))
 
-export const deleteVpcPeeringConnection = (ec2: EC2Client, input: DeleteVpcPeeringConnectionCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DeleteVpcPeeringConnectionCommand(input)))
+export const deleteVpcPeeringConnection = (ec2: EC2Client, input: DeleteVpcPeeringConnectionCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DeleteVpcPeeringConnectionCommand(input), options))
 
-export const describeRouteTables = (ec2: EC2Client, input: DescribeRouteTablesCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DescribeRouteTablesCommand(input)))
+export const describeRouteTables = (ec2: EC2Client, input: DescribeRouteTablesCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DescribeRouteTablesCommand(input), options))
 
-export const describeSecurityGroups = (ec2: EC2Client, input: DescribeSecurityGroupsCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DescribeSecurityGroupsCommand(input)))
+export const describeSecurityGroups = (ec2: EC2Client, input: DescribeSecurityGroupsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DescribeSecurityGroupsCommand(input), options))
 
-export const describeSubnets = (ec2: EC2Client, input: DescribeSubnetsCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DescribeSubnetsCommand(input)))
+export const describeSubnets = (ec2: EC2Client, input: DescribeSubnetsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DescribeSubnetsCommand(input), options))
 
-export const describeVpcAttribute = (ec2: EC2Client, input: DescribeVpcAttributeCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DescribeVpcAttributeCommand(input)))
+export const describeVpcAttribute = (ec2: EC2Client, input: DescribeVpcAttributeCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DescribeVpcAttributeCommand(input), options))
 
-export const describeVpcPeeringConnections = (ec2: EC2Client, input: DescribeVpcPeeringConnectionsCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DescribeVpcPeeringConnectionsCommand(input)))
+export const describeVpcPeeringConnections = (ec2: EC2Client, input: DescribeVpcPeeringConnectionsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DescribeVpcPeeringConnectionsCommand(input), options))
 
-export const describeVpcs = (ec2: EC2Client, input: DescribeVpcsCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).DescribeVpcsCommand(input)))
+export const describeVpcs = (ec2: EC2Client, input: DescribeVpcsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DescribeVpcsCommand(input), options))
 
-export const modifyVpcPeeringConnectionOptions = (ec2: EC2Client, input: ModifyVpcPeeringConnectionOptionsCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).ModifyVpcPeeringConnectionOptionsCommand(input)))
+export const modifyVpcPeeringConnectionOptions = (ec2: EC2Client, input: ModifyVpcPeeringConnectionOptionsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).ModifyVpcPeeringConnectionOptionsCommand(input), options))
 
-export const revokeSecurityGroupIngress = (ec2: EC2Client, input: RevokeSecurityGroupIngressCommandInput, what?: string) =>
-  send(what, async () => ec2.send(new (await sdk()).RevokeSecurityGroupIngressCommand(input)))
+export const revokeSecurityGroupIngress = (ec2: EC2Client, input: RevokeSecurityGroupIngressCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).RevokeSecurityGroupIngressCommand(input), options))
 
 // Lists, every page through the SDK's paginator.
 

@@ -14,36 +14,37 @@ import type {
   Cluster,
   KafkaClient,
 } from '@aws-sdk/client-kafka'
+import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-kafka')
 
-export const batchAssociateScramSecret = (kafka: KafkaClient, input: BatchAssociateScramSecretCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).BatchAssociateScramSecretCommand(input)))
+export const batchAssociateScramSecret = (kafka: KafkaClient, input: BatchAssociateScramSecretCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).BatchAssociateScramSecretCommand(input), options))
 
-export const batchDisassociateScramSecret = (kafka: KafkaClient, input: BatchDisassociateScramSecretCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).BatchDisassociateScramSecretCommand(input)))
+export const batchDisassociateScramSecret = (kafka: KafkaClient, input: BatchDisassociateScramSecretCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).BatchDisassociateScramSecretCommand(input), options))
 
-export const createCluster = (kafka: KafkaClient, input: CreateClusterCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).CreateClusterCommand(input)))
+export const createCluster = (kafka: KafkaClient, input: CreateClusterCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).CreateClusterCommand(input), options))
 
-export const createTopic = (kafka: KafkaClient, input: CreateTopicCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).CreateTopicCommand(input)))
+export const createTopic = (kafka: KafkaClient, input: CreateTopicCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).CreateTopicCommand(input), options))
 
-export const deleteCluster = (kafka: KafkaClient, input: DeleteClusterCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).DeleteClusterCommand(input)))
+export const deleteCluster = (kafka: KafkaClient, input: DeleteClusterCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).DeleteClusterCommand(input), options))
 
-export const deleteTopic = (kafka: KafkaClient, input: DeleteTopicCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).DeleteTopicCommand(input)))
+export const deleteTopic = (kafka: KafkaClient, input: DeleteTopicCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).DeleteTopicCommand(input), options))
 
-export const describeClusterV2 = (kafka: KafkaClient, input: DescribeClusterV2CommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).DescribeClusterV2Command(input)))
+export const describeClusterV2 = (kafka: KafkaClient, input: DescribeClusterV2CommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).DescribeClusterV2Command(input), options))
 
-export const describeTopic = (kafka: KafkaClient, input: DescribeTopicCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).DescribeTopicCommand(input)))
+export const describeTopic = (kafka: KafkaClient, input: DescribeTopicCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).DescribeTopicCommand(input), options))
 
-export const getBootstrapBrokers = (kafka: KafkaClient, input: GetBootstrapBrokersCommandInput, what?: string) =>
-  send(what, async () => kafka.send(new (await sdk()).GetBootstrapBrokersCommand(input)))
+export const getBootstrapBrokers = (kafka: KafkaClient, input: GetBootstrapBrokersCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).GetBootstrapBrokersCommand(input), options))
 
 // Lists, every page through the SDK's paginator.
 

@@ -17,45 +17,46 @@ import type {
   KMSClient,
   KeyListEntry,
 } from '@aws-sdk/client-kms'
+import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-kms')
 
-export const cancelKeyDeletion = (kms: KMSClient, input: CancelKeyDeletionCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).CancelKeyDeletionCommand(input)))
+export const cancelKeyDeletion = (kms: KMSClient, input: CancelKeyDeletionCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).CancelKeyDeletionCommand(input), options))
 
-export const createAlias = (kms: KMSClient, input: CreateAliasCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).CreateAliasCommand(input)))
+export const createAlias = (kms: KMSClient, input: CreateAliasCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).CreateAliasCommand(input), options))
 
-export const createKey = (kms: KMSClient, input: CreateKeyCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).CreateKeyCommand(input)))
+export const createKey = (kms: KMSClient, input: CreateKeyCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).CreateKeyCommand(input), options))
 
-export const deleteAlias = (kms: KMSClient, input: DeleteAliasCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).DeleteAliasCommand(input)))
+export const deleteAlias = (kms: KMSClient, input: DeleteAliasCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).DeleteAliasCommand(input), options))
 
-export const describeKey = (kms: KMSClient, input: DescribeKeyCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).DescribeKeyCommand(input)))
+export const describeKey = (kms: KMSClient, input: DescribeKeyCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).DescribeKeyCommand(input), options))
 
-export const enableKey = (kms: KMSClient, input: EnableKeyCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).EnableKeyCommand(input)))
+export const enableKey = (kms: KMSClient, input: EnableKeyCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).EnableKeyCommand(input), options))
 
-export const getKeyPolicy = (kms: KMSClient, input: GetKeyPolicyCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).GetKeyPolicyCommand(input)))
+export const getKeyPolicy = (kms: KMSClient, input: GetKeyPolicyCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).GetKeyPolicyCommand(input), options))
 
-export const listAliases = (kms: KMSClient, input: ListAliasesCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).ListAliasesCommand(input)))
+export const listAliases = (kms: KMSClient, input: ListAliasesCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).ListAliasesCommand(input), options))
 
-export const listResourceTags = (kms: KMSClient, input: ListResourceTagsCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).ListResourceTagsCommand(input)))
+export const listResourceTags = (kms: KMSClient, input: ListResourceTagsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).ListResourceTagsCommand(input), options))
 
-export const putKeyPolicy = (kms: KMSClient, input: PutKeyPolicyCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).PutKeyPolicyCommand(input)))
+export const putKeyPolicy = (kms: KMSClient, input: PutKeyPolicyCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).PutKeyPolicyCommand(input), options))
 
-export const scheduleKeyDeletion = (kms: KMSClient, input: ScheduleKeyDeletionCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).ScheduleKeyDeletionCommand(input)))
+export const scheduleKeyDeletion = (kms: KMSClient, input: ScheduleKeyDeletionCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).ScheduleKeyDeletionCommand(input), options))
 
-export const updateAlias = (kms: KMSClient, input: UpdateAliasCommandInput, what?: string) =>
-  send(what, async () => kms.send(new (await sdk()).UpdateAliasCommand(input)))
+export const updateAlias = (kms: KMSClient, input: UpdateAliasCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kms.send(new (await sdk()).UpdateAliasCommand(input), options))
 
 // Lists, every page through the SDK's paginator.
 

@@ -13,30 +13,31 @@ import type {
   SecretListEntry,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
+import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-secrets-manager')
 
-export const createSecret = (secrets: SecretsManagerClient, input: CreateSecretCommandInput, what?: string) =>
-  send(what, async () => secrets.send(new (await sdk()).CreateSecretCommand(input)))
+export const createSecret = (secrets: SecretsManagerClient, input: CreateSecretCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => secrets.send(new (await sdk()).CreateSecretCommand(input), options))
 
-export const deleteSecret = (secrets: SecretsManagerClient, input: DeleteSecretCommandInput, what?: string) =>
-  send(what, async () => secrets.send(new (await sdk()).DeleteSecretCommand(input)))
+export const deleteSecret = (secrets: SecretsManagerClient, input: DeleteSecretCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => secrets.send(new (await sdk()).DeleteSecretCommand(input), options))
 
-export const describeSecret = (secrets: SecretsManagerClient, input: DescribeSecretCommandInput, what?: string) =>
-  send(what, async () => secrets.send(new (await sdk()).DescribeSecretCommand(input)))
+export const describeSecret = (secrets: SecretsManagerClient, input: DescribeSecretCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => secrets.send(new (await sdk()).DescribeSecretCommand(input), options))
 
-export const getSecretValue = (secrets: SecretsManagerClient, input: GetSecretValueCommandInput, what?: string) =>
-  send(what, async () => secrets.send(new (await sdk()).GetSecretValueCommand(input)))
+export const getSecretValue = (secrets: SecretsManagerClient, input: GetSecretValueCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => secrets.send(new (await sdk()).GetSecretValueCommand(input), options))
 
-export const putSecretValue = (secrets: SecretsManagerClient, input: PutSecretValueCommandInput, what?: string) =>
-  send(what, async () => secrets.send(new (await sdk()).PutSecretValueCommand(input)))
+export const putSecretValue = (secrets: SecretsManagerClient, input: PutSecretValueCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => secrets.send(new (await sdk()).PutSecretValueCommand(input), options))
 
-export const restoreSecret = (secrets: SecretsManagerClient, input: RestoreSecretCommandInput, what?: string) =>
-  send(what, async () => secrets.send(new (await sdk()).RestoreSecretCommand(input)))
+export const restoreSecret = (secrets: SecretsManagerClient, input: RestoreSecretCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => secrets.send(new (await sdk()).RestoreSecretCommand(input), options))
 
-export const updateSecret = (secrets: SecretsManagerClient, input: UpdateSecretCommandInput, what?: string) =>
-  send(what, async () => secrets.send(new (await sdk()).UpdateSecretCommand(input)))
+export const updateSecret = (secrets: SecretsManagerClient, input: UpdateSecretCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => secrets.send(new (await sdk()).UpdateSecretCommand(input), options))
 
 // Lists, every page through the SDK's paginator.
 

@@ -2,15 +2,8 @@
 // stack's are the ones whose role is the stack's role (destinations cannot be
 // tagged), so they are found again when the ledger is lost.
 import type {Subnet} from '@aws-sdk/client-ec2'
-import {
-  CreateTopicRuleDestinationCommand,
-  DeleteTopicRuleDestinationCommand,
-  GetTopicRuleDestinationCommand,
-  ListTopicRuleDestinationsCommand,
-  UpdateTopicRuleDestinationCommand,
-  type IoTClient,
-  type TopicRuleDestinationSummary,
-} from '@aws-sdk/client-iot'
+import type {IoTClient, TopicRuleDestinationSummary} from '@aws-sdk/client-iot'
+import * as iotapi from '../aws/iot.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
@@ -35,14 +28,7 @@ export interface DestinationSubnets {
 }
 
 export async function listDestinations(iot: IoTClient): Promise<TopicRuleDestinationSummary[]> {
-  const all: TopicRuleDestinationSummary[] = []
-  let nextToken: string | undefined
-  do {
-    const page = await aws('listing topic rule destinations (IoT account)', () => iot.send(new ListTopicRuleDestinationsCommand({nextToken})))
-    all.push(...(page.destinationSummaries ?? []))
-    nextToken = page.nextToken
-  } while (nextToken)
-  return all
+  return iotapi.listAllTopicRuleDestinations(iot, 'listing topic rule destinations (IoT account)')
 }
 
 /** The stack's destinations, best first (ENABLED, then IN_PROGRESS, DISABLED, ERROR). */
@@ -186,7 +172,7 @@ export const iotDestinationStep: Step = {
         roleArn: iotRoleArnOf(ctx),
       }
       const created = await aws('creating the VPC topic rule destination (IoT account)', () => retryWhileIamPropagates(
-        () => iot.send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration}})),
+        () => iotapi.createTopicRuleDestination(iot, {destinationConfiguration: {vpcConfiguration}}),
         {transient: isRoleNotUsableYet, what: `IAM to let AWS IoT assume ${iotRoleName(ctx.stack)}`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
       ))
       arn = created.topicRuleDestination?.arn as string
@@ -196,7 +182,7 @@ export const iotDestinationStep: Step = {
       ctx.checkpoint()
     } else if (observed.missing.some((m) => m.startsWith('enable '))) {
       const target = arn
-      await aws(`enabling ${target}`, () => iot.send(new UpdateTopicRuleDestinationCommand({arn: target, status: 'ENABLED'})))
+      await iotapi.updateTopicRuleDestination(iot, {arn: target, status: 'ENABLED'}, `enabling ${target}`)
       ctx.checkpoint()
     }
     await waitUntilEnabled(ctx, iot, arn)
@@ -208,7 +194,7 @@ export const iotDestinationStep: Step = {
     const iot = await ctx.accounts.iot.iot()
     for (const record of resources) {
       try {
-        await iot.send(new DeleteTopicRuleDestinationCommand({arn: record.id}))
+        await iotapi.deleteTopicRuleDestination(iot, {arn: record.id})
         // Its network interfaces are removed with the role's permissions: wait
         // until it is gone before the role can be deleted (reverse order).
         await waitFor(async () => ((await describeDestination(iot, record.id)) === undefined ? true : undefined),
@@ -232,7 +218,7 @@ function isDestinationGone(error: unknown): boolean {
 
 export async function describeDestination(iot: IoTClient, arn: string) {
   try {
-    return (await iot.send(new GetTopicRuleDestinationCommand({arn}))).topicRuleDestination
+    return (await iotapi.getTopicRuleDestination(iot, {arn})).topicRuleDestination
   } catch (error) {
     if (isDestinationGone(error)) return undefined
     throw toAwsError(`reading ${arn}`, error)
