@@ -24,3 +24,22 @@ export async function collect<P, T>(what: string | undefined, pages: () => Promi
     return all
   })
 }
+
+/**
+ * The client a paginator sends through: the same client, except that each
+ * page's command keeps its own copy of the input. The SDK's paginators set the
+ * token on one input object they reuse for every page, so anything that keeps
+ * the commands it saw (a logging middleware, aws-sdk-client-mock's recorded
+ * calls) would otherwise show every page with the last page's token.
+ */
+export function inputPerPage<C extends {send(...args: never[]): unknown}>(client: C): C {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver)
+      return (command: {input: object}, ...rest: unknown[]) => {
+        Object.defineProperty(command, 'input', {value: {...command.input}})
+        return Reflect.apply(target.send, target, [command, ...rest])
+      }
+    },
+  })
+}

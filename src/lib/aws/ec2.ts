@@ -25,7 +25,7 @@ import type {
   VpcPeeringConnection,
 } from '@aws-sdk/client-ec2'
 import type {HttpHandlerOptions} from '@smithy/types'
-import {collect, send} from './call.ts'
+import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-ec2')
 
@@ -78,16 +78,16 @@ export const revokeSecurityGroupIngress = (ec2: EC2Client, input: RevokeSecurity
 
 /** Every VPC of the account and region. */
 export const describeAllVpcs = (ec2: EC2Client, what?: string): Promise<Vpc[]> =>
-  collect(what, async () => (await sdk()).paginateDescribeVpcs({client: ec2}, {}), (page) => page.Vpcs)
+  collect(what, async () => (await sdk()).paginateDescribeVpcs({client: inputPerPage(ec2)}, {}), (page) => page.Vpcs)
 
 /** Every route table the filters match. */
 export const describeAllRouteTables = (ec2: EC2Client, filters: Filter[], what?: string): Promise<RouteTable[]> =>
-  collect(what, async () => (await sdk()).paginateDescribeRouteTables({client: ec2}, {Filters: filters}), (page) => page.RouteTables)
+  collect(what, async () => (await sdk()).paginateDescribeRouteTables({client: inputPerPage(ec2)}, {Filters: filters}), (page) => page.RouteTables)
 
 /** Every security-group rule the filters match (all of the region's without filters). */
 export const describeAllSecurityGroupRules = (ec2: EC2Client, filters: Filter[] | undefined, what?: string): Promise<SecurityGroupRule[]> =>
-  collect(what, async () => (await sdk()).paginateDescribeSecurityGroupRules({client: ec2}, {Filters: filters}), (page) => page.SecurityGroupRules)
+  collect(what, async () => (await sdk()).paginateDescribeSecurityGroupRules({client: inputPerPage(ec2)}, {Filters: filters}), (page) => page.SecurityGroupRules)
 
 /** Every peering connection the filters match. */
 export const describeAllVpcPeeringConnections = (ec2: EC2Client, filters: Filter[], what?: string): Promise<VpcPeeringConnection[]> =>
-  collect(what, async () => (await sdk()).paginateDescribeVpcPeeringConnections({client: ec2}, {Filters: filters}), (page) => page.VpcPeeringConnections)
+  collect(what, async () => (await sdk()).paginateDescribeVpcPeeringConnections({client: inputPerPage(ec2)}, {Filters: filters}), (page) => page.VpcPeeringConnections)

@@ -36,7 +36,7 @@ import type {
   TopicRuleListItem,
 } from '@aws-sdk/client-iot'
 import type {HttpHandlerOptions} from '@smithy/types'
-import {collect, send} from './call.ts'
+import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-iot')
 
@@ -122,36 +122,36 @@ export const updateTopicRuleDestination = (iot: IoTClient, input: UpdateTopicRul
 
 /** Every tag of a resource. */
 export const listAllTagsForResource = (iot: IoTClient, resourceArn: string, what?: string): Promise<Tag[]> =>
-  collect(what, async () => (await sdk()).paginateListTagsForResource({client: iot}, {resourceArn}), (page) => page.tags)
+  collect(what, async () => (await sdk()).paginateListTagsForResource({client: inputPerPage(iot)}, {resourceArn}), (page) => page.tags)
 
 /** Every thing whose attribute has the value. */
 export const listAllThingsWithAttribute = (iot: IoTClient, attributeName: string, attributeValue: string, what?: string): Promise<ThingAttribute[]> =>
-  collect(what, async () => (await sdk()).paginateListThings({client: iot}, {attributeName, attributeValue}), (page) => page.things)
+  collect(what, async () => (await sdk()).paginateListThings({client: inputPerPage(iot)}, {attributeName, attributeValue}), (page) => page.things)
 
 /** Every policy of the account and region. */
 export const listAllPolicies = (iot: IoTClient, what?: string): Promise<Policy[]> =>
-  collect(what, async () => (await sdk()).paginateListPolicies({client: iot}, {}), (page) => page.policies)
+  collect(what, async () => (await sdk()).paginateListPolicies({client: inputPerPage(iot)}, {}), (page) => page.policies)
 
 /** Every target (certificate, thing group…) a policy is attached to. */
 export const listAllTargetsForPolicy = (iot: IoTClient, policyName: string, what?: string): Promise<string[]> =>
-  collect(what, async () => (await sdk()).paginateListTargetsForPolicy({client: iot}, {policyName}), (page) => page.targets)
+  collect(what, async () => (await sdk()).paginateListTargetsForPolicy({client: inputPerPage(iot)}, {policyName}), (page) => page.targets)
 
 /** Every policy attached to a target. */
 export const listAllAttachedPolicies = (iot: IoTClient, target: string, what?: string): Promise<Policy[]> =>
-  collect(what, async () => (await sdk()).paginateListAttachedPolicies({client: iot}, {target}), (page) => page.policies)
+  collect(what, async () => (await sdk()).paginateListAttachedPolicies({client: inputPerPage(iot)}, {target}), (page) => page.policies)
 
 /** Every principal (certificate ARN) attached to a thing. */
 export const listAllThingPrincipals = (iot: IoTClient, thingName: string, what?: string): Promise<string[]> =>
-  collect(what, async () => (await sdk()).paginateListThingPrincipals({client: iot}, {thingName}), (page) => page.principals)
+  collect(what, async () => (await sdk()).paginateListThingPrincipals({client: inputPerPage(iot)}, {thingName}), (page) => page.principals)
 
 /** Every thing a principal is attached to. */
 export const listAllPrincipalThings = (iot: IoTClient, principal: string, what?: string): Promise<string[]> =>
-  collect(what, async () => (await sdk()).paginateListPrincipalThings({client: iot}, {principal}), (page) => page.things)
+  collect(what, async () => (await sdk()).paginateListPrincipalThings({client: inputPerPage(iot)}, {principal}), (page) => page.things)
 
 /** Every topic rule destination of the account and region. */
 export const listAllTopicRuleDestinations = (iot: IoTClient, what?: string): Promise<TopicRuleDestinationSummary[]> =>
-  collect(what, async () => (await sdk()).paginateListTopicRuleDestinations({client: iot}, {}), (page) => page.destinationSummaries)
+  collect(what, async () => (await sdk()).paginateListTopicRuleDestinations({client: inputPerPage(iot)}, {}), (page) => page.destinationSummaries)
 
 /** Every topic rule of the account and region. */
 export const listAllTopicRules = (iot: IoTClient, what?: string, options?: HttpHandlerOptions): Promise<TopicRuleListItem[]> =>
-  collect(what, async () => (await sdk()).paginateListTopicRules({client: iot}, {}, options), (page) => page.rules)
+  collect(what, async () => (await sdk()).paginateListTopicRules({client: inputPerPage(iot)}, {}, options), (page) => page.rules)

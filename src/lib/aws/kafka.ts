@@ -15,7 +15,7 @@ import type {
   KafkaClient,
 } from '@aws-sdk/client-kafka'
 import type {HttpHandlerOptions} from '@smithy/types'
-import {collect, send} from './call.ts'
+import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-kafka')
 
@@ -50,8 +50,8 @@ export const getBootstrapBrokers = (kafka: KafkaClient, input: GetBootstrapBroke
 
 /** Every provisioned cluster, optionally only those whose name starts with `prefix`. */
 export const listAllProvisionedClusters = (kafka: KafkaClient, prefix: string | undefined, what?: string): Promise<Cluster[]> =>
-  collect(what, async () => (await sdk()).paginateListClustersV2({client: kafka}, {ClusterTypeFilter: 'PROVISIONED', ClusterNameFilter: prefix}), (page) => page.ClusterInfoList)
+  collect(what, async () => (await sdk()).paginateListClustersV2({client: inputPerPage(kafka)}, {ClusterTypeFilter: 'PROVISIONED', ClusterNameFilter: prefix}), (page) => page.ClusterInfoList)
 
 /** The ARNs of every secret associated with a cluster. */
 export const listAllScramSecrets = (kafka: KafkaClient, clusterArn: string, what?: string): Promise<string[]> =>
-  collect(what, async () => (await sdk()).paginateListScramSecrets({client: kafka}, {ClusterArn: clusterArn}), (page) => page.SecretArnList)
+  collect(what, async () => (await sdk()).paginateListScramSecrets({client: inputPerPage(kafka)}, {ClusterArn: clusterArn}), (page) => page.SecretArnList)

@@ -18,7 +18,7 @@ import type {
   KeyListEntry,
 } from '@aws-sdk/client-kms'
 import type {HttpHandlerOptions} from '@smithy/types'
-import {collect, send} from './call.ts'
+import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-kms')
 
@@ -62,4 +62,4 @@ export const updateAlias = (kms: KMSClient, input: UpdateAliasCommandInput, what
 
 /** Every key of the account and region, 1000 a page (the most ListKeys returns). */
 export const listAllKeys = (kms: KMSClient, what?: string): Promise<KeyListEntry[]> =>
-  collect(what, async () => (await sdk()).paginateListKeys({client: kms}, {Limit: 1000}), (page) => page.Keys)
+  collect(what, async () => (await sdk()).paginateListKeys({client: inputPerPage(kms)}, {Limit: 1000}), (page) => page.Keys)

@@ -14,7 +14,7 @@ import type {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
 import type {HttpHandlerOptions} from '@smithy/types'
-import {collect, send} from './call.ts'
+import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-secrets-manager')
 
@@ -43,4 +43,4 @@ export const updateSecret = (secrets: SecretsManagerClient, input: UpdateSecretC
 
 /** Every secret the filters match, those scheduled for deletion included. */
 export const listAllSecrets = (secrets: SecretsManagerClient, filters: Filter[], what?: string): Promise<SecretListEntry[]> =>
-  collect(what, async () => (await sdk()).paginateListSecrets({client: secrets}, {Filters: filters, IncludePlannedDeletion: true}), (page) => page.SecretList)
+  collect(what, async () => (await sdk()).paginateListSecrets({client: inputPerPage(secrets)}, {Filters: filters, IncludePlannedDeletion: true}), (page) => page.SecretList)
