@@ -6,15 +6,15 @@ import type {
   DeleteRoleCommandInput,
   DeleteRolePolicyCommandInput,
   DetachRolePolicyCommandInput,
+  EvaluationResult,
   GetRoleCommandInput,
   GetRolePolicyCommandInput,
+  IAMClient,
   ListAttachedRolePoliciesCommandInput,
   ListRolePoliciesCommandInput,
   PutRolePolicyCommandInput,
-  UpdateAssumeRolePolicyCommandInput,
-  EvaluationResult,
-  IAMClient,
   SimulatePrincipalPolicyCommandInput,
+  UpdateAssumeRolePolicyCommandInput,
 } from '@aws-sdk/client-iam'
 import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, inputPerPage, send} from './call.ts'

@@ -24,16 +24,16 @@ import type {
   GetPolicyCommandInput,
   GetTopicRuleCommandInput,
   GetTopicRuleDestinationCommandInput,
-  ListPolicyVersionsCommandInput,
-  ReplaceTopicRuleCommandInput,
-  UpdateCertificateCommandInput,
-  UpdateTopicRuleDestinationCommandInput,
   IoTClient,
+  ListPolicyVersionsCommandInput,
   Policy,
+  ReplaceTopicRuleCommandInput,
   Tag,
   ThingAttribute,
   TopicRuleDestinationSummary,
   TopicRuleListItem,
+  UpdateCertificateCommandInput,
+  UpdateTopicRuleDestinationCommandInput,
 } from '@aws-sdk/client-iot'
 import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, inputPerPage, send} from './call.ts'

@@ -4,6 +4,7 @@
 import type {
   BatchAssociateScramSecretCommandInput,
   BatchDisassociateScramSecretCommandInput,
+  Cluster,
   CreateClusterCommandInput,
   CreateTopicCommandInput,
   DeleteClusterCommandInput,
@@ -11,7 +12,6 @@ import type {
   DescribeClusterV2CommandInput,
   DescribeTopicCommandInput,
   GetBootstrapBrokersCommandInput,
-  Cluster,
   KafkaClient,
 } from '@aws-sdk/client-kafka'
 import type {HttpHandlerOptions} from '@smithy/types'

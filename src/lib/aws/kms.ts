@@ -9,13 +9,13 @@ import type {
   DescribeKeyCommandInput,
   EnableKeyCommandInput,
   GetKeyPolicyCommandInput,
+  KeyListEntry,
+  KMSClient,
   ListAliasesCommandInput,
   ListResourceTagsCommandInput,
   PutKeyPolicyCommandInput,
   ScheduleKeyDeletionCommandInput,
   UpdateAliasCommandInput,
-  KMSClient,
-  KeyListEntry,
 } from '@aws-sdk/client-kms'
 import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, inputPerPage, send} from './call.ts'

@@ -5,13 +5,13 @@ import type {
   CreateSecretCommandInput,
   DeleteSecretCommandInput,
   DescribeSecretCommandInput,
+  Filter,
   GetSecretValueCommandInput,
   PutSecretValueCommandInput,
   RestoreSecretCommandInput,
-  UpdateSecretCommandInput,
-  Filter,
   SecretListEntry,
   SecretsManagerClient,
+  UpdateSecretCommandInput,
 } from '@aws-sdk/client-secrets-manager'
 import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, inputPerPage, send} from './call.ts'

@@ -4,10 +4,10 @@
 import type {
   CloseTunnelCommandInput,
   DescribeTunnelCommandInput,
-  OpenTunnelCommandInput,
-  RotateTunnelAccessTokenCommandInput,
   IoTSecureTunnelingClient,
   ListTunnelsCommandInput,
+  OpenTunnelCommandInput,
+  RotateTunnelAccessTokenCommandInput,
   TunnelSummary,
 } from '@aws-sdk/client-iotsecuretunneling'
 import type {HttpHandlerOptions} from '@smithy/types'
