@@ -5,7 +5,6 @@ import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 import type {AwsAccount} from '../aws/account.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {listClusters} from '../msk/clusters.ts'
-import {describeRouteTables} from '../peering/network.ts'
 
 export interface VpcChoice {vpcId: string; cidrs: string[]; name?: string; isDefault: boolean}
 export interface SubnetChoice {subnetId: string; cidr: string; availabilityZone: string; availabilityZoneId?: string; name?: string}
@@ -37,7 +36,7 @@ export async function listSubnets(account: AwsAccount, vpcId: string): Promise<S
 }
 
 export async function listRouteTables(account: AwsAccount, vpcId: string): Promise<RouteTableChoice[]> {
-  const tables = await describeRouteTables(await account.ec2(), [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
+  const tables = await ec2api.describeAllRouteTables(await account.ec2(), [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
   return tables.map((t) => ({
     routeTableId: t.RouteTableId as string,
     name: nameOf(t.Tags),

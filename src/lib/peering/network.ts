@@ -1,5 +1,5 @@
 // Read-only EC2 look-ups shared by the peering steps and `peer status`.
-import type {EC2Client, Filter, RouteTable, VpcPeeringConnection} from '@aws-sdk/client-ec2'
+import type {Filter, RouteTable, VpcPeeringConnection} from '@aws-sdk/client-ec2'
 import type {AwsAccount, AccountRole} from '../aws/account.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {InputError, awsErrorCode} from '../errors.ts'
@@ -52,16 +52,12 @@ export async function routeTablesFor(account: AwsAccount, vpcId: string, named: 
     }
     return tables
   }
-  const all = await describeRouteTables(ec2, [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
+  const all = await ec2api.describeAllRouteTables(ec2, [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
   const withSubnets = all.filter((t) => t.Associations?.some((a) => a.SubnetId))
   if (withSubnets.length > 0) return withSubnets
   const main = all.filter((t) => t.Associations?.some((a) => a.Main))
   if (main.length === 0) throw new InputError(`${vpcId} has no route table; pass ${flag}`)
   return main
-}
-
-export function describeRouteTables(ec2: EC2Client, filters: Filter[], step: string): Promise<RouteTable[]> {
-  return ec2api.describeAllRouteTables(ec2, filters, step)
 }
 
 /** Checks that a security group exists and belongs to the VPC. */

@@ -12,7 +12,7 @@ import {stackMark, stackTags} from '../plan/tags.ts'
 import type {Finding, ResourceRecord, StackSettings, Step, StepContext} from '../plan/types.ts'
 import {firstOverlap} from './cidr.ts'
 import {checkDnsResolution} from './dns.ts'
-import {checkSecurityGroup, describePeering, describeRouteTables, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
+import {checkSecurityGroup, describePeering, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
 
 export const defaultBrokerPort = 9096
 
@@ -233,7 +233,7 @@ export function routesStep(role: AccountRole): Step {
       const resources: ResourceRecord[] = []
       const findings: Finding[] = []
       if (peeringIds.size > 0) {
-        const tables = await describeRouteTables(ec2, [{Name: 'route.vpc-peering-connection-id', Values: [...peeringIds]}], `finding routes through the peering (${role} account)`)
+        const tables = await ec2api.describeAllRouteTables(ec2, [{Name: 'route.vpc-peering-connection-id', Values: [...peeringIds]}], `finding routes through the peering (${role} account)`)
         for (const table of tables) {
           for (const route of table.Routes ?? []) {
             if (route.VpcPeeringConnectionId && peeringIds.has(route.VpcPeeringConnectionId) && route.DestinationCidrBlock) {
