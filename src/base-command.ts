@@ -27,7 +27,7 @@ export abstract class BaseCommand<T> extends Command {
   #onSigint = (): void => {
     if (this.interruption.signal.aborted) process.exit(130)
     this.interruption.abort()
-    process.stderr.write('\nstopping after the request in flight (Ctrl-C again to quit at once)\n')
+    process.stderr.write('\nstopping after the requests in flight (Ctrl-C again to quit at once)\n')
   }
 
   abstract override run(): Promise<T>

@@ -34,13 +34,13 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
       throw new InputError('cleanup deletes resources: pass --yes to confirm when there is no terminal to ask on (or --dry-run to see the plan)')
     }
     const {secretOptionEntries} = await import('../lib/secrets/options.ts')
+    // Every step's module loads while STS answers who the profiles are.
+    const modules = Promise.all([import('../lib/cleanup/index.ts'), import('../lib/msk/topic-step.ts'), import('../ui/report.ts')])
     const ctx = await this.stepContext(loaded, {
       dryRun: flags['dry-run'],
       options: secretOptionEntries({kmsPendingDays: flags['kms-pending-days'], forceDeleteSecrets: flags['force-delete-secrets']}),
     })
-    const {cleanupStack} = await import('../lib/cleanup/index.ts')
-    const {kafkaTopicStepId} = await import('../lib/msk/topic-step.ts')
-    const {renderSteps} = await import('../ui/report.ts')
+    const [{cleanupStack}, {kafkaTopicStepId}, {renderSteps}] = await modules
     const confirm = flags.yes ? undefined : async (plan: StepReport[]) => {
       process.stderr.write(`${renderSteps(plan)}\n`)
       const {confirm: ask} = await import('@inquirer/prompts')

@@ -16,6 +16,8 @@ export function renderSteps(reports: StepReport[]): string {
   const lines: string[] = []
   for (const report of reports) {
     lines.push(`${marks[report.outcome]} ${report.title} [${report.account}]: ${words[report.outcome]}`)
+    // The plan is a graph: say what each change waits for (the rest starts at once, side by side).
+    if (report.outcome === 'would-create' && report.after.length > 0) lines.push(`    after: ${report.after.join(', ')}`)
     for (const change of report.changes) lines.push(`    ${change}`)
     for (const finding of report.findings) lines.push(`    ${finding.kind}: ${finding.text}${finding.fix ? ` (${finding.fix})` : ''}`)
     for (const note of report.notes) lines.push(`    (${note})`)

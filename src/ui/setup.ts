@@ -3,7 +3,7 @@
 
 export interface UpSummary {
   dryRun: boolean
-  summary: Record<'iot' | 'msk', {accountId: string; created: string[]; adopted: string[]; inPlace: number}>
+  summary: Record<'iot' | 'msk', {accountId: string; created: string[]; adopted: string[]; inPlace: number; attention: {kind: string; text: string; fix?: string}[]}>
   rule: {name: string; topicFilter?: string; kafkaTopic: string}
   next: string[]
 }
@@ -17,6 +17,7 @@ export function renderUpSummary(result: UpSummary): string {
     // A dry run printed its plan just above: the counts are enough.
     if (!result.dryRun) for (const line of s.created) lines.push(`  ${line}`)
     for (const line of s.adopted) lines.push(`  adopted ${line}`)
+    for (const f of s.attention) lines.push(`  ${f.kind}: ${f.text}${f.fix ? ` — ${f.fix}` : ''}`)
   }
   lines.push(`rule ${result.rule.name}: messages on '${result.rule.topicFilter ?? '?'}' go to Kafka topic '${result.rule.kafkaTopic}'`)
   lines.push(`next: ${result.next.join('   then: ')}`)

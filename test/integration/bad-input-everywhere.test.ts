@@ -48,7 +48,8 @@ const configFiles: Record<string, string> = {
   'cluster-arn.json': JSON.stringify({msk: {clusterArn: 'cluster/plant/1'}}),
   'profile-number.json': JSON.stringify({iot: {profile: 7}}),
   'no-profiles.json': JSON.stringify({stack: 'bad'}),
-  'ghost-profile.json': JSON.stringify({iot: {profile: 'ghost'}, msk: {profile: 'msk'}}),
+  // Settings complete apart from the profile, so the profile is what is wrong.
+  'ghost-profile.json': JSON.stringify({iot: {profile: 'ghost', vpcId: 'vpc-0000000b'}, msk: {profile: 'msk', vpcId: 'vpc-0000000a', securityGroupId: 'sg-0000000a'}}),
   'dashed-rule.json': JSON.stringify({iot: {profile: 'iot'}, msk: {profile: 'msk'}, rule: {name: 'plant-7'}}),
 }
 

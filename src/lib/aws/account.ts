@@ -14,6 +14,7 @@ import type {STSClient} from '@aws-sdk/client-sts'
 import type {AwsCredentialIdentityProvider} from '@smithy/types'
 import {InputError, toAwsError} from '../errors.ts'
 import {resolveRegion} from './profiles.ts'
+import * as stsapi from './sts.ts'
 
 /** Which of the walkthrough's two accounts a handle speaks for. */
 export type AccountRole = 'iot' | 'msk'
@@ -119,10 +120,9 @@ export class AwsAccount {
   }
 
   async #resolveIdentity(): Promise<CallerIdentity> {
-    const {GetCallerIdentityCommand} = await import('@aws-sdk/client-sts')
     const sts = await this.sts()
     try {
-      const answer = await sts.send(new GetCallerIdentityCommand({}))
+      const answer = await stsapi.getCallerIdentity(sts, {})
       return {accountId: answer.Account ?? '', arn: answer.Arn ?? ''}
     } catch (error) {
       const name = (error as Error).name

@@ -4,33 +4,9 @@
 // a certificate must be INACTIVE and detached from policies and things before
 // DeleteCertificate; a policy detached from every target (and without
 // non-default versions) before DeletePolicy; a thing without principals before DeleteThing.
-import {
-  AttachPolicyCommand,
-  AttachThingPrincipalCommand,
-  CreateKeysAndCertificateCommand,
-  CreatePolicyCommand,
-  CreateThingCommand,
-  DeleteCertificateCommand,
-  DeletePolicyCommand,
-  DeletePolicyVersionCommand,
-  DeleteThingCommand,
-  DescribeCertificateCommand,
-  DescribeThingCommand,
-  DetachPolicyCommand,
-  DetachThingPrincipalCommand,
-  GetPolicyCommand,
-  ListAttachedPoliciesCommand,
-  ListPoliciesCommand,
-  ListPolicyVersionsCommand,
-  ListPrincipalThingsCommand,
-  ListTagsForResourceCommand,
-  ListTargetsForPolicyCommand,
-  ListThingPrincipalsCommand,
-  ListThingsCommand,
-  UpdateCertificateCommand,
-  type IoTClient,
-} from '@aws-sdk/client-iot'
-import {aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import type {IoTClient} from '@aws-sdk/client-iot'
+import * as iotapi from '../aws/iot.ts'
+import {awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {hasStackTag, stackTags, type Tag} from '../plan/tags.ts'
 import {devicePolicyPrefix, stackAttribute} from './policy.ts'
 
@@ -42,7 +18,7 @@ export interface ExistingThing {
 
 export async function describeThing(iot: IoTClient, thingName: string): Promise<ExistingThing | undefined> {
   try {
-    const answer = await iot.send(new DescribeThingCommand({thingName}))
+    const answer = await iotapi.describeThing(iot, {thingName})
     return {thingName, thingArn: answer.thingArn, attributes: answer.attributes ?? {}}
   } catch (error) {
     if (isNotFound(error)) return undefined
@@ -51,8 +27,7 @@ export async function describeThing(iot: IoTClient, thingName: string): Promise<
 }
 
 export async function createThing(iot: IoTClient, thingName: string, stack: string): Promise<string> {
-  const answer = await aws(`creating thing ${thingName}`, () =>
-    iot.send(new CreateThingCommand({thingName, attributePayload: {attributes: {[stackAttribute]: stack}}})))
+  const answer = await iotapi.createThing(iot, {thingName, attributePayload: {attributes: {[stackAttribute]: stack}}}, `creating thing ${thingName}`)
   return answer.thingArn as string
 }
 
@@ -65,7 +40,7 @@ export interface ExistingPolicy {
 
 export async function getPolicy(iot: IoTClient, policyName: string): Promise<ExistingPolicy | undefined> {
   try {
-    const answer = await iot.send(new GetPolicyCommand({policyName}))
+    const answer = await iotapi.getPolicy(iot, {policyName})
     const policyArn = answer.policyArn as string
     return {policyName, policyArn, document: answer.policyDocument ?? '', tags: await policyTags(iot, policyArn)}
   } catch (error) {
@@ -75,19 +50,11 @@ export async function getPolicy(iot: IoTClient, policyName: string): Promise<Exi
 }
 
 async function policyTags(iot: IoTClient, resourceArn: string): Promise<Tag[]> {
-  const tags: Tag[] = []
-  let nextToken: string | undefined
-  do {
-    const page = await aws(`listing the tags of ${resourceArn}`, () => iot.send(new ListTagsForResourceCommand({resourceArn, nextToken})))
-    tags.push(...(page.tags ?? []))
-    nextToken = page.nextToken
-  } while (nextToken)
-  return tags
+  return iotapi.listAllTagsForResource(iot, resourceArn, `listing the tags of ${resourceArn}`)
 }
 
 export async function createPolicy(iot: IoTClient, policyName: string, document: object, stack: string): Promise<string> {
-  const answer = await aws(`creating policy ${policyName}`, () =>
-    iot.send(new CreatePolicyCommand({policyName, policyDocument: JSON.stringify(document), tags: stackTags(stack)})))
+  const answer = await iotapi.createPolicy(iot, {policyName, policyDocument: JSON.stringify(document), tags: stackTags(stack)}, `creating policy ${policyName}`)
   return answer.policyArn as string
 }
 
@@ -100,7 +67,7 @@ export interface NewCertificate {
 }
 
 export async function createKeysAndCertificate(iot: IoTClient): Promise<NewCertificate> {
-  const answer = await aws('creating keys and certificate', () => iot.send(new CreateKeysAndCertificateCommand({setAsActive: true})))
+  const answer = await iotapi.createKeysAndCertificate(iot, {setAsActive: true}, 'creating keys and certificate')
   return {
     certificateId: answer.certificateId as string,
     certificateArn: answer.certificateArn as string,
@@ -110,37 +77,28 @@ export async function createKeysAndCertificate(iot: IoTClient): Promise<NewCerti
 }
 
 export async function attachPolicy(iot: IoTClient, policyName: string, target: string): Promise<void> {
-  await aws(`attaching policy ${policyName} to ${target}`, () => iot.send(new AttachPolicyCommand({policyName, target})))
+  await iotapi.attachPolicy(iot, {policyName, target}, `attaching policy ${policyName} to ${target}`)
 }
 
 export async function attachThingPrincipal(iot: IoTClient, thingName: string, principal: string): Promise<void> {
-  await aws(`attaching ${principal} to thing ${thingName}`, () => iot.send(new AttachThingPrincipalCommand({thingName, principal})))
+  await iotapi.attachThingPrincipal(iot, {thingName, principal}, `attaching ${principal} to thing ${thingName}`)
 }
 
 // ---- discovery (cleanup) ----
 
 /** Things carrying the stack's attribute. */
 export async function stackThings(iot: IoTClient, stack: string): Promise<string[]> {
-  const names: string[] = []
-  let nextToken: string | undefined
-  do {
-    const page = await aws('listing the stack\'s things', () => iot.send(new ListThingsCommand({attributeName: stackAttribute, attributeValue: stack, nextToken})))
-    names.push(...(page.things ?? []).map((t) => t.thingName as string))
-    nextToken = page.nextToken
-  } while (nextToken)
-  return names
+  const things = await iotapi.listAllThingsWithAttribute(iot, stackAttribute, stack, 'listing the stack\'s things')
+  return things.map((t) => t.thingName as string)
 }
 
 /** Device policies carrying the stack's tag (names with the stack's prefix, then the tag checked). */
 export async function stackPolicies(iot: IoTClient, stack: string): Promise<{policyName: string; policyArn: string}[]> {
   const prefix = devicePolicyPrefix(stack)
   const candidates: {policyName: string; policyArn: string}[] = []
-  let marker: string | undefined
-  do {
-    const page = await aws('listing policies', () => iot.send(new ListPoliciesCommand({marker})))
-    for (const p of page.policies ?? []) if (p.policyName?.startsWith(prefix)) candidates.push({policyName: p.policyName, policyArn: p.policyArn as string})
-    marker = page.nextMarker
-  } while (marker)
+  for (const p of await iotapi.listAllPolicies(iot, 'listing policies')) {
+    if (p.policyName?.startsWith(prefix)) candidates.push({policyName: p.policyName, policyArn: p.policyArn as string})
+  }
   const owned: {policyName: string; policyArn: string}[] = []
   for (const candidate of candidates) {
     try {
@@ -154,30 +112,16 @@ export async function stackPolicies(iot: IoTClient, stack: string): Promise<{pol
 }
 
 export async function policyTargets(iot: IoTClient, policyName: string): Promise<string[]> {
-  const targets: string[] = []
-  let marker: string | undefined
-  do {
-    const page = await aws(`listing the targets of policy ${policyName}`, () => iot.send(new ListTargetsForPolicyCommand({policyName, marker})))
-    targets.push(...(page.targets ?? []))
-    marker = page.nextMarker
-  } while (marker)
-  return targets
+  return iotapi.listAllTargetsForPolicy(iot, policyName, `listing the targets of policy ${policyName}`)
 }
 
 export async function thingPrincipals(iot: IoTClient, thingName: string): Promise<string[]> {
-  const principals: string[] = []
-  let nextToken: string | undefined
-  do {
-    const page = await aws(`listing the principals of thing ${thingName}`, () => iot.send(new ListThingPrincipalsCommand({thingName, nextToken})))
-    principals.push(...(page.principals ?? []))
-    nextToken = page.nextToken
-  } while (nextToken)
-  return principals
+  return iotapi.listAllThingPrincipals(iot, thingName, `listing the principals of thing ${thingName}`)
 }
 
 export async function certificateExists(iot: IoTClient, certificateId: string): Promise<boolean> {
   try {
-    await iot.send(new DescribeCertificateCommand({certificateId}))
+    await iotapi.describeCertificate(iot, {certificateId})
     return true
   } catch (error) {
     if (isNotFound(error)) return false
@@ -220,43 +164,34 @@ async function retryWhileAttached<T>(call: () => Promise<T>, options: DeleteOpti
 
 /** INACTIVE, detached from its policies and things, deleted. NotFound propagates (deleteEach counts it as done). */
 export async function deleteCertificate(iot: IoTClient, certificateId: string, certificateArn: string, options: DeleteOptions = {}): Promise<void> {
-  await iot.send(new UpdateCertificateCommand({certificateId, newStatus: 'INACTIVE'}))
-  let marker: string | undefined
-  do {
-    const page = await iot.send(new ListAttachedPoliciesCommand({target: certificateArn, marker}))
-    for (const policy of page.policies ?? []) await ignoreNotFound(() => iot.send(new DetachPolicyCommand({policyName: policy.policyName, target: certificateArn})))
-    marker = page.nextMarker
-  } while (marker)
-  let nextToken: string | undefined
-  do {
-    const page = await iot.send(new ListPrincipalThingsCommand({principal: certificateArn, nextToken}))
-    for (const thingName of page.things ?? []) await ignoreNotFound(() => iot.send(new DetachThingPrincipalCommand({thingName, principal: certificateArn})))
-    nextToken = page.nextToken
-  } while (nextToken)
-  await retryWhileAttached(() => iot.send(new DeleteCertificateCommand({certificateId})), options)
+  await iotapi.updateCertificate(iot, {certificateId, newStatus: 'INACTIVE'})
+  for (const policy of await iotapi.listAllAttachedPolicies(iot, certificateArn)) {
+    await ignoreNotFound(() => iotapi.detachPolicy(iot, {policyName: policy.policyName, target: certificateArn}))
+  }
+  for (const thingName of await iotapi.listAllPrincipalThings(iot, certificateArn)) {
+    await ignoreNotFound(() => iotapi.detachThingPrincipal(iot, {thingName, principal: certificateArn}))
+  }
+  await retryWhileAttached(() => iotapi.deleteCertificate(iot, {certificateId}), options)
 }
 
 /** Detached from every target, non-default versions deleted, then deleted. */
 export async function deletePolicy(iot: IoTClient, policyName: string, options: DeleteOptions = {}): Promise<void> {
   for (const target of await policyTargets(iot, policyName)) {
-    await ignoreNotFound(() => iot.send(new DetachPolicyCommand({policyName, target})))
+    await ignoreNotFound(() => iotapi.detachPolicy(iot, {policyName, target}))
   }
-  const versions = await iot.send(new ListPolicyVersionsCommand({policyName}))
+  const versions = await iotapi.listPolicyVersions(iot, {policyName})
   for (const version of versions.policyVersions ?? []) {
-    if (!version.isDefaultVersion) await ignoreNotFound(() => iot.send(new DeletePolicyVersionCommand({policyName, policyVersionId: version.versionId})))
+    if (!version.isDefaultVersion) await ignoreNotFound(() => iotapi.deletePolicyVersion(iot, {policyName, policyVersionId: version.versionId}))
   }
-  await retryWhileAttached(() => iot.send(new DeletePolicyCommand({policyName})), options)
+  await retryWhileAttached(() => iotapi.deletePolicy(iot, {policyName}), options)
 }
 
 /** Detached from its principals, then deleted. */
 export async function deleteThing(iot: IoTClient, thingName: string, options: DeleteOptions = {}): Promise<void> {
-  let nextToken: string | undefined
-  do {
-    const page = await iot.send(new ListThingPrincipalsCommand({thingName, nextToken}))
-    for (const principal of page.principals ?? []) await ignoreNotFound(() => iot.send(new DetachThingPrincipalCommand({thingName, principal})))
-    nextToken = page.nextToken
-  } while (nextToken)
-  await retryWhileAttached(() => iot.send(new DeleteThingCommand({thingName})), options)
+  for (const principal of await iotapi.listAllThingPrincipals(iot, thingName)) {
+    await ignoreNotFound(() => iotapi.detachThingPrincipal(iot, {thingName, principal}))
+  }
+  await retryWhileAttached(() => iotapi.deleteThing(iot, {thingName}), options)
 }
 
 async function ignoreNotFound(call: () => Promise<unknown>): Promise<void> {

@@ -1,11 +1,10 @@
 // Read-only look-ups `iotctl init` offers as choices: profiles, VPCs, subnets,
 // route tables, security groups and MSK clusters of an account.
-import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, type Tag} from '@aws-sdk/client-ec2'
+import type {Tag} from '@aws-sdk/client-ec2'
 import {loadSharedConfigFiles} from '@smithy/shared-ini-file-loader'
 import type {AwsAccount} from '../aws/account.ts'
-import {aws} from '../errors.ts'
+import * as ec2api from '../aws/ec2.ts'
 import {listClusters} from '../msk/clusters.ts'
-import {describeRouteTables} from '../peering/network.ts'
 
 export interface VpcChoice {vpcId: string; cidrs: string[]; name?: string; isDefault: boolean}
 export interface SubnetChoice {subnetId: string; cidr: string; availabilityZone: string; availabilityZoneId?: string; name?: string}
@@ -23,28 +22,21 @@ export async function profileNames(): Promise<string[]> {
 
 export async function listVpcs(account: AwsAccount): Promise<VpcChoice[]> {
   const ec2 = await account.ec2()
-  const vpcs: VpcChoice[] = []
-  let NextToken: string | undefined
-  do {
-    const page = await aws(`listing VPCs (${account.label})`, () => ec2.send(new DescribeVpcsCommand({NextToken})))
-    for (const vpc of page.Vpcs ?? []) {
-      const extra = (vpc.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock !== vpc.CidrBlock).map((a) => a.CidrBlock as string)
-      vpcs.push({vpcId: vpc.VpcId as string, cidrs: [vpc.CidrBlock as string, ...extra], name: nameOf(vpc.Tags), isDefault: vpc.IsDefault ?? false})
-    }
-    NextToken = page.NextToken
-  } while (NextToken)
-  return vpcs
+  return (await ec2api.describeAllVpcs(ec2, `listing VPCs (${account.label})`)).map((vpc) => {
+    const extra = (vpc.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock !== vpc.CidrBlock).map((a) => a.CidrBlock as string)
+    return {vpcId: vpc.VpcId as string, cidrs: [vpc.CidrBlock as string, ...extra], name: nameOf(vpc.Tags), isDefault: vpc.IsDefault ?? false}
+  })
 }
 
 export async function listSubnets(account: AwsAccount, vpcId: string): Promise<SubnetChoice[]> {
   const ec2 = await account.ec2()
-  const answer = await aws(`listing subnets of ${vpcId}`, () => ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+  const answer = await ec2api.describeSubnets(ec2, {Filters: [{Name: 'vpc-id', Values: [vpcId]}]}, `listing subnets of ${vpcId}`)
   return (answer.Subnets ?? []).map((s) => ({subnetId: s.SubnetId as string, cidr: s.CidrBlock ?? '', availabilityZone: s.AvailabilityZone ?? '', availabilityZoneId: s.AvailabilityZoneId, name: nameOf(s.Tags)}))
     .sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId))
 }
 
 export async function listRouteTables(account: AwsAccount, vpcId: string): Promise<RouteTableChoice[]> {
-  const tables = await describeRouteTables(await account.ec2(), [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
+  const tables = await ec2api.describeAllRouteTables(await account.ec2(), [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
   return tables.map((t) => ({
     routeTableId: t.RouteTableId as string,
     name: nameOf(t.Tags),
@@ -55,7 +47,7 @@ export async function listRouteTables(account: AwsAccount, vpcId: string): Promi
 
 export async function listSecurityGroups(account: AwsAccount, vpcId: string): Promise<SecurityGroupChoice[]> {
   const ec2 = await account.ec2()
-  const answer = await aws(`listing security groups of ${vpcId}`, () => ec2.send(new DescribeSecurityGroupsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+  const answer = await ec2api.describeSecurityGroups(ec2, {Filters: [{Name: 'vpc-id', Values: [vpcId]}]}, `listing security groups of ${vpcId}`)
   return (answer.SecurityGroups ?? []).map((g) => ({groupId: g.GroupId as string, groupName: g.GroupName ?? '', description: g.Description}))
 }
 
@@ -77,6 +69,6 @@ export async function listMskClusters(account: AwsAccount): Promise<ClusterChoic
 /** The VPC a subnet belongs to (for a cluster, whose description names subnets only). */
 export async function vpcOfSubnet(account: AwsAccount, subnetId: string): Promise<string | undefined> {
   const ec2 = await account.ec2()
-  const answer = await aws(`reading subnet ${subnetId}`, () => ec2.send(new DescribeSubnetsCommand({SubnetIds: [subnetId]})))
+  const answer = await ec2api.describeSubnets(ec2, {SubnetIds: [subnetId]}, `reading subnet ${subnetId}`)
   return answer.Subnets?.[0]?.VpcId
 }

@@ -1,16 +1,10 @@
 // iot-destination (walkthrough step 6): the VPC topic rule destination. The
 // stack's are the ones whose role is the stack's role (destinations cannot be
 // tagged), so they are found again when the ledger is lost.
-import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, type Subnet} from '@aws-sdk/client-ec2'
-import {
-  CreateTopicRuleDestinationCommand,
-  DeleteTopicRuleDestinationCommand,
-  GetTopicRuleDestinationCommand,
-  ListTopicRuleDestinationsCommand,
-  UpdateTopicRuleDestinationCommand,
-  type IoTClient,
-  type TopicRuleDestinationSummary,
-} from '@aws-sdk/client-iot'
+import type {Subnet} from '@aws-sdk/client-ec2'
+import type {IoTClient, TopicRuleDestinationSummary} from '@aws-sdk/client-iot'
+import * as iotapi from '../aws/iot.ts'
+import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
@@ -34,14 +28,7 @@ export interface DestinationSubnets {
 }
 
 export async function listDestinations(iot: IoTClient): Promise<TopicRuleDestinationSummary[]> {
-  const all: TopicRuleDestinationSummary[] = []
-  let nextToken: string | undefined
-  do {
-    const page = await aws('listing topic rule destinations (IoT account)', () => iot.send(new ListTopicRuleDestinationsCommand({nextToken})))
-    all.push(...(page.destinationSummaries ?? []))
-    nextToken = page.nextToken
-  } while (nextToken)
-  return all
+  return iotapi.listAllTopicRuleDestinations(iot, 'listing topic rule destinations (IoT account)')
 }
 
 /** The stack's destinations, best first (ENABLED, then IN_PROGRESS, DISABLED, ERROR). */
@@ -83,7 +70,7 @@ async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<Dest
     for (const id of named) {
       let subnet: Subnet | undefined
       try {
-        subnet = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [id]}))).Subnets?.[0]
+        subnet = (await ec2api.describeSubnets(ec2, {SubnetIds: [id]})).Subnets?.[0]
       } catch (error) {
         if (!/InvalidSubnetID\.(NotFound|Malformed)/.test(awsErrorCode(error) ?? '')) throw toAwsError(`reading subnet ${id} (IoT account)`, error)
       }
@@ -94,7 +81,7 @@ async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<Dest
     }
     return {subnetIds: named, skipped: []}
   }
-  const answer = await aws(`listing subnets of ${vpcId} (IoT account)`, () => ec2.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+  const answer = await ec2api.describeSubnets(ec2, {Filters: [{Name: 'vpc-id', Values: [vpcId]}]}, `listing subnets of ${vpcId} (IoT account)`)
   const all = [...(answer.Subnets ?? [])].sort((a, b) => (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''))
   if (all.length === 0) throw new InputError(`the IoT VPC ${vpcId} has no subnets; create one or pass --iot-subnets`)
   const usable = all.filter((s) => !refusedZone(s))
@@ -120,9 +107,9 @@ async function destinationSecurityGroups(ctx: StepContext, vpcId: string): Promi
     return named
   }
   const ec2 = await ctx.accounts.iot.ec2()
-  const answer = await aws(`finding the default security group of ${vpcId} (IoT account)`, () => ec2.send(new DescribeSecurityGroupsCommand({
+  const answer = await ec2api.describeSecurityGroups(ec2, {
     Filters: [{Name: 'vpc-id', Values: [vpcId]}, {Name: 'group-name', Values: ['default']}],
-  })))
+  }, `finding the default security group of ${vpcId} (IoT account)`)
   const id = answer.SecurityGroups?.[0]?.GroupId
   if (!id) throw new InputError(`the IoT VPC ${vpcId} has no default security group; pass --iot-security-groups`)
   return [id]
@@ -189,7 +176,7 @@ export const iotDestinationStep: Step = {
         roleArn: iotRoleArnOf(ctx),
       }
       const created = await aws('creating the VPC topic rule destination (IoT account)', () => retryWhileIamPropagates(
-        () => iot.send(new CreateTopicRuleDestinationCommand({destinationConfiguration: {vpcConfiguration}})),
+        () => iotapi.createTopicRuleDestination(iot, {destinationConfiguration: {vpcConfiguration}}),
         {transient: isRoleNotUsableYet, what: `IAM to let AWS IoT assume ${iotRoleName(ctx.stack)}`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
       ))
       arn = created.topicRuleDestination?.arn as string
@@ -199,7 +186,7 @@ export const iotDestinationStep: Step = {
       ctx.checkpoint()
     } else if (observed.missing.some((m) => m.startsWith('enable '))) {
       const target = arn
-      await aws(`enabling ${target}`, () => iot.send(new UpdateTopicRuleDestinationCommand({arn: target, status: 'ENABLED'})))
+      await iotapi.updateTopicRuleDestination(iot, {arn: target, status: 'ENABLED'}, `enabling ${target}`)
       ctx.checkpoint()
     }
     await waitUntilEnabled(ctx, iot, arn)
@@ -211,11 +198,12 @@ export const iotDestinationStep: Step = {
     const iot = await ctx.accounts.iot.iot()
     for (const record of resources) {
       try {
-        await iot.send(new DeleteTopicRuleDestinationCommand({arn: record.id}))
+        await iotapi.deleteTopicRuleDestination(iot, {arn: record.id})
         // Its network interfaces are removed with the role's permissions: wait
         // until it is gone before the role can be deleted (reverse order).
         await waitFor(async () => ((await describeDestination(iot, record.id)) === undefined ? true : undefined),
-          {what: `${record.id} to be deleted`, timeoutSeconds: 600, progress: ctx.progress, checkpoint: ctx.checkpoint})
+          // Deletion takes minutes: polled at most every 5 s so the wait ends close to when it is gone.
+          {what: `${record.id} to be deleted`, timeoutSeconds: 600, maxIntervalMs: 5000, progress: ctx.progress, checkpoint: ctx.checkpoint})
       } catch (error) {
         if (!isDestinationGone(error)) throw toAwsError(`deleting ${record.id}`, error)
       }
@@ -235,7 +223,7 @@ function isDestinationGone(error: unknown): boolean {
 
 export async function describeDestination(iot: IoTClient, arn: string) {
   try {
-    return (await iot.send(new GetTopicRuleDestinationCommand({arn}))).topicRuleDestination
+    return (await iotapi.getTopicRuleDestination(iot, {arn})).topicRuleDestination
   } catch (error) {
     if (isDestinationGone(error)) return undefined
     throw toAwsError(`reading ${arn}`, error)
@@ -250,5 +238,5 @@ async function waitUntilEnabled(ctx: StepContext, iot: IoTClient, arn: string): 
       throw new AwsError(`waiting for ${arn} to become ENABLED`, 'DestinationError', `${destination.statusReason ?? 'no reason given'}; check the role's EC2 permissions, the subnets and the security groups, then run again`)
     }
     return destination.status === 'ENABLED' ? true : undefined
-  }, {what: `${arn} to become ENABLED`, timeoutSeconds: 900, intervalMs: 1000, progress: ctx.progress, checkpoint: ctx.checkpoint})
+  }, {what: `${arn} to become ENABLED`, timeoutSeconds: 900, intervalMs: 1000, maxIntervalMs: 5000, progress: ctx.progress, checkpoint: ctx.checkpoint})
 }

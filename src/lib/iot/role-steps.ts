@@ -1,21 +1,9 @@
 // iot-role and iot-key-user (walkthrough step 5): the role AWS IoT assumes for
 // the VPC destination and get_secret, and that role as a user of B's stack key
 // through a key-policy statement whose Sid names the stack.
-import {
-  CreateRoleCommand,
-  DeleteRoleCommand,
-  DeleteRolePolicyCommand,
-  DetachRolePolicyCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  ListAttachedRolePoliciesCommand,
-  ListRolePoliciesCommand,
-  PutRolePolicyCommand,
-  UpdateAssumeRolePolicyCommand,
-  type IAMClient,
-  type Role,
-} from '@aws-sdk/client-iam'
-import {GetKeyPolicyCommand, PutKeyPolicyCommand} from '@aws-sdk/client-kms'
+import type {IAMClient, Role} from '@aws-sdk/client-iam'
+import * as iamapi from '../aws/iam.ts'
+import * as kmsapi from '../aws/kms.ts'
 import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
@@ -37,7 +25,7 @@ export const foundRoleFact = factKey<Role | null>('iot.role.found')
 
 export async function getRole(iam: IAMClient, name: string): Promise<Role | undefined> {
   try {
-    return (await iam.send(new GetRoleCommand({RoleName: name}))).Role
+    return (await iamapi.getRole(iam, {RoleName: name})).Role
   } catch (error) {
     if (awsErrorCode(error) === 'NoSuchEntity' || awsErrorCode(error) === 'NoSuchEntityException') return undefined
     throw toAwsError(`reading IAM role ${name} (IoT account)`, error)
@@ -46,7 +34,7 @@ export async function getRole(iam: IAMClient, name: string): Promise<Role | unde
 
 export async function getInlinePolicy(iam: IAMClient, roleName: string, policyName: string): Promise<PolicyDocument | undefined> {
   try {
-    const answer = await iam.send(new GetRolePolicyCommand({RoleName: roleName, PolicyName: policyName}))
+    const answer = await iamapi.getRolePolicy(iam, {RoleName: roleName, PolicyName: policyName})
     return answer.PolicyDocument ? parsePolicy(answer.PolicyDocument) : undefined
   } catch (error) {
     if (isNotFound(error)) return undefined
@@ -133,28 +121,28 @@ export const iotRoleStep: Step = {
     let record = observed.resources[0]
     const trust = JSON.stringify(iotTrustPolicy(iotAccountOf(ctx)))
     if (!record) {
-      const created = await aws(`creating IAM role ${name} (IoT account)`, () => iam.send(new CreateRoleCommand({
+      const created = await iamapi.createRole(iam, {
         RoleName: name,
         AssumeRolePolicyDocument: trust,
         Description: `${stackMark(ctx.stack)} assumed by AWS IoT for the VPC rule destination and get_secret`,
         Tags: stackTags(ctx.stack),
-      })))
+      }, `creating IAM role ${name} (IoT account)`)
       record = roleRecord(ctx, created.Role as Role)
       ctx.ledger.put(record)
       ctx.checkpoint()
     } else {
       const role = await getRole(iam, name)
       if (role && !trustIsCurrent(ctx, role)) {
-        await aws(`updating the trust policy of ${name}`, () => iam.send(new UpdateAssumeRolePolicyCommand({RoleName: name, PolicyDocument: trust})))
+        await iamapi.updateAssumeRolePolicy(iam, {RoleName: name, PolicyDocument: trust}, `updating the trust policy of ${name}`)
         ctx.checkpoint()
       }
     }
     const current = await getInlinePolicy(iam, name, iotRolePolicyName)
     if (!current || !samePolicy(current, wanted)) {
       ctx.checkpoint()
-      await aws(`putting inline policy ${iotRolePolicyName} on ${name}`, () => iam.send(new PutRolePolicyCommand({
+      await iamapi.putRolePolicy(iam, {
         RoleName: name, PolicyName: iotRolePolicyName, PolicyDocument: JSON.stringify(wanted),
-      })))
+      }, `putting inline policy ${iotRolePolicyName} on ${name}`)
       ctx.checkpoint()
     }
     ctx.facts.set(roleArnFact, record.attrs?.arn ?? iotRoleArnOf(ctx))
@@ -167,13 +155,13 @@ export const iotRoleStep: Step = {
       const name = record.id
       try {
         // IAM refuses to delete a role that still has policies (DeleteConflict).
-        for (const policyName of (await iam.send(new ListRolePoliciesCommand({RoleName: name}))).PolicyNames ?? []) {
-          await iam.send(new DeleteRolePolicyCommand({RoleName: name, PolicyName: policyName}))
+        for (const policyName of (await iamapi.listRolePolicies(iam, {RoleName: name})).PolicyNames ?? []) {
+          await iamapi.deleteRolePolicy(iam, {RoleName: name, PolicyName: policyName})
         }
-        for (const attached of (await iam.send(new ListAttachedRolePoliciesCommand({RoleName: name}))).AttachedPolicies ?? []) {
-          await iam.send(new DetachRolePolicyCommand({RoleName: name, PolicyArn: attached.PolicyArn}))
+        for (const attached of (await iamapi.listAttachedRolePolicies(iam, {RoleName: name})).AttachedPolicies ?? []) {
+          await iamapi.detachRolePolicy(iam, {RoleName: name, PolicyArn: attached.PolicyArn})
         }
-        await iam.send(new DeleteRoleCommand({RoleName: name}))
+        await iamapi.deleteRole(iam, {RoleName: name})
       } catch (error) {
         if (!isNotFound(error)) throw toAwsError(`deleting IAM role ${name} (IoT account)`, error)
       }
@@ -189,7 +177,7 @@ export const iotRoleStep: Step = {
 async function getKeyPolicy(ctx: StepContext, keyId: string): Promise<KeyPolicy | undefined> {
   const kms = await ctx.accounts.iot.kms()
   try {
-    const answer = await kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))
+    const answer = await kmsapi.getKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default'})
     return answer.Policy ? parseKeyPolicy(answer.Policy) : undefined
   } catch (error) {
     // A key pending deletion is going away with its policy.
@@ -242,7 +230,7 @@ export const iotKeyUserStep: Step = {
     if (!policy) throw new AwsError(`reading the key policy of ${keyId} (IoT account)`, 'NotFoundException', 'the key has no default policy')
     ctx.checkpoint()
     await aws(`adding ${statement.Sid} to the policy of key ${keyId} (IoT account)`, () => retryWhileIamPropagates(
-      () => kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, [statement]))})),
+      () => kmsapi.putKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, [statement]))}),
       {transient: isPrincipalNotKnownYet, what: `IAM to make ${iotRoleName(ctx.stack)} known to KMS`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
     ))
     const record = keyUserRecord(ctx, keyId)
@@ -259,7 +247,7 @@ export const iotKeyUserStep: Step = {
       try {
         const policy = await getKeyPolicy(ctx, keyId)
         if (policy?.Statement.some((s) => s.Sid === sid)) {
-          await kms.send(new PutKeyPolicyCommand({KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withoutStatements(policy, [sid]))}))
+          await kmsapi.putKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withoutStatements(policy, [sid]))})
         }
       } catch (error) {
         // A key pending deletion refuses policy changes; its policy goes with it.

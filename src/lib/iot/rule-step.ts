@@ -1,17 +1,8 @@
 // iot-rule (walkthrough step 7): the topic rule with the Apache Kafka action.
 // The stack's are the ones whose description carries the stack's mark (moto
 // and older accounts cannot list rule tags, and the mark survives a lost ledger).
-import {
-  CreateTopicRuleCommand,
-  DeleteTopicRuleCommand,
-  EnableTopicRuleCommand,
-  GetTopicRuleCommand,
-  ListTopicRulesCommand,
-  ReplaceTopicRuleCommand,
-  type IoTClient,
-  type TopicRule,
-  type TopicRulePayload,
-} from '@aws-sdk/client-iot'
+import type {IoTClient, TopicRule, TopicRulePayload} from '@aws-sdk/client-iot'
+import * as iotapi from '../aws/iot.ts'
 import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
@@ -39,7 +30,7 @@ export interface StackRule {
 
 export async function getTopicRule(iot: IoTClient, name: string): Promise<StackRule | undefined> {
   try {
-    const answer = await iot.send(new GetTopicRuleCommand({ruleName: name}))
+    const answer = await iotapi.getTopicRule(iot, {ruleName: name})
     return answer.rule ? {name, arn: answer.ruleArn as string, rule: answer.rule} : undefined
   } catch (error) {
     if (isNotFound(error) || awsErrorCode(error) === 'UnauthorizedException') return undefined
@@ -49,13 +40,7 @@ export async function getTopicRule(iot: IoTClient, name: string): Promise<StackR
 
 export async function stackRules(ctx: StepContext): Promise<StackRule[]> {
   const iot = await ctx.accounts.iot.iot()
-  const names: string[] = []
-  let nextToken: string | undefined
-  do {
-    const page = await aws('listing topic rules (IoT account)', () => iot.send(new ListTopicRulesCommand({nextToken})))
-    names.push(...(page.rules ?? []).map((r) => r.ruleName as string))
-    nextToken = page.nextToken
-  } while (nextToken)
+  const names = (await iotapi.listAllTopicRules(iot, 'listing topic rules (IoT account)')).map((r) => r.ruleName as string)
   const rules: StackRule[] = []
   for (const name of names) {
     const found = await getTopicRule(iot, name)
@@ -162,9 +147,9 @@ export const iotRuleStep: Step = {
       transient: isRoleNotUsableYet, what: `IAM to let AWS IoT assume ${iotRoleName(ctx.stack)}`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx),
     })
     if (!existing) {
-      await aws(`creating topic rule ${settings.name} (IoT account)`, () => retry(() => iot.send(new CreateTopicRuleCommand({
+      await aws(`creating topic rule ${settings.name} (IoT account)`, () => retry(() => iotapi.createTopicRule(iot, {
         ruleName: settings.name, topicRulePayload: payload, tags: ruleTags(stackTagMap(ctx.stack)),
-      }))))
+      })))
       const arn = `arn:${partitionOf(ctx.identities.iot.arn)}:iot:${ctx.accounts.iot.region}:${ctx.identities.iot.accountId}:rule/${settings.name}`
       const record = ruleRecord(ctx, settings.name, arn)
       ctx.ledger.put(record)
@@ -174,9 +159,9 @@ export const iotRuleStep: Step = {
     const current = await getTopicRule(iot, settings.name)
     ctx.checkpoint()
     if (current && ruleChanges(asPayload(current.rule), payload).length > 0) {
-      await aws(`replacing topic rule ${settings.name} (IoT account)`, () => retry(() => iot.send(new ReplaceTopicRuleCommand({ruleName: settings.name, topicRulePayload: payload}))))
+      await aws(`replacing topic rule ${settings.name} (IoT account)`, () => retry(() => iotapi.replaceTopicRule(iot, {ruleName: settings.name, topicRulePayload: payload})))
     } else if (current?.rule.ruleDisabled) {
-      await aws(`enabling topic rule ${settings.name} (IoT account)`, () => iot.send(new EnableTopicRuleCommand({ruleName: settings.name})))
+      await iotapi.enableTopicRule(iot, {ruleName: settings.name}, `enabling topic rule ${settings.name} (IoT account)`)
     }
     ctx.checkpoint()
     return observed.resources
@@ -185,6 +170,6 @@ export const iotRuleStep: Step = {
   async delete(ctx, resources) {
     const iot = await ctx.accounts.iot.iot()
     await deleteEach(ctx, resources, {what: (record) => `deleting topic rule ${record.id}`},
-      (record) => iot.send(new DeleteTopicRuleCommand({ruleName: record.id})))
+      (record) => iotapi.deleteTopicRule(iot, {ruleName: record.id}))
   },
 }

@@ -3,8 +3,8 @@
 // context keys the documented policy conditions on, and get_secret on the
 // exact secret. IAM evaluates every policy of the role (inline, managed,
 // boundary), so a policy someone narrowed by hand shows as the denied action.
-import {paginateSimulatePrincipalPolicy, type ContextEntry, type IAMClient} from '@aws-sdk/client-iam'
-import {aws} from '../errors.ts'
+import type {ContextEntry, IAMClient} from '@aws-sdk/client-iam'
+import * as iamapi from '../aws/iam.ts'
 import {createTagsContext, destinationEniTag, networkInterfaceArns, vpcDestinationActions, type IotAccount} from './policies.ts'
 
 export interface PermissionCheck {
@@ -69,17 +69,13 @@ export async function simulateRole(iam: IAMClient, roleArn: string, checks: Perm
   for (const group of groups.values()) {
     const [{resource, context}] = group
     const decisions = new Map<string, string>()
-    const pages = paginateSimulatePrincipalPolicy({client: iam}, {
+    const results = await iamapi.simulateAllPrincipalPolicy(iam, {
       PolicySourceArn: roleArn,
       ActionNames: group.map((c) => c.action),
       ResourceArns: [resource],
       ContextEntries: contextEntries(context),
-    })
-    await aws(`simulating ${group.map((c) => c.action).join(', ')} as ${roleArn} (iam:SimulatePrincipalPolicy)`, async () => {
-      for await (const page of pages) {
-        for (const result of page.EvaluationResults ?? []) decisions.set((result.EvalActionName ?? '').toLowerCase(), result.EvalDecision ?? 'implicitDeny')
-      }
-    })
+    }, `simulating ${group.map((c) => c.action).join(', ')} as ${roleArn} (iam:SimulatePrincipalPolicy)`)
+    for (const result of results) decisions.set((result.EvalActionName ?? '').toLowerCase(), result.EvalDecision ?? 'implicitDeny')
     for (const check of group) verdicts.push({...check, decision: decisions.get(check.action.toLowerCase()) ?? 'implicitDeny'})
   }
   return verdicts

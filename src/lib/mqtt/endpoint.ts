@@ -1,6 +1,7 @@
 // The account's IoT data endpoint: where devices and test clients connect.
 import type {IoTClient} from '@aws-sdk/client-iot'
-import {AwsError, aws} from '../errors.ts'
+import * as iotapi from '../aws/iot.ts'
+import {AwsError} from '../errors.ts'
 
 /**
  * DescribeEndpoint with endpointType "iot:Data-ATS": the endpoint served with an
@@ -8,8 +9,7 @@ import {AwsError, aws} from '../errors.ts'
  * box. (The legacy "iot:Data" endpoint uses a VeriSign certificate; AWS recommends ATS.)
  */
 export async function describeIotDataEndpoint(iot: IoTClient): Promise<string> {
-  const {DescribeEndpointCommand} = await import('@aws-sdk/client-iot')
-  const output = await aws('describe the IoT data endpoint', () => iot.send(new DescribeEndpointCommand({endpointType: 'iot:Data-ATS'})))
+  const output = await iotapi.describeEndpoint(iot, {endpointType: 'iot:Data-ATS'}, 'describe the IoT data endpoint')
   if (!output.endpointAddress) throw new AwsError('describe the IoT data endpoint', 'NoEndpoint', 'DescribeEndpoint returned no endpointAddress')
   return output.endpointAddress
 }

@@ -1,11 +1,12 @@
 // Read-only MSK and EC2 look-ups shared by the cluster and SCRAM steps and
 // `msk brokers`: the stack's cluster (by ARN, ledger or tag), subnets, and
 // the wait for ACTIVE (the Kafka client has no SDK waiter).
-import {DescribeSubnetsCommand} from '@aws-sdk/client-ec2'
-import {DescribeClusterV2Command, GetBootstrapBrokersCommand, ListClustersV2Command, ListScramSecretsCommand, type Cluster, type GetBootstrapBrokersResponse, type KafkaClient} from '@aws-sdk/client-kafka'
+import type {Cluster, GetBootstrapBrokersResponse, KafkaClient} from '@aws-sdk/client-kafka'
+import * as kafkaapi from '../aws/kafka.ts'
+import * as ec2api from '../aws/ec2.ts'
 import type {AwsAccount} from '../aws/account.ts'
 import {waitFor} from '../aws/wait.ts'
-import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {AwsError, InputError, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {StepContext} from '../plan/types.ts'
 import {clusterNameOf, type SubnetFacts} from './cluster-spec.ts'
@@ -19,7 +20,7 @@ export const goneStates = new Set(['DELETING'])
 
 export async function describeCluster(kafka: KafkaClient, arn: string, step: string): Promise<Cluster | undefined> {
   try {
-    return (await kafka.send(new DescribeClusterV2Command({ClusterArn: arn}))).ClusterInfo
+    return (await kafkaapi.describeClusterV2(kafka, {ClusterArn: arn})).ClusterInfo
   } catch (error) {
     if (isNotFound(error)) return undefined
     throw toAwsError(step, error)
@@ -28,14 +29,7 @@ export async function describeCluster(kafka: KafkaClient, arn: string, step: str
 
 /** Every provisioned cluster of the account, optionally only those whose name starts with `prefix`. */
 export async function listClusters(kafka: KafkaClient, step: string, prefix?: string): Promise<Cluster[]> {
-  const clusters: Cluster[] = []
-  let NextToken: string | undefined
-  do {
-    const page = await aws(step, () => kafka.send(new ListClustersV2Command({ClusterTypeFilter: 'PROVISIONED', ClusterNameFilter: prefix, NextToken})))
-    clusters.push(...(page.ClusterInfoList ?? []))
-    NextToken = page.NextToken
-  } while (NextToken)
-  return clusters
+  return kafkaapi.listAllProvisionedClusters(kafka, prefix, step)
 }
 
 /** The stack's live clusters: by tag, plus any the ledger names that still carry the tag. */
@@ -113,7 +107,7 @@ export async function describeSubnets(account: AwsAccount, ids: string[], flag: 
   for (const id of ids) {
     let subnet
     try {
-      subnet = (await ec2.send(new DescribeSubnetsCommand({SubnetIds: [id]}))).Subnets?.[0]
+      subnet = (await ec2api.describeSubnets(ec2, {SubnetIds: [id]})).Subnets?.[0]
     } catch (error) {
       if (!/InvalidSubnetID/.test(awsErrorCode(error) ?? '')) throw toAwsError(`reading subnet ${id}`, error)
     }
@@ -126,23 +120,16 @@ export async function describeSubnets(account: AwsAccount, ids: string[], flag: 
 export type BootstrapBrokers = Omit<GetBootstrapBrokersResponse, '$metadata'>
 
 export async function getBootstrapBrokers(kafka: KafkaClient, arn: string): Promise<BootstrapBrokers> {
-  const {$metadata: _, ...answer} = await aws(`reading the bootstrap brokers of ${arn}`, () => kafka.send(new GetBootstrapBrokersCommand({ClusterArn: arn})))
+  const {$metadata: _, ...answer} = await kafkaapi.getBootstrapBrokers(kafka, {ClusterArn: arn}, `reading the bootstrap brokers of ${arn}`)
   return answer
 }
 
 /** The secret ARNs associated with a cluster; a cluster that is gone has none. */
 export async function associatedSecrets(kafka: KafkaClient, clusterArn: string): Promise<string[]> {
-  const arns: string[] = []
-  let NextToken: string | undefined
   try {
-    do {
-      const page = await kafka.send(new ListScramSecretsCommand({ClusterArn: clusterArn, NextToken}))
-      arns.push(...(page.SecretArnList ?? []))
-      NextToken = page.NextToken
-    } while (NextToken)
+    return await kafkaapi.listAllScramSecrets(kafka, clusterArn)
   } catch (error) {
     if (isNotFound(error)) return []
     throw toAwsError(`listing the SCRAM secrets of ${clusterArn}`, error)
   }
-  return arns
 }

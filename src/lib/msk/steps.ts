@@ -1,8 +1,9 @@
 // Steps 1 and 3 of the walkthrough: the MSK cluster (only with
 // --create-cluster or `msk create`; kept by cleanup unless --include-cluster)
 // and the association of A's AmazonMSK_ secret with it.
-import {BatchAssociateScramSecretCommand, BatchDisassociateScramSecretCommand, CreateClusterCommand, DeleteClusterCommand, type Cluster, type UnprocessedScramSecret} from '@aws-sdk/client-kafka'
-import {AwsError, InputError, aws, isNotFound, toAwsError} from '../errors.ts'
+import type {Cluster, UnprocessedScramSecret} from '@aws-sdk/client-kafka'
+import * as kafkaapi from '../aws/kafka.ts'
+import {AwsError, InputError, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
@@ -95,7 +96,7 @@ export const mskClusterStep: Step = {
     let current = ctx.facts.get(clusterFindingFact)
     let resources = observed.resources
     if (!current) {
-      const created = await aws(`creating MSK cluster ${spec.name}`, () => kafka.send(new CreateClusterCommand(createClusterRequest(spec, ctx.stack))))
+      const created = await kafkaapi.createCluster(kafka, createClusterRequest(spec, ctx.stack), `creating MSK cluster ${spec.name}`)
       current = {ClusterArn: created.ClusterArn, ClusterName: created.ClusterName ?? spec.name, State: created.State}
       const record = clusterRecord(ctx, current)
       ctx.ledger.put(record)
@@ -116,7 +117,7 @@ export const mskClusterStep: Step = {
       const cluster = await describeCluster(kafka, record.id, `reading cluster ${record.attrs?.name ?? record.id}`)
       if (cluster && !goneStates.has(cluster.State ?? '')) {
         try {
-          await kafka.send(new DeleteClusterCommand({ClusterArn: record.id, CurrentVersion: cluster.CurrentVersion}))
+          await kafkaapi.deleteCluster(kafka, {ClusterArn: record.id, CurrentVersion: cluster.CurrentVersion})
         } catch (error) {
           if (!isNotFound(error)) throw toAwsError(`deleting cluster ${record.attrs?.name ?? record.id}`, error)
         }
@@ -201,7 +202,7 @@ export const scramAssociationStep: Step = {
     const kafka = await ctx.accounts.msk.kafka()
     const step = `associating ${secret.Name} with cluster ${cluster.ClusterName}`
     ctx.checkpoint()
-    const answer = await aws(step, () => kafka.send(new BatchAssociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secretArn]})))
+    const answer = await kafkaapi.batchAssociateScramSecret(kafka, {ClusterArn: clusterArn, SecretArnList: [secretArn]}, step)
     const failures = answer.UnprocessedScramSecrets ?? []
     if (failures.length > 0) throw unprocessedError(step, failures)
     const record = associationRecord(ctx, clusterArn, secretArn)
@@ -216,7 +217,7 @@ export const scramAssociationStep: Step = {
       const {clusterArn, secretArn} = record.attrs ?? {}
       const step = `disassociating ${secretArn} from ${clusterArn}`
       try {
-        const answer = await kafka.send(new BatchDisassociateScramSecretCommand({ClusterArn: clusterArn, SecretArnList: [secretArn ?? '']}))
+        const answer = await kafkaapi.batchDisassociateScramSecret(kafka, {ClusterArn: clusterArn, SecretArnList: [secretArn ?? '']})
         const failures = (answer.UnprocessedScramSecrets ?? []).filter((f) => !/NotFound/i.test(f.ErrorCode ?? ''))
         if (failures.length > 0) throw unprocessedError(step, failures)
       } catch (error) {

@@ -4,7 +4,8 @@
 // on TagResource for topic ARNs, which the topic guide does not document), so the ledger is the only
 // ownership record: cleanup deletes a topic the ledger says this stack created
 // (attrs.createdBy carries the stack's mark), never one it found.
-import {CreateTopicCommand, DeleteTopicCommand, DescribeTopicCommand, type Cluster, type DescribeTopicResponse, type KafkaClient} from '@aws-sdk/client-kafka'
+import type {Cluster, DescribeTopicResponse, KafkaClient} from '@aws-sdk/client-kafka'
+import * as kafkaapi from '../aws/kafka.ts'
 import {AwsError, InputError, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {defaultKafkaTopic} from '../iot/names.ts'
 import {recordBase} from '../plan/context.ts'
@@ -29,7 +30,7 @@ export type TopicLookup =
 /** DescribeTopic as a value: found, missing, or the cluster has no topic API. */
 export async function lookUpTopic(kafka: KafkaClient, clusterArn: string, topic: string): Promise<TopicLookup> {
   try {
-    const {$metadata: _, ...answer} = await kafka.send(new DescribeTopicCommand({ClusterArn: clusterArn, TopicName: topic}))
+    const {$metadata: _, ...answer} = await kafkaapi.describeTopic(kafka, {ClusterArn: clusterArn, TopicName: topic})
     return {state: 'found', topic: answer}
   } catch (error) {
     if (isTopicApiUnsupported(error)) return {state: 'unsupported', reason: `${awsErrorCode(error)}: ${(error as Error).message}`}
@@ -131,7 +132,7 @@ export const kafkaTopicStep: Step = {
     ctx.checkpoint()
     let topicArn: string | undefined
     try {
-      topicArn = (await kafka.send(new CreateTopicCommand(createTopicRequest(clusterArn, spec)))).TopicArn
+      topicArn = (await kafkaapi.createTopic(kafka, createTopicRequest(clusterArn, spec))).TopicArn
     } catch (error) {
       if (isTopicApiUnsupported(error)) throw new AwsError(step, awsErrorCode(error) ?? 'Unsupported', await unsupportedNote(kafka, cluster, spec, (error as Error).message), {cause: error})
       // Topic reads lag about a minute behind changes (MSK developer guide,
@@ -150,6 +151,6 @@ export const kafkaTopicStep: Step = {
     const kafka = await ctx.accounts.msk.kafka()
     const ours = resources.filter((r) => r.attrs?.createdBy === stackMark(ctx.stack))
     await deleteEach(ctx, ours, {what: (record) => `deleting Kafka topic ${record.attrs?.topicName} of ${record.attrs?.clusterArn}`, gone: isTopicApiUnsupported},
-      (record) => kafka.send(new DeleteTopicCommand({ClusterArn: record.attrs?.clusterArn, TopicName: record.attrs?.topicName})))
+      (record) => kafkaapi.deleteTopic(kafka, {ClusterArn: record.attrs?.clusterArn, TopicName: record.attrs?.topicName}))
   },
 }

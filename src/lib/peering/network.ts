@@ -1,16 +1,8 @@
 // Read-only EC2 look-ups shared by the peering steps and `peer status`.
-import {
-  DescribeRouteTablesCommand,
-  DescribeSecurityGroupsCommand,
-  DescribeVpcPeeringConnectionsCommand,
-  DescribeVpcsCommand,
-  type EC2Client,
-  type Filter,
-  type RouteTable,
-  type VpcPeeringConnection,
-} from '@aws-sdk/client-ec2'
+import type {Filter, RouteTable, VpcPeeringConnection} from '@aws-sdk/client-ec2'
 import type {AwsAccount, AccountRole} from '../aws/account.ts'
-import {InputError, aws, awsErrorCode} from '../errors.ts'
+import * as ec2api from '../aws/ec2.ts'
+import {InputError, awsErrorCode} from '../errors.ts'
 import {stackTagKey} from '../plan/tags.ts'
 
 export interface VpcFacts {
@@ -23,7 +15,7 @@ export interface VpcFacts {
 export async function describeVpc(account: AwsAccount, accountId: string, vpcId: string, flag: string): Promise<VpcFacts> {
   const ec2 = await account.ec2()
   try {
-    const answer = await ec2.send(new DescribeVpcsCommand({VpcIds: [vpcId]}))
+    const answer = await ec2api.describeVpcs(ec2, {VpcIds: [vpcId]})
     const vpc = answer.Vpcs?.[0]
     if (!vpc) throw new InputError(`${flag} ${vpcId}: no such VPC in account ${accountId} (${account.label}, ${account.region})`)
     const associated = (vpc.CidrBlockAssociationSet ?? [])
@@ -50,7 +42,7 @@ export async function routeTablesFor(account: AwsAccount, vpcId: string, named: 
     for (const id of named) {
       let table: RouteTable | undefined
       try {
-        table = (await ec2.send(new DescribeRouteTablesCommand({RouteTableIds: [id]}))).RouteTables?.[0]
+        table = (await ec2api.describeRouteTables(ec2, {RouteTableIds: [id]})).RouteTables?.[0]
       } catch (error) {
         if (awsErrorCode(error) !== 'InvalidRouteTableID.NotFound') throw error
       }
@@ -60,7 +52,7 @@ export async function routeTablesFor(account: AwsAccount, vpcId: string, named: 
     }
     return tables
   }
-  const all = await describeRouteTables(ec2, [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
+  const all = await ec2api.describeAllRouteTables(ec2, [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
   const withSubnets = all.filter((t) => t.Associations?.some((a) => a.SubnetId))
   if (withSubnets.length > 0) return withSubnets
   const main = all.filter((t) => t.Associations?.some((a) => a.Main))
@@ -68,23 +60,12 @@ export async function routeTablesFor(account: AwsAccount, vpcId: string, named: 
   return main
 }
 
-export async function describeRouteTables(ec2: EC2Client, filters: Filter[], step: string): Promise<RouteTable[]> {
-  const tables: RouteTable[] = []
-  let NextToken: string | undefined
-  do {
-    const page = await aws(step, () => ec2.send(new DescribeRouteTablesCommand({Filters: filters, NextToken})))
-    tables.push(...(page.RouteTables ?? []))
-    NextToken = page.NextToken
-  } while (NextToken)
-  return tables
-}
-
 /** Checks that a security group exists and belongs to the VPC. */
 export async function checkSecurityGroup(account: AwsAccount, groupId: string, vpcId: string, flag: string): Promise<void> {
   const ec2 = await account.ec2()
   let vpcOfGroup: string | undefined
   try {
-    vpcOfGroup = (await ec2.send(new DescribeSecurityGroupsCommand({GroupIds: [groupId]}))).SecurityGroups?.[0]?.VpcId
+    vpcOfGroup = (await ec2api.describeSecurityGroups(ec2, {GroupIds: [groupId]})).SecurityGroups?.[0]?.VpcId
   } catch (error) {
     if (awsErrorCode(error) !== 'InvalidGroup.NotFound' && awsErrorCode(error) !== 'InvalidGroupId.Malformed') throw error
   }
@@ -102,15 +83,10 @@ export async function findStackPeerings(account: AwsAccount, stack: string, extr
   const queries: Filter[][] = [[{Name: `tag:${stackTagKey}`, Values: [stack]}]]
   if (extraIds.length > 0) queries.push([{Name: 'vpc-peering-connection-id', Values: extraIds}])
   for (const Filters of queries) {
-    let NextToken: string | undefined
-    do {
-      const page = await aws('finding the stack\'s VPC peering', () => ec2.send(new DescribeVpcPeeringConnectionsCommand({Filters, NextToken})))
-      for (const pcx of page.VpcPeeringConnections ?? []) {
-        const tagged = pcx.Tags?.some((t) => t.Key === stackTagKey && t.Value === stack)
-        if (tagged && !deadPeeringStates.has(pcx.Status?.Code ?? '')) found.set(pcx.VpcPeeringConnectionId as string, pcx)
-      }
-      NextToken = page.NextToken
-    } while (NextToken)
+    for (const pcx of await ec2api.describeAllVpcPeeringConnections(ec2, Filters, 'finding the stack\'s VPC peering')) {
+      const tagged = pcx.Tags?.some((t) => t.Key === stackTagKey && t.Value === stack)
+      if (tagged && !deadPeeringStates.has(pcx.Status?.Code ?? '')) found.set(pcx.VpcPeeringConnectionId as string, pcx)
+    }
   }
   return [...found.values()]
 }
@@ -118,7 +94,7 @@ export async function findStackPeerings(account: AwsAccount, stack: string, extr
 export async function describePeering(account: AwsAccount, id: string): Promise<VpcPeeringConnection | undefined> {
   const ec2 = await account.ec2()
   try {
-    const answer = await ec2.send(new DescribeVpcPeeringConnectionsCommand({VpcPeeringConnectionIds: [id]}))
+    const answer = await ec2api.describeVpcPeeringConnections(ec2, {VpcPeeringConnectionIds: [id]})
     return answer.VpcPeeringConnections?.[0]
   } catch (error) {
     if (awsErrorCode(error) === 'InvalidVpcPeeringConnectionID.NotFound') return undefined

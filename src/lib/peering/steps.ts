@@ -1,20 +1,8 @@
 // Step 4 of the walkthrough as steps: the peering (requested by B, accepted
 // with A's credentials), routes on both sides, and A's security-group ingress.
-import {
-  AcceptVpcPeeringConnectionCommand,
-  AuthorizeSecurityGroupIngressCommand,
-  CreateRouteCommand,
-  CreateTagsCommand,
-  CreateVpcPeeringConnectionCommand,
-  DeleteRouteCommand,
-  DeleteVpcPeeringConnectionCommand,
-  DescribeSecurityGroupRulesCommand,
-  ModifyVpcPeeringConnectionOptionsCommand,
-  RevokeSecurityGroupIngressCommand,
-  type SecurityGroupRule,
-  type VpcPeeringConnection,
-} from '@aws-sdk/client-ec2'
+import type {SecurityGroupRule, VpcPeeringConnection} from '@aws-sdk/client-ec2'
 import type {AccountRole} from '../aws/account.ts'
+import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
 import {InputError, aws} from '../errors.ts'
 import {deleteEach} from '../plan/delete.ts'
@@ -24,7 +12,7 @@ import {stackMark, stackTags} from '../plan/tags.ts'
 import type {Finding, ResourceRecord, StackSettings, Step, StepContext} from '../plan/types.ts'
 import {firstOverlap} from './cidr.ts'
 import {checkDnsResolution} from './dns.ts'
-import {checkSecurityGroup, describePeering, describeRouteTables, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
+import {checkSecurityGroup, describePeering, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
 
 export const defaultBrokerPort = 9096
 
@@ -152,13 +140,13 @@ export const peeringStep: Step = {
     const mskVpc = requireVpcId(ctx, 'msk')
     let id = observed.resources.find((r) => r.attrs?.requesterVpc === iotVpc && r.attrs?.accepterVpc === mskVpc)?.id
     if (!id) {
-      const created = await aws('requesting the VPC peering (IoT account)', () => iotEc2.send(new CreateVpcPeeringConnectionCommand({
+      const created = await ec2api.createVpcPeeringConnection(iotEc2, {
         VpcId: iotVpc,
         PeerVpcId: mskVpc,
         PeerOwnerId: ctx.identities.msk.accountId,
         PeerRegion: ctx.accounts.msk.region,
         TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [...stackTags(ctx.stack), {Key: 'Name', Value: `iotctl-${ctx.stack}`}]}],
-      })))
+      }, 'requesting the VPC peering (IoT account)')
       const pcx = created.VpcPeeringConnection as VpcPeeringConnection
       id = pcx.VpcPeeringConnectionId as string
       ctx.ledger.put(peeringRecord(ctx, pcx))
@@ -171,7 +159,7 @@ export const peeringStep: Step = {
     }, {what: `${peeringId} to be requested`, timeoutSeconds: 300, progress: ctx.progress, checkpoint: ctx.checkpoint})
     if (pcx.Status?.Code === 'pending-acceptance') {
       ctx.checkpoint()
-      await aws('accepting the VPC peering (MSK account)', () => mskEc2.send(new AcceptVpcPeeringConnectionCommand({VpcPeeringConnectionId: peeringId})))
+      await ec2api.acceptVpcPeeringConnection(mskEc2, {VpcPeeringConnectionId: peeringId}, 'accepting the VPC peering (MSK account)')
       ctx.checkpoint()
     }
     pcx = await waitFor(async () => {
@@ -183,16 +171,16 @@ export const peeringStep: Step = {
     }, {what: `${peeringId} to become active`, timeoutSeconds: 300, progress: ctx.progress, checkpoint: ctx.checkpoint})
     // Tags are per account: tag the accepter's view too, so the MSK account's console shows the owner.
     ctx.checkpoint()
-    await aws('tagging the VPC peering (MSK account)', () => mskEc2.send(new CreateTagsCommand({Resources: [peeringId], Tags: stackTags(ctx.stack)})))
+    await ec2api.createTags(mskEc2, {Resources: [peeringId], Tags: stackTags(ctx.stack)}, 'tagging the VPC peering (MSK account)')
     if (ctx.settings.peering?.dnsResolution) {
       ctx.checkpoint()
-      await aws('allowing DNS resolution (IoT account)', () => iotEc2.send(new ModifyVpcPeeringConnectionOptionsCommand({
+      await ec2api.modifyVpcPeeringConnectionOptions(iotEc2, {
         VpcPeeringConnectionId: peeringId, RequesterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true},
-      })))
+      }, 'allowing DNS resolution (IoT account)')
       ctx.checkpoint()
-      await aws('allowing DNS resolution (MSK account)', () => mskEc2.send(new ModifyVpcPeeringConnectionOptionsCommand({
+      await ec2api.modifyVpcPeeringConnectionOptions(mskEc2, {
         VpcPeeringConnectionId: peeringId, AccepterPeeringConnectionOptions: {AllowDnsResolutionFromRemoteVpc: true},
-      })))
+      }, 'allowing DNS resolution (MSK account)')
     }
     ctx.facts.set(peeringIdFact, peeringId)
     return [peeringRecord(ctx, pcx), ...observed.resources.filter((r) => r.id !== peeringId)]
@@ -201,7 +189,7 @@ export const peeringStep: Step = {
   async delete(ctx, resources) {
     const ec2 = await ctx.accounts.iot.ec2()
     await deleteEach(ctx, resources, {what: (record) => `deleting ${record.id}`},
-      (record) => ec2.send(new DeleteVpcPeeringConnectionCommand({VpcPeeringConnectionId: record.id})))
+      (record) => ec2api.deleteVpcPeeringConnection(ec2, {VpcPeeringConnectionId: record.id}))
   },
 }
 
@@ -245,7 +233,7 @@ export function routesStep(role: AccountRole): Step {
       const resources: ResourceRecord[] = []
       const findings: Finding[] = []
       if (peeringIds.size > 0) {
-        const tables = await describeRouteTables(ec2, [{Name: 'route.vpc-peering-connection-id', Values: [...peeringIds]}], `finding routes through the peering (${role} account)`)
+        const tables = await ec2api.describeAllRouteTables(ec2, [{Name: 'route.vpc-peering-connection-id', Values: [...peeringIds]}], `finding routes through the peering (${role} account)`)
         for (const table of tables) {
           for (const route of table.Routes ?? []) {
             if (route.VpcPeeringConnectionId && peeringIds.has(route.VpcPeeringConnectionId) && route.DestinationCidrBlock) {
@@ -283,9 +271,9 @@ export function routesStep(role: AccountRole): Step {
       for (const tableId of tableIds) {
         for (const cidr of peerVpc.cidrs) {
           if (resources.some((r) => r.attrs?.routeTableId === tableId && r.attrs.destination === cidr && r.attrs.peeringId === peeringId)) continue
-          await aws(`adding route ${cidr} → ${peeringId} to ${tableId} (${role} account)`, () => ec2.send(new CreateRouteCommand({
+          await ec2api.createRoute(ec2, {
             RouteTableId: tableId, DestinationCidrBlock: cidr, VpcPeeringConnectionId: peeringId,
-          })))
+          }, `adding route ${cidr} → ${peeringId} to ${tableId} (${role} account)`)
           const record = routeRecord(ctx, role, tableId, cidr, peeringId)
           resources.push(record)
           ctx.ledger.put(record)
@@ -298,7 +286,7 @@ export function routesStep(role: AccountRole): Step {
     async delete(ctx, resources) {
       const ec2 = await ctx.accounts[role].ec2()
       await deleteEach(ctx, resources, {what: (record) => `deleting route ${record.attrs?.destination} from ${record.attrs?.routeTableId}`},
-        (record) => ec2.send(new DeleteRouteCommand({RouteTableId: record.attrs?.routeTableId, DestinationCidrBlock: record.attrs?.destination})))
+        (record) => ec2api.deleteRoute(ec2, {RouteTableId: record.attrs?.routeTableId, DestinationCidrBlock: record.attrs?.destination}))
     },
   }
 }
@@ -319,17 +307,9 @@ async function stackIngressRules(ctx: StepContext): Promise<SecurityGroupRule[]>
   const ec2 = await ctx.accounts.msk.ec2()
   const mark = stackMark(ctx.stack)
   const groupId = ctx.settings.msk?.securityGroupId
-  const rules: SecurityGroupRule[] = []
-  let NextToken: string | undefined
-  do {
-    const page = await aws('finding the stack\'s security-group rules (MSK account)', () => ec2.send(new DescribeSecurityGroupRulesCommand({
-      Filters: groupId ? [{Name: 'group-id', Values: [groupId]}] : undefined, NextToken,
-    })))
-    // The mark is followed by a space or ends the description, so stack "a" never matches "a2".
-    rules.push(...(page.SecurityGroupRules ?? []).filter((r) => !r.IsEgress && (r.Description === mark || r.Description?.startsWith(`${mark} `))))
-    NextToken = page.NextToken
-  } while (NextToken)
-  return rules
+  const rules = await ec2api.describeAllSecurityGroupRules(ec2, groupId ? [{Name: 'group-id', Values: [groupId]}] : undefined, 'finding the stack\'s security-group rules (MSK account)')
+  // The mark is followed by a space or ends the description, so stack "a" never matches "a2".
+  return rules.filter((r) => !r.IsEgress && (r.Description === mark || r.Description?.startsWith(`${mark} `)))
 }
 
 /** Inbound on A's broker security group from B's CIDR on the broker port. */
@@ -377,11 +357,11 @@ export const ingressStep: Step = {
     const resources = [...observed.resources]
     for (const cidr of iotVpc.cidrs) {
       if (resources.some((r) => r.attrs?.groupId === groupId && r.attrs.cidr === cidr && r.attrs.port === String(port))) continue
-      const answer = await aws(`allowing tcp/${port} from ${cidr} into ${groupId} (MSK account)`, () => ec2.send(new AuthorizeSecurityGroupIngressCommand({
+      const answer = await ec2api.authorizeSecurityGroupIngress(ec2, {
         GroupId: groupId,
         IpPermissions: [{IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: [{CidrIp: cidr, Description: ingressDescription(ctx)}]}],
         TagSpecifications: [{ResourceType: 'security-group-rule', Tags: stackTags(ctx.stack)}],
-      })))
+      }, `allowing tcp/${port} from ${cidr} into ${groupId} (MSK account)`)
       for (const rule of answer.SecurityGroupRules ?? []) {
         const record = ingressRecord(ctx, {...rule, GroupId: rule.GroupId ?? groupId, CidrIpv4: rule.CidrIpv4 ?? cidr, FromPort: rule.FromPort ?? port})
         resources.push(record)
@@ -395,7 +375,7 @@ export const ingressStep: Step = {
   async delete(ctx, resources) {
     const ec2 = await ctx.accounts.msk.ec2()
     await deleteEach(ctx, resources, {what: (record) => `revoking ${record.id} on ${record.attrs?.groupId}`},
-      (record) => ec2.send(new RevokeSecurityGroupIngressCommand({GroupId: record.attrs?.groupId, SecurityGroupRuleIds: [record.id]})))
+      (record) => ec2api.revokeSecurityGroupIngress(ec2, {GroupId: record.attrs?.groupId, SecurityGroupRuleIds: [record.id]}))
   },
 }
 

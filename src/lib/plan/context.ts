@@ -1,6 +1,7 @@
 // Builds the StepContext a run needs: both account handles, who they are, the ledger.
 import {AwsAccount, type AccountRole, type Accounts, type CallerIdentity} from '../aws/account.ts'
 import {Interrupted} from '../errors.ts'
+import {accountOptions} from '../config/accounts.ts'
 import {Facts} from './facts.ts'
 import type {StepGraph} from './graph.ts'
 import {Ledger} from './ledger.ts'
@@ -20,8 +21,8 @@ export interface ContextOptions {
 
 /** Opens the two accounts named by the settings (the same handle twice when one profile serves both). */
 export async function openAccounts(settings: StackSettings): Promise<Accounts> {
-  const iotOptions = {profile: settings.iot?.profile, region: settings.iot?.region ?? settings.region}
-  const mskOptions = {profile: settings.msk?.profile, region: settings.msk?.region ?? settings.region}
+  const iotOptions = accountOptions(settings, 'iot')
+  const mskOptions = accountOptions(settings, 'msk')
   const iot = await AwsAccount.open(iotOptions)
   const sameHandle = iotOptions.profile === mskOptions.profile && iotOptions.region === mskOptions.region
   const msk = sameHandle ? iot : await AwsAccount.open(mskOptions)

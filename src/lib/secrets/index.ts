@@ -1,9 +1,10 @@
 // `secret mirror` and `secret rotate`: step 2 of the walkthrough, and a
 // rotation that writes both accounts so that they never stay different.
 import {randomUUID} from 'node:crypto'
-import {PutSecretValueCommand, type SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import * as secretsapi from '../aws/secrets.ts'
 import type {AccountRole, CallerIdentity} from '../aws/account.ts'
-import {AwsError, InputError, aws, awsErrorCode} from '../errors.ts'
+import {AwsError, InputError, awsErrorCode} from '../errors.ts'
 import {StepGraph} from '../plan/graph.ts'
 import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {StepContext} from '../plan/types.ts'
@@ -126,9 +127,9 @@ export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}
 
   // No checkpoint between the two writes: Ctrl-C must not leave the accounts different.
   const tokenA = randomUUID()
-  const written = await aws(`writing the new password to ${name} (MSK account)`, () => a.sm.send(new PutSecretValueCommand({
+  const written = await secretsapi.putSecretValue(a.sm, {
     SecretId: previous.msk.arn, SecretString: credentials.secretString(), ClientRequestToken: tokenA,
-  })))
+  }, `writing the new password to ${name} (MSK account)`)
   const sameSecret = ctx.accounts.iot === ctx.accounts.msk || previous.iot.arn === previous.msk.arn
   if (sameSecret) {
     const current = {arn: previous.msk.arn, versionId: written.VersionId ?? tokenA}
@@ -136,7 +137,7 @@ export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}
   }
   const tokenB = randomUUID()
   try {
-    const mirrored = await b.sm.send(new PutSecretValueCommand({SecretId: previous.iot.arn, SecretString: credentials.secretString(), ClientRequestToken: tokenB}))
+    const mirrored = await secretsapi.putSecretValue(b.sm, {SecretId: previous.iot.arn, SecretString: credentials.secretString(), ClientRequestToken: tokenB})
     return {
       stack: ctx.stack, dryRun: false, secretName: name, previous,
       current: {msk: {arn: previous.msk.arn, versionId: written.VersionId ?? tokenA}, iot: {arn: previous.iot.arn, versionId: mirrored.VersionId ?? tokenB}},
@@ -162,7 +163,7 @@ async function rollBack(r: RollBack): Promise<Error> {
   const step = `rotating ${r.name}`
   const putBack = async (sm: SecretsManagerClient, arn: string, old: string | undefined): Promise<string> => {
     if (old === undefined) throw new Error('the previous value is unknown')
-    const answer = await sm.send(new PutSecretValueCommand({SecretId: arn, SecretString: old, ClientRequestToken: randomUUID()}))
+    const answer = await secretsapi.putSecretValue(sm, {SecretId: arn, SecretString: old, ClientRequestToken: randomUUID()})
     return answer.VersionId ?? ''
   }
   let restoredA: string

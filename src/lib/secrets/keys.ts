@@ -1,25 +1,10 @@
 // Step 2, first half: a symmetric customer-managed KMS key in each account,
 // found through its alias, the ledger or (when both are gone) its tags. MSK
 // refuses secrets encrypted with the AWS managed aws/secretsmanager key.
-import {
-  CancelKeyDeletionCommand,
-  CreateAliasCommand,
-  CreateKeyCommand,
-  DeleteAliasCommand,
-  DescribeKeyCommand,
-  EnableKeyCommand,
-  GetKeyPolicyCommand,
-  ListAliasesCommand,
-  ListKeysCommand,
-  ListResourceTagsCommand,
-  PutKeyPolicyCommand,
-  ScheduleKeyDeletionCommand,
-  UpdateAliasCommand,
-  type KMSClient,
-  type KeyMetadata,
-} from '@aws-sdk/client-kms'
+import type {KMSClient, KeyMetadata} from '@aws-sdk/client-kms'
+import * as kmsapi from '../aws/kms.ts'
 import type {AccountRole} from '../aws/account.ts'
-import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {InputError, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
 import {hasStackTag, stackTags} from '../plan/tags.ts'
@@ -73,7 +58,7 @@ function kmsTags(stack: string): {TagKey: string; TagValue: string}[] {
 /** DescribeKey by id, ARN or alias name; undefined when there is no such key or alias. */
 export async function describeKey(kms: KMSClient, keyId: string, step: string): Promise<KeyMetadata | undefined> {
   try {
-    return (await kms.send(new DescribeKeyCommand({KeyId: keyId}))).KeyMetadata
+    return (await kmsapi.describeKey(kms, {KeyId: keyId})).KeyMetadata
   } catch (error) {
     if (isNotFound(error)) return undefined
     throw toAwsError(step, error)
@@ -82,7 +67,7 @@ export async function describeKey(kms: KMSClient, keyId: string, step: string): 
 
 async function ownedByStack(kms: KMSClient, keyId: string, stack: string): Promise<boolean> {
   try {
-    const answer = await kms.send(new ListResourceTagsCommand({KeyId: keyId}))
+    const answer = await kmsapi.listResourceTags(kms, {KeyId: keyId})
     return hasStackTag((answer.Tags ?? []).map((t) => ({Key: t.TagKey, Value: t.TagValue})), stack)
   } catch (error) {
     // AWS managed keys and keys of other principals may refuse ListResourceTags: not ours either way.
@@ -94,16 +79,11 @@ async function ownedByStack(kms: KMSClient, keyId: string, stack: string): Promi
 /** Every key of the account carrying the stack's tag (ListKeys has no tag filter, so each key's tags are read). */
 async function scanStackKeys(kms: KMSClient, stack: string, role: AccountRole): Promise<KeyMetadata[]> {
   const found: KeyMetadata[] = []
-  let Marker: string | undefined
-  do {
-    const page = await aws(`listing KMS keys (${accountWord[role]} account)`, () => kms.send(new ListKeysCommand({Marker, Limit: 1000})))
-    for (const entry of page.Keys ?? []) {
-      if (!entry.KeyId || !(await ownedByStack(kms, entry.KeyId, stack))) continue
-      const key = await describeKey(kms, entry.KeyId, 'describing a KMS key')
-      if (key && key.KeyManager !== 'AWS') found.push(key)
-    }
-    Marker = page.Truncated ? page.NextMarker : undefined
-  } while (Marker)
+  for (const entry of await kmsapi.listAllKeys(kms, `listing KMS keys (${accountWord[role]} account)`)) {
+    if (!entry.KeyId || !(await ownedByStack(kms, entry.KeyId, stack))) continue
+    const key = await describeKey(kms, entry.KeyId, 'describing a KMS key')
+    if (key && key.KeyManager !== 'AWS') found.push(key)
+  }
   return found
 }
 
@@ -177,7 +157,7 @@ export function kmsKeyStep(role: AccountRole): Step {
         }
         if (aliasTarget !== current.KeyId) missing.push(`point alias ${alias} at key ${current.KeyId} (${where})`)
         if (!deletedStates.has(current.KeyState ?? '')) {
-          const policy = await aws(`reading the key policy of ${current.KeyId} (${where})`, () => kms.send(new GetKeyPolicyCommand({KeyId: current.KeyId, PolicyName: 'default'})))
+          const policy = await kmsapi.getKeyPolicy(kms, {KeyId: current.KeyId, PolicyName: 'default'}, `reading the key policy of ${current.KeyId} (${where})`)
           const lacking = missingStatements(parseKeyPolicy(policy.Policy), stackKeyStatements(keyPolicyContext(ctx, role)))
           statementsMissing = lacking.length > 0
           for (const statement of lacking) missing.push(`add key-policy statement ${statement.Sid} to ${current.KeyId} (${where})`)
@@ -200,33 +180,33 @@ export function kmsKeyStep(role: AccountRole): Step {
       let key = finding.key
       let statementsMissing = finding.statementsMissing
       if (!key) {
-        const created = await aws(`creating a KMS key (${where})`, () => kms.send(new CreateKeyCommand({
+        const created = await kmsapi.createKey(kms, {
           Description: `iotctl stack ${ctx.stack}: encrypts the AmazonMSK_ SASL/SCRAM secret`,
           KeySpec: 'SYMMETRIC_DEFAULT',
           KeyUsage: 'ENCRYPT_DECRYPT',
           Policy: JSON.stringify(newKeyPolicy(keyPolicyContext(ctx, role))),
           Tags: kmsTags(ctx.stack),
-        })))
+        }, `creating a KMS key (${where})`)
         key = created.KeyMetadata as KeyMetadata
         statementsMissing = false
         ctx.ledger.put(keyRecord(ctx, role, key, undefined))
         ctx.checkpoint()
       } else if (deletedStates.has(key.KeyState ?? '')) {
         // CancelKeyDeletion leaves the key Disabled (KMS developer guide, "Scheduling and canceling key deletion").
-        await aws(`cancelling the scheduled deletion of ${key.KeyId} (${where})`, () => kms.send(new CancelKeyDeletionCommand({KeyId: key?.KeyId})))
+        await kmsapi.cancelKeyDeletion(kms, {KeyId: key?.KeyId}, `cancelling the scheduled deletion of ${key.KeyId} (${where})`)
         ctx.checkpoint()
-        await aws(`enabling ${key.KeyId} (${where})`, () => kms.send(new EnableKeyCommand({KeyId: key?.KeyId})))
+        await kmsapi.enableKey(kms, {KeyId: key?.KeyId}, `enabling ${key.KeyId} (${where})`)
         noteRestored(ctx, `brought back key ${key.KeyId} (${where}): cancel its scheduled deletion${key.DeletionDate ? ` (due ${key.DeletionDate.toISOString().slice(0, 10)})` : ''} and re-enable it`)
         ctx.checkpoint()
       } else if (key.KeyState === 'Disabled') {
-        await aws(`enabling ${key.KeyId} (${where})`, () => kms.send(new EnableKeyCommand({KeyId: key?.KeyId})))
+        await kmsapi.enableKey(kms, {KeyId: key?.KeyId}, `enabling ${key.KeyId} (${where})`)
       }
       const keyId = key.KeyId as string
       ctx.checkpoint()
       if (finding.aliasTarget === undefined) {
-        await aws(`creating alias ${alias} (${where})`, () => kms.send(new CreateAliasCommand({AliasName: alias, TargetKeyId: keyId})))
+        await kmsapi.createAlias(kms, {AliasName: alias, TargetKeyId: keyId}, `creating alias ${alias} (${where})`)
       } else if (finding.aliasTarget !== keyId) {
-        await aws(`pointing alias ${alias} at ${keyId} (${where})`, () => kms.send(new UpdateAliasCommand({AliasName: alias, TargetKeyId: keyId})))
+        await kmsapi.updateAlias(kms, {AliasName: alias, TargetKeyId: keyId}, `pointing alias ${alias} at ${keyId} (${where})`)
       }
       if (statementsMissing) await addStackStatements(ctx, role, kms, keyId)
       const current = await describeKey(kms, keyId, `reading key ${keyId} (${where})`) ?? key
@@ -245,7 +225,7 @@ export function kmsKeyStep(role: AccountRole): Step {
           await removeStackStatements(ctx, role, kms, record.id)
           await deleteStackAliases(ctx, kms, record, where)
           try {
-            await kms.send(new ScheduleKeyDeletionCommand({KeyId: record.id, PendingWindowInDays: pendingDays}))
+            await kmsapi.scheduleKeyDeletion(kms, {KeyId: record.id, PendingWindowInDays: pendingDays})
           } catch (error) {
             // Another step of the same run (one account serving as both) may have scheduled it already.
             if (!isNotFound(error) && awsErrorCode(error) !== 'KMSInvalidStateException') throw toAwsError(`scheduling the deletion of ${record.id} (${where})`, error)
@@ -260,21 +240,21 @@ export function kmsKeyStep(role: AccountRole): Step {
 
 async function addStackStatements(ctx: StepContext, role: AccountRole, kms: KMSClient, keyId: string): Promise<void> {
   const where = `${accountWord[role]} account`
-  const answer = await aws(`reading the key policy of ${keyId} (${where})`, () => kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'})))
+  const answer = await kmsapi.getKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default'}, `reading the key policy of ${keyId} (${where})`)
   const policy = parseKeyPolicy(answer.Policy)
   const lacking = missingStatements(policy, stackKeyStatements(keyPolicyContext(ctx, role)))
   if (lacking.length === 0) return
   ctx.checkpoint()
-  await aws(`adding the stack's statements to the key policy of ${keyId} (${where})`, () => kms.send(new PutKeyPolicyCommand({
+  await kmsapi.putKeyPolicy(kms, {
     KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(withStatements(policy, lacking)),
-  })))
+  }, `adding the stack's statements to the key policy of ${keyId} (${where})`)
 }
 
 async function removeStackStatements(ctx: StepContext, role: AccountRole, kms: KMSClient, keyId: string): Promise<void> {
   const where = `${accountWord[role]} account`
   let text: string | undefined
   try {
-    text = (await kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'}))).Policy
+    text = (await kmsapi.getKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default'})).Policy
   } catch (error) {
     if (isNotFound(error)) return
     throw toAwsError(`reading the key policy of ${keyId} (${where})`, error)
@@ -282,19 +262,19 @@ async function removeStackStatements(ctx: StepContext, role: AccountRole, kms: K
   const policy = parseKeyPolicy(text)
   const kept = withoutStatements(policy, stackKeyPolicySids(ctx.stack))
   if (kept.Statement.length === policy.Statement.length) return
-  await aws(`removing the stack's statements from the key policy of ${keyId} (${where})`, () => kms.send(new PutKeyPolicyCommand({
+  await kmsapi.putKeyPolicy(kms, {
     KeyId: keyId, PolicyName: 'default', Policy: JSON.stringify(kept),
-  })))
+  }, `removing the stack's statements from the key policy of ${keyId} (${where})`)
 }
 
 /** Deletes the aliases the stack gave this key (the recorded one and the configured one), only while they name it. */
 async function deleteStackAliases(ctx: StepContext, kms: KMSClient, record: ResourceRecord, where: string): Promise<void> {
   const names = new Set([record.attrs?.alias, keyAliasOf(ctx.settings)].filter(Boolean))
-  const aliases = await aws(`listing the aliases of ${record.id} (${where})`, () => kms.send(new ListAliasesCommand({KeyId: record.id})))
+  const aliases = await kmsapi.listAliases(kms, {KeyId: record.id}, `listing the aliases of ${record.id} (${where})`)
   for (const alias of aliases.Aliases ?? []) {
     if (!alias.AliasName || !names.has(alias.AliasName) || alias.TargetKeyId !== record.id) continue
     try {
-      await kms.send(new DeleteAliasCommand({AliasName: alias.AliasName}))
+      await kmsapi.deleteAlias(kms, {AliasName: alias.AliasName})
     } catch (error) {
       if (!isNotFound(error)) throw toAwsError(`deleting alias ${alias.AliasName} (${where})`, error)
     }

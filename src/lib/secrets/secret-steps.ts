@@ -3,16 +3,10 @@
 // (IoT rules read secrets of their own account only, so A's secret is mirrored
 // into B). A is the source: B is made from A, and only --force overwrites B.
 import {randomUUID} from 'node:crypto'
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  PutSecretValueCommand,
-  RestoreSecretCommand,
-  UpdateSecretCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager'
+import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import * as secretsapi from '../aws/secrets.ts'
 import type {AccountRole} from '../aws/account.ts'
-import {InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {InputError, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
 import {stackTags} from '../plan/tags.ts'
@@ -195,14 +189,14 @@ export function secretStep(role: AccountRole): Step {
       if (!secret) {
         const credentials = role === 'msk' ? await newCredentials(ctx) : await sourceCredentials(ctx)
         ctx.checkpoint()
-        const created = await aws(`creating secret ${name} (${where})`, () => sm.send(new CreateSecretCommand({
+        const created = await secretsapi.createSecret(sm, {
           Name: name,
           Description: `iotctl stack ${ctx.stack}: SASL/SCRAM credentials for MSK, the same in the IoT and the MSK account`,
           KmsKeyId: key.arn,
           SecretString: credentials.secretString(),
           ClientRequestToken: randomUUID(),
           Tags: stackTags(ctx.stack),
-        })))
+        }, `creating secret ${name} (${where})`)
         ctx.facts.set(credentialsFact, credentials)
         secret = await describeSecret(sm, created.ARN as string, `reading secret ${name} (${where})`) ?? {ARN: created.ARN, Name: name, KmsKeyId: key.arn}
         ctx.ledger.put(secretRecord(ctx, role, secret))
@@ -210,21 +204,21 @@ export function secretStep(role: AccountRole): Step {
       } else {
         const arn = secret.ARN as string
         if (isScheduledForDeletion(secret)) {
-          await aws(`restoring secret ${name} (${where})`, () => sm.send(new RestoreSecretCommand({SecretId: arn})))
+          await secretsapi.restoreSecret(sm, {SecretId: arn}, `restoring secret ${name} (${where})`)
           noteRestored(ctx, `restored secret ${name} in the ${where}, which an earlier cleanup had scheduled for deletion`)
           ctx.checkpoint()
         }
         if (finding.reEncrypt) {
           // Without a new value, UpdateSecret re-encrypts the existing versions with the new key.
-          await aws(`re-encrypting secret ${name} with ${key.alias || key.arn} (${where})`, () => sm.send(new UpdateSecretCommand({SecretId: arn, KmsKeyId: key.arn})))
+          await secretsapi.updateSecret(sm, {SecretId: arn, KmsKeyId: key.arn}, `re-encrypting secret ${name} with ${key.alias || key.arn} (${where})`)
           ctx.checkpoint()
         }
         if (role === 'iot' && finding.valueDiffers && secretOptions(ctx).force) {
           const credentials = await sourceCredentials(ctx)
           ctx.checkpoint()
-          await aws(`writing the MSK account's credentials into ${name} (${where})`, () => sm.send(new PutSecretValueCommand({
+          await secretsapi.putSecretValue(sm, {
             SecretId: arn, SecretString: credentials.secretString(), ClientRequestToken: randomUUID(),
-          })))
+          }, `writing the MSK account's credentials into ${name} (${where})`)
         }
         secret = await describeSecret(sm, arn, `reading secret ${name} (${where})`) ?? secret
       }
@@ -260,9 +254,9 @@ async function valuesDiffer(ctx: StepContext, iotSecret: SecretDescription): Pro
 
 async function deleteSecret(sm: SecretsManagerClient, record: ResourceRecord, force: boolean, where: string): Promise<void> {
   try {
-    await sm.send(new DeleteSecretCommand(force
+    await secretsapi.deleteSecret(sm, force
       ? {SecretId: record.id, ForceDeleteWithoutRecovery: true}
-      : {SecretId: record.id, RecoveryWindowInDays: secretRecoveryDays}))
+      : {SecretId: record.id, RecoveryWindowInDays: secretRecoveryDays})
   } catch (error) {
     if (isNotFound(error)) return
     // "marked for deletion" (InvalidRequestException): one account serving as both may have deleted it already.

@@ -1,13 +1,8 @@
 // Secrets Manager look-ups shared by the secret steps, `secret rotate` and the
 // SCRAM association: by name, by ARN, by the stack's tags, and the value.
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  type DescribeSecretResponse,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager'
-import {aws, isNotFound, toAwsError} from '../errors.ts'
+import type {DescribeSecretResponse, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import * as secretsapi from '../aws/secrets.ts'
+import {isNotFound, toAwsError} from '../errors.ts'
 import {hasStackTag, stackTagKey} from '../plan/tags.ts'
 import {ScramCredentials} from './credentials.ts'
 
@@ -16,7 +11,7 @@ export type SecretDescription = DescribeSecretResponse
 /** DescribeSecret by name or ARN; undefined when there is none (a secret scheduled for deletion is described, with DeletedDate). */
 export async function describeSecret(sm: SecretsManagerClient, secretId: string, step: string): Promise<SecretDescription | undefined> {
   try {
-    return await sm.send(new DescribeSecretCommand({SecretId: secretId}))
+    return await secretsapi.describeSecret(sm, {SecretId: secretId})
   } catch (error) {
     if (isNotFound(error)) return undefined
     throw toAwsError(step, error)
@@ -33,18 +28,8 @@ export function isScheduledForDeletion(secret: SecretDescription | undefined): b
 
 /** The stack's secrets found by tag (ListSecrets filters by tag key and value separately; the pair is checked here). */
 export async function listStackSecrets(sm: SecretsManagerClient, stack: string, step: string): Promise<SecretDescription[]> {
-  const found: SecretDescription[] = []
-  let NextToken: string | undefined
-  do {
-    const page = await aws(step, () => sm.send(new ListSecretsCommand({
-      Filters: [{Key: 'tag-key', Values: [stackTagKey]}, {Key: 'tag-value', Values: [stack]}],
-      IncludePlannedDeletion: true,
-      NextToken,
-    })))
-    found.push(...(page.SecretList ?? []).filter((s) => hasStackTag(s.Tags, stack)) as SecretDescription[])
-    NextToken = page.NextToken
-  } while (NextToken)
-  return found
+  const filters = [{Key: 'tag-key' as const, Values: [stackTagKey]}, {Key: 'tag-value' as const, Values: [stack]}]
+  return (await secretsapi.listAllSecrets(sm, filters, step)).filter((s) => hasStackTag(s.Tags, stack)) as SecretDescription[]
 }
 
 export interface SecretValue {
@@ -55,7 +40,7 @@ export interface SecretValue {
 
 /** The AWSCURRENT SecretString, as stored (for putting it back; never printed). */
 export async function readSecretString(sm: SecretsManagerClient, secretId: string, step: string): Promise<{secretString?: string; versionId: string}> {
-  const answer = await aws(step, () => sm.send(new GetSecretValueCommand({SecretId: secretId, VersionStage: 'AWSCURRENT'})))
+  const answer = await secretsapi.getSecretValue(sm, {SecretId: secretId, VersionStage: 'AWSCURRENT'}, step)
   return {secretString: answer.SecretString, versionId: answer.VersionId ?? ''}
 }
 

@@ -5,7 +5,7 @@ import type {AccountRole, CallerIdentity} from '../aws/account.ts'
 import {sampleTopic, topicFilterOf} from '../iot/names.ts'
 import {ruleSettingsOf} from '../iot/inputs.ts'
 import {applySteps, describeRecord, type StepReport, type TaskRunner} from '../plan/runner.ts'
-import type {ResourceRecord, StepContext} from '../plan/types.ts'
+import type {Finding, ResourceRecord, StepContext} from '../plan/types.ts'
 import {upGraph} from './steps.ts'
 
 export interface UpOptions {
@@ -24,6 +24,8 @@ export interface AccountSummary {
   adopted: string[]
   /** How many resources were already in place and known. */
   inPlace: number
+  /** What reads found wrong that this run did not repair (a blackhole route, secrets that differ without --force). */
+  attention: (Finding & {step: string})[]
 }
 
 export interface UpResult {
@@ -46,12 +48,14 @@ export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult
   const known = new Set(ctx.ledger.resources.map(key))
   const result = await applySteps(upGraph({createCluster: options.createCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
   const summary: Record<AccountRole, AccountSummary> = {
-    iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0},
-    msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0},
+    iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: []},
+    msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: []},
   }
   for (const report of result.reports) {
     const account = summary[report.account as AccountRole]
     if (report.outcome === 'created' || report.outcome === 'would-create') account.created.push(...report.changes)
+    // A step that created read its findings before repairing them; the others still have them.
+    if (report.outcome !== 'created') account.attention.push(...report.findings.map((f) => ({...f, step: report.id})))
     if (report.outcome !== 'unchanged') continue
     for (const record of report.resources) {
       if (known.has(key(record))) account.inPlace++

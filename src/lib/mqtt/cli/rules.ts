@@ -2,6 +2,7 @@
 // topic is seen before anyone waits for messages in Kafka. Best effort: a
 // profile that cannot read rules (or no profile) means no check, quietly.
 import type {IoTClient} from '@aws-sdk/client-iot'
+import * as iotapi from '../../aws/iot.ts'
 import {ruleTopicFilter, topicMatchesFilter} from '../index.ts'
 
 export interface RuleCheck {
@@ -18,22 +19,16 @@ export async function checkTopicAgainstRules(iot: IoTClient, topic: string, onSk
   const abort = new AbortController()
   const timer = setTimeout(() => abort.abort(), lookupTimeoutMs)
   try {
-    const {GetTopicRuleCommand, ListTopicRulesCommand} = await import('@aws-sdk/client-iot')
     const rules: RuleCheck['rules'] = []
-    let nextToken: string | undefined
-    do {
-      const page = await iot.send(new ListTopicRulesCommand({nextToken}), {abortSignal: abort.signal})
-      for (const item of page.rules ?? []) {
-        let filter = item.topicPattern
-        if (filter === undefined) {
-          const rule = await iot.send(new GetTopicRuleCommand({ruleName: item.ruleName}), {abortSignal: abort.signal})
-          if (!rule.rule?.sql) continue
-          filter = ruleTopicFilter(rule.rule.sql)
-        }
-        rules.push({name: item.ruleName!, filter, matches: topicMatchesFilter(topic, filter), ...(item.ruleDisabled ? {disabled: true} : {})})
+    for (const item of await iotapi.listAllTopicRules(iot, undefined, {abortSignal: abort.signal})) {
+      let filter = item.topicPattern
+      if (filter === undefined) {
+        const rule = await iotapi.getTopicRule(iot, {ruleName: item.ruleName}, undefined, {abortSignal: abort.signal})
+        if (!rule.rule?.sql) continue
+        filter = ruleTopicFilter(rule.rule.sql)
       }
-      nextToken = page.nextToken
-    } while (nextToken)
+      rules.push({name: item.ruleName as string, filter, matches: topicMatchesFilter(topic, filter), ...(item.ruleDisabled ? {disabled: true} : {})})
+    }
     return {rules, matching: rules.filter((r) => r.matches).map((r) => r.name)}
   } catch (error) {
     onSkip?.(abort.signal.aborted ? `no answer within ${lookupTimeoutMs / 1000} s` : (error as Error).message)

@@ -2,10 +2,8 @@
 // tags, retrying the 1-call-per-second throttling), describe, list by stack,
 // close, rotate. Narrow functions over the SDK client; no printing.
 // API reference: https://docs.aws.amazon.com/iot/latest/apireference/API_Operations_AWS_IoT_Secure_Tunneling.html
-import {
-  CloseTunnelCommand, DescribeTunnelCommand, ListTunnelsCommand, OpenTunnelCommand, RotateTunnelAccessTokenCommand,
-  type IoTSecureTunnelingClient, type Tunnel,
-} from '@aws-sdk/client-iotsecuretunneling'
+import type {IoTSecureTunnelingClient, OpenTunnelCommandInput, Tunnel} from '@aws-sdk/client-iotsecuretunneling'
+import * as tunnelingapi from '../../aws/tunneling.ts'
 import {awsErrorCode, Interrupted, isNotFound, toAwsError} from '../../errors.ts'
 import {stackTagKey, stackTagMap} from '../../plan/tags.ts'
 
@@ -72,17 +70,17 @@ export function isRateLimited(error: unknown): boolean {
 
 export async function openTunnel(client: IoTSecureTunnelingClient, input: OpenTunnelInput, retry: RetryPolicy = {}): Promise<OpenedTunnel> {
   const tags = Object.entries(stackTagMap(input.stack)).map(([key, value]) => ({key, value}))
-  const request = new OpenTunnelCommand({
+  const request: OpenTunnelCommandInput = {
     description: `iotctl stack ${input.stack}: ${input.services.join(', ')} on ${input.thingName}`,
     tags,
     destinationConfig: {thingName: input.thingName, services: input.services},
     ...(input.timeoutMinutes === undefined ? {} : {timeoutConfig: {maxLifetimeTimeoutMinutes: input.timeoutMinutes}}),
-  })
+  }
   const attempts = retry.attempts ?? 6
   const sleep = retry.sleep ?? abortableSleep
   for (let attempt = 1; ; attempt++) {
     try {
-      const answer = await client.send(request)
+      const answer = await tunnelingapi.openTunnel(client, request)
       if (!answer.tunnelId || !answer.tunnelArn || !answer.sourceAccessToken || !answer.destinationAccessToken) {
         throw new Error('OpenTunnel answered without a tunnel id, ARN or access tokens')
       }
@@ -139,7 +137,7 @@ export function tunnelInfo(tunnel: Tunnel): TunnelInfo {
 /** DescribeTunnel; undefined when the tunnel does not exist (deleted, or another account's). */
 export async function describeTunnel(client: IoTSecureTunnelingClient, tunnelId: string): Promise<TunnelInfo | undefined> {
   try {
-    const answer = await client.send(new DescribeTunnelCommand({tunnelId}))
+    const answer = await tunnelingapi.describeTunnel(client, {tunnelId})
     return answer.tunnel ? tunnelInfo(answer.tunnel) : undefined
   } catch (error) {
     if (isNotFound(error)) return undefined
@@ -162,19 +160,10 @@ export interface ListOptions {
  */
 export async function listTunnels(client: IoTSecureTunnelingClient, options: ListOptions = {}): Promise<TunnelInfo[]> {
   const summaries: {tunnelId: string; status?: string}[] = []
-  let nextToken: string | undefined
-  do {
-    let page
-    try {
-      page = await client.send(new ListTunnelsCommand({maxResults: 100, nextToken, ...(options.thingName ? {thingName: options.thingName} : {})}))
-    } catch (error) {
-      throw toAwsError('listing tunnels (iotsecuretunneling:ListTunnels)', error)
-    }
-    for (const summary of page.tunnelSummaries ?? []) {
-      if (summary.tunnelId && (!options.openOnly || summary.status === 'OPEN')) summaries.push({tunnelId: summary.tunnelId, status: summary.status})
-    }
-    nextToken = page.nextToken
-  } while (nextToken)
+  const listed = await tunnelingapi.listAllTunnels(client, {maxResults: 100, ...(options.thingName ? {thingName: options.thingName} : {})}, 'listing tunnels (iotsecuretunneling:ListTunnels)')
+  for (const summary of listed) {
+    if (summary.tunnelId && (!options.openOnly || summary.status === 'OPEN')) summaries.push({tunnelId: summary.tunnelId, status: summary.status})
+  }
   const described = await mapLimited(summaries, 4, (summary) => describeTunnel(client, summary.tunnelId))
   return described.filter((tunnel): tunnel is TunnelInfo =>
     tunnel !== undefined && (options.stack === undefined || tunnel.stack === options.stack) && (!options.openOnly || tunnel.status === 'OPEN'))
@@ -203,7 +192,7 @@ export interface CloseOutcome {
 /** CloseTunnel; closing a closed tunnel succeeds, an unknown one counts as done. */
 export async function closeTunnel(client: IoTSecureTunnelingClient, tunnelId: string, options: {delete?: boolean} = {}): Promise<CloseOutcome> {
   try {
-    await client.send(new CloseTunnelCommand({tunnelId, ...(options.delete ? {delete: true} : {})}))
+    await tunnelingapi.closeTunnel(client, {tunnelId, ...(options.delete ? {delete: true} : {})})
     return {tunnelId, found: true, deleted: options.delete === true}
   } catch (error) {
     if (isNotFound(error)) return {tunnelId, found: false, deleted: false}
@@ -217,7 +206,7 @@ export async function closeTunnel(client: IoTSecureTunnelingClient, tunnelId: st
  */
 export async function rotateSourceToken(client: IoTSecureTunnelingClient, tunnelId: string): Promise<string> {
   try {
-    const answer = await client.send(new RotateTunnelAccessTokenCommand({tunnelId, clientMode: 'SOURCE'}))
+    const answer = await tunnelingapi.rotateTunnelAccessToken(client, {tunnelId, clientMode: 'SOURCE'})
     if (!answer.sourceAccessToken) throw new Error('RotateTunnelAccessToken answered without a source access token')
     return answer.sourceAccessToken
   } catch (error) {

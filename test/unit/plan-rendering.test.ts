@@ -1,0 +1,40 @@
+// What a person reads of a run: the dry-run plan says what each change waits
+// for, and `up`'s summary lists what the reads found wrong that the run left.
+import assert from 'node:assert/strict'
+import {test} from 'node:test'
+import type {StepReport} from '../../src/lib/plan/runner.ts'
+import {renderSteps} from '../../src/ui/report.ts'
+import {renderUpSummary} from '../../src/ui/setup.ts'
+
+const report = (over: Partial<StepReport>): StepReport => ({
+  id: 'x', title: 'thing', account: 'iot', outcome: 'unchanged', changes: [], notes: [], findings: [], resources: [], after: [], ...over,
+})
+
+test('the dry-run plan says what each change waits for; a change that waits for nothing starts at once', () => {
+  const text = renderSteps([
+    report({id: 'peering', title: 'VPC peering', outcome: 'would-create', changes: ['request VPC peering']}),
+    report({id: 'routes:iot', title: 'routes', outcome: 'would-create', changes: ['route 10.0.0.0/16 → the peering'], after: ['peering']}),
+  ])
+  assert.deepEqual(text.split('\n'), [
+    '+ VPC peering [iot]: would create',
+    '    request VPC peering',
+    '+ routes [iot]: would create',
+    '    after: peering',
+    '    route 10.0.0.0/16 → the peering',
+  ])
+})
+
+test('a finding shows with its kind and fix in the step list and in up\'s summary', () => {
+  const blackhole = {kind: 'broken' as const, code: 'route-blackhole', text: 'route rtb-1 → 10.20.0.0/16 is a blackhole', fix: 'iotctl cleanup, then iotctl up'}
+  assert.match(renderSteps([report({findings: [blackhole]})]), /^ {4}broken: route rtb-1 → 10\.20\.0\.0\/16 is a blackhole \(iotctl cleanup, then iotctl up\)$/m)
+  const summary = renderUpSummary({
+    dryRun: false,
+    summary: {
+      msk: {accountId: '111111111111', created: [], adopted: [], inPlace: 3, attention: [blackhole]},
+      iot: {accountId: '222222222222', created: [], adopted: [], inPlace: 5, attention: []},
+    },
+    rule: {name: 'r', topicFilter: 'device/+/data', kafkaTopic: 'device-data'},
+    next: ['iotctl doctor'],
+  })
+  assert.match(summary, /^MSK account \(A\) 111111111111: 0 change\(s\), 0 adopted, 3 already in place\n {2}broken: route rtb-1 → 10\.20\.0\.0\/16 is a blackhole — iotctl cleanup, then iotctl up$/m)
+})
