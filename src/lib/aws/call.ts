@@ -36,8 +36,9 @@ export function inputPerPage<C extends {send(...args: never[]): unknown}>(client
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver)
-      return (command: {input: object}, ...rest: unknown[]) => {
+      return (command: {input: object}, ...rest: unknown[]): unknown => {
         Object.defineProperty(command, 'input', {value: {...command.input}})
+        // eslint-disable-next-line @typescript-eslint/unbound-method -- Reflect.apply calls it on target
         return Reflect.apply(target.send, target, [command, ...rest])
       }
     },

@@ -28,7 +28,7 @@ export async function describeThing(iot: IoTClient, thingName: string): Promise<
 
 export async function createThing(iot: IoTClient, thingName: string, stack: string): Promise<string> {
   const answer = await iotapi.createThing(iot, {thingName, attributePayload: {attributes: {[stackAttribute]: stack}}}, `creating thing ${thingName}`)
-  return answer.thingArn as string
+  return answer.thingArn!
 }
 
 export interface ExistingPolicy {
@@ -41,7 +41,7 @@ export interface ExistingPolicy {
 export async function getPolicy(iot: IoTClient, policyName: string): Promise<ExistingPolicy | undefined> {
   try {
     const answer = await iotapi.getPolicy(iot, {policyName})
-    const policyArn = answer.policyArn as string
+    const policyArn = answer.policyArn!
     return {policyName, policyArn, document: answer.policyDocument ?? '', tags: await policyTags(iot, policyArn)}
   } catch (error) {
     if (isNotFound(error)) return undefined
@@ -55,7 +55,7 @@ async function policyTags(iot: IoTClient, resourceArn: string): Promise<Tag[]> {
 
 export async function createPolicy(iot: IoTClient, policyName: string, document: object, stack: string): Promise<string> {
   const answer = await iotapi.createPolicy(iot, {policyName, policyDocument: JSON.stringify(document), tags: stackTags(stack)}, `creating policy ${policyName}`)
-  return answer.policyArn as string
+  return answer.policyArn!
 }
 
 export interface NewCertificate {
@@ -69,10 +69,10 @@ export interface NewCertificate {
 export async function createKeysAndCertificate(iot: IoTClient): Promise<NewCertificate> {
   const answer = await iotapi.createKeysAndCertificate(iot, {setAsActive: true}, 'creating keys and certificate')
   return {
-    certificateId: answer.certificateId as string,
-    certificateArn: answer.certificateArn as string,
-    certificatePem: answer.certificatePem as string,
-    privateKey: answer.keyPair?.PrivateKey as string,
+    certificateId: answer.certificateId!,
+    certificateArn: answer.certificateArn!,
+    certificatePem: answer.certificatePem!,
+    privateKey: answer.keyPair!.PrivateKey!,
   }
 }
 
@@ -89,7 +89,7 @@ export async function attachThingPrincipal(iot: IoTClient, thingName: string, pr
 /** Things carrying the stack's attribute. */
 export async function stackThings(iot: IoTClient, stack: string): Promise<string[]> {
   const things = await iotapi.listAllThingsWithAttribute(iot, stackAttribute, stack, 'listing the stack\'s things')
-  return things.map((t) => t.thingName as string)
+  return things.map((t) => t.thingName!)
 }
 
 /** Device policies carrying the stack's tag (names with the stack's prefix, then the tag checked). */
@@ -97,7 +97,7 @@ export async function stackPolicies(iot: IoTClient, stack: string): Promise<{pol
   const prefix = devicePolicyPrefix(stack)
   const candidates: {policyName: string; policyArn: string}[] = []
   for (const p of await iotapi.listAllPolicies(iot, 'listing policies')) {
-    if (p.policyName?.startsWith(prefix)) candidates.push({policyName: p.policyName, policyArn: p.policyArn as string})
+    if (p.policyName?.startsWith(prefix)) candidates.push({policyName: p.policyName, policyArn: p.policyArn!})
   }
   const owned: {policyName: string; policyArn: string}[] = []
   for (const candidate of candidates) {

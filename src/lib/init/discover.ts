@@ -23,22 +23,22 @@ export async function profileNames(): Promise<string[]> {
 export async function listVpcs(account: AwsAccount): Promise<VpcChoice[]> {
   const ec2 = await account.ec2()
   return (await ec2api.describeAllVpcs(ec2, `listing VPCs (${account.label})`)).map((vpc) => {
-    const extra = (vpc.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock !== vpc.CidrBlock).map((a) => a.CidrBlock as string)
-    return {vpcId: vpc.VpcId as string, cidrs: [vpc.CidrBlock as string, ...extra], name: nameOf(vpc.Tags), isDefault: vpc.IsDefault ?? false}
+    const extra = (vpc.CidrBlockAssociationSet ?? []).filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock !== vpc.CidrBlock).map((a) => a.CidrBlock!)
+    return {vpcId: vpc.VpcId!, cidrs: [vpc.CidrBlock!, ...extra], name: nameOf(vpc.Tags), isDefault: vpc.IsDefault ?? false}
   })
 }
 
 export async function listSubnets(account: AwsAccount, vpcId: string): Promise<SubnetChoice[]> {
   const ec2 = await account.ec2()
   const answer = await ec2api.describeSubnets(ec2, {Filters: [{Name: 'vpc-id', Values: [vpcId]}]}, `listing subnets of ${vpcId}`)
-  return (answer.Subnets ?? []).map((s) => ({subnetId: s.SubnetId as string, cidr: s.CidrBlock ?? '', availabilityZone: s.AvailabilityZone ?? '', availabilityZoneId: s.AvailabilityZoneId, name: nameOf(s.Tags)}))
+  return (answer.Subnets ?? []).map((s) => ({subnetId: s.SubnetId!, cidr: s.CidrBlock ?? '', availabilityZone: s.AvailabilityZone ?? '', availabilityZoneId: s.AvailabilityZoneId, name: nameOf(s.Tags)}))
     .sort((a, b) => a.availabilityZone.localeCompare(b.availabilityZone) || a.subnetId.localeCompare(b.subnetId))
 }
 
 export async function listRouteTables(account: AwsAccount, vpcId: string): Promise<RouteTableChoice[]> {
   const tables = await ec2api.describeAllRouteTables(await account.ec2(), [{Name: 'vpc-id', Values: [vpcId]}], `listing route tables of ${vpcId}`)
   return tables.map((t) => ({
-    routeTableId: t.RouteTableId as string,
+    routeTableId: t.RouteTableId!,
     name: nameOf(t.Tags),
     main: t.Associations?.some((a) => a.Main) ?? false,
     subnetIds: (t.Associations ?? []).map((a) => a.SubnetId).filter((id): id is string => Boolean(id)),
@@ -48,7 +48,7 @@ export async function listRouteTables(account: AwsAccount, vpcId: string): Promi
 export async function listSecurityGroups(account: AwsAccount, vpcId: string): Promise<SecurityGroupChoice[]> {
   const ec2 = await account.ec2()
   const answer = await ec2api.describeSecurityGroups(ec2, {Filters: [{Name: 'vpc-id', Values: [vpcId]}]}, `listing security groups of ${vpcId}`)
-  return (answer.SecurityGroups ?? []).map((g) => ({groupId: g.GroupId as string, groupName: g.GroupName ?? '', description: g.Description}))
+  return (answer.SecurityGroups ?? []).map((g) => ({groupId: g.GroupId!, groupName: g.GroupName ?? '', description: g.Description}))
 }
 
 export async function listMskClusters(account: AwsAccount): Promise<ClusterChoice[]> {
@@ -56,7 +56,7 @@ export async function listMskClusters(account: AwsAccount): Promise<ClusterChoic
   return clusters.filter((c) => c.State !== 'DELETING').map((c) => {
     const provisioned = c.Provisioned
     return {
-      arn: c.ClusterArn as string,
+      arn: c.ClusterArn!,
       name: c.ClusterName ?? '',
       state: c.State ?? '',
       subnetIds: provisioned?.BrokerNodeGroupInfo?.ClientSubnets ?? [],

@@ -85,11 +85,11 @@ async function destinationSubnets(ctx: StepContext, vpcId: string): Promise<Dest
   const all = [...(answer.Subnets ?? [])].sort((a, b) => (a.SubnetId ?? '').localeCompare(b.SubnetId ?? ''))
   if (all.length === 0) throw new InputError(`the IoT VPC ${vpcId} has no subnets; create one or pass --iot-subnets`)
   const usable = all.filter((s) => !refusedZone(s))
-  const skipped = all.filter((s) => refusedZone(s)).map((s) => ({subnetId: s.SubnetId as string, zoneId: s.AvailabilityZoneId ?? ''}))
+  const skipped = all.filter((s) => refusedZone(s)).map((s) => ({subnetId: s.SubnetId!, zoneId: s.AvailabilityZoneId ?? ''}))
   if (usable.length === 0) {
     throw new InputError(`the IoT VPC ${vpcId} has subnets only in ${[...new Set(skipped.map((s) => s.zoneId))].join(', ')}, where AWS IoT does not accept VPC destination subnets; create a subnet in another availability zone and pass --iot-subnets`)
   }
-  return {subnetIds: usable.map((s) => s.SubnetId as string), skipped}
+  return {subnetIds: usable.map((s) => s.SubnetId!), skipped}
 }
 
 /** Why AWS IoT refuses a subnet for a VPC destination, or undefined when it accepts it. */
@@ -143,7 +143,7 @@ export const iotDestinationStep: Step = {
     const fits = (d: TopicRuleDestinationSummary) => (!vpcId || d.vpcDestinationSummary?.vpcId === vpcId) &&
       (!subnets || sameSet(d.vpcDestinationSummary?.subnetIds, subnets)) && (!groups || sameSet(d.vpcDestinationSummary?.securityGroups, groups))
     const current = ours.find((d) => fits(d) && d.status !== 'ERROR')
-    const resources = [...(current ? [current] : []), ...ours.filter((d) => d !== current)].map((d) => destinationRecord(ctx, d.arn as string))
+    const resources = [...(current ? [current] : []), ...ours.filter((d) => d !== current)].map((d) => destinationRecord(ctx, d.arn!))
     const notes = ours.filter((d) => d !== current).map((d) => `the stack also owns ${d.arn} (${d.status}${d.statusReason ? `: ${d.statusReason}` : ''}, other settings); cleanup removes it`)
     for (const s of checked?.skipped ?? []) notes.push(`subnet ${s.subnetId} skipped: it is in ${s.zoneId}, where AWS IoT does not accept VPC destination subnets`)
     const missing: string[] = []
@@ -179,7 +179,7 @@ export const iotDestinationStep: Step = {
         () => iotapi.createTopicRuleDestination(iot, {destinationConfiguration: {vpcConfiguration}}),
         {transient: isRoleNotUsableYet, what: `IAM to let AWS IoT assume ${iotRoleName(ctx.stack)}`, progress: ctx.progress, checkpoint: ctx.checkpoint, timeoutSeconds: propagationSeconds(ctx)},
       ))
-      arn = created.topicRuleDestination?.arn as string
+      arn = created.topicRuleDestination!.arn!
       const record = destinationRecord(ctx, arn)
       resources.unshift(record)
       ctx.ledger.put(record)

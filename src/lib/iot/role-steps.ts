@@ -44,8 +44,8 @@ export async function getInlinePolicy(iam: IAMClient, roleName: string, policyNa
 
 function roleRecord(ctx: StepContext, role: Role): ResourceRecord {
   return {
-    step: 'iot-role', kind: 'iam:role', id: role.RoleName as string, ...recordBase(ctx, 'iot'),
-    attrs: {arn: role.Arn as string, policyName: iotRolePolicyName},
+    step: 'iot-role', kind: 'iam:role', id: role.RoleName!, ...recordBase(ctx, 'iot'),
+    attrs: {arn: role.Arn!, policyName: iotRolePolicyName},
   }
 }
 
@@ -127,7 +127,7 @@ export const iotRoleStep: Step = {
         Description: `${stackMark(ctx.stack)} assumed by AWS IoT for the VPC rule destination and get_secret`,
         Tags: stackTags(ctx.stack),
       }, `creating IAM role ${name} (IoT account)`)
-      record = roleRecord(ctx, created.Role as Role)
+      record = roleRecord(ctx, created.Role!)
       ctx.ledger.put(record)
       ctx.checkpoint()
     } else {

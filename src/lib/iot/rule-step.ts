@@ -31,7 +31,7 @@ export interface StackRule {
 export async function getTopicRule(iot: IoTClient, name: string): Promise<StackRule | undefined> {
   try {
     const answer = await iotapi.getTopicRule(iot, {ruleName: name})
-    return answer.rule ? {name, arn: answer.ruleArn as string, rule: answer.rule} : undefined
+    return answer.rule ? {name, arn: answer.ruleArn!, rule: answer.rule} : undefined
   } catch (error) {
     if (isNotFound(error) || awsErrorCode(error) === 'UnauthorizedException') return undefined
     throw toAwsError(`reading topic rule ${name} (IoT account)`, error)
@@ -40,7 +40,7 @@ export async function getTopicRule(iot: IoTClient, name: string): Promise<StackR
 
 export async function stackRules(ctx: StepContext): Promise<StackRule[]> {
   const iot = await ctx.accounts.iot.iot()
-  const names = (await iotapi.listAllTopicRules(iot, 'listing topic rules (IoT account)')).map((r) => r.ruleName as string)
+  const names = (await iotapi.listAllTopicRules(iot, 'listing topic rules (IoT account)')).map((r) => r.ruleName!)
   const rules: StackRule[] = []
   for (const name of names) {
     const found = await getTopicRule(iot, name)

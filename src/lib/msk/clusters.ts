@@ -109,7 +109,7 @@ export async function describeSubnets(account: AwsAccount, ids: string[], flag: 
     try {
       subnet = (await ec2api.describeSubnets(ec2, {SubnetIds: [id]})).Subnets?.[0]
     } catch (error) {
-      if (!/InvalidSubnetID/.test(awsErrorCode(error) ?? '')) throw toAwsError(`reading subnet ${id}`, error)
+      if (!(awsErrorCode(error) ?? '').includes('InvalidSubnetID')) throw toAwsError(`reading subnet ${id}`, error)
     }
     if (!subnet) throw new InputError(`${flag}: ${id}: no such subnet in ${account.label} (${account.region})`)
     facts.push({subnetId: id, vpcId: subnet.VpcId ?? '', availabilityZone: subnet.AvailabilityZone ?? subnet.AvailabilityZoneId ?? ''})

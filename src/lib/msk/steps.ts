@@ -24,7 +24,7 @@ const clusterFindingFact = factKey<Cluster | undefined>('msk.clusterFinding')
 export const scramAssociationFact = factKey<{clusterArn: string; secretArn: string}>('msk.scramAssociation')
 
 function clusterRecord(ctx: StepContext, cluster: Cluster): ResourceRecord {
-  return {step: 'msk-cluster', kind: 'kafka:cluster', id: cluster.ClusterArn as string, ...recordBase(ctx, 'msk'), attrs: {name: cluster.ClusterName ?? ''}}
+  return {step: 'msk-cluster', kind: 'kafka:cluster', id: cluster.ClusterArn!, ...recordBase(ctx, 'msk'), attrs: {name: cluster.ClusterName ?? ''}}
 }
 
 const settling = new Set(['CREATING', 'UPDATING', 'REBOOTING_BROKER', 'HEALING', 'MAINTENANCE'])

@@ -65,7 +65,7 @@ async function brokersOrUndefined(kafka: KafkaClient, clusterArn: string): Promi
 
 /** What to tell the user when the cluster has no topic API: that, and the kafka-topics.sh command. */
 async function unsupportedNote(kafka: KafkaClient, cluster: Cluster, spec: TopicSpec, why: string): Promise<string> {
-  const brokers = await brokersOrUndefined(kafka, cluster.ClusterArn as string)
+  const brokers = await brokersOrUndefined(kafka, cluster.ClusterArn!)
   return `cluster ${cluster.ClusterName} cannot create topics through the MSK API (${why}; it needs MSK Provisioned with Kafka 3.6.0 or later, ACTIVE); ` +
     `create topic '${spec.name}' yourself, or the rule's messages are refused: ${kafkaTopicsCommand(spec, brokers)}`
 }
@@ -111,7 +111,7 @@ export const kafkaTopicStep: Step = {
     }
     if (lookup.state === 'missing') return {resources: recorded, missing: [`${what} on cluster ${cluster.ClusterName}`]}
     const notes: string[] = []
-    if (!recorded.some((r) => isOurs(r, cluster.ClusterArn as string, spec.name))) {
+    if (!recorded.some((r) => isOurs(r, cluster.ClusterArn!, spec.name))) {
       notes.push(`using Kafka topic ${spec.name}, which the stack did not create; cleanup leaves it alone`)
     }
     const found = lookup.topic

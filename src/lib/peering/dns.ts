@@ -4,7 +4,6 @@
 // resolution for a VPC peering connection",
 // https://docs.aws.amazon.com/vpc/latest/peering/vpc-peering-dns.html).
 // Checked before any change, so a run never stops half-way on it.
-import type {VpcAttributeName} from '@aws-sdk/client-ec2'
 import type {AccountRole, AwsAccount} from '../aws/account.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {InputError} from '../errors.ts'
@@ -39,7 +38,7 @@ export function dnsProblems(states: VpcDnsState[]): string[] {
 export async function describeVpcDns(account: AwsAccount, role: AccountRole, vpcId: string): Promise<VpcDnsState> {
   const ec2 = await account.ec2()
   const read = async (attribute: DnsAttribute) => {
-    const answer = await ec2api.describeVpcAttribute(ec2, {VpcId: vpcId, Attribute: attribute as VpcAttributeName}, `reading ${attribute} of ${vpcId} (${role} account)`)
+    const answer = await ec2api.describeVpcAttribute(ec2, {VpcId: vpcId, Attribute: attribute}, `reading ${attribute} of ${vpcId} (${role} account)`)
     return (attribute === 'enableDnsHostnames' ? answer.EnableDnsHostnames?.Value : answer.EnableDnsSupport?.Value) === true
   }
   return {role, vpcId, profile: account.profile, region: account.region, enableDnsHostnames: await read('enableDnsHostnames'), enableDnsSupport: await read('enableDnsSupport')}

@@ -20,8 +20,8 @@ export async function describeVpc(account: AwsAccount, accountId: string, vpcId:
     if (!vpc) throw new InputError(`${flag} ${vpcId}: no such VPC in account ${accountId} (${account.label}, ${account.region})`)
     const associated = (vpc.CidrBlockAssociationSet ?? [])
       .filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock)
-      .map((a) => a.CidrBlock as string)
-    const cidrs = [vpc.CidrBlock as string, ...associated.filter((c) => c !== vpc.CidrBlock)]
+      .map((a) => a.CidrBlock!)
+    const cidrs = [vpc.CidrBlock!, ...associated.filter((c) => c !== vpc.CidrBlock)]
     return {vpcId, cidrs}
   } catch (error) {
     if (awsErrorCode(error) === 'InvalidVpcID.NotFound') {
@@ -85,7 +85,7 @@ export async function findStackPeerings(account: AwsAccount, stack: string, extr
   for (const Filters of queries) {
     for (const pcx of await ec2api.describeAllVpcPeeringConnections(ec2, Filters, 'finding the stack\'s VPC peering')) {
       const tagged = pcx.Tags?.some((t) => t.Key === stackTagKey && t.Value === stack)
-      if (tagged && !deadPeeringStates.has(pcx.Status?.Code ?? '')) found.set(pcx.VpcPeeringConnectionId as string, pcx)
+      if (tagged && !deadPeeringStates.has(pcx.Status?.Code ?? '')) found.set(pcx.VpcPeeringConnectionId!, pcx)
     }
   }
   return [...found.values()]

@@ -66,7 +66,7 @@ function peeringRecord(ctx: StepContext, pcx: VpcPeeringConnection): ResourceRec
   return {
     step: 'peering',
     kind: 'ec2:vpc-peering-connection',
-    id: pcx.VpcPeeringConnectionId as string,
+    id: pcx.VpcPeeringConnectionId!,
     ...recordBase(ctx, 'iot'),
     attrs: {
       requesterVpc: pcx.RequesterVpcInfo?.VpcId ?? '',
@@ -147,8 +147,8 @@ export const peeringStep: Step = {
         PeerRegion: ctx.accounts.msk.region,
         TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [...stackTags(ctx.stack), {Key: 'Name', Value: `iotctl-${ctx.stack}`}]}],
       }, 'requesting the VPC peering (IoT account)')
-      const pcx = created.VpcPeeringConnection as VpcPeeringConnection
-      id = pcx.VpcPeeringConnectionId as string
+      const pcx = created.VpcPeeringConnection!
+      id = pcx.VpcPeeringConnectionId!
       ctx.ledger.put(peeringRecord(ctx, pcx))
       ctx.checkpoint()
     }
@@ -215,7 +215,7 @@ export function routesStep(role: AccountRole): Step {
       ctx.facts.set(fact.routeTables(role), tables.flatMap((t) => (t.RouteTableId ? [t.RouteTableId] : [])))
       // A route to the peer's CIDR through something else is not ours to replace.
       const ours = new Set(ctx.ledger.forStep('peering').map((r) => r.id))
-      for (const pcx of await findStackPeerings(ctx.accounts.iot, ctx.stack)) ours.add(pcx.VpcPeeringConnectionId as string)
+      for (const pcx of await findStackPeerings(ctx.accounts.iot, ctx.stack)) ours.add(pcx.VpcPeeringConnectionId!)
       for (const table of tables) {
         for (const route of table.Routes ?? []) {
           if (!route.DestinationCidrBlock || !peerVpc.cidrs.includes(route.DestinationCidrBlock)) continue
@@ -237,7 +237,7 @@ export function routesStep(role: AccountRole): Step {
         for (const table of tables) {
           for (const route of table.Routes ?? []) {
             if (route.VpcPeeringConnectionId && peeringIds.has(route.VpcPeeringConnectionId) && route.DestinationCidrBlock) {
-              resources.push(routeRecord(ctx, role, table.RouteTableId as string, route.DestinationCidrBlock, route.VpcPeeringConnectionId))
+              resources.push(routeRecord(ctx, role, table.RouteTableId!, route.DestinationCidrBlock, route.VpcPeeringConnectionId))
               if (route.State === 'blackhole') findings.push({kind: 'broken', code: 'route-blackhole', text: `route ${table.RouteTableId} → ${route.DestinationCidrBlock} is a blackhole`, fix: 'iotctl cleanup, then iotctl up (routes through a deleted peering stay as blackholes)'})
             }
           }
@@ -293,7 +293,7 @@ export function routesStep(role: AccountRole): Step {
 
 function ingressRecord(ctx: StepContext, rule: SecurityGroupRule): ResourceRecord {
   return {
-    step: 'sg-ingress', kind: 'ec2:security-group-rule', id: rule.SecurityGroupRuleId as string, ...recordBase(ctx, 'msk'),
+    step: 'sg-ingress', kind: 'ec2:security-group-rule', id: rule.SecurityGroupRuleId!, ...recordBase(ctx, 'msk'),
     attrs: {groupId: rule.GroupId ?? '', cidr: rule.CidrIpv4 ?? '', port: String(rule.FromPort ?? '')},
   }
 }
@@ -381,4 +381,3 @@ export const ingressStep: Step = {
 
 /** Step 4 in order. */
 export const peeringSteps: Step[] = [peeringStep, routesStep('iot'), routesStep('msk'), ingressStep]
-

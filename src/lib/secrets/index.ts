@@ -114,8 +114,8 @@ export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}
   const a = await rotationTarget(ctx, 'msk')
   const b = await rotationTarget(ctx, 'iot')
   const previous = {
-    msk: {arn: a.secret.ARN as string, versionId: currentVersionOf(a.secret)},
-    iot: {arn: b.secret.ARN as string, versionId: currentVersionOf(b.secret)},
+    msk: {arn: a.secret.ARN!, versionId: currentVersionOf(a.secret)},
+    iot: {arn: b.secret.ARN!, versionId: currentVersionOf(b.secret)},
   }
   // The old values stay in memory only, to put them back if the second write fails.
   const oldA = await readSecretString(a.sm, previous.msk.arn, `reading the value of ${name} (MSK account)`)

@@ -71,7 +71,7 @@ async function ownedByStack(kms: KMSClient, keyId: string, stack: string): Promi
     return hasStackTag((answer.Tags ?? []).map((t) => ({Key: t.TagKey, Value: t.TagValue})), stack)
   } catch (error) {
     // AWS managed keys and keys of other principals may refuse ListResourceTags: not ours either way.
-    if (isNotFound(error) || /AccessDenied/.test(awsErrorCode(error) ?? '')) return false
+    if (isNotFound(error) || (awsErrorCode(error) ?? '').includes('AccessDenied')) return false
     throw toAwsError('reading a KMS key\'s tags', error)
   }
 }
@@ -89,7 +89,7 @@ async function scanStackKeys(kms: KMSClient, stack: string, role: AccountRole): 
 
 function keyRecord(ctx: StepContext, role: AccountRole, key: KeyMetadata, alias: string | undefined): ResourceRecord {
   return {
-    step: `kms-key:${role}`, kind: 'kms:key', id: key.KeyId as string, ...recordBase(ctx, role),
+    step: `kms-key:${role}`, kind: 'kms:key', id: key.KeyId!, ...recordBase(ctx, role),
     attrs: {arn: key.Arn ?? '', alias: alias ?? ''},
   }
 }
@@ -115,7 +115,7 @@ export function kmsKeyStep(role: AccountRole): Step {
       const alias = keyAliasOf(ctx.settings)
       const kms = await ctx.accounts[role].kms()
       const target = await describeKey(kms, alias, `looking up ${alias} (${where})`)
-      if (target && (target.KeyManager === 'AWS' || !(await ownedByStack(kms, target.KeyId as string, ctx.stack)))) {
+      if (target && (target.KeyManager === 'AWS' || !(await ownedByStack(kms, target.KeyId!, ctx.stack)))) {
         throw new InputError(`--key-alias ${alias}: in the ${where} (${ctx.identities[role].accountId}) it names key ${target.KeyId}, which stack '${ctx.stack}' did not create; choose another --key-alias`)
       }
     },
@@ -131,11 +131,11 @@ export function kmsKeyStep(role: AccountRole): Step {
         const key = await describeKey(kms, record.id, `reading key ${record.id} (${where})`)
         if (key?.KeyId && await ownedByStack(kms, key.KeyId, ctx.stack)) owned.set(key.KeyId, key)
       }
-      if (owned.size === 0) for (const key of await scanStackKeys(kms, ctx.stack, role)) owned.set(key.KeyId as string, key)
+      if (owned.size === 0) for (const key of await scanStackKeys(kms, ctx.stack, role)) owned.set(key.KeyId!, key)
 
       const live = [...owned.values()].filter((k) => !deletedStates.has(k.KeyState ?? '')).sort(newest)
       const pending = [...owned.values()].filter((k) => deletedStates.has(k.KeyState ?? '')).sort(newest)
-      const aliasTarget = aliasKey && owned.has(aliasKey.KeyId as string) ? aliasKey.KeyId : undefined
+      const aliasTarget = aliasKey && owned.has(aliasKey.KeyId!) ? aliasKey.KeyId : undefined
       // The key to use: the one the alias names, else the newest live one, else one to bring back.
       const current = (aliasTarget ? owned.get(aliasTarget) : undefined) ?? live[0] ?? pending[0]
       // The key in use first: later steps (the IoT role's key-user statement) take records[0].
@@ -187,7 +187,7 @@ export function kmsKeyStep(role: AccountRole): Step {
           Policy: JSON.stringify(newKeyPolicy(keyPolicyContext(ctx, role))),
           Tags: kmsTags(ctx.stack),
         }, `creating a KMS key (${where})`)
-        key = created.KeyMetadata as KeyMetadata
+        key = created.KeyMetadata!
         statementsMissing = false
         ctx.ledger.put(keyRecord(ctx, role, key, undefined))
         ctx.checkpoint()
@@ -201,7 +201,7 @@ export function kmsKeyStep(role: AccountRole): Step {
       } else if (key.KeyState === 'Disabled') {
         await kmsapi.enableKey(kms, {KeyId: key?.KeyId}, `enabling ${key.KeyId} (${where})`)
       }
-      const keyId = key.KeyId as string
+      const keyId = key.KeyId!
       ctx.checkpoint()
       if (finding.aliasTarget === undefined) {
         await kmsapi.createAlias(kms, {AliasName: alias, TargetKeyId: keyId}, `creating alias ${alias} (${where})`)

@@ -36,7 +36,7 @@ export const secretPlannedFact = factKey<boolean>('secrets.planned')
 
 function secretRecord(ctx: StepContext, role: AccountRole, secret: SecretDescription): ResourceRecord {
   return {
-    step: `secret:${role}`, kind: 'secretsmanager:secret', id: secret.ARN as string, ...recordBase(ctx, role),
+    step: `secret:${role}`, kind: 'secretsmanager:secret', id: secret.ARN!, ...recordBase(ctx, role),
     attrs: {name: secret.Name ?? '', kmsKeyId: secret.KmsKeyId ?? ''},
   }
 }
@@ -64,7 +64,7 @@ async function sourceCredentials(ctx: StepContext): Promise<ScramCredentials> {
   if (cached) return cached
   const source = await liveStackSecret(ctx, 'msk')
   if (!source) throw new InputError(`no secret ${secretNameOf(ctx.settings)} of stack '${ctx.stack}' in the MSK account to mirror; run \`iotctl secret mirror\``)
-  const value = await readSecretValue(await ctx.accounts.msk.secrets(), source.ARN as string, `reading the value of ${source.Name} (MSK account)`)
+  const value = await readSecretValue(await ctx.accounts.msk.secrets(), source.ARN!, `reading the value of ${source.Name} (MSK account)`)
   if (!value.credentials) throw new InputError(`${source.Name} in the MSK account does not hold {"username","password"}; fix it or run \`iotctl secret rotate\``)
   ctx.facts.set(credentialsFact, value.credentials)
   return value.credentials
@@ -76,7 +76,7 @@ async function newCredentials(ctx: StepContext): Promise<ScramCredentials> {
   if (given) return new ScramCredentials(usernameOf(ctx.settings), given.revealPassword())
   const mirror = await liveStackSecret(ctx, 'iot')
   if (mirror) {
-    const value = await readSecretValue(await ctx.accounts.iot.secrets(), mirror.ARN as string, `reading the value of ${mirror.Name} (IoT account)`)
+    const value = await readSecretValue(await ctx.accounts.iot.secrets(), mirror.ARN!, `reading the value of ${mirror.Name} (IoT account)`)
     if (value.credentials) return value.credentials
   }
   return new ScramCredentials(usernameOf(ctx.settings), generatePassword())
@@ -113,7 +113,7 @@ export function secretStep(role: AccountRole): Step {
       const given = secretOptions(ctx).credentials
       if (!existing || isScheduledForDeletion(existing) || (!given && ctx.settings.secret?.username === undefined)) return
       // A is the source of truth: a value given now must not silently lose to it.
-      const value = await readSecretValue(sm, existing.ARN as string, `reading the value of ${name} (${where})`)
+      const value = await readSecretValue(sm, existing.ARN!, `reading the value of ${name} (${where})`)
       if (given && value.credentials && value.credentials.revealPassword() !== given.revealPassword()) {
         throw new InputError(`--password-stdin: ${name} already exists in the MSK account with other credentials; use \`iotctl secret rotate --password-stdin\` to change them`)
       }
@@ -198,11 +198,11 @@ export function secretStep(role: AccountRole): Step {
           Tags: stackTags(ctx.stack),
         }, `creating secret ${name} (${where})`)
         ctx.facts.set(credentialsFact, credentials)
-        secret = await describeSecret(sm, created.ARN as string, `reading secret ${name} (${where})`) ?? {ARN: created.ARN, Name: name, KmsKeyId: key.arn}
+        secret = await describeSecret(sm, created.ARN!, `reading secret ${name} (${where})`) ?? {ARN: created.ARN, Name: name, KmsKeyId: key.arn}
         ctx.ledger.put(secretRecord(ctx, role, secret))
         ctx.checkpoint()
       } else {
-        const arn = secret.ARN as string
+        const arn = secret.ARN!
         if (isScheduledForDeletion(secret)) {
           await secretsapi.restoreSecret(sm, {SecretId: arn}, `restoring secret ${name} (${where})`)
           noteRestored(ctx, `restored secret ${name} in the ${where}, which an earlier cleanup had scheduled for deletion`)
@@ -246,8 +246,8 @@ async function valuesDiffer(ctx: StepContext, iotSecret: SecretDescription): Pro
   const source = await liveStackSecret(ctx, 'msk')
   if (!source) return false
   const name = secretNameOf(ctx.settings)
-  const mskValue = await readSecretValue(await ctx.accounts.msk.secrets(), source.ARN as string, `reading the value of ${name} (MSK account)`)
-  const iotValue = await readSecretValue(await ctx.accounts.iot.secrets(), iotSecret.ARN as string, `reading the value of ${name} (IoT account)`)
+  const mskValue = await readSecretValue(await ctx.accounts.msk.secrets(), source.ARN!, `reading the value of ${name} (MSK account)`)
+  const iotValue = await readSecretValue(await ctx.accounts.iot.secrets(), iotSecret.ARN!, `reading the value of ${name} (IoT account)`)
   if (mskValue.credentials) ctx.facts.set(credentialsFact, mskValue.credentials)
   return !mskValue.credentials || !iotValue.credentials || !mskValue.credentials.equals(iotValue.credentials)
 }

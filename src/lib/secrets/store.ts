@@ -29,7 +29,7 @@ export function isScheduledForDeletion(secret: SecretDescription | undefined): b
 /** The stack's secrets found by tag (ListSecrets filters by tag key and value separately; the pair is checked here). */
 export async function listStackSecrets(sm: SecretsManagerClient, stack: string, step: string): Promise<SecretDescription[]> {
   const filters = [{Key: 'tag-key' as const, Values: [stackTagKey]}, {Key: 'tag-value' as const, Values: [stack]}]
-  return (await secretsapi.listAllSecrets(sm, filters, step)).filter((s) => hasStackTag(s.Tags, stack)) as SecretDescription[]
+  return (await secretsapi.listAllSecrets(sm, filters, step)).filter((s) => hasStackTag(s.Tags, stack))
 }
 
 export interface SecretValue {

@@ -27,7 +27,7 @@ export async function checkTopicAgainstRules(iot: IoTClient, topic: string, onSk
         if (!rule.rule?.sql) continue
         filter = ruleTopicFilter(rule.rule.sql)
       }
-      rules.push({name: item.ruleName as string, filter, matches: topicMatchesFilter(topic, filter), ...(item.ruleDisabled ? {disabled: true} : {})})
+      rules.push({name: item.ruleName!, filter, matches: topicMatchesFilter(topic, filter), ...(item.ruleDisabled ? {disabled: true} : {})})
     }
     return {rules, matching: rules.filter((r) => r.matches).map((r) => r.name)}
   } catch (error) {
