@@ -2,8 +2,7 @@
 // the role as a user of B's key, the destination, and the rule's payload.
 import type {Role} from '@aws-sdk/client-iam'
 import type {TopicRuleDestinationSummary} from '@aws-sdk/client-iot'
-import {DescribeKeyCommand, GetKeyPolicyCommand} from '@aws-sdk/client-kms'
-import {aws} from '../errors.ts'
+import {describeKey, getKeyPolicy} from '../aws/kms.ts'
 import {clusterArnOf, scramBootstrapBrokers} from '../iot/brokers.ts'
 import {topicFilterOf} from '../iot/names.ts'
 import {iotRoleName, iotRolePolicyName, iotSourceArnPattern, keyPolicyAllows, parsePolicy, partitionOf, topicArn, trustsService} from '../iot/policies.ts'
@@ -45,7 +44,7 @@ async function iotKeyId(ctx: StepContext, registry: Registry): Promise<string | 
     const secret = await describeSecret(await ctx.accounts.iot.secrets(), secretArn, 'describing the IoT account\'s secret')
     if (secret?.KmsKeyId) {
       const kms = await ctx.accounts.iot.kms()
-      const key = await aws(`describing key ${secret.KmsKeyId} (IoT account)`, () => kms.send(new DescribeKeyCommand({KeyId: secret.KmsKeyId})))
+      const key = await describeKey(kms, {KeyId: secret.KmsKeyId}, `describing key ${secret.KmsKeyId} (IoT account)`)
       if (key.KeyMetadata?.KeyId) return key.KeyMetadata.KeyId
     }
   }
@@ -108,7 +107,7 @@ export const iotChecks: CheckDefinition[] = [
       const keyId = await iotKeyId(ctx, registry)
       if (!keyId) return fail('the IoT account has no KMS key of this stack', 'run `iotctl secret mirror`, then `iotctl iot role`')
       const kms = await ctx.accounts.iot.kms()
-      const answer = await aws(`reading the policy of key ${keyId} (IoT account)`, () => kms.send(new GetKeyPolicyCommand({KeyId: keyId, PolicyName: 'default'})))
+      const answer = await getKeyPolicy(kms, {KeyId: keyId, PolicyName: 'default'}, `reading the policy of key ${keyId} (IoT account)`)
       const roleArn = iotRoleArnOf(ctx)
       if (!keyPolicyAllows(parsePolicy(answer.Policy ?? '{}'), roleArn, 'kms:Decrypt')) {
         return fail(`the policy of key ${keyId} does not let ${iotRoleName(ctx.stack)} decrypt`, `${roleFix}: it adds the key-policy statement`)

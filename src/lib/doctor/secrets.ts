@@ -2,10 +2,9 @@
 // credentials in both (compared by digest: values are never printed or kept),
 // customer-managed keys, and the secret's association with the cluster.
 import {createHash} from 'node:crypto'
-import {DescribeKeyCommand} from '@aws-sdk/client-kms'
 import type {DescribeSecretResponse} from '@aws-sdk/client-secrets-manager'
 import type {AccountRole} from '../aws/account.ts'
-import {aws} from '../errors.ts'
+import {describeKey} from '../aws/kms.ts'
 import {clusterArnOf} from '../iot/brokers.ts'
 import {associatedSecrets} from '../msk/clusters.ts'
 import type {ResourceRecord, StepContext} from '../plan/types.ts'
@@ -68,7 +67,7 @@ async function keyVerdict(ctx: StepContext, role: AccountRole, secret: DescribeS
     return `${secret.Name} in the ${where[role]} uses the default aws/secretsmanager key, which MSK refuses`
   }
   const kms = await ctx.accounts[role].kms()
-  const key = (await aws(`describing key ${secret.KmsKeyId} (${where[role]})`, () => kms.send(new DescribeKeyCommand({KeyId: secret.KmsKeyId})))).KeyMetadata
+  const key = (await describeKey(kms, {KeyId: secret.KmsKeyId}, `describing key ${secret.KmsKeyId} (${where[role]})`)).KeyMetadata
   if (key?.KeyManager === 'AWS') return `${secret.Name} in the ${where[role]} uses an AWS managed key (${secret.KmsKeyId}), which MSK refuses`
   if (key?.KeyState !== 'Enabled') return `the key of ${secret.Name} in the ${where[role]} (${key?.KeyId}) is ${key?.KeyState}`
   return undefined
