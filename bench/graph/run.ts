@@ -8,7 +8,7 @@
 // the critical path, for both commands.
 //
 //   source scripts/node-env.sh && npm run build
-//   node bench/graph/run.ts [--scale 1/50] [--runs 1] [--json]
+//   node bench/graph/run.ts [--scale 1/20] [--runs 1] [--json]
 //
 // Each run starts from empty accounts with a network a user already has (two
 // subnets in distinct zones per VPC), runs the BUILT binary as a user would,
@@ -30,7 +30,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..', '..')
 const bin = join(root, 'bin', 'run.js')
 const {values: args} = parseArgs({options: {
-  scale: {type: 'string', default: '1/50'},
+  scale: {type: 'string', default: '1/20'},
   runs: {type: 'string', default: '1'},
   json: {type: 'boolean', default: false},
   /** Also print every AWS request of each command with its time (where the time goes). */

@@ -57,14 +57,14 @@ export async function listrTaskRunner(): Promise<TaskRunner> {
     orders.delete(title)
   }
   return {
-    plan(titles) {
+    plan(planned) {
       orders = new Map()
-      const tasks = titles.map((title) => {
+      const tasks = planned.map(({title, waitsFor}) => {
         const order = new Promise<Order>((resolve) => orders.set(title, resolve))
         return {
           title,
           task: async (_ctx: unknown, task: {output: string; skip: (message?: string) => void}) => {
-            task.output = 'waiting for the steps it needs'
+            task.output = waitsFor.length > 0 ? `after: ${waitsFor.join('; ')}` : 'starting'
             const given = await order
             if (given === 'skip') return task.skip(`${title} (not reached)`)
             task.output = ''

@@ -42,8 +42,8 @@ export interface StepReport {
  * several steps at once; `progress` updates that step's line.
  */
 export interface TaskRunner {
-  /** Every step the run may start, in plan order, before the first starts. */
-  plan?(titles: readonly string[]): void
+  /** Every step the run may start, in plan order, with the titles of the steps it waits for, before the first starts. */
+  plan?(tasks: readonly {title: string; waitsFor: string[]}[]): void
   run<T>(title: string, work: (progress: (message: string) => void) => Promise<T>): Promise<T>
   /** A planned step that will not run (not reached, nothing to do). */
   skip?(title: string): void
@@ -154,7 +154,7 @@ export async function applySteps(steps: Steps<AnyStep>, ctx: StepContext, option
   for (const step of graph.steps) await step.validate?.(ctx)
   const reports = new Map<string, StepReport>()
   const stop = new Stop()
-  runTask.plan?.(graph.steps.map((s) => s.title))
+  runTask.plan?.(graph.steps.map((s) => ({title: s.title, waitsFor: graph.needsOf(s).map((n) => n.title)})))
   const started = await walk(graph, 'forward', parallelOf(options), stop, async (step) => {
     let changing = false
     const began = Date.now()
@@ -233,7 +233,7 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
   const reports = new Map<string, StepReport>()
   const stop = new Stop()
   const deleting = graph.steps.filter((s) => planned.get(s.id)?.outcome === 'would-delete')
-  runTask.plan?.([...deleting].reverse().map((s) => s.title))
+  runTask.plan?.([...deleting].reverse().map((s) => ({title: s.title, waitsFor: graph.neededBy(s).filter((n) => deleting.includes(n)).map((n) => n.title)})))
   await walk(graph, 'backward', parallel, stop, async (step) => {
     const report = planned.get(step.id) ?? skipped(graph, step)
     if (report.outcome !== 'would-delete') {
