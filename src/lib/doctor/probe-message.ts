@@ -68,7 +68,7 @@ export function probePlan(sql: string, filter: string, probeId: string): ProbePl
       const path = field.split('.')
       let node = payload
       for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>
-      node[path.at(-1) as string] = probeId
+      node[path.at(-1)!] = probeId
       traceable = true
     }
   }

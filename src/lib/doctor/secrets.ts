@@ -90,7 +90,7 @@ export const secretChecks: CheckDefinition[] = [
     async run(ctx, registry) {
       const secrets = await bothSecrets(ctx, registry)
       if ('status' in secrets) return secrets
-      const [a, b] = [await digestOf(ctx, 'msk', secrets.msk.ARN as string), await digestOf(ctx, 'iot', secrets.iot.ARN as string)]
+      const [a, b] = [await digestOf(ctx, 'msk', secrets.msk.ARN!), await digestOf(ctx, 'iot', secrets.iot.ARN!)]
       if (a !== b) {
         return fail(`${secrets.msk.Name} (MSK account) and ${secrets.iot.Name} (IoT account) differ (compared by SHA-256 digest)`,
           'run `iotctl secret mirror --force` to make the IoT account\'s copy match, or `iotctl secret rotate` for a new password in both')

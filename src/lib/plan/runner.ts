@@ -283,9 +283,15 @@ export async function readSteps(graph: StepGraph, ctx: StepContext, parallel = d
       observed.set(step.id, await readStep(step, stepScope(ctx, stop, ctx.progress), ctx.progress))
       return true
     } catch (error) {
-      if (error instanceof Interrupted) stop.reason ??= 'interrupted'
-      else if (onError) { onError(step, error); return true }
-      else if (stop.reason !== 'failed') { stop.failure = error; stop.reason = 'failed' }
+      if (error instanceof Interrupted) {
+        stop.reason ??= 'interrupted'
+      } else if (onError) {
+        onError(step, error)
+        return true
+      } else if (stop.reason !== 'failed') {
+        stop.failure = error
+        stop.reason = 'failed'
+      }
       return false
     }
   })

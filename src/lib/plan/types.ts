@@ -67,9 +67,9 @@ export interface StepContext {
   /** Resources of earlier steps in this run, by step id. */
   outputs: Map<string, ResourceRecord[]>
   /** Progress for long waits ("waiting for the peering to become active"). */
-  progress(message: string): void
+  progress: (message: string) => void
   /** Throws Interrupted when the user pressed Ctrl-C; steps call it between mutating calls. */
-  checkpoint(): void
+  checkpoint: () => void
   /** Options of the running command that steps honour (e.g. kms pending days). */
   options: Record<string, unknown>
   /** Steps whose check of the settings already passed (when the context was made), so the runner does not check them again. */
