@@ -41,9 +41,9 @@ export function plainTaskRunner(write: (line: string) => void): TaskRunner {
 type Order = {work: Work<unknown>; resolve: (value: unknown) => void; reject: (error: unknown) => void} | 'skip'
 
 /**
- * listr2's default renderer on stderr. With a plan, one concurrent list of
- * every step: a step waits in it until the runner starts it, so the steps in
- * flight spin side by side; without one, a list per step.
+ * listr2's default renderer on stderr: one concurrent list of every step of
+ * the plan; a step waits in it until the runner starts it, so the steps in
+ * flight spin side by side.
  */
 export async function listrTaskRunner(): Promise<TaskRunner> {
   const {Listr, ListrLogger, ProcessOutput} = await import('listr2')
@@ -56,39 +56,39 @@ export async function listrTaskRunner(): Promise<TaskRunner> {
     orders.get(title)?.('skip')
     orders.delete(title)
   }
-  return {
-    plan(planned) {
-      orders = new Map()
-      const tasks = planned.map(({title, waitsFor}) => {
-        const order = new Promise<Order>((resolve) => orders.set(title, resolve))
-        return {
-          title,
-          task: async (_ctx: unknown, task: {output: string; skip: (message?: string) => void}) => {
-            task.output = waitsFor.length > 0 ? `after: ${waitsFor.join('; ')}` : 'starting'
-            const given = await order
-            if (given === 'skip') return task.skip(`${title} (not reached)`)
-            task.output = ''
-            try {
-              given.resolve(await given.work((message) => { task.output = message }))
-            } catch (error) {
-              given.reject(error)
-              throw error
-            }
-          },
-        }
-      })
-      const list = new Listr(tasks, {concurrent: true, exitOnError: false, renderer: 'default', rendererOptions, registerSignalListeners: false})
-      // Failures reach the runner through each step's own promise.
-      running = list.run().catch(() => undefined)
-    },
-    run<T>(title: string, work: Work<T>): Promise<T> {
-      const start = orders.get(title)
-      if (start) {
-        orders.delete(title)
-        // The planned task resolves with the step's own result.
-        return new Promise<T>((resolve, reject) => start({work, resolve: (value) => resolve(value as T), reject}))
+  const plan = (planned: readonly {title: string; waitsFor: string[]}[]): void => {
+    orders = new Map()
+    const tasks = planned.map(({title, waitsFor}) => {
+      const order = new Promise<Order>((resolve) => orders.set(title, resolve))
+      return {
+        title,
+        task: async (_ctx: unknown, task: {output: string; skip: (message?: string) => void}) => {
+          task.output = waitsFor.length > 0 ? `after: ${waitsFor.join('; ')}` : 'starting'
+          const given = await order
+          if (given === 'skip') return task.skip(`${title} (not reached)`)
+          task.output = ''
+          try {
+            given.resolve(await given.work((message) => { task.output = message }))
+          } catch (error) {
+            given.reject(error)
+            throw error
+          }
+        },
       }
-      return runAlone(title, work)
+    })
+    const list = new Listr(tasks, {concurrent: true, exitOnError: false, renderer: 'default', rendererOptions, registerSignalListeners: false})
+    // Failures reach the runner through each step's own promise.
+    running = list.run().catch(() => undefined)
+  }
+  return {
+    plan,
+    run<T>(title: string, work: Work<T>): Promise<T> {
+      // The runner plans every run; a task nobody planned gets a list of its own.
+      if (!orders.has(title)) plan([{title, waitsFor: []}])
+      const start = orders.get(title)
+      orders.delete(title)
+      // The planned task resolves with the step's own result.
+      return new Promise<T>((resolve, reject) => start?.({work, resolve: (value) => resolve(value as T), reject}))
     },
     skip,
     async finish() {
@@ -96,19 +96,6 @@ export async function listrTaskRunner(): Promise<TaskRunner> {
       await running
       running = undefined
     },
-  }
-
-  async function runAlone<T>(title: string, work: Work<T>): Promise<T> {
-    let result: {value: T} | undefined
-    const list = new Listr([{
-      title,
-      task: async (_ctx: unknown, task: {output: string}) => {
-        result = {value: await work((message) => { task.output = message })}
-      },
-    }], {renderer: 'default', rendererOptions, registerSignalListeners: false, exitOnError: true})
-    await list.run()
-    if (!result) throw new Error(`${title}: no result`)
-    return result.value
   }
 }
 

@@ -3,6 +3,7 @@
 // as the steps it needs are done, with at most `parallel` steps in flight per
 // account, so a long wait (a cluster becoming ACTIVE) holds up only the steps
 // that need it. Cleanup walks the same graph backward.
+import type {AccountRole} from '../aws/account.ts'
 import {Interrupted} from '../errors.ts'
 import {StepGraph} from './graph.ts'
 import {isManaged, type AnyStep, type Finding, type Observation, type ResourceRecord, type StepContext} from './types.ts'
@@ -85,6 +86,22 @@ function graphOf<S extends AnyStep>(steps: Steps<S>): StepGraph<S> {
 class Stop {
   reason?: 'interrupted' | 'failed'
   failure?: unknown
+
+  /** A step ended: Ctrl-C (or another step's failure) reached its checkpoint, or it failed — the first failure is the one thrown. */
+  record(error: unknown): void {
+    if (error instanceof Interrupted) {
+      this.reason ??= 'interrupted'
+    } else if (this.reason !== 'failed') {
+      this.failure = error
+      this.reason = 'failed'
+    }
+  }
+
+  /** After the walk: the first failure, thrown (with the reports, when the walk made any); else whether Ctrl-C stopped it. */
+  end(reports?: StepReport[]): boolean {
+    if (this.reason === 'failed') throw reports ? Object.assign(errorOf(this.failure), {reports}) : errorOf(this.failure)
+    return this.reason === 'interrupted'
+  }
 }
 
 /**
@@ -98,17 +115,17 @@ async function walk<S extends AnyStep>(graph: StepGraph<S>, direction: 'forward'
   const order = direction === 'forward' ? graph.steps : [...graph.steps].reverse()
   const before = (step: S) => (direction === 'forward' ? graph.needsOf(step) : graph.neededBy(step))
   const state = new Map<string, 'waiting' | 'running' | 'done' | 'failed'>(order.map((s) => [s.id, 'waiting']))
-  const inFlight: Record<string, number> = {iot: 0, msk: 0}
+  const inFlight: Record<AccountRole, number> = {iot: 0, msk: 0}
   const started = new Set<string>()
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       if (!stop.reason) {
         for (const step of order) {
-          if (state.get(step.id) !== 'waiting' || (inFlight[step.account] ?? 0) >= parallel) continue
+          if (state.get(step.id) !== 'waiting' || inFlight[step.account] >= parallel) continue
           if (!before(step).every((b) => state.get(b.id) === 'done')) continue
           state.set(step.id, 'running')
           started.add(step.id)
-          inFlight[step.account] = (inFlight[step.account] ?? 0) + 1
+          inFlight[step.account] += 1
           void work(step).then((ok) => state.set(step.id, ok ? 'done' : 'failed'), () => state.set(step.id, 'failed')).finally(() => {
             inFlight[step.account] -= 1
             pump()
@@ -122,11 +139,11 @@ async function walk<S extends AnyStep>(graph: StepGraph<S>, direction: 'forward'
   return started
 }
 
-/** The step's view of the context: progress to its own line, and a checkpoint that also stops it when another step failed. */
-function stepScope(ctx: StepContext, stop: Stop, progress: (message: string) => void): StepContext {
+/** The step's view of the context: progress also to its own line (when it has one), and a checkpoint that also stops it when another step failed. */
+function stepScope(ctx: StepContext, stop: Stop, line?: (message: string) => void): StepContext {
   return {
     ...ctx,
-    progress: (message) => { progress(message); ctx.progress(message) },
+    progress: line ? (message) => { line(message); ctx.progress(message) } : ctx.progress,
     checkpoint() {
       ctx.checkpoint()
       if (stop.reason === 'failed') throw new Interrupted('stopped: another step failed')
@@ -162,7 +179,7 @@ export async function applySteps(steps: Steps<AnyStep>, ctx: StepContext, option
       const report = await runTask.run(step.title, async (progress) => {
         const scope = stepScope(ctx, stop, progress)
         scope.checkpoint()
-        const observed = await readStep(step, scope, progress)
+        const observed = await readStep(step, scope)
         if (observed.missing.length === 0) {
           // Adopts what tags found when the ledger was lost or is behind.
           if (!options.dryRun) ctx.ledger.replaceStep(step.id, observed.resources)
@@ -180,22 +197,16 @@ export async function applySteps(steps: Steps<AnyStep>, ctx: StepContext, option
       reports.set(step.id, {...report, seconds: (Date.now() - began) / 1000})
       return true
     } catch (error) {
-      if (error instanceof Interrupted) {
-        stop.reason ??= 'interrupted'
-        reports.set(step.id, changing ? interruptedIn(graph, step, ctx) : skipped(graph, step))
-      } else {
-        if (stop.reason !== 'failed') stop.failure = error
-        stop.reason = 'failed'
-        reports.set(step.id, {...skipped(graph, step), outcome: 'failed'})
-      }
+      stop.record(error)
+      if (error instanceof Interrupted) reports.set(step.id, changing ? interruptedIn(graph, step, ctx) : skipped(graph, step))
+      else reports.set(step.id, {...skipped(graph, step), outcome: 'failed'})
       return false
     }
   })
   const ordered = graph.steps.map((step) => reports.get(step.id) ?? skipped(graph, step))
   for (const step of graph.steps) if (!started.has(step.id)) runTask.skip?.(step.title)
   await runTask.finish?.()
-  if (stop.reason === 'failed') throw Object.assign(errorOf(stop.failure), {reports: ordered})
-  return {reports: ordered, interrupted: stop.reason === 'interrupted'}
+  return {reports: ordered, interrupted: stop.end(ordered)}
 }
 
 export interface DestroyOptions extends RunOptions {
@@ -251,22 +262,16 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
       reports.set(step.id, {...report, outcome: 'deleted', seconds: (Date.now() - began) / 1000})
       return true
     } catch (error) {
-      if (error instanceof Interrupted) {
-        stop.reason ??= 'interrupted'
-        reports.set(step.id, {...interruptedIn(graph, step, ctx), changes: report.changes})
-      } else {
-        if (stop.reason !== 'failed') stop.failure = error
-        stop.reason = 'failed'
-        reports.set(step.id, {...report, outcome: 'failed'})
-      }
+      stop.record(error)
+      if (error instanceof Interrupted) reports.set(step.id, {...interruptedIn(graph, step, ctx), changes: report.changes})
+      else reports.set(step.id, {...report, outcome: 'failed'})
       return false
     }
   })
   for (const step of deleting) if (!reports.has(step.id)) runTask.skip?.(step.title)
   await runTask.finish?.()
   const ordered = inDeleteOrder(reports)
-  if (stop.reason === 'failed') throw Object.assign(errorOf(stop.failure), {reports: ordered})
-  return {reports: ordered, interrupted: stop.reason === 'interrupted', confirmed: true}
+  return {reports: ordered, interrupted: stop.end(ordered), confirmed: true}
 }
 
 /**
@@ -280,24 +285,19 @@ export async function readSteps(graph: StepGraph, ctx: StepContext, parallel = d
   const stop = new Stop()
   await walk(graph, 'forward', parallel, stop, async (step) => {
     try {
-      observed.set(step.id, await readStep(step, stepScope(ctx, stop, ctx.progress), ctx.progress))
+      observed.set(step.id, await readStep(step, stepScope(ctx, stop)))
       return true
     } catch (error) {
-      if (error instanceof Interrupted) {
-        stop.reason ??= 'interrupted'
-      } else if (onError) {
+      if (onError && !(error instanceof Interrupted)) {
         onError(step, error)
         return true
-      } else if (stop.reason !== 'failed') {
-        stop.failure = error
-        stop.reason = 'failed'
       }
+      stop.record(error)
       return false
     }
   })
-  if (stop.reason === 'failed') throw errorOf(stop.failure)
   // Ctrl-C while reading: nothing was changed, the caller's checkpoint says so.
-  if (stop.reason === 'interrupted') ctx.checkpoint()
+  if (stop.end()) ctx.checkpoint()
   return observed
 }
 
@@ -306,8 +306,8 @@ function errorOf(value: unknown): Error {
 }
 
 /** Reads one step and remembers its resources for the steps after it. */
-export async function readStep(step: AnyStep, ctx: StepContext, progress: (message: string) => void): Promise<Observation> {
-  const observed = await step.read({...ctx, progress: (message) => { progress(message); if (progress !== ctx.progress) ctx.progress(message) }})
+export async function readStep(step: AnyStep, ctx: StepContext): Promise<Observation> {
+  const observed = await step.read(ctx)
   ctx.outputs.set(step.id, observed.resources)
   return observed
 }
