@@ -16,7 +16,7 @@
 // cleanup left nothing, and stops by itself (every wait in iotctl is bounded,
 // and each command is killed after a timeout).
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -24,6 +24,7 @@ import {parseArgs} from 'node:util'
 import {GetTopicRuleCommand, IoTClient, ListTopicRuleDestinationsCommand, ListTopicRulesCommand} from '@aws-sdk/client-iot'
 import {upGraph} from '../../src/lib/stack/steps.ts'
 import {startLocalAws, type LocalAws, type LogEntry} from '../../test/support/local-aws/index.ts'
+import {writeStackConfig} from '../../test/support/stack-config.ts'
 import {counts, inventory, oneOfEach} from '../../test/support/stack-inventory.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -222,12 +223,7 @@ async function round(local: LocalAws, work: string, i: number): Promise<Round> {
   const stack = 'benchgraph'
   const ruleName = 'benchgraph_to_kafka'
   // What `iotctl init` writes for this network, with the cluster's subnets (distinct zones) for --create-cluster.
-  writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
-    stack,
-    iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
-    msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
-    rule: {name: ruleName, kafkaTopic: 'device-data'},
-  }, null, 2))
+  writeStackConfig(cwd, stack, network, {rule: {name: ruleName, kafkaTopic: 'device-data'}})
   const env = local.childEnv({NO_COLOR: '1', IOTCTL_WAIT_SCALE: String(scale)})
   // Bounded: 3× the list's time, plus a minute for everything that is not a delay.
   const timeoutMs = 3 * (estimate(upDuration(scaled), 'forward').sumMs + estimate(cleanupDuration(scaled), 'backward').sumMs) + 60_000

@@ -3,7 +3,7 @@
 // The built binary, run as a user would, against the local two-account AWS.
 // (doctor-links.test.ts breaks each link of such a stack on purpose.)
 import assert from 'node:assert/strict'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -13,6 +13,7 @@ import {GetKeyPolicyCommand, KMSClient} from '@aws-sdk/client-kms'
 import {DescribeSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {jsonOf, runCli} from '../support/cli.ts'
 import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
+import {writeStackConfig} from '../support/stack-config.ts'
 
 let aws: LocalAws
 let network: Network
@@ -31,12 +32,7 @@ before(async () => {
   iot = {iam: new IAMClient(config), iot: new IoTClient(config), kms: new KMSClient(config), secrets: new SecretsManagerClient(config)}
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-up-'))
   // What `iotctl init` would write for this network.
-  writeFileSync(join(cwd, 'iotctl.json'), JSON.stringify({
-    stack,
-    iot: {profile: 'iot', vpcId: network.iot.vpcId, subnetIds: network.iot.subnetIds, securityGroupIds: [network.iot.securityGroupId]},
-    msk: {profile: 'msk', vpcId: network.msk.vpcId, subnetIds: network.msk.subnetIds, securityGroupId: network.msk.securityGroupId},
-    rule: {name: ruleName, kafkaTopic: 'device-data'},
-  }, null, 2))
+  writeStackConfig(cwd, stack, network, {rule: {name: ruleName, kafkaTopic: 'device-data'}})
 })
 
 after(async () => {
