@@ -10,6 +10,7 @@ import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
 import {overridesOf, stackSettings, type FlagSetting, type SettingFlagValues} from './settings-flags.ts'
+import {invalidInputCode, usageMessage} from './usage.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -121,15 +122,24 @@ export abstract class BaseCommand<T> extends Command {
     // oclif's own exits (help, version) are not errors.
     if (error.name === 'ExitError' || (error.oclif?.exit === 0)) throw error
     const exitCode = error.exitCode ?? (parseError ? 2 : 1)
-    const message = parseError ? error.message.split('\n').filter((l) => !l.includes('See more help')).map((l) => l.trim()).filter(Boolean).join(': ') : error.message
+    const message = parseError ? this.usageMessageOf(error) : error.message
     process.exitCode = exitCode
     if (this.jsonEnabled()) {
-      const code = parseError ? 'InvalidInput' : (error.code ?? awsErrorCode(error) ?? error.name)
+      // One vocabulary: every exit-2 error is InvalidInput, whichever layer found it.
+      const code = exitCode === 2 ? invalidInputCode : (error.code ?? awsErrorCode(error) ?? error.name)
       const document: ErrorDocument = {error: {exitCode, code, message, ...(error.step ? {step: error.step} : {})}}
       process.stdout.write(JSON.stringify(document, null, 2) + '\n')
     } else {
       process.stderr.write(`iotctl: ${message.split('\n')[0]}\n`)
     }
     if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+  }
+
+  /** A parser error in iotctl's words (src/usage.ts), or oclif's own lines joined into one. */
+  private usageMessageOf(error: Error): string {
+    const ctor = this.ctor
+    const examples = (ctor.examples ?? []).map((example) => typeof example === 'string' ? example : example.command)
+    const worded = usageMessage(error, {id: this.id ?? ctor.id, bin: this.config.bin, flags: {...ctor.baseFlags, ...ctor.flags}, args: ctor.args ?? {}, examples})
+    return worded ?? error.message.split('\n').filter((l) => !l.includes('See more help')).map((l) => l.trim()).filter(Boolean).join(': ')
   }
 }
