@@ -85,7 +85,7 @@ export function usageMessage(error: ParseErrorShape, command: CommandUsage): str
     case 'ViolatedFlagConstraintError': {
       const reasons = reasonsOf(error.message)
       const missing = reasons.flatMap((reason) => /^Missing required flag (\S+)$/.exec(reason)?.[1] ?? []).map((name) => `--${name}`)
-      const others = reasons.filter((reason) => !/^Missing required flag /.test(reason))
+      const others = reasons.filter((reason) => !reason.startsWith('Missing required flag '))
       const parts = [...(missing.length > 0 ? [`missing ${listed(missing)}`] : []), ...others.map(lowerFirst)]
       return `${parts.join('; ')}${eg}`
     }
