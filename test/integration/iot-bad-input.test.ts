@@ -28,6 +28,7 @@ before(async () => {
   writeFileSync(join(cwd, 'rule-unknown-key.json'), JSON.stringify({...good, rule: {topic: 'x'}}))
   writeFileSync(join(cwd, 'dashed-rule.json'), JSON.stringify({...good, rule: {name: 'device-data'}}))
   writeFileSync(join(cwd, 'no-iot-vpc.json'), JSON.stringify({...good, iot: {profile: 'iot'}}))
+  writeFileSync(join(cwd, 'profiles-only.json'), JSON.stringify({iot: {profile: 'iot'}, msk: {profile: 'msk'}}))
   writeFileSync(join(cwd, 'bad-subnet-id.json'), JSON.stringify({...good, iot: {...good.iot, subnetIds: ['subnet_1']}}))
 })
 
@@ -54,6 +55,8 @@ describe('the IoT commands, up and init refuse bad input before changing anythin
     {name: 'up with a dashed rule name in the config', args: () => ['up', '-c', 'dashed-rule.json'], message: () => /'device-data': IoT rule names allow letters, digits and underscores only, no dashes/},
     {name: 'up with a dashed --rule-name', args: () => ['up', '--rule-name', 'a-b'], message: () => /'a-b': IoT rule names allow letters, digits and underscores only, no dashes/},
     {name: 'up without the IoT VPC', args: () => ['up', '-c', 'no-iot-vpc.json'], message: () => /missing --iot-vpc \(or iot\.vpcId in the config file\)/},
+    // Every missing setting in one line, not one per run (issue 19).
+    {name: 'peer setup with only the profiles', args: () => ['peer', 'setup', '-c', 'profiles-only.json'], message: () => /^iotctl: missing --iot-vpc, --msk-vpc and --msk-security-group \(or iot\.vpcId, msk\.vpcId and msk\.securityGroupId in the config file\)$/},
     {name: 'iot destination without the IoT VPC', args: () => ['iot', 'destination', '-c', 'no-iot-vpc.json'], message: () => /missing --iot-vpc \(or iot\.vpcId in the config file\)/},
     {name: 'iot destination before iot role', args: () => ['iot', 'destination'], message: () => /the stack has no IoT role yet: run `iotctl iot role` first/},
     {name: 'iot role before secret mirror', args: () => ['iot', 'role'], message: () => /no AmazonMSK_ secret of this stack yet: run `iotctl secret mirror` first/},

@@ -6,7 +6,7 @@ import type {IoTClient, TopicRuleDestinationSummary} from '@aws-sdk/client-iot'
 import * as iotapi from '../aws/iot.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
-import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {AwsError, InputError, MissingSettings, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
@@ -123,7 +123,7 @@ export const iotDestinationStep: Step = {
   provides: [destinationArnFact],
 
   check(settings) {
-    if (!settings.iot?.vpcId) throw new InputError('missing --iot-vpc (or iot.vpcId in the config file): the VPC whose subnets the rule destination uses')
+    MissingSettings.check([{flag: '--iot-vpc', key: 'iot.vpcId', value: settings.iot?.vpcId}])
   },
 
   async validate(ctx) {

@@ -4,7 +4,7 @@ import type {SecurityGroupRule, VpcPeeringConnection} from '@aws-sdk/client-ec2'
 import type {AccountRole} from '../aws/account.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
-import {InputError, aws} from '../errors.ts'
+import {InputError, MissingSettings, aws} from '../errors.ts'
 import {deleteEach} from '../plan/delete.ts'
 import {factKey} from '../plan/facts.ts'
 import {recordBase} from '../plan/context.ts'
@@ -41,16 +41,17 @@ function requireVpcId(ctx: StepContext, role: AccountRole): string {
   return configuredVpcId(ctx.settings, role)
 }
 
+const vpcSetting = (settings: StackSettings, role: AccountRole) => ({flag: vpcFlag[role], key: `${role}.vpcId`, value: settings[role]?.vpcId})
+
 function configuredVpcId(settings: StackSettings, role: AccountRole): string {
   const vpcId = settings[role]?.vpcId
-  if (!vpcId) throw new InputError(`missing ${vpcFlag[role]} (or ${role}.vpcId in the config file)`)
+  if (!vpcId) throw new MissingSettings([vpcSetting(settings, role)])
   return vpcId
 }
 
 /** Both VPCs named: what every step of the peering needs before it reads anything. */
 function checkVpcs(settings: StackSettings): void {
-  configuredVpcId(settings, 'iot')
-  configuredVpcId(settings, 'msk')
+  MissingSettings.check([vpcSetting(settings, 'iot'), vpcSetting(settings, 'msk')])
 }
 
 async function loadVpcFacts(ctx: StepContext, role: AccountRole): Promise<VpcFacts> {
@@ -319,8 +320,7 @@ export const ingressStep: Step = {
   account: 'msk',
 
   check(settings) {
-    if (!settings.msk?.securityGroupId) throw new InputError('missing --msk-security-group (or msk.securityGroupId in the config file)')
-    checkVpcs(settings)
+    MissingSettings.check([vpcSetting(settings, 'iot'), vpcSetting(settings, 'msk'), {flag: '--msk-security-group', key: 'msk.securityGroupId', value: settings.msk?.securityGroupId}])
   },
 
   async validate(ctx) {
