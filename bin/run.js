@@ -7,6 +7,15 @@ import {readFileSync} from 'node:fs'
 
 module.enableCompileCache?.()
 
+// `iotctl --help | head`: the reader went away, which is not an error of ours.
+// Exit quietly (as cat and ls do) instead of Node's unsettled-await warning.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(0)
+    throw error
+  })
+}
+
 // DEBUG=* must not print secrets. Two third-party namespaces print what they
 // carry: mqtt-packet's parser every packet's payload (a tunnel notification
 // holds the destination access token), https-proxy-agent the proxy URL with its
