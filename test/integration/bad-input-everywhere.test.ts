@@ -124,6 +124,7 @@ const cases: Case[] = [
   {name: 'device create: a thing name with a slash', args: () => ['device', 'create', 'dev/1'], message: () => /thing name "dev\/1" must be 1-128 letters/},
   {name: 'device create: certificate files that exist, without --force', args: () => ['device', 'create', 'dev2'], message: () => /dev2\.cert\.pem.* already exists?: pass --force/},
   {name: 'mqtt publish: a topic with a wildcard', args: () => ['mqtt', 'publish', '--topic', 'device/+/data', '--message', '{}'], message: () => /topic "device\/\+\/data" contains a wildcard/},
+  {name: 'mqtt publish: no --message, no --file and an empty stdin', args: () => ['mqtt', 'publish', '--topic', 'device/1/data'], input: '', message: () => /no payload: stdin was empty; give --message/},
   {name: 'mqtt publish: QoS 2, which AWS IoT does not support', args: () => ['mqtt', 'publish', '--topic', 'device/1/data', '--qos', '2', '--message', '{}'], message: () => /QoS 2 is not supported by AWS IoT Core/},
   {name: 'mqtt load: 0 devices', args: () => ['mqtt', 'load', '--devices', '0', '--rate', '10', '--duration', '5'], message: () => /--devices must be a whole number greater than 0, not 0/},
   {name: 'mqtt subscribe: a filter with # before the last level', args: () => ['mqtt', 'subscribe', '--topic', 'device/#/data'], message: () => /topic filter "device\/#\/data": '#' must be the whole last level/},
