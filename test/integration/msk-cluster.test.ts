@@ -79,7 +79,7 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     const document = jsonOf(result)
     assert.equal(document.changed, true)
     assert.equal(document.state, 'CREATING')
-    assert.equal(document.clusterName, 'iotctl-iotctl')
+    assert.equal(document.clusterName, 'iotctl')
     clusterArn = document.clusterArn
     const cluster = (await kafka.send(new DescribeClusterV2Command({ClusterArn: clusterArn}))).ClusterInfo!
     assert.equal(cluster.Tags?.['iotctl:stack'], 'iotctl')
@@ -96,7 +96,7 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     const secretArn = (await mskSecrets.send(new DescribeSecretCommand({SecretId: 'AmazonMSK_iotctl'}))).ARN!
     const result = await cli(['msk', 'associate-secret', '--msk-profile', 'msk', '--json'])
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stderr, /waiting for cluster iotctl-iotctl to become ACTIVE/)
+    assert.match(result.stderr, /waiting for cluster iotctl to become ACTIVE/)
     assert.equal(jsonOf(result).secretArn, secretArn)
     assert.deepEqual(aws.standIn.msk.scramSecrets(clusterArn), [secretArn])
 
@@ -111,7 +111,7 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     aws.resetLog()
     const result = await cli(['msk', 'create', '--msk-profile', 'msk', '--subnets', subnets()])
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, new RegExp(`cluster iotctl-iotctl is ACTIVE: ${clusterArn.replace(/[/.]/g, '\\$&')}`))
+    assert.match(result.stdout, new RegExp(`cluster iotctl is ACTIVE: ${clusterArn.replace(/[/.]/g, '\\$&')}`))
     assert.deepEqual(aws.mutatingRequests(), [])
   })
 

@@ -6,6 +6,7 @@
 // [a-zA-Z0-9_.,@/:#-]+ and its value [a-zA-Z0-9_.,@/:#-]*.
 import {createHash} from 'node:crypto'
 import {InputError} from '../errors.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 const thingNamePattern = /^[a-zA-Z0-9:_-]{1,128}$/
 const maxPolicyName = 128
@@ -26,7 +27,7 @@ export function checkThingName(name: string): string {
 
 /** The names policies of this stack start with (cleanup lists policies by it, then checks the tag). */
 export function devicePolicyPrefix(stack: string): string {
-  return `iotctl-${stack}-device-`
+  return `${stackPrefix(stack)}-device-`
 }
 
 /**

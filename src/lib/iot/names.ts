@@ -1,6 +1,7 @@
 // Checks of the rule's and the destination's inputs, made before any AWS call so that a name AWS or
 // Kafka would refuse is exit 2 with the reason, not a failed run half-way.
 import {InputError} from '../errors.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 /** The walkthrough's rule: the device id from the topic and the temperature. */
 export const defaultSql = "SELECT topic(2) as device_id, temperature FROM 'device/+/data'"
@@ -8,7 +9,7 @@ export const defaultKafkaTopic = 'device-data'
 
 /** Rule names are `^[a-zA-Z0-9_]+$`, at most 128 characters (IoT API reference, CreateTopicRule). */
 export function defaultRuleName(stack: string): string {
-  return `iotctl_${stack.replace(/[^A-Za-z0-9_]/g, '_')}_to_kafka`
+  return `${stackPrefix(stack).replace(/[^A-Za-z0-9_]/g, '_')}_to_kafka`
 }
 
 export function checkRuleName(name: string, flag = '--name'): string {

@@ -5,6 +5,7 @@ import type {CreateClusterRequest} from '@aws-sdk/client-kafka'
 import {InputError} from '../errors.ts'
 import type {StackSettings} from '../plan/types.ts'
 import {stackTagMap} from '../plan/tags.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 // 3.6.0 is the first version with MSK's topic API (MSK developer guide, "Topic
 // Operations", requirements), which `up` uses to create the rule's topic; 3.6.0
@@ -33,7 +34,7 @@ export interface SubnetFacts {
 }
 
 export function clusterNameOf(settings: StackSettings): string {
-  return settings.msk?.clusterName ?? `iotctl-${settings.stack.replace(/_/g, '-')}`
+  return settings.msk?.clusterName ?? stackPrefix(settings.stack).replace(/_/g, '-')
 }
 
 // CreateCluster, "ClusterName": 1–64 characters, letters, digits and hyphens, starting with a letter or digit.

@@ -13,6 +13,7 @@ import type {Finding, ResourceRecord, StackSettings, Step, StepContext} from '..
 import {firstOverlap} from './cidr.ts'
 import {checkDnsResolution} from './dns.ts'
 import {checkSecurityGroup, describePeering, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 export const defaultBrokerPort = 9096
 
@@ -146,7 +147,7 @@ export const peeringStep: Step = {
         PeerVpcId: mskVpc,
         PeerOwnerId: ctx.identities.msk.accountId,
         PeerRegion: ctx.accounts.msk.region,
-        TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [...stackTags(ctx.stack), {Key: 'Name', Value: `iotctl-${ctx.stack}`}]}],
+        TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [...stackTags(ctx.stack), {Key: 'Name', Value: stackPrefix(ctx.stack)}]}],
       }, 'requesting the VPC peering (IoT account)')
       const pcx = created.VpcPeeringConnection!
       id = pcx.VpcPeeringConnectionId!
