@@ -195,3 +195,64 @@ describe('the agent and its proxies', () => {
     }
   })
 })
+
+describe('a rotated destination token at --max-tunnels', () => {
+  let fixture: RelayAndEcho
+  before(async () => {
+    fixture = await startRelayAndEcho()
+  })
+  after(async () => {
+    await fixture.close()
+  })
+
+  test('a newer notification while a tunnel of the same services is cut off is served; once, not for every newcomer', async () => {
+    const {relay, registry} = fixture.shared
+    const lines: string[] = []
+    const agent = new TunnelAgent({
+      thing: 'dev1',
+      destinations: new Map([['SSH', {host: '127.0.0.1', port: fixture.echo.port}]]),
+      proxyEndpoint: relay.url,
+      maxTunnels: 1,
+      logger: (level: LogLevel, message: string) => { if (level !== 'debug') lines.push(`${level}: ${message}`) },
+      // The cut-off proxy keeps retrying (slowly) while the newer notification arrives.
+      proxyOptions: {ca: relay.ca, retry: {initialDelayMs: 60_000, maxDelayMs: 60_000}},
+    })
+    try {
+      const old = registry.openTunnel({services: ['SSH']})
+      assert.equal(agent.handle(notification({clientAccessToken: old.destinationAccessToken})), 'started')
+      await relay.waitForState(old.tunnelId, 'destination', 'CONNECTED')
+      const [newer, other] = [registry.openTunnel({services: ['SSH']}), registry.openTunnel({services: ['SSH']})]
+      // Connected: a second tunnel is over the limit.
+      assert.equal(agent.handle(notification({clientAccessToken: newer.destinationAccessToken})), 'refused')
+      const cut = nextEvent(agent.tunnels[0].proxy, 'disconnected')
+      relay.drop(old.tunnelId, 'destination')
+      await cut
+      assert.equal(agent.handle(notification({clientAccessToken: newer.destinationAccessToken})), 'started')
+      assert.equal(agent.handle(notification({clientAccessToken: other.destinationAccessToken})), 'refused')
+      assert.ok(lines.some((line) => /tunnel 2: over --max-tunnels 1 while tunnel 1 \(same services\) is disconnected/.test(line)), lines.join('\n'))
+      await relay.waitForState(newer.tunnelId, 'destination', 'CONNECTED')
+    } finally {
+      await agent.close()
+    }
+  })
+})
+
+describe('log lines', () => {
+  test('a tunnel log line carries no control characters, whatever the message quotes', async () => {
+    const {lineLogger} = await import('../../src/ui/tunnel.ts')
+    const written: string[] = []
+    const log = lineLogger((line) => written.push(line), {prefix: 'iotctl agent'})
+    log('warn', 'STREAM_START for unknown service "a\u009b2Jb\u001b[31m\nforged"', {reason: 'x\u0085\u202ey'})
+    assert.deepEqual(written, ['iotctl agent: warn: STREAM_START for unknown service "a?2Jb?[31m?forged" {"reason":"x??y"}\n'])
+  })
+})
+
+describe('service maps given by the user', () => {
+  test('--source and --destination keep constructor and __proto__ as own keys', async () => {
+    const {parseDestinations, parseSourcePorts} = await import('../../src/lib/tunnel/api/inputs.ts')
+    const ports = parseSourcePorts('__proto__=5555,constructor=5556')
+    assert.deepEqual(Object.keys(ports), ['__proto__', 'constructor'])
+    assert.equal(Object.getPrototypeOf(ports), Object.prototype)
+    assert.deepEqual(Object.entries(parseDestinations('constructor=22')), [['constructor', {host: 'localhost', port: 22}]])
+  })
+})

@@ -55,6 +55,10 @@ export class TunnelAgent {
   readonly #maxTunnels: number
   /** By a hash of the access token: a repeated notification (QoS 1 redelivery) starts nothing new. */
   readonly #tunnels = new Map<string, AgentTunnel>()
+  /** Tunnels whose connection to the service dropped and has not come back. */
+  readonly #cutOff = new Set<AgentTunnel>()
+  /** Cut-off tunnels a newer notification was let in for, over the limit. */
+  readonly #superseded = new Set<AgentTunnel>()
   #notifications = 0
   #started = 0
   #refused = 0
@@ -94,7 +98,14 @@ export class TunnelAgent {
       this.#log('debug', `notification for tunnel ${served.number} again; already serving it`)
       return 'duplicate'
     }
-    if (this.#tunnels.size >= this.#maxTunnels) return this.#refuse(`${label}: the agent serves ${this.#tunnels.size} tunnels already (--max-tunnels ${this.#maxTunnels})`)
+    let replaces: AgentTunnel | undefined
+    if (this.#tunnels.size >= this.#maxTunnels) {
+      // A rotated destination token comes as a new notification while the old token's
+      // proxy is cut off (the service refuses it on its next attempt): that tunnel is
+      // not counted twice. Each disconnected tunnel stands in for one newcomer only.
+      replaces = [...this.#cutOff].find((tunnel) => !this.#superseded.has(tunnel) && sameServices(tunnel, mapping.services))
+      if (!replaces) return this.#refuse(`${label}: the agent serves ${this.#tunnels.size} tunnels already (--max-tunnels ${this.#maxTunnels})`)
+    }
     const region = notification.region ?? this.#options.region
     const {proxyEndpoint} = this.#options
     if (!proxyEndpoint && !region) return this.#refuse(`${label}: the notification names no region; pass --region or --proxy-endpoint`)
@@ -124,12 +135,20 @@ export class TunnelAgent {
     const tunnel: AgentTunnel = {number, services: mapping.services, startedAt: new Date().toISOString(), proxy}
     this.#tunnels.set(key, tunnel)
     this.#log('info', `${name}: notified for ${label}; connecting as destination (${routes})`)
+    if (replaces) {
+      this.#superseded.add(replaces)
+      this.#log('info', `${name}: over --max-tunnels ${this.#maxTunnels} while tunnel ${replaces.number} (same services) is disconnected: a rotated token for it, or it ends at its next attempt`)
+    }
     proxy.on('ready', () => this.#log('info', `${name}: connected; serving ${routes}`))
+    proxy.on('connected', () => this.#cutOff.delete(tunnel))
+    proxy.on('disconnected', () => this.#cutOff.add(tunnel))
     proxy.on('connection-open', (info) => this.#log('info', `${name}: ${info.serviceId || 'stream'} connection ${info.connectionId || 1} opened to ${mapping.services.get(info.serviceId) ?? 'the service'}`))
     proxy.on('connection-close', (info) => this.#log('debug', `${name}: ${info.serviceId || 'stream'} connection ${info.connectionId || 1} closed (${info.reason})`))
     proxy.on('reconnecting', (info) => this.#log('info', `${name}: reconnecting in ${info.delayMs} ms (attempt ${info.attempt} of ${maxReconnects}; ${printable(info.reason, 200)})`))
     void proxy.closed.then(({error}) => {
       this.#tunnels.delete(key)
+      this.#superseded.delete(tunnel)
+      this.#cutOff.delete(tunnel)
       if (this.#closing) return
       if (error instanceof TunnelUnreachableError) this.#log('warn', `${name}: gave up: ${printable(error.message, 300)}`)
       else this.#log('info', `${name}: ended${error ? ` (${printable(error.message, 300)})` : ''}`)
@@ -149,4 +168,9 @@ export class TunnelAgent {
     await Promise.all([...this.#tunnels.values()].map((tunnel) => tunnel.proxy.close()))
     this.#tunnels.clear()
   }
+}
+
+/** A tunnel served for the same (mapped) services as a notification. */
+function sameServices(tunnel: AgentTunnel, mapped: ReadonlyMap<string, string>): boolean {
+  return tunnel.services.size === mapped.size && [...mapped.keys()].every((name) => tunnel.services.has(name))
 }
