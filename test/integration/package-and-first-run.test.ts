@@ -2,9 +2,9 @@
 // license and version it states, and help piped into a pager that stops early.
 import assert from 'node:assert/strict'
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {test} from 'node:test'
 import {binPath, repoRoot, runCli} from '../support/cli.ts'
 
@@ -33,6 +33,29 @@ test('--version, package.json and the changelog name the same version', async ()
   const changelog = readFileSync(join(repoRoot, 'CHANGELOG.md'), 'utf8')
   const released = /^## \[(\d+\.\d+\.\d+[^\]]*)\]/m.exec(changelog.replace(/^## \[Unreleased\][^]*?(?=^## \[)/m, ''))
   assert.equal(released?.[1], manifest.version, 'the newest released version in CHANGELOG.md')
+})
+
+test('every command takes --json, save the two the README names (their output is a session or a byte stream)', () => {
+  const commands = (JSON.parse(readFileSync(join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, unknown>}>}).commands
+  const without = Object.entries(commands).filter(([, command]) => !('json' in command.flags)).map(([id]) => id).sort()
+  assert.deepEqual(without, ['tunnel:proxy', 'tunnel:ssh'])
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+  assert.match(readme.replace(/\s+/g, ' '), /with `--json` except `tunnel ssh` and `tunnel proxy`/)
+})
+
+test('README and the developer docs point only at files in the repository', () => {
+  const missing: string[] = []
+  for (const doc of ['README.md', 'docs/DEVELOPING.md']) {
+    const text = readFileSync(join(repoRoot, doc), 'utf8')
+    // Markdown links and backticked paths that name a file of the repository.
+    const named = [...text.matchAll(/\]\(([^)#\s]+)\)|`((?:\.\.\/|src\/|test\/|scripts\/|docs\/|bench\/|bin\/|\.ci\/)[^`\s*<>…]+)`/g)].map((m) => m[1] ?? m[2])
+    for (const path of named.filter((p) => !/^[a-z]+:/.test(p))) {
+      // Outside the repository counts as missing: a fresh clone has nothing beside it.
+      const candidates = [join(repoRoot, path), join(repoRoot, dirname(doc), path)].filter((candidate) => candidate.startsWith(`${repoRoot}/`))
+      if (!candidates.some((candidate) => existsSync(candidate))) missing.push(`${doc}: ${path}`)
+    }
+  }
+  assert.deepEqual(missing, [])
 })
 
 test('help piped into a reader that stops after one line: exit 0, nothing on stderr', async () => {
