@@ -38,3 +38,8 @@ test('a finding shows with its kind and fix in the step list and in up\'s summar
   })
   assert.match(summary, /^MSK account \(A\) 111111111111: 0 change\(s\), 0 adopted, 3 already in place\n {2}broken: route rtb-1 → 10\.20\.0\.0\/16 is a blackhole — iotctl cleanup, then iotctl up$/m)
 })
+
+test('a deleted resource\'s notes say they describe it as it was, not that it still is', () => {
+  const text = renderSteps([report({title: 'VPC peering', outcome: 'deleted', notes: ['pcx-1 is active']})])
+  assert.deepEqual(text.split('\n'), ['- VPC peering [iot]: deleted', '    (before deletion: pcx-1 is active)'])
+})
