@@ -16,7 +16,7 @@ export function checkRuleName(name: string, flag = '--name'): string {
   if (/^[A-Za-z0-9_]{1,128}$/.test(name)) return name
   // A suggestion only when it is itself a valid name (`bad-name!` → `bad_name_`).
   const fixed = name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 128)
-  const hint = /[A-Za-z0-9]/.test(fixed) ? ` (try '${fixed}')` : ''
+  const hint = /[^A-Za-z0-9_]/.test(name) && /[A-Za-z0-9]/.test(fixed) ? ` (try '${fixed}')` : ''
   const why = name.includes('-') ? 'no dashes' : '1 to 128 characters'
   throw new InputError(`${flag} '${name}': IoT rule names allow letters, digits and underscores only, ${why}${hint}`)
 }

@@ -11,7 +11,7 @@ import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
 import {checkErrorTopic} from './names.ts'
-import {errorTopicArnOf, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
+import {errorTopicArnOf, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, namerOf, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {stackKeyFact} from '../secrets/keys.ts'
 import {secretFact} from '../secrets/secret-steps.ts'
 import {
@@ -79,7 +79,7 @@ export const iotRoleStep: Step = {
 
   check(settings) {
     const errorTopic = ruleSettingsOf(settings).errorTopic
-    if (errorTopic !== undefined) checkErrorTopic(errorTopic, '--error-topic (rule.errorTopic)')
+    if (errorTopic !== undefined) checkErrorTopic(errorTopic, namerOf(settings)('rule.errorTopic', '--error-topic'))
   },
 
   async validate(ctx) {

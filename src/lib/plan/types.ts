@@ -3,6 +3,7 @@
 // `--dry-run` shows what read says is missing (or present), `doctor` and
 // `status` report read's findings. A new capability adds steps, not runners.
 import type {AccountRole, Accounts, CallerIdentity} from '../aws/account.ts'
+import type {SettingOrigins} from '../config/origins.ts'
 import type {IotctlConfig} from '../config/schema.ts'
 import type {FactKey, Facts} from './facts.ts'
 import type {Ledger} from './ledger.ts'
@@ -53,8 +54,8 @@ export interface Observation {
   notes?: string[]
 }
 
-/** Settings of one stack: the config file with flags applied and a stack name. */
-export type StackSettings = IotctlConfig & {stack: string}
+/** Settings of one stack: the config file with flags applied and a stack name; `origins` says which came from where. */
+export type StackSettings = IotctlConfig & {stack: string; origins?: SettingOrigins}
 
 export interface StepContext {
   stack: string
