@@ -10,6 +10,7 @@ import {join} from 'node:path'
 import {InputError} from '../../errors.ts'
 import {checkPrivateDirectory, ensurePrivateDirectory, writePrivateFile} from '../../files/private-file.ts'
 import {STATE_DIRECTORY} from '../../plan/ledger.ts'
+import {registerSecret} from '../../redact/index.ts'
 import {checkTunnelId} from './inputs.ts'
 
 export interface TunnelTokenFile {
@@ -59,6 +60,7 @@ export function checkTokenDirectory(stateDirectory: string): void {
 
 /** Writes the file atomically (random temp file + rename), 0600 in a checked 0700 directory; returns its path. */
 export function writeTokenFile(stateDirectory: string, document: TunnelTokenFile): string {
+  registerTokens(document)
   ensurePrivateDirectory(stateDirectory, STATE_DIRECTORY)
   const path = tokenFilePath(stateDirectory, document.tunnelId)
   writePrivateFile(path, JSON.stringify(document, null, 2) + '\n', {label: TOKEN_DIRECTORY})
@@ -87,7 +89,14 @@ export function readTokenFile(stateDirectory: string, tunnelId: string): TunnelT
   if (document.version !== 1 || typeof document.sourceAccessToken !== 'string' || typeof document.sourceClientToken !== 'string' || document.tunnelId !== tunnelId) {
     throw new InputError(`token file ${path} is not an iotctl token file for tunnel ${tunnelId}`)
   }
+  registerTokens(document)
   return {...(document as TunnelTokenFile), path}
+}
+
+/** No debug line shows a token iotctl holds (../../redact). */
+function registerTokens(document: Partial<TunnelTokenFile>): void {
+  registerSecret(document.sourceAccessToken)
+  registerSecret(document.destinationAccessToken)
 }
 
 /** True when a file was removed. */
