@@ -104,6 +104,11 @@ describe('tunnel open', () => {
     assertRefused(await cli(['tunnel', 'open', '--thing', 'dev1']), new RegExp(`^iotctl: state directory ${join(cwd, '.iotctl')} is a symbolic link: `))
   })
 
+  test('tunnel close refuses it too, before any AWS call', async () => {
+    const state = directory(join(cwd, '.iotctl'), 0o770)
+    assertRefused(await cli(['tunnel', 'close', '11111111-2222-3333-4444-555555555555']), new RegExp(`^iotctl: state directory ${state} is writable by its group`))
+  })
+
   test('tunnel ssh refuses it too, before opening anything', async () => {
     directory(join(cwd, '.iotctl'), 0o707)
     assertRefused(await cli(['tunnel', 'ssh', 'dev1']), /^iotctl: state directory .*\.iotctl is writable by others \(mode 707\)/)
@@ -114,6 +119,12 @@ describe('the step commands (the ledger)', () => {
   test('secret mirror with a group-writable .iotctl: refused before any AWS call', async () => {
     const state = directory(join(cwd, '.iotctl'), 0o775)
     assertRefused(await cli(['secret', 'mirror']), new RegExp(`^iotctl: state directory ${state} is writable by its group \\(mode 775\\)`))
+  })
+
+  test('cleanup with a .iotctl that is a symbolic link: refused before any AWS call', async () => {
+    const elsewhere = directory(join(root, `elsewhere-${counter}`), 0o700)
+    symlinkSync(elsewhere, join(cwd, '.iotctl'))
+    assertRefused(await cli(['cleanup', '--yes']), /^iotctl: state directory .*\.iotctl is a symbolic link: /)
   })
 
   test('a dry run writes no ledger and is not refused', async () => {

@@ -147,6 +147,8 @@ export interface TunnelCloseResult {
 /** CloseTunnel (idempotent), then forgets the token file and the ledger record. */
 export async function closeStackTunnel(scope: TunnelScope, tunnelId: string, options: {delete?: boolean; dryRun?: boolean} = {}): Promise<TunnelCloseResult> {
   checkTunnelId(tunnelId, 'tunnel id')
+  // It rewrites the ledger and removes a token file: their directories first, before any AWS call.
+  if (!options.dryRun) checkTokenDirectory(scope.stateDirectory)
   const client = await scope.account.tunneling()
   const before = await describeTunnel(client, tunnelId)
   const previous = before ? {previousStatus: before.status} : {}
