@@ -128,3 +128,21 @@ describe('DEBUG namespaces', () => {
     assert.ok(!result.stderr.includes('Pr0xyPassw0rd'), 'no proxy password')
   })
 })
+
+test('an object that cannot be inspected gives a placeholder, never an exception in the library', () => {
+  const lines: string[] = []
+  const previous = createDebug.log
+  createDebug.log = (...args: unknown[]) => {
+    lines.push(args.map(String).join(' '))
+  }
+  try {
+    // Object.entries reads the getter, which throws.
+    const hostile = {get boom(): string {
+      throw new Error('no')
+    }}
+    assert.doesNotThrow(() => createDebug('test:hostile')('value %o', hostile))
+    assert.match(lines.join('\n'), /test:hostile value <not shown: Error while redacting>/)
+  } finally {
+    createDebug.log = previous
+  }
+})

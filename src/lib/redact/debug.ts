@@ -31,14 +31,23 @@ export function redactDebug(createDebug: Debug): void {
   for (const letter of ['o', 'O']) {
     const format = createDebug.formatters[letter]
     if (format) createDebug.formatters[letter] = function (this: Debugger, value: unknown) {
-      return format.call(this, sanitize(value))
+      return guarded(() => format.call(this, sanitize(value)))
     }
   }
   const log = createDebug.log
   createDebug.log = function (this: Debugger, ...args: unknown[]) {
     const [first, ...rest] = args
-    const text = formatWithOptions(inspectOptions(createDebug), first, ...rest.map((arg) => sanitize(arg)))
-    return log.call(this, '%s', redactText(text)) as unknown
+    const text = guarded(() => redactText(formatWithOptions(inspectOptions(createDebug), first, ...rest.map((arg) => sanitize(arg)))))
+    return log.call(this, '%s', text) as unknown
+  }
+}
+
+/** A debug line must never throw into the library that prints it, nor show what could not be redacted. */
+function guarded(render: () => string): string {
+  try {
+    return render()
+  } catch (error) {
+    return `<not shown: ${error instanceof Error ? error.name : 'error'} while redacting>`
   }
 }
 
