@@ -1,5 +1,5 @@
 // Secrets never leak. The whole flow — up, doctor, secret rotate (generated, and
-// --password-stdin), doctor --probe and msk consume (SCRAM over TLS to the local
+// --password-stdin), secret mirror --password-stdin, doctor --probe and msk consume (SCRAM over TLS to the local
 // Kafka broker), device create, tunnel agent (notified with the destination
 // token), tunnel open / list / close, mqtt publish (mutual TLS, and a SigV4
 // WebSocket), mqtt subscribe and mqtt load (mutual TLS), cleanup — runs twice,
@@ -123,6 +123,8 @@ async function runFlow(json: boolean): Promise<Flow> {
   const piped = `Piped-${json ? 'json' : 'plain'}-Passw0rd-4c6f8e`
   await run(['secret', 'rotate', '--password-stdin'], {input: `${piped}\n`})
   secrets.push({kind: 'password', value: piped})
+  // The same password to secret mirror: read and compared in both accounts, nothing to change.
+  await run(['secret', 'mirror', '--password-stdin'], {input: `${piped}\n`})
   await run(['doctor'])
   // The probe and msk consume log in to Kafka with the rotated SCRAM password (DEBUG=* includes the Kafka client's namespaces).
   const kafka = aws.kafka!
