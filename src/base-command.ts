@@ -6,6 +6,7 @@ import {stackFlags} from './flags/index.ts'
 import type {AccountRole, AwsAccount} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
 import {loadSettings, type LoadedSettings} from './lib/config/settings.ts'
+import {redactText} from './lib/redact/index.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
@@ -132,7 +133,7 @@ export abstract class BaseCommand<T> extends Command {
     } else {
       process.stderr.write(`iotctl: ${message.split('\n')[0]}\n`)
     }
-    if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    if (process.env.DEBUG && error.stack) process.stderr.write(`${redactText(error.stack)}\n`)
   }
 
   /** A parser error in iotctl's words (src/usage.ts), or oclif's own lines joined into one. */

@@ -4,13 +4,14 @@
 import {InputError, Interrupted} from '../errors.ts'
 import {describeIotDataEndpoint} from '../mqtt/endpoint.ts'
 import {endpointWithPort} from '../mqtt/local-endpoint.ts'
-import {Ledger} from '../plan/ledger.ts'
+import {checkPrivateDirectory} from '../files/private-file.ts'
+import {Ledger, STATE_DIRECTORY} from '../plan/ledger.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord} from '../plan/types.ts'
 import {
   attachPolicy, attachThingPrincipal, createKeysAndCertificate, createPolicy, createThing, describeThing, getPolicy,
 } from './api.ts'
-import {checkDeviceFiles, deviceFilePaths, writePrivateFile, type DeviceFilePaths} from './files.ts'
+import {checkDeviceFiles, deviceFilePaths, writeDeviceFile, type DeviceFilePaths} from './files.ts'
 import {checkThingName, devicePolicyDocument, devicePolicyName, partitionOfArn, stackAttribute} from './policy.ts'
 import type {TunnelScope} from '../tunnel/api/index.ts'
 import {certificateRecord, policyRecord, thingRecord} from './step.ts'
@@ -74,6 +75,8 @@ export interface CreateOptions {
  */
 export async function createDevice(scope: DeviceScope, request: DeviceRequest, options: CreateOptions = {}): Promise<DeviceCreateResult> {
   const {thingName, files} = checkDeviceRequest(request)
+  // The ledger's directory, before any AWS call (a dry run writes nothing).
+  if (!options.dryRun) checkPrivateDirectory(scope.stateDirectory, STATE_DIRECTORY)
   const progress = options.progress ?? (() => {})
   const checkpoint = () => {
     if (options.signal?.aborted) throw new Interrupted(`interrupted while creating device ${thingName}; what exists is in the ledger: run \`iotctl device create\` again or \`iotctl cleanup\``)
@@ -120,9 +123,9 @@ export async function createDevice(scope: DeviceScope, request: DeviceRequest, o
   const certificate = await createKeysAndCertificate(iot)
   record(certificateRecord(recordBase, certificate.certificateId, certificate.certificateArn, thingName))
   // The private key exists only in this answer: write it before anything else can fail.
-  writePrivateFile(files.key, certificate.privateKey, request.outDirectory)
-  writePrivateFile(files.cert, certificate.certificatePem, request.outDirectory)
-  writePrivateFile(files.endpoint, `${endpoint}\n`, request.outDirectory)
+  writeDeviceFile(files.key, certificate.privateKey)
+  writeDeviceFile(files.cert, certificate.certificatePem)
+  writeDeviceFile(files.endpoint, `${endpoint}\n`)
   progress(`attaching policy ${policyName} to the certificate and the certificate to ${thingName}`)
   await attachPolicy(iot, policyName, certificate.certificateArn)
   await attachThingPrincipal(iot, thingName, certificate.certificateArn)

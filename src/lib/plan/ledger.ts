@@ -1,10 +1,15 @@
 // The ledger: .iotctl/<stack>.json, mode 0600, rewritten atomically (temp file
-// + rename) after every change. It records what was created, where and by
-// which profile — identifiers only, never a secret value.
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+// + rename, ../files/private-file.ts) after every change. It records what was
+// created, where and by which profile — identifiers only, never a secret value.
+// It decides what cleanup deletes, so only the user may change its directory.
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {InputError} from '../errors.ts'
+import {checkPrivateDirectory, writePrivateFile} from '../files/private-file.ts'
 import type {ResourceRecord} from './types.ts'
+
+/** How messages name .iotctl/. */
+export const STATE_DIRECTORY = 'state directory'
 
 export interface LedgerDocument {
   version: 1
@@ -31,8 +36,12 @@ export class Ledger {
     return join(directory, `${stack}.json`)
   }
 
-  /** Opens the stack's ledger; a missing file is an empty ledger. */
+  /**
+   * Opens the stack's ledger; a missing file is an empty ledger. One that will
+   * be written needs a state directory only the user can change (InputError).
+   */
   static open(directory: string, stack: string, options: {readOnly?: boolean} = {}): Ledger {
+    if (!options.readOnly) checkPrivateDirectory(directory, STATE_DIRECTORY)
     const path = Ledger.pathFor(directory, stack)
     let resources: ResourceRecord[] = []
     try {
@@ -74,11 +83,8 @@ export class Ledger {
 
   save(): void {
     if (this.readOnly) return
-    mkdirSync(dirname(this.path), {recursive: true, mode: 0o700})
     const document: LedgerDocument = {version: 1, stack: this.stack, updatedAt: new Date().toISOString(), resources: this.#resources}
-    const temporary = `${this.path}.${process.pid}.tmp`
-    writeFileSync(temporary, JSON.stringify(document, null, 2) + '\n', {mode: 0o600})
-    renameSync(temporary, this.path)
+    writePrivateFile(this.path, JSON.stringify(document, null, 2) + '\n', {label: STATE_DIRECTORY})
   }
 }
 

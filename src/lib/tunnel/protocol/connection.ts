@@ -17,6 +17,7 @@ import {randomFillSync} from 'node:crypto'
 import {FrameDecoder, MAX_MASKED_FRAME_BUFFER, frameLength, framesLength, groupFrames, maskedWebSocketFrame, type DecodedFrame, type OutgoingFrame} from './framing.ts'
 import {CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, SUBPROTOCOL_V2, SUBPROTOCOL_V3} from './message.ts'
 import {proxyForUrl} from './proxy-env.ts'
+import {registerSecret} from '../../redact/index.ts'
 
 export type ProxyMode = 'source' | 'destination'
 export type ProtocolVersion = 2 | 3
@@ -173,6 +174,8 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   constructor(options: TunnelConnectionOptions) {
     super()
     if (!options.token) throw new InputError('the tunnel needs a client access token')
+    // Whoever handed it over (token file, environment, a notification), no debug line shows it.
+    registerSecret(options.token)
     validateClientToken(options.clientToken)
     this.mode = options.mode
     this.url = tunnelUrl(options.mode, options.endpoint, options.region)
