@@ -105,7 +105,7 @@ export abstract class BaseCommand<T> extends Command {
   protected async finishSteps(result: {steps: StepReport[]; interrupted: boolean; dryRun: boolean}, words: {rerun: string; done: () => string; dryRun?: () => string; summary?: () => string}): Promise<void> {
     if (!this.jsonEnabled()) {
       const {renderInterruption, renderSteps} = await import('./ui/report.ts')
-      this.log(renderSteps(result.steps))
+      this.log(renderSteps(result.steps, {dryRun: result.dryRun}))
       if (result.interrupted) this.logToStderr(renderInterruption(result.steps, words.rerun))
       else this.log(result.dryRun ? (words.dryRun?.() ?? 'dry run: nothing was changed') : words.done())
       if (!result.interrupted && words.summary) this.log(words.summary())

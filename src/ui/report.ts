@@ -12,10 +12,12 @@ const words: Record<StepOutcome, string> = {
   'would-delete': 'would delete', absent: 'nothing to delete', kept: 'kept', interrupted: 'interrupted part-way', failed: 'failed', skipped: 'not reached',
 }
 
-export function renderSteps(reports: StepReport[]): string {
+export function renderSteps(reports: StepReport[], options: {dryRun?: boolean} = {}): string {
   const lines: string[] = []
   for (const report of reports) {
-    lines.push(`${marks[report.outcome]} ${report.title} [${report.account}]: ${words[report.outcome]}`)
+    // A dry run did nothing: no step shows ✓, the ones with nothing to do say so.
+    const [mark, word] = options.dryRun && report.outcome === 'unchanged' ? ['·', 'in place, nothing to do'] : [marks[report.outcome], words[report.outcome]]
+    lines.push(`${mark} ${report.title} [${report.account}]: ${word}`)
     // The plan is a graph: say what each change waits for (the rest starts at once, side by side).
     if (report.outcome === 'would-create' && report.after.length > 0) lines.push(`    after: ${report.after.join(', ')}`)
     for (const change of report.changes) lines.push(`    ${change}`)

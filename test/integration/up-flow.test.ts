@@ -40,11 +40,22 @@ after(async () => {
   if (cwd) rmSync(cwd, {recursive: true, force: true})
 })
 
+/** Per account, the steps the summary counts: `… 5 steps would change, 0 in place` → {msk: '5/0', iot: …}. */
+function stepCounts(stdout: string): Record<string, string> {
+  const counts: Record<string, string> = {}
+  for (const m of stdout.matchAll(/^(MSK|IoT) account \([AB]\) \d{12}: (\d+) steps? (?:would change|changed), (\d+) in place/gm)) counts[m[1]] = `${m[2]}/${m[3]}`
+  return counts
+}
+let planned: Record<string, string> = {}
+
 describe('up → up again → cleanup on an empty two-account AWS', () => {
   test('--dry-run prints the whole plan and makes no mutating call', async () => {
     aws.resetLog()
     const result = await cli(['up', '--create-cluster', '--dry-run'])
     assert.equal(result.code, 0, result.stderr)
+    planned = stepCounts(result.stdout)
+    assert.deepEqual(Object.keys(planned).sort(), ['IoT', 'MSK'], result.stdout)
+    assert.doesNotMatch(result.stdout, /✓/, 'a dry run shows nothing as done')
     for (const line of [/create MSK cluster/, /request VPC peering/, /create IAM role iotctl-flow-iot-to-msk trusted by iot\.amazonaws\.com/,
       /add key-policy statement iotctlflowZIotRuleRoleKeyUser/, /create a VPC topic rule destination in vpc-/, /create rule flow_device_data: SELECT topic\(2\) as device_id, temperature FROM 'device\/\+\/data' → Kafka topic 'device-data'/,
       /dry run: nothing was changed/]) {
@@ -56,7 +67,8 @@ describe('up → up again → cleanup on an empty two-account AWS', () => {
   test('up creates every part, ending with an enabled rule and a summary', async () => {
     const result = await cli(['up', '--create-cluster'])
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, /IoT account \(B\) 222222222222: \d+ change\(s\), 0 adopted, 0 already in place/)
+    assert.match(result.stdout, /IoT account \(B\) 222222222222: \d+ steps changed, 0 in place$/m)
+    assert.deepEqual(stepCounts(result.stdout), planned, 'the run changes the steps its dry run counted')
     assert.match(result.stdout, /rule flow_device_data: messages on 'device\/\+\/data' go to Kafka topic 'device-data'/)
     assert.match(result.stdout, /next: iotctl doctor --stack flow {3}then: iotctl mqtt publish --topic device\/1\/data/)
 

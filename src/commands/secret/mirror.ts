@@ -38,7 +38,7 @@ Idempotent: a second run changes nothing. When both secrets exist but differ, it
     const result = await mirrorSecrets(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
     if (!this.jsonEnabled()) {
       const {renderInterruption, renderSteps} = await import('../../ui/report.ts')
-      this.log(renderSteps(result.steps))
+      this.log(renderSteps(result.steps, {dryRun: result.dryRun}))
       for (const line of result.restored) this.log(line)
       if (result.interrupted) this.logToStderr(renderInterruption(result.steps, 'iotctl secret mirror'))
       else if (flags['dry-run']) this.log('dry run: nothing was changed')

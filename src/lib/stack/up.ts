@@ -24,6 +24,8 @@ export interface AccountSummary {
   adopted: string[]
   /** How many resources were already in place and known. */
   inPlace: number
+  /** Steps, so that a dry run and the run after it count the same things: changed (or would change) and already in place. */
+  steps: {changed: number; inPlace: number}
   /** What reads found wrong that this run did not repair (a blackhole route, secrets that differ without --force). */
   attention: (Finding & {step: string})[]
 }
@@ -48,12 +50,16 @@ export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult
   const known = new Set(ctx.ledger.resources.map(key))
   const result = await applySteps(upGraph({createCluster: options.createCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
   const summary: Record<AccountRole, AccountSummary> = {
-    iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: []},
-    msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: []},
+    iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},
+    msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},
   }
   for (const report of result.reports) {
     const account = summary[report.account as AccountRole]
-    if (report.outcome === 'created' || report.outcome === 'would-create') account.created.push(...report.changes)
+    if (report.outcome === 'created' || report.outcome === 'would-create') {
+      account.created.push(...report.changes)
+      account.steps.changed++
+    }
+    if (report.outcome === 'unchanged') account.steps.inPlace++
     // A step that created read its findings before repairing them; the others still have them.
     if (report.outcome !== 'created') account.attention.push(...report.findings.map((f) => ({...f, step: report.id})))
     if (report.outcome !== 'unchanged') continue
