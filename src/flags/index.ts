@@ -92,4 +92,3 @@ export const ruleFlags = {
   'error-topic': Flags.string({summary: 'MQTT topic an error action republishes failed deliveries to, to see why delivery fails.', helpValue: '<topic>'}),
   'cluster-arn': Flags.string({summary: 'An existing MSK cluster (default: the config\'s msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
 }
-

@@ -35,8 +35,8 @@ function start(cwd: string, args: string[]): Running {
   const child = spawn(process.execPath, [binPath, ...args], {cwd, env: {...env(), NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d })
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d })
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({code, signal, stdout, stderr})))
   return {child, done}
 }
@@ -186,7 +186,7 @@ describe('two runs on one stack take turns', () => {
     run.child.kill('SIGINT')
     const result = await run.done
     assert.equal(result.code, 130, result.stderr)
-    assert.match(result.stderr, /interrupted while waiting for the lease of stack 'shared': nothing was changed/)
+    assert.match(result.stderr, /^iotctl: interrupted while taking the lease of stack 'shared': no change to the stack was started$/m)
     assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
     assert.equal((await leaseItem())?.holder, 'someone', 'the other holder\'s lease is untouched')
   })

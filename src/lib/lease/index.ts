@@ -187,7 +187,7 @@ export class StackLease {
   }
 
   #checkpoint(): void {
-    if (this.#options.signal?.aborted) throw new Interrupted(`interrupted while waiting for the lease of stack '${this.#options.stack}': nothing was changed`)
+    if (this.#options.signal?.aborted) throw new Interrupted(`interrupted while taking the lease of stack '${this.#options.stack}': no change to the stack was started`)
   }
 
   #failed(doing: string, error: unknown): Error {
