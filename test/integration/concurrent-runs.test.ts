@@ -73,8 +73,9 @@ async function tables(): Promise<string[]> {
 const waitingLine = (command: string) => new RegExp(`^waiting for stack '${stack}': iotctl ${command} on ${hostname()} \\(pid \\d+\\) since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z holds its lease; its lease expires in \\d+ s unless renewed`, 'm')
 
 before(async () => {
-  // Long enough that a run holds the lease while the other starts (AWS's waits are far longer).
-  aws = await startLocalAws({destinationActivationDelayMs: 1500, destinationDeletionDelayMs: 1500, clusterActivationDelayMs: 500})
+  // Long enough that a run holds the lease while the other starts (AWS's waits are far longer);
+  // a new lease table is CREATING for a second, as on AWS, so two first runs both ask to make it.
+  aws = await startLocalAws({destinationActivationDelayMs: 1500, destinationDeletionDelayMs: 1500, clusterActivationDelayMs: 500, tableActivationDelayMs: 1000})
   dirs = [mkdtempSync(join(tmpdir(), 'iotctl-job1-')), mkdtempSync(join(tmpdir(), 'iotctl-job2-'))]
 })
 

@@ -2,9 +2,10 @@
 // it (moto behind the stand-in): conditional writes decide who holds it, an
 // expired lease is taken, its old holder finds out at its next renewal and its
 // release leaves the new holder's lease alone, and the table is the stack's.
+// The local AWS keeps a new table CREATING for a while, as AWS does.
 import assert from 'node:assert/strict'
 import {after, before, test} from 'node:test'
-import {DescribeTableCommand, DynamoDBClient, GetItemCommand, ListTagsOfResourceCommand} from '@aws-sdk/client-dynamodb'
+import {CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, ListTagsOfResourceCommand, PutItemCommand} from '@aws-sdk/client-dynamodb'
 import {CheckFailed} from '../../src/lib/errors.ts'
 import {StackLease} from '../../src/lib/lease/index.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
@@ -59,4 +60,31 @@ test('an expired lease is taken; its old holder loses it at its next renewal, an
   assert.equal((await holderItem())?.command, 'cleanup', 'the new holder keeps it')
   await fresh.retire()
   await assert.rejects(holderItem(), (error: unknown) => (error as Error).name === 'ResourceNotFoundException')
+})
+
+test('local AWS: a new table is CREATING for tableActivationDelayMs (items refused as on AWS); the lease waits for ACTIVE', async () => {
+  aws.settings.tableActivationDelayMs = 1500
+  try {
+    const key = [{AttributeName: 'lease', KeyType: 'HASH' as const}]
+    const created = await dynamodb.send(new CreateTableCommand({TableName: 'probe', AttributeDefinitions: [{AttributeName: 'lease', AttributeType: 'S'}], KeySchema: key, BillingMode: 'PAY_PER_REQUEST'}))
+    assert.equal(created.TableDescription?.TableStatus, 'CREATING')
+    assert.equal((await dynamodb.send(new DescribeTableCommand({TableName: 'probe'}))).Table?.TableStatus, 'CREATING')
+    await assert.rejects(dynamodb.send(new PutItemCommand({TableName: 'probe', Item: {lease: {S: 'x'}}})), {name: 'ResourceNotFoundException'})
+    await assert.rejects(dynamodb.send(new CreateTableCommand({TableName: 'probe', AttributeDefinitions: [{AttributeName: 'lease', AttributeType: 'S'}], KeySchema: key, BillingMode: 'PAY_PER_REQUEST'})), {name: 'ResourceInUseException'})
+
+    aws.resetLog()
+    const held = new StackLease(dynamodb, {stack: 'line-4', command: 'up', ttlSeconds: 60, waitSeconds: 0})
+    assert.equal(await held.hold(), true)
+    const calls = aws.log().filter((r) => r.service === 'dynamodb').map((r) => `${r.operation} ${r.status}`)
+    assert.deepEqual(calls.slice(0, 2), ['PutItem 400', 'CreateTable 200'])
+    assert.ok(calls.includes('DescribeTable 200'), calls.join(', '))
+    assert.equal(calls.at(-1), 'PutItem 200')
+    await held.release()
+    // Conditional writes refused as on AWS, with the item that made them fail.
+    await dynamodb.send(new PutItemCommand({TableName: 'probe', Item: {lease: {S: 'x'}, holder: {S: 'a'}}}))
+    await assert.rejects(dynamodb.send(new PutItemCommand({TableName: 'probe', Item: {lease: {S: 'x'}, holder: {S: 'b'}}, ConditionExpression: 'attribute_not_exists(lease)', ReturnValuesOnConditionCheckFailure: 'ALL_OLD'})),
+      (error: unknown) => (error as Error).name === 'ConditionalCheckFailedException' && (error as {Item?: {holder?: {S?: string}}}).Item?.holder?.S === 'a')
+  } finally {
+    aws.settings.tableActivationDelayMs = 0
+  }
 })
