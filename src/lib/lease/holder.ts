@@ -36,7 +36,7 @@ function readOrUndefined(read: () => string): string | undefined {
   }
 }
 
-/** This process as a lease holder (the lease's expiry is set when it is written). */
+/** This process as a lease holder (`since` and the expiry are set when it is written). */
 export function thisProcess(command: string, now: number): Omit<LeaseHolder, 'expiresAt'> {
   const bootId = readOrUndefined(() => readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'))
   const pidNamespace = readOrUndefined(() => readlinkSync('/proc/self/ns/pid'))

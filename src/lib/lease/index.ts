@@ -195,7 +195,8 @@ export class StackLease {
   }
 
   async #write(self: Omit<LeaseHolder, 'expiresAt'>, now: number, guard: {condition: string; values: Record<string, {S: string} | {N: string}>}): Promise<void> {
-    const item = toItem({...self, expiresAt: now + this.#options.ttlSeconds * 1000})
+    // `since` is when this run took it, not when it began to wait.
+    const item = toItem({...self, since: new Date(now).toISOString(), expiresAt: now + this.#options.ttlSeconds * 1000})
     await dynamodbapi.putItem(this.#dynamodb, {
       TableName: this.table,
       Item: item,
