@@ -107,6 +107,7 @@ describe('two runs on one stack take turns', () => {
     assert.equal(two.code, 0, two.stderr)
     const waited = [one, two].filter((r) => waitingLine('up').test(r.stderr))
     assert.equal(waited.length, 1, `exactly one waited:\n${one.stderr}\n---\n${two.stderr}`)
+    assert.match(waited[0].stdout, /nothing to change: every part of the stack is in place/, 'the one that waited found the other\'s work done')
     assert.deepEqual(counts(await inventory(aws, [network])), oneOfEach)
     // Nothing was made twice: each creating call once, whichever run sent it.
     const creations = aws.mutatingRequests().filter((r) => r.status < 300).map((r) => `${r.service}:${r.operation}`)
