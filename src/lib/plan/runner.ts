@@ -279,9 +279,9 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
 /**
  * Cleanup's reads, under the stack's lease (unless --dry-run), so the plan is
  * what the run before left, not a stack another run is changing. Without a
- * lease table no run is changing the stack: a cleanup that finds nothing to
- * delete then takes no lease (and makes no table); one that does takes the
- * lease and reads again under it.
+ * lease table no run holds the lease: a cleanup that then finds nothing to
+ * delete takes none (and makes no table: it changes nothing another run could
+ * be using); one that finds something takes the lease and reads again under it.
  */
 async function readUnderLease(graph: StepGraph, ctx: StepContext, parallel: number, dryRun: boolean, anyToDelete: (observed: Map<string, Observation>) => boolean): Promise<Map<string, Observation>> {
   const lease = dryRun ? undefined : ctx.lease
