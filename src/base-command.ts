@@ -10,6 +10,7 @@ import {redactText} from './lib/redact/index.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
+import type {StackLease} from './lib/lease/index.ts'
 import {overridesOf, stackSettings, type FlagSetting, type SettingFlagValues} from './settings-flags.ts'
 import {invalidInputCode, usageMessage} from './usage.ts'
 
@@ -23,6 +24,11 @@ export interface ErrorDocument {
 export abstract class BaseCommand<T> extends Command {
   static override enableJsonFlag = true
   static override baseFlags = {...stackFlags}
+
+  /** --wait-lock, kept by loadStack for stepContext. */
+  #waitLock?: number
+  /** The stack's lease of a run that changes the stack, released in finally(). */
+  #lease?: StackLease
 
   /** Aborted on the first Ctrl-C: steps stop after the request in flight. */
   protected readonly interruption = new AbortController()
@@ -40,6 +46,10 @@ export abstract class BaseCommand<T> extends Command {
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    // Every exit path lets the stack's lease go: success, failure, Ctrl-C.
+    await this.#lease?.release().catch((failure: unknown) => {
+      process.stderr.write(`note: ${failure instanceof Error ? failure.message : String(failure)}; it expires by itself\n`)
+    })
     process.off('SIGINT', this.#onSigint)
     await super.finally(error)
   }
@@ -54,7 +64,8 @@ export abstract class BaseCommand<T> extends Command {
    * applied: --stack, --region and the profiles for every command that has them,
    * then the command's own rows of the table (src/settings-flags.ts).
    */
-  protected loadStack(flags: Partial<SettingFlagValues> & {config?: string}, table: readonly FlagSetting[] = []): LoadedSettings {
+  protected loadStack(flags: Partial<SettingFlagValues> & {config?: string; 'wait-lock'?: number}, table: readonly FlagSetting[] = []): LoadedSettings {
+    this.#waitLock = flags['wait-lock']
     return loadSettings(flags.config, overridesOf(flags, [...stackSettings, ...table]))
   }
 
@@ -62,10 +73,15 @@ export abstract class BaseCommand<T> extends Command {
    * Opens both accounts (or, with `mskOnly`, the MSK account alone, for the
    * `msk …` commands), resolves who they are and opens the ledger — after the
    * checks of `steps` on the settings alone, so bad input is exit 2 before any
-   * AWS call (even before the profiles are resolved).
+   * AWS call (even before the profiles are resolved). Without `dryRun` the
+   * context carries the stack's lease (`ctx.lease`, src/lib/lease), which the
+   * runner takes before the first change and finally() releases.
    */
   protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; mskOnly?: boolean; steps?: Pick<StepGraph, 'check' | 'steps'>}): Promise<StepContext> {
     const {createStepContext} = await import('./lib/plan/context.ts')
+    const {leaseSettings, StackLease} = await import('./lib/lease/index.ts')
+    // A run that changes the stack holds its lease (checked here, before any AWS request; taken before the first change).
+    const lease = options.dryRun ? undefined : leaseSettings(this.#waitLock)
     const settings = options.mskOnly ? (await import('./lib/msk/index.ts')).mskAccountOnly(loaded.settings) : loaded.settings
     const ctx = await createStepContext({
       settings,
@@ -76,6 +92,18 @@ export abstract class BaseCommand<T> extends Command {
       steps: options.steps,
       progress: (message) => this.debug(message),
     })
+    if (lease) {
+      // In the IoT account (the MSK account for the msk commands, which reach only that one).
+      const account = options.mskOnly ? ctx.accounts.msk : ctx.accounts.iot
+      this.#lease = ctx.lease = new StackLease(await account.dynamodb(), {
+        ...lease,
+        stack: ctx.stack,
+        command: (this.id ?? 'iotctl').replaceAll(':', ' '),
+        signal: this.interruption.signal,
+        // Waiting lines go to stderr even with --json: a CI log must say why the job is waiting.
+        progress: (message) => process.stderr.write(`${message}\n`),
+      })
+    }
     // The MSK commands point both sides at one handle: nothing to note then.
     if (!options.mskOnly && ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
       this.note(`note: both profiles resolve to account ${ctx.identities.iot.accountId}; continuing (same-account setups are valid)`)

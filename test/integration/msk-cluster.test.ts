@@ -94,7 +94,16 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     const mirror = await cli(['secret', 'mirror', '--iot-profile', 'iot', '--msk-profile', 'msk'])
     assert.equal(mirror.code, 0, mirror.stderr)
     const secretArn = (await mskSecrets.send(new DescribeSecretCommand({SecretId: 'AmazonMSK_iotctl'}))).ARN!
-    const result = await cli(['msk', 'associate-secret', '--msk-profile', 'msk', '--json'])
+    // The cluster stays CREATING until associate-secret has looked at it twice (so it is waiting), whatever the machine's load.
+    const activationDelay = aws.settings.clusterActivationDelayMs
+    aws.settings.clusterActivationDelayMs = 3_600_000
+    aws.resetLog()
+    const running = cli(['msk', 'associate-secret', '--msk-profile', 'msk', '--json'])
+    const looks = () => aws.log().filter((r) => r.service === 'kafka' && r.operation.startsWith('DescribeCluster') && r.status === 200).length
+    const deadline = Date.now() + 60_000
+    while (looks() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+    aws.settings.clusterActivationDelayMs = activationDelay
+    const result = await running
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stderr, /waiting for cluster iotctl to become ACTIVE/)
     assert.equal(jsonOf(result).secretArn, secretArn)

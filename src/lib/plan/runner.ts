@@ -169,6 +169,8 @@ export async function applySteps(steps: Steps<AnyStep>, ctx: StepContext, option
   // What the targets need, read once per context (a step read already in it is not read again).
   if (targets) await readSteps(whole.filter((s) => !targets.includes(s.id) && !ctx.outputs.has(s.id)), ctx, parallelOf(options))
   for (const step of graph.steps) await step.validate?.(ctx)
+  // Checked and validated, nothing changed yet: from here on, one run at a time per stack.
+  if (!options.dryRun) await ctx.lease?.hold()
   const reports = new Map<string, StepReport>()
   const stop = new Stop()
   runTask.plan?.(graph.steps.map((s) => ({title: s.title, waitsFor: graph.needsOf(s).map((n) => n.title)})))
@@ -226,8 +228,8 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
   const graph = graphOf(steps)
   const runTask = options.runTask ?? plainTaskRunner
   const parallel = parallelOf(options)
-  const observed = await readSteps(graph, ctx, parallel)
   const included = (step: AnyStep) => (options.include ? options.include(step) : step.cleanupByDefault !== false)
+  const observed = await readUnderLease(graph, ctx, parallel, options.dryRun, (found) => graph.steps.some((s) => included(s) && (found.get(s.id)?.resources.length ?? 0) > 0))
   const planned = new Map<string, StepReport>()
   for (const step of graph.steps) {
     const found = observed.get(step.id) ?? {resources: [], missing: []}
@@ -272,6 +274,22 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
   await runTask.finish?.()
   const ordered = inDeleteOrder(reports)
   return {reports: ordered, interrupted: stop.end(ordered), confirmed: true}
+}
+
+/**
+ * Cleanup's reads, under the stack's lease (unless --dry-run), so the plan is
+ * what the run before left, not a stack another run is changing. Without a
+ * lease table no run holds the lease: a cleanup that then finds nothing to
+ * delete takes none (and makes no table: it changes nothing another run could
+ * be using); one that finds something takes the lease and reads again under it.
+ */
+async function readUnderLease(graph: StepGraph, ctx: StepContext, parallel: number, dryRun: boolean, anyToDelete: (observed: Map<string, Observation>) => boolean): Promise<Map<string, Observation>> {
+  const lease = dryRun ? undefined : ctx.lease
+  if (!lease || await lease.hold({create: false})) return readSteps(graph, ctx, parallel)
+  const first = await readSteps(graph, ctx, parallel)
+  if (!anyToDelete(first)) return first
+  await lease.hold()
+  return readSteps(graph, ctx, parallel)
 }
 
 /**

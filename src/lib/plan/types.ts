@@ -5,6 +5,7 @@
 import type {AccountRole, Accounts, CallerIdentity} from '../aws/account.ts'
 import type {SettingOrigins} from '../config/origins.ts'
 import type {IotctlConfig} from '../config/schema.ts'
+import type {StackLease} from '../lease/index.ts'
 import type {FactKey, Facts} from './facts.ts'
 import type {Ledger} from './ledger.ts'
 
@@ -75,6 +76,14 @@ export interface StepContext {
   options: Record<string, unknown>
   /** Steps whose check of the settings already passed (when the context was made), so the runner does not check them again. */
   checked?: ReadonlySet<string>
+  /**
+   * The stack's lease (src/lib/lease), on contexts of runs that change the
+   * stack (none with --dry-run, doctor, status). The runner holds it from
+   * after the checks to the end of the run; code that changes the stack
+   * outside the runner calls `hold()` before its first change. A lease lost
+   * while held stops the run at the next checkpoint.
+   */
+  lease?: StackLease
 }
 
 interface StepBase {
