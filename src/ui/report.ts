@@ -20,6 +20,7 @@ export function renderSteps(reports: StepReport[]): string {
     if (report.outcome === 'would-create' && report.after.length > 0) lines.push(`    after: ${report.after.join(', ')}`)
     for (const change of report.changes) lines.push(`    ${change}`)
     for (const finding of report.findings) lines.push(`    ${finding.kind}: ${finding.text}${finding.fix ? ` (${finding.fix})` : ''}`)
+    for (const left of report.leftInPlace ?? []) lines.push(`    left in place: ${left.kind} ${left.id}: ${left.reason}`)
     for (const note of report.notes) lines.push(`    (${note})`)
   }
   return lines.join('\n')

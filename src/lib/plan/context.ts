@@ -36,9 +36,10 @@ export async function resolveIdentities(accounts: Accounts): Promise<Record<Acco
 
 export async function createStepContext(options: ContextOptions): Promise<StepContext> {
   options.steps?.check(options.settings)
+  // A ledger that is not this stack's is bad input: refused before any AWS request.
+  const ledger = Ledger.open(options.stateDirectory, options.settings.stack, {readOnly: options.dryRun})
   const accounts = await openAccounts(options.settings)
   const identities = await resolveIdentities(accounts)
-  const ledger = Ledger.open(options.stateDirectory, options.settings.stack, {readOnly: options.dryRun})
   return {
     stack: options.settings.stack,
     settings: options.settings,

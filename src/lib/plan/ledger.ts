@@ -3,6 +3,7 @@
 // which profile — identifiers only, never a secret value.
 import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {dirname, join} from 'node:path'
+import {z} from 'zod'
 import {InputError} from '../errors.ts'
 import type {ResourceRecord} from './types.ts'
 
@@ -31,19 +32,32 @@ export class Ledger {
     return join(directory, `${stack}.json`)
   }
 
-  /** Opens the stack's ledger; a missing file is an empty ledger. */
+  /**
+   * Opens the stack's ledger; a missing file is an empty ledger. A file that is
+   * not a ledger, or a ledger of another stack (a copy, a rename, a hand edit),
+   * is refused (InputError, exit 2) before any AWS request: its records would
+   * otherwise be taken as hints about this stack's resources.
+   */
   static open(directory: string, stack: string, options: {readOnly?: boolean} = {}): Ledger {
     const path = Ledger.pathFor(directory, stack)
-    let resources: ResourceRecord[] = []
+    let text: string
     try {
-      const document = JSON.parse(readFileSync(path, 'utf8')) as LedgerDocument
-      if (document.version !== 1 || !Array.isArray(document.resources)) throw new Error('unexpected format')
-      resources = document.resources
+      text = readFileSync(path, 'utf8')
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT') throw new InputError(`ledger ${path} cannot be read (${code ?? (error as Error).message}); move it away to rebuild it from tags`)
+      if (code === 'ENOENT') return new Ledger(path, stack, [], options.readOnly ?? false)
+      throw new InputError(`ledger ${path} cannot be read (${code ?? String(error)}); move it away to rebuild it from tags`)
     }
-    return new Ledger(path, stack, resources, options.readOnly ?? false)
+    const parsed = ledgerDocument.safeParse(parseJson(text))
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const where = issue?.path.length ? ` at ${issue.path.join('.')}` : ''
+      throw new InputError(`ledger ${path} cannot be read (not an iotctl ledger: ${issue?.message ?? 'unexpected format'}${where}); move it away to rebuild it from tags`)
+    }
+    if (parsed.data.stack !== stack) {
+      throw new InputError(`ledger ${path} belongs to stack '${parsed.data.stack}', not to stack '${stack}': move it away (cleanup then finds stack '${stack}' by its tags)`)
+    }
+    return new Ledger(path, stack, parsed.data.resources, options.readOnly ?? false)
   }
 
   get resources(): readonly ResourceRecord[] {
@@ -79,6 +93,32 @@ export class Ledger {
     const temporary = `${this.path}.${process.pid}.tmp`
     writeFileSync(temporary, JSON.stringify(document, null, 2) + '\n', {mode: 0o600})
     renameSync(temporary, this.path)
+  }
+}
+
+const resourceRecord = z.object({
+  step: z.string().min(1),
+  kind: z.string().min(1),
+  id: z.string().min(1),
+  account: z.enum(['iot', 'msk']),
+  accountId: z.string(),
+  region: z.string(),
+  profile: z.string().optional(),
+  attrs: z.record(z.string(), z.string()).optional(),
+})
+
+const ledgerDocument = z.object({
+  version: z.literal(1),
+  stack: z.string(),
+  updatedAt: z.string().optional(),
+  resources: z.array(resourceRecord),
+})
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
   }
 }
 
