@@ -38,3 +38,14 @@ test('a finding shows with its kind and fix in the step list and in up\'s summar
   })
   assert.match(summary, /^MSK account \(A\) 111111111111: 0 change\(s\), 0 adopted, 3 already in place\n {2}broken: route rtb-1 → 10\.20\.0\.0\/16 is a blackhole — iotctl cleanup, then iotctl up$/m)
 })
+
+test('what cleanup leaves in place is one line each, with why', () => {
+  const text = renderSteps([report({outcome: 'deleted', changes: ['delete ec2:route rtb-1:10.10.0.0/16 (iot account 222222222222)'], leftInPlace: [
+    {kind: 'ec2:route', id: 'rtb-2:10.10.0.0/16', account: 'iot', reason: 'now targets igw-1, not the stack\'s peering pcx-1; not deleted'},
+  ]})])
+  assert.deepEqual(text.split('\n'), [
+    '- thing [iot]: deleted',
+    '    delete ec2:route rtb-1:10.10.0.0/16 (iot account 222222222222)',
+    '    left in place: ec2:route rtb-2:10.10.0.0/16: now targets igw-1, not the stack\'s peering pcx-1; not deleted',
+  ])
+})
