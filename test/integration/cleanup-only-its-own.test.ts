@@ -185,6 +185,25 @@ describe('cleanup touches only what the stack made', () => {
     assert.match(said[0], new RegExp(`now targets ${gateway}`))
     assert.equal(await peeringState(ours.VpcPeeringConnectionId), 'deleted', 'the stack\'s peering went')
   })
+
+  test('with the ledger gone, the mark on the stack\'s thing still tells its certificate from a foreign one (--json)', async () => {
+    const device = await cli(['device', 'create', 'dev2', '--out', join(cwd, 'certs'), '--json'])
+    assert.equal(device.code, 0, device.stderr)
+    const own = jsonOf(device).certificateId as string
+    const stranger = await iot.send(new CreateKeysAndCertificateCommand({setAsActive: true}))
+    await iot.send(new AttachThingPrincipalCommand({thingName: 'dev2', principal: stranger.certificateArn}))
+    rmSync(join(cwd, '.iotctl'), {recursive: true, force: true})
+
+    const result = await cli(['cleanup', '--yes', '--json'])
+    assert.equal(result.code, 0, result.stderr)
+    const devices = (jsonOf(result).steps as {id: string; outcome: string; resources: {id: string}[]; leftInPlace?: {id: string; reason: string}[]}[]).find((s) => s.id === 'devices')!
+    assert.equal(devices.outcome, 'deleted')
+    assert.ok(devices.resources.some((r) => r.id === own))
+    assert.deepEqual(devices.leftInPlace?.map((l) => l.id), [stranger.certificateId])
+    assert.match(devices.leftInPlace?.[0]?.reason ?? '', /only detached from thing dev2, never deactivated or deleted/)
+    await assert.rejects(iot.send(new DescribeCertificateCommand({certificateId: own})), /ResourceNotFound/)
+    assert.deepEqual(await certificate(stranger.certificateId!), {status: 'ACTIVE', things: [], policies: []})
+  })
 })
 
 // Drives a command in a pseudo-terminal: when the confirmation question is drawn,
