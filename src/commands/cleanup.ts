@@ -58,8 +58,10 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
       rerun: 'iotctl cleanup',
       dryRun: () => `dry run: ${result.deleted} resource(s) would be deleted; nothing was changed`,
       done: () => {
-        if (result.deleted === 0 && !result.steps.some((s) => s.outcome === 'would-delete')) return `nothing to delete for stack '${ctx.stack}'`
-        return result.confirmed ? `deleted ${result.deleted} resource(s) of stack '${ctx.stack}'` : 'cancelled: nothing was deleted'
+        const left = result.steps.reduce((n, s) => n + (s.leftInPlace?.length ?? 0), 0)
+        const kept = left > 0 ? `; ${left} left in place (not the stack's, see above)` : ''
+        if (result.deleted === 0 && !result.steps.some((s) => s.outcome === 'would-delete')) return `nothing to delete for stack '${ctx.stack}'${kept}`
+        return result.confirmed ? `deleted ${result.deleted} resource(s) of stack '${ctx.stack}'${kept}` : 'cancelled: nothing was deleted'
       },
     })
     return result

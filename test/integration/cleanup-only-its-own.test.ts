@@ -152,6 +152,7 @@ describe('cleanup touches only what the stack made', () => {
       assert.equal(lines.length, 1, `one line for ${id}:\n${result.stdout}`)
       assert.match(lines[0], /left in place/)
     }
+    assert.match(result.stdout, /^deleted \d+ resource\(s\) of stack 'own'; 3 left in place \(not the stack's, see above\)$/m)
     await assert.rejects(iot.send(new DescribeCertificateCommand({certificateId: ownCertificate})), /ResourceNotFound/)
     for (const id of Object.values(foreign)) {
       const left = await certificate(id)
