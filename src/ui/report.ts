@@ -22,6 +22,7 @@ export function renderSteps(reports: StepReport[], options: {dryRun?: boolean} =
     if (report.outcome === 'would-create' && report.after.length > 0) lines.push(`    after: ${report.after.join(', ')}`)
     for (const change of report.changes) lines.push(`    ${change}`)
     for (const finding of report.findings) lines.push(`    ${finding.kind}: ${finding.text}${finding.fix ? ` (${finding.fix})` : ''}`)
+    for (const left of report.leftInPlace ?? []) lines.push(`    left in place: ${left.kind} ${left.id}: ${left.reason}`)
     // A read's notes describe the resource as it was found: after a deletion, say so.
     const found = report.outcome === 'deleted' || report.outcome === 'would-delete' ? 'before deletion: ' : ''
     for (const note of report.notes) lines.push(`    (${found}${note})`)

@@ -189,6 +189,22 @@ test('cleanup disassociates exactly the recorded pair; a cluster already gone co
   await scramAssociationStep.delete(gone.ctx, [record])
 })
 
+test('cleanup\'s read: a secret the ledger names is the stack\'s only when its tag says so (a foreign secret on the cluster stays associated)', async () => {
+  const foreignArn = `arn:aws:secretsmanager:us-east-1:${account}:secret:AmazonMSK_team-XyZ123`
+  const taggedArn = `arn:aws:secretsmanager:us-east-1:${account}:secret:AmazonMSK_demo_old-QwErTy`
+  const {ctx, mocks} = mskAccount({msk: {clusterArn}})
+  mocks.kafka.on(DescribeClusterV2Command, {ClusterArn: clusterArn}).resolves({ClusterInfo: scramCluster})
+  mocks.kafka.on(ListScramSecretsCommand).resolves({SecretArnList: [foreignArn, taggedArn]})
+  mocks.sm.on(DescribeSecretCommand, {SecretId: foreignArn}).resolves({ARN: foreignArn, Name: 'AmazonMSK_team', Tags: [{Key: 'owner', Value: 'team'}]})
+  mocks.sm.on(DescribeSecretCommand, {SecretId: taggedArn}).resolves({ARN: taggedArn, Name: 'AmazonMSK_demo_old', Tags: [{Key: 'iotctl:stack', Value: 'demo'}]})
+  const hint = (secret: string): ResourceRecord => ({step: 'scram-association', kind: 'kafka:scram-association', id: `${clusterArn}|${secret}`, account: 'msk', accountId: account, region: 'us-east-1', attrs: {clusterArn, secretArn: secret}})
+  ctx.ledger.put(hint(foreignArn))
+  ctx.ledger.put(hint(taggedArn))
+  const observed = await scramAssociationStep.read(ctx)
+  assert.deepEqual(observed.resources.map((r) => r.attrs?.secretArn), [taggedArn])
+  assert.deepEqual(mutatingCalls(mocks), [])
+})
+
 test('brokers: the whole GetBootstrapBrokers answer; no SASL/SCRAM string is exit 1', async () => {
   const {ctx, mocks} = mskAccount({msk: {clusterArn}})
   mocks.kafka.on(DescribeClusterV2Command, {ClusterArn: clusterArn}).resolves({ClusterInfo: scramCluster})

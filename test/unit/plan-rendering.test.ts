@@ -50,3 +50,14 @@ test('a dry run shows nothing as done: a step with nothing to do says so, withou
   assert.deepEqual(renderSteps(steps, {dryRun: true}).split('\n'), ['· VPC peering [iot]: in place, nothing to do', '+ routes [iot]: would create', '    add route'])
   assert.match(renderSteps(steps), /^✓ VPC peering \[iot\]: in place$/m)
 })
+
+test('what cleanup leaves in place is one line each, with why', () => {
+  const text = renderSteps([report({outcome: 'deleted', changes: ['delete ec2:route rtb-1:10.10.0.0/16 (iot account 222222222222)'], leftInPlace: [
+    {kind: 'ec2:route', id: 'rtb-2:10.10.0.0/16', account: 'iot', reason: 'now targets igw-1, not the stack\'s peering pcx-1; not deleted'},
+  ]})])
+  assert.deepEqual(text.split('\n'), [
+    '- thing [iot]: deleted',
+    '    delete ec2:route rtb-1:10.10.0.0/16 (iot account 222222222222)',
+    '    left in place: ec2:route rtb-2:10.10.0.0/16: now targets igw-1, not the stack\'s peering pcx-1; not deleted',
+  ])
+})

@@ -18,6 +18,26 @@ const maxPolicyName = 128
  */
 export const stackAttribute = 'iotctl_stack'
 
+/**
+ * Certificates cannot be tagged (CreateKeysAndCertificate takes no tags; the AWS IoT
+ * developer guide, "Tagging your AWS IoT resources", lists no certificate among the
+ * taggable resources), so `device create` marks the ones it makes on the stack's
+ * thing: this attribute lists their ids, and cleanup deletes a certificate only when
+ * a stack thing marks it (or the ledger records it and it hangs on the stack's
+ * thing or policy). Any other certificate is only detached.
+ */
+export const certificatesAttribute = 'iotctl_certs'
+
+/** 64 hex digits and a comma each: what fits the 800 characters of an attribute value. */
+export const maxCertificateMarks = 12
+
+const certificateIdPattern = /^[0-9a-f]{64}$/
+
+/** The certificate ids a thing's attributes mark as made by iotctl. */
+export function certificateMarks(attributes: Record<string, string> | undefined): string[] {
+  return (attributes?.[certificatesAttribute] ?? '').split(',').filter((id) => certificateIdPattern.test(id))
+}
+
 export function checkThingName(name: string): string {
   if (!thingNamePattern.test(name)) {
     throw new InputError(`thing name ${JSON.stringify(name)} must be 1-128 letters, digits, ':', '_' or '-' (e.g. sensor-1)`)

@@ -12,6 +12,8 @@ import {settingName} from '../config/origins.ts'
 export const roleArnFact = factKey<string>('iot.roleArn')
 /** The IoT role's statement in B's stack key policy, once in place: the key's id. */
 export const keyUserFact = factKey<string>('iot.keyUser')
+/** Set by the role step's read: a role of the stack's name exists without the stack's tag (somebody else's). */
+export const foreignRoleFact = factKey<boolean>('iot.role.foreign')
 /** The stack's VPC topic rule destination, once ENABLED: its ARN. */
 export const destinationArnFact = factKey<string>('iot.destinationArn')
 

@@ -10,6 +10,7 @@ import {factKey} from '../plan/facts.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
+import {describeSecret, isStackSecret} from '../secrets/store.ts'
 import {mskSecretOf, secretFact, secretPlannedFact} from '../secrets/secret-steps.ts'
 import {checkBrokerCount, checkSubnetLayout, clusterSpecOf, createClusterRequest} from './cluster-spec.ts'
 import {associatedSecrets, clusterFact, clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
@@ -172,7 +173,13 @@ export const scramAssociationStep: Step = {
     const secret = await mskSecretOf(ctx)
     if (secret?.ARN) stackSecrets.add(secret.ARN)
     const ledger = ctx.ledger.forStep('scram-association')
-    for (const record of ledger) if (record.attrs?.secretArn) stackSecrets.add(record.attrs.secretArn)
+    // A secret the ledger names is the stack's only when its tag says so: cleanup never disassociates somebody else's.
+    for (const record of ledger) {
+      const secretArn = record.attrs?.secretArn
+      if (!secretArn || stackSecrets.has(secretArn)) continue
+      const described = await describeSecret(await ctx.accounts.msk.secrets(), secretArn, `reading secret ${secretArn} (MSK account)`)
+      if (isStackSecret(described, ctx.stack)) stackSecrets.add(secretArn)
+    }
     const clusters = new Set([cluster?.ClusterArn, ...ledger.map((r) => r.attrs?.clusterArn)].filter((arn): arn is string => Boolean(arn)))
     const resources: ResourceRecord[] = []
     let associatedWithCurrent: string[] = []

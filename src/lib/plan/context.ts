@@ -36,7 +36,7 @@ export async function resolveIdentities(accounts: Accounts): Promise<Record<Acco
 
 export async function createStepContext(options: ContextOptions): Promise<StepContext> {
   options.steps?.check(options.settings)
-  // Before any AWS call: a ledger that cannot be read or written is bad input.
+  // Before any AWS call: a ledger that cannot be read or written, or is not this stack's, is bad input.
   const ledger = Ledger.open(options.stateDirectory, options.settings.stack, {readOnly: options.dryRun})
   const accounts = await openAccounts(options.settings)
   const identities = await resolveIdentities(accounts)

@@ -4,6 +4,7 @@
 // It decides what cleanup deletes, so only the user may change its directory.
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {z} from 'zod'
 import {InputError} from '../errors.ts'
 import {checkPrivateDirectory, writePrivateFile} from '../files/private-file.ts'
 import type {ResourceRecord} from './types.ts'
@@ -39,20 +40,31 @@ export class Ledger {
   /**
    * Opens the stack's ledger; a missing file is an empty ledger. One that will
    * be written needs a state directory only the user can change (InputError).
+   * A file that is not a ledger, or a ledger of another stack (a copy, a rename,
+   * a hand edit), is refused (InputError, exit 2) before any AWS request: its
+   * records would otherwise be taken as hints about this stack's resources.
    */
   static open(directory: string, stack: string, options: {readOnly?: boolean} = {}): Ledger {
     if (!options.readOnly) checkPrivateDirectory(directory, STATE_DIRECTORY)
     const path = Ledger.pathFor(directory, stack)
-    let resources: ResourceRecord[] = []
+    let text: string
     try {
-      const document = JSON.parse(readFileSync(path, 'utf8')) as LedgerDocument
-      if (document.version !== 1 || !Array.isArray(document.resources)) throw new Error('unexpected format')
-      resources = document.resources
+      text = readFileSync(path, 'utf8')
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT') throw new InputError(`ledger ${path} cannot be read (${code ?? (error as Error).message}); move it away to rebuild it from tags`)
+      if (code === 'ENOENT') return new Ledger(path, stack, [], options.readOnly ?? false)
+      throw new InputError(`ledger ${path} cannot be read (${code ?? String(error)}); move it away to rebuild it from tags`)
     }
-    return new Ledger(path, stack, resources, options.readOnly ?? false)
+    const parsed = ledgerDocument.safeParse(parseJson(text))
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const where = issue?.path.length ? ` at ${issue.path.join('.')}` : ''
+      throw new InputError(`ledger ${path} cannot be read (not an iotctl ledger: ${issue?.message ?? 'unexpected format'}${where}); move it away to rebuild it from tags`)
+    }
+    if (parsed.data.stack !== stack) {
+      throw new InputError(`ledger ${path} belongs to stack '${parsed.data.stack}', not to stack '${stack}': move it away (cleanup then finds stack '${stack}' by its tags)`)
+    }
+    return new Ledger(path, stack, parsed.data.resources, options.readOnly ?? false)
   }
 
   get resources(): readonly ResourceRecord[] {
@@ -85,6 +97,32 @@ export class Ledger {
     if (this.readOnly) return
     const document: LedgerDocument = {version: 1, stack: this.stack, updatedAt: new Date().toISOString(), resources: this.#resources}
     writePrivateFile(this.path, JSON.stringify(document, null, 2) + '\n', {label: STATE_DIRECTORY})
+  }
+}
+
+const resourceRecord = z.object({
+  step: z.string().min(1),
+  kind: z.string().min(1),
+  id: z.string().min(1),
+  account: z.enum(['iot', 'msk']),
+  accountId: z.string(),
+  region: z.string(),
+  profile: z.string().optional(),
+  attrs: z.record(z.string(), z.string()).optional(),
+})
+
+const ledgerDocument = z.object({
+  version: z.literal(1),
+  stack: z.string(),
+  updatedAt: z.string().optional(),
+  resources: z.array(resourceRecord),
+})
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
   }
 }
 

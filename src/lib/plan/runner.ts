@@ -6,7 +6,7 @@
 import type {AccountRole} from '../aws/account.ts'
 import {Interrupted} from '../errors.ts'
 import {StepGraph} from './graph.ts'
-import {isManaged, type AnyStep, type Finding, type Observation, type ResourceRecord, type StepContext} from './types.ts'
+import {isManaged, type AnyStep, type Finding, type LeftInPlace, type Observation, type ResourceRecord, type StepContext} from './types.ts'
 
 export type StepOutcome =
   | 'created' // something was missing and is now there
@@ -31,6 +31,8 @@ export interface StepReport {
   /** What the step's read found wrong (broken, drifted, restorable), for scripts: read these, not the notes. */
   findings: Finding[]
   resources: ResourceRecord[]
+  /** Cleanup: what it found beside the stack's resources and left alone, one entry each, with why (set when there is any). */
+  leftInPlace?: LeftInPlace[]
   /** Step ids this step waited for (dependencies in the graph), for plans and --json. */
   after: string[]
   /** Wall time the step took, when it ran. */
@@ -255,13 +257,13 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
     }
     const began = Date.now()
     try {
-      await runTask.run(step.title, async (progress) => {
+      const result = await runTask.run(step.title, async (progress) => {
         const scope = stepScope(ctx, stop, progress)
         scope.checkpoint()
-        await step.delete(scope, report.resources)
+        return step.delete(scope, report.resources)
       })
       ctx.ledger.replaceStep(step.id, [])
-      reports.set(step.id, {...report, outcome: 'deleted', seconds: (Date.now() - began) / 1000})
+      reports.set(step.id, {...withLeftInPlace(report, result?.leftInPlace ?? []), outcome: 'deleted', seconds: (Date.now() - began) / 1000})
       return true
     } catch (error) {
       stop.record(error)
@@ -335,7 +337,16 @@ export function describeRecord(record: ResourceRecord): string {
 }
 
 function reportOf(graph: StepGraph, step: AnyStep, outcome: StepOutcome, changes: string[], observed: Observation, resources: ResourceRecord[]): StepReport {
-  return {...base(graph, step), outcome, changes, notes: observed.notes ?? [], findings: observed.findings ?? [], resources}
+  const report: StepReport = {...base(graph, step), outcome, changes, notes: observed.notes ?? [], findings: observed.findings ?? [], resources}
+  return observed.leftInPlace?.length ? {...report, leftInPlace: observed.leftInPlace} : report
+}
+
+/** A deletion's report once the step left some of its planned resources alone: those are no longer counted as deleted. */
+function withLeftInPlace(report: StepReport, left: LeftInPlace[]): StepReport {
+  if (left.length === 0) return report
+  const isLeft = (r: ResourceRecord) => left.some((l) => l.kind === r.kind && l.id === r.id && l.account === r.account)
+  const resources = report.resources.filter((r) => !isLeft(r))
+  return {...report, resources, changes: resources.map((r) => `delete ${describeRecord(r)}`), leftInPlace: [...(report.leftInPlace ?? []), ...left]}
 }
 
 function base(graph: StepGraph, step: AnyStep): Pick<StepReport, 'id' | 'title' | 'account' | 'after'> {

@@ -43,6 +43,25 @@ export interface Finding {
   fix?: string
 }
 
+/**
+ * Something cleanup found beside the stack's resources but leaves alone, because
+ * nothing confirms the stack made it: a certificate attached to the stack's thing
+ * that iotctl did not create, a route pointed elsewhere since the plan was shown.
+ * One line each in the report, and in --json.
+ */
+export interface LeftInPlace {
+  kind: string
+  id: string
+  account: AccountRole
+  /** Why, and what cleanup did instead (e.g. detached it from the stack's thing). */
+  reason: string
+}
+
+/** What a step's delete leaves behind on purpose (see LeftInPlace). */
+export interface DeleteResult {
+  leftInPlace: LeftInPlace[]
+}
+
 /** What a step's read found. */
 export interface Observation {
   /** Resources that exist and carry the stack's tag or construction mark. */
@@ -53,6 +72,8 @@ export interface Observation {
   findings?: Finding[]
   /** Facts worth showing that are not problems: adopted from tags, another VPC's peering. */
   notes?: string[]
+  /** What cleanup will leave alone although it hangs on the stack's resources. */
+  leftInPlace?: LeftInPlace[]
 }
 
 /** Settings of one stack: the config file with flags applied and a stack name; `origins` says which came from where. */
@@ -115,8 +136,12 @@ interface StepBase {
   validate?(ctx: StepContext): Promise<void>
   /** Finds what exists and is the stack's (by tags, construction marks and the ledger). */
   read(ctx: StepContext): Promise<Observation>
-  /** Deletes the given resources; "not found" counts as done. */
-  delete(ctx: StepContext, resources: ResourceRecord[]): Promise<void>
+  /**
+   * Deletes the given resources; "not found" counts as done. A resource that is
+   * no longer the stack's when its turn comes (re-read just before) is left
+   * alone and returned in `leftInPlace`.
+   */
+  delete(ctx: StepContext, resources: ResourceRecord[]): Promise<void | DeleteResult>
   /** When false, cleanup leaves the step's resources alone (e.g. the cluster without --include-cluster). */
   cleanupByDefault?: boolean
 }
