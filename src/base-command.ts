@@ -120,9 +120,18 @@ export abstract class BaseCommand<T> extends Command {
     return openAccount(loaded.settings, role)
   }
 
-  protected async taskRunner(): Promise<TaskRunner> {
+  /** The live list on a terminal showed each step's result: the step list is not printed again there. */
+  #stepsShown = false
+
+  /**
+   * Progress of a run: a live list on a terminal, plain lines in logs. A dry
+   * run only reads, quickly, and its plan follows on stdout: no progress then.
+   */
+  protected async taskRunner(options: {dryRun?: boolean} = {}): Promise<TaskRunner> {
     const {taskRunnerFor} = await import('./ui/progress.ts')
-    return taskRunnerFor({silent: false})
+    const progress = await taskRunnerFor({silent: options.dryRun === true})
+    this.#stepsShown = progress.showsResults
+    return progress.runner
   }
 
   /**
@@ -132,13 +141,20 @@ export abstract class BaseCommand<T> extends Command {
    */
   protected async finishSteps(result: {steps: StepReport[]; interrupted: boolean; dryRun: boolean}, words: {rerun: string; done: () => string; dryRun?: () => string; summary?: () => string}): Promise<void> {
     if (!this.jsonEnabled()) {
-      const {renderInterruption, renderSteps} = await import('./ui/report.ts')
-      this.log(renderSteps(result.steps, {dryRun: result.dryRun}))
+      const {renderInterruption} = await import('./ui/report.ts')
+      await this.logSteps(result.steps, result.dryRun)
       if (result.interrupted) this.logToStderr(renderInterruption(result.steps, words.rerun))
       else this.log(result.dryRun ? (words.dryRun?.() ?? 'dry run: nothing was changed') : words.done())
       if (!result.interrupted && words.summary) this.log(words.summary())
     }
     if (result.interrupted) this.failWith(130)
+  }
+
+  /** The step list on stdout, unless the live list on this terminal already ended showing each step's result. */
+  protected async logSteps(steps: StepReport[], dryRun: boolean): Promise<void> {
+    if (this.#stepsShown && process.stdout.isTTY) return
+    const {renderSteps} = await import('./ui/report.ts')
+    this.log(renderSteps(steps, {dryRun}))
   }
 
   /** Sets the exit code for a run that finished but found something wrong (status, doctor). */

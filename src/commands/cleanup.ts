@@ -48,7 +48,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
     }
     const result = await cleanupStack(ctx, {
       dryRun: flags['dry-run'],
-      runTask: await this.taskRunner(),
+      runTask: await this.taskRunner({dryRun: flags['dry-run']}),
       parallel: flags.parallel,
       confirm,
       includeOptional: flags['include-cluster'] ? ['msk-cluster'] : [],

@@ -72,6 +72,11 @@ describe('up → up again → cleanup on an empty two-account AWS', () => {
     assert.equal(result.code, 0, result.stderr)
     assert.match(result.stdout, /IoT account \(B\) 222222222222: \d+ steps changed, 0 in place$/m)
     assert.deepEqual(stepCounts(result.stdout), planned, 'the run counts the steps its dry run counted')
+    // In a log (no terminal) each step's result is said once: the step list, not a progress line as well.
+    const said = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => /^[+✓·=!✗…-] .* \[(iot|msk)\]: /.test(line))
+    const titles = said.map((line) => line.replace(/^. /, '').replace(/: .*$/, ''))
+    assert.deepEqual(titles.filter((title, i) => titles.indexOf(title) !== i), [], `a step said twice:\n${said.join('\n')}`)
+    assert.doesNotMatch(result.stderr, /^✓ /m, 'no completion lines on stderr besides the step list')
     assert.match(result.stdout, /rule flow_device_data: messages on 'device\/\+\/data' go to Kafka topic 'device-data'/)
     assert.match(result.stdout, /next: iotctl doctor --stack flow {3}then: iotctl mqtt publish --topic device\/1\/data/)
 

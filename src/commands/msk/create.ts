@@ -36,7 +36,7 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
     const {noWaitOption} = await import('../../lib/msk/steps.ts')
     clusterSpecOf(loaded.settings)
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait']}, mskOnly: true})
-    const result = await createCluster(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const result = await createCluster(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {rerun: 'iotctl msk create', done: () => `cluster ${result.clusterName} is ${result.state}: ${result.clusterArn}`})
     return result
   }

@@ -50,6 +50,8 @@ export interface TaskRunner {
   run<T>(title: string, work: (progress: (message: string) => void) => Promise<T>): Promise<T>
   /** A planned step that will not run (not reached, nothing to do). */
   skip?(title: string): void
+  /** A step's final report, once known (a live list turns the step's line into its result). */
+  settle?(title: string, report: StepReport): void
   /** After the run; resolves when the display is settled. */
   finish?(): Promise<void>
 }
@@ -205,6 +207,9 @@ export async function applySteps(steps: Steps<AnyStep>, ctx: StepContext, option
       if (error instanceof Interrupted) reports.set(step.id, changing ? interruptedIn(graph, step, ctx) : skipped(graph, step))
       else reports.set(step.id, {...skipped(graph, step), outcome: 'failed'})
       return false
+    } finally {
+      const settled = reports.get(step.id)
+      if (settled) runTask.settle?.(step.title, settled)
     }
   })
   const ordered = graph.steps.map((step) => reports.get(step.id) ?? skipped(graph, step))
@@ -270,6 +275,9 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
       if (error instanceof Interrupted) reports.set(step.id, {...interruptedIn(graph, step, ctx), changes: report.changes})
       else reports.set(step.id, {...report, outcome: 'failed'})
       return false
+    } finally {
+      const settled = reports.get(step.id)
+      if (settled) runTask.settle?.(step.title, settled)
     }
   })
   for (const step of deleting) if (!reports.has(step.id)) runTask.skip?.(step.title)
