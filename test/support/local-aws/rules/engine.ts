@@ -134,6 +134,16 @@ export class RulesEngine {
     this.#authorizer = authorizer
   }
 
+  /**
+   * Before a rule change is applied: rules still being read for messages that
+   * arrived before it finish reading first, so those messages meet the rules
+   * as they were when they arrived (a message published while a rule was
+   * disabled is not run by it because the enable came in during the read).
+   */
+  async beforeRulesChange(account: string, region: string): Promise<void> {
+    await this.#rules.get(`${account}/${region}`)?.catch(() => undefined)
+  }
+
   /** A rule of this account and region was created, replaced, deleted, enabled or disabled. */
   rulesChanged(account: string, region: string): void {
     this.#rules.delete(`${account}/${region}`)

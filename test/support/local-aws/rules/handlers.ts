@@ -21,6 +21,7 @@ export function topicRuleHandlers(engine: RulesEngine, existing: (operation: str
         const payload = (c.input.topicRulePayload ?? c.input) as TopicRulePayload
         await validateTopicRule(payload, {moto: c.moto, account: c.account, region: c.region, ruleName: c.facts.uriParams.ruleName ?? '', mayAssume: mayAssume?.()})
       }
+      await engine.beforeRulesChange(c.account, c.region)
       const reply = await inner(c)
       if (reply.status < 300) engine.rulesChanged(c.account, c.region)
       return reply
