@@ -80,7 +80,7 @@ export async function listrTaskRunner(): Promise<TaskRunner> {
       }
       return {
         title,
-        rendererOptions: {persistentOutput: true},
+        rendererOptions: {persistentOutput: true, outputBar: Infinity},
         task: async (_ctx: unknown, task: Task) => {
           task.output = waitsFor.length > 0 ? `after: ${waitsFor.join('; ')}` : 'starting'
           const given = await order
