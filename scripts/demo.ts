@@ -5,6 +5,7 @@ import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {fitToWidth} from '../src/ui/text.ts'
 import {binPath} from '../test/support/cli.ts'
 import {startLocalAws} from '../test/support/local-aws/index.ts'
 import {startSshd, type Sshd} from '../test/support/sshd/index.ts'
@@ -13,22 +14,38 @@ import {startTunnelRelay, type TunnelRelay} from '../test/support/tunnel-relay/i
 // The data path is real: a Kafka broker (SASL_SSL, SCRAM-SHA-512) behind the
 // MSK cluster, an IoT data plane and rules engine behind AWS IoT Core.
 const aws = await startLocalAws({kafka: true})
+// The reader's width (100 in a log): iotctl fits its output to it (COLUMNS), and so does the demo.
+const width = process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : Number(process.env.COLUMNS) || 100
+const say = (text: string) => console.log(fitToWidth(text, width))
+/** A command as a shell shows it, continued with `\` where it would not fit. */
+const shown = (args: string[], suffix = ''): string => {
+  const lines = ['$ iotctl']
+  for (const word of [...args, ...(suffix ? [suffix] : [])]) {
+    if (lines.at(-1)!.length + 1 + word.length > width - 2) {
+      lines[lines.length - 1] += ' \\'
+      lines.push(`    ${word}`)
+    } else {
+      lines[lines.length - 1] += ` ${word}`
+    }
+  }
+  return lines.join('\n')
+}
 const workdir = mkdtempSync(join(tmpdir(), 'iotctl-demo-'))
 let failed = false
 let relay: TunnelRelay | undefined
 let sshd: Sshd | undefined
 let agent: ReturnType<typeof spawn> | undefined
 try {
-  console.log(`local AWS on ${aws.endpoint}: MSK account ${aws.accounts.msk} (profile msk), IoT account ${aws.accounts.iot} (profile iot)`)
-  console.log(`Kafka broker behind every MSK cluster: ${aws.kafka!.bootstrap}; IoT data endpoint: localhost:${aws.iotData.port}`)
+  say(`local AWS on ${aws.endpoint}: MSK account ${aws.accounts.msk} (profile msk), IoT account ${aws.accounts.iot} (profile iot)`)
+  say(`Kafka broker behind every MSK cluster: ${aws.kafka!.bootstrap}; IoT data endpoint: localhost:${aws.iotData.port}`)
   const network = await aws.createNetwork()
-  console.log(`MSK VPC ${network.msk.vpcId} ${network.msk.cidr}, brokers' security group ${network.msk.securityGroupId}`)
-  console.log(`IoT VPC ${network.iot.vpcId} ${network.iot.cidr}, subnets ${network.iot.subnetIds.join(', ')}`)
+  say(`MSK VPC ${network.msk.vpcId} ${network.msk.cidr}, brokers' security group ${network.msk.securityGroupId}`)
+  say(`IoT VPC ${network.iot.vpcId} ${network.iot.cidr}, subnets ${network.iot.subnetIds.join(', ')}`)
 
   // Asynchronous on purpose: the local AWS answers from this very process.
-  const env = (): NodeJS.ProcessEnv => aws.childEnv({CI: 'true', ...(relay ? {NODE_EXTRA_CA_CERTS: relay.caFile} : {})})
+  const env = (): NodeJS.ProcessEnv => aws.childEnv({CI: 'true', COLUMNS: String(width), ...(relay ? {NODE_EXTRA_CA_CERTS: relay.caFile} : {})})
   const run = async (args: string[], expectFailure = false): Promise<void> => {
-    console.log(`\n$ iotctl ${args.join(' ')}`)
+    console.log(`\n${shown(args)}`)
     const child = spawn(process.execPath, [binPath, ...args], {cwd: workdir, env: env(), stdio: ['ignore', 'inherit', 'inherit']})
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
     if ((status !== 0) !== expectFailure) {
@@ -87,7 +104,7 @@ try {
   sshd = await startSshd()
   const agentArgs = ['tunnel', 'agent', '--thing', 'dev1', '--cert', 'dev1.cert.pem', '--key', 'dev1.private.key',
     '--destination', `SSH=${sshd.host}:${sshd.port}`, '--proxy-endpoint', relay.url]
-  console.log(`\n$ iotctl ${agentArgs.join(' ')} &   # on the device`)
+  console.log(`\n${shown(agentArgs, '&')}   # on the device`)
   agent = spawn(process.execPath, [binPath, ...agentArgs], {cwd: workdir, env: env(), stdio: ['ignore', 'ignore', 'pipe']})
   await new Promise<void>((resolve, reject) => {
     let seen = ''

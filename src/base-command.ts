@@ -1,6 +1,7 @@
 // The base of every iotctl command (STYLE.md §2): `run()` returns a typed
 // result, which *is* the --json document; errors become one line on stderr
 // (or a JSON error object on stdout with --json) and the exit codes of DESIGN.md.
+import {format} from 'node:util'
 import {Command, type Interfaces} from '@oclif/core'
 import {stackFlags} from './flags/index.ts'
 import type {AccountRole, AwsAccount} from './lib/aws/account.ts'
@@ -12,6 +13,7 @@ import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
 import type {StackLease} from './lib/lease/index.ts'
 import {overridesOf, stackSettings, type FlagSetting, type SettingFlagValues} from './settings-flags.ts'
+import {fitToWidth, outputWidth} from './ui/text.ts'
 import {invalidInputCode, usageMessage} from './usage.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -54,9 +56,14 @@ export abstract class BaseCommand<T> extends Command {
     await super.finally(error)
   }
 
+  /** Results for a person, fitted to the terminal's width (src/ui/text.ts); --json prints nothing here. */
+  override log(message = '', ...args: unknown[]): void {
+    super.log(fitToWidth(format(message, ...args), outputWidth()))
+  }
+
   /** Progress lines and notes: always stderr, so stdout carries only results. */
   protected note(message: string): void {
-    if (!this.jsonEnabled() || process.env.DEBUG) process.stderr.write(`${message}\n`)
+    if (!this.jsonEnabled() || process.env.DEBUG) process.stderr.write(`${fitToWidth(message, outputWidth(process.stderr))}\n`)
   }
 
   /**

@@ -4,6 +4,7 @@
 // reserved for results and --json.
 import type {StepReport, TaskRunner} from '../lib/plan/runner.ts'
 import {stepDetails, stepHeadline} from './report.ts'
+import {fitToWidth, outputWidth} from './text.ts'
 
 export interface ProgressOptions {
   /** Print nothing at all (e.g. --quiet); errors still reach stderr through the base command. */
@@ -130,5 +131,5 @@ export async function listrTaskRunner(): Promise<TaskRunner> {
 export async function taskRunnerFor(options: ProgressOptions): Promise<Progress> {
   if (options.silent) return {runner: {run: (_title, work) => work(() => {})}, showsResults: false}
   if (process.stderr.isTTY && !process.env.CI) return {runner: await listrTaskRunner(), showsResults: true}
-  return {runner: plainTaskRunner((line) => process.stderr.write(`${line}\n`)), showsResults: false}
+  return {runner: plainTaskRunner((line) => process.stderr.write(`${fitToWidth(line, outputWidth(process.stderr))}\n`)), showsResults: false}
 }

@@ -2,6 +2,7 @@
 // returned objects instead, so nothing here is parsed by scripts.
 import type {Link} from '../lib/plan/inspect.ts'
 import type {StepOutcome, StepReport} from '../lib/plan/runner.ts'
+import {outputWidth} from './text.ts'
 
 const marks: Record<StepOutcome, string> = {
   created: '+', unchanged: '✓', 'would-create': '+', deleted: '-', 'would-delete': '-', absent: '·', kept: '=', interrupted: '!', failed: '✗', skipped: '…',
@@ -36,7 +37,12 @@ export function stepDetails(report: StepReport): string[] {
 }
 
 export function renderSteps(reports: StepReport[], options: {dryRun?: boolean} = {}): string {
-  return reports.flatMap((report) => [`${outcomeWords(report, options)[0]} ${stepHeadline(report, options)}`, ...stepDetails(report)]).join('\n')
+  // Steps that found nothing to delete are one line together: the list is about what cleanup does.
+  const absent = reports.filter((report) => report.outcome === 'absent')
+  const shown = absent.length > 1 ? reports.filter((report) => report.outcome !== 'absent') : reports
+  const lines = shown.flatMap((report) => [`${outcomeWords(report, options)[0]} ${stepHeadline(report, options)}`, ...stepDetails(report)])
+  if (shown.length < reports.length) lines.push(`${marks.absent} nothing to delete in ${absent.length}${shown.length > 0 ? ' other' : ''} steps (--json lists them)`)
+  return lines.join('\n')
 }
 
 /** What an interrupted run did and what it left for the next run. */
@@ -51,7 +57,7 @@ export function renderInterruption(reports: StepReport[], rerun: string): string
 export async function renderLinks(links: Link[]): Promise<string> {
   const {default: Table} = await import('cli-table3')
   // The link column takes what the terminal has left (100 columns in logs), wrapping long ids instead of overflowing.
-  const width = Math.max(60, process.stdout.columns ?? 100)
+  const width = Math.max(60, outputWidth() ?? 100)
   const table = new Table({head: ['state', 'account', 'link'], style: {head: [], border: []}, colWidths: [9, 9, width - 22], wordWrap: true})
   for (const link of links) table.push([link.state === 'ok' ? 'ok' : link.state.toUpperCase(), link.account, link.link])
   return table.toString()

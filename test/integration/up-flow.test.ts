@@ -50,6 +50,7 @@ function stepCounts(stdout: string): Record<string, number> {
   return counts
 }
 let planned: Record<string, number> = {}
+let planText = ''
 
 describe('up → up again → cleanup on an empty two-account AWS', () => {
   test('--dry-run prints the whole plan and makes no mutating call', async () => {
@@ -57,6 +58,7 @@ describe('up → up again → cleanup on an empty two-account AWS', () => {
     const result = await cli(['up', '--create-cluster', '--dry-run'])
     assert.equal(result.code, 0, result.stderr)
     planned = stepCounts(result.stdout)
+    planText = result.stdout
     assert.deepEqual(Object.keys(planned).sort(), ['IoT', 'MSK'], result.stdout)
     assert.doesNotMatch(result.stdout, /✓/, 'a dry run shows nothing as done')
     for (const line of [/create MSK cluster/, /request VPC peering/, /create IAM role iotctl-flow-iot-to-msk trusted by iot\.amazonaws\.com/,
@@ -65,6 +67,20 @@ describe('up → up again → cleanup on an empty two-account AWS', () => {
       assert.match(result.stdout, line)
     }
     assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
+  })
+
+  test('what a person reads fits the width they have: 100 columns, each step once, ids whole', async () => {
+    const result = await runCli(['up', '--create-cluster', '--dry-run'], {cwd, env: aws.childEnv({COLUMNS: '100'}), timeoutMs: 180_000})
+    assert.equal(result.code, 0, result.stderr)
+    const lines = result.stdout.trimEnd().split('\n')
+    // Only a line that is one unbreakable token (an ARN) may be wider.
+    const wide = lines.filter((line) => line.length > 100 && line.trim().includes(' '))
+    assert.deepEqual(wide, [], 'lines wider than 100 columns')
+    const steps = lines.filter((line) => /^[+✓·=!✗-] .* \[(iot|msk)\]: /.test(line)).map((line) => line.replace(/: [^:]*$/, ''))
+    assert.equal(new Set(steps).size, steps.length, 'a step said twice')
+    assert.ok(lines.length <= 80, `${lines.length} lines for a plan of ${steps.length} steps`)
+    // Without a width (a pipe, a script) lines stay whole.
+    assert.ok(planText.split('\n').some((line) => line.length > 100), 'the plan without COLUMNS keeps its long lines whole')
   })
 
   test('up creates every part, ending with an enabled rule and a summary', async () => {

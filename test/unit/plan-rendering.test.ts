@@ -61,3 +61,8 @@ test('what cleanup leaves in place is one line each, with why', () => {
     '    left in place: ec2:route rtb-2:10.10.0.0/16: now targets igw-1, not the stack\'s peering pcx-1; not deleted',
   ])
 })
+
+test('cleanup\'s list: steps with nothing to delete are one line together', () => {
+  const steps = [report({title: 'tunnels', outcome: 'absent'}), report({title: 'peering', outcome: 'would-delete', changes: ['delete pcx-1']}), report({title: 'rule', outcome: 'absent'})]
+  assert.deepEqual(renderSteps(steps).split('\n'), ['- peering [iot]: would delete', '    delete pcx-1', '· nothing to delete in 2 other steps (--json lists them)'])
+})
