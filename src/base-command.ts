@@ -127,6 +127,11 @@ export abstract class BaseCommand<T> extends Command {
     return openAccount(loaded.settings, role)
   }
 
+  /** --verbose (changeFlags), read where no command's flags are at hand: it takes no value. */
+  protected get verbose(): boolean {
+    return this.argv.includes('--verbose')
+  }
+
   /** The live list on a terminal showed each step's result: the step list is not printed again there. */
   #stepsShown = false
 
@@ -161,7 +166,7 @@ export abstract class BaseCommand<T> extends Command {
   protected async logSteps(steps: StepReport[], dryRun: boolean): Promise<void> {
     if (this.#stepsShown && process.stdout.isTTY) return
     const {renderSteps} = await import('./ui/report.ts')
-    this.log(renderSteps(steps, {dryRun}))
+    this.log(renderSteps(steps, {dryRun, verbose: this.verbose}))
   }
 
   /** Sets the exit code for a run that finished but found something wrong (status, doctor). */

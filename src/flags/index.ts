@@ -62,6 +62,7 @@ export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Show what would change, change nothing.'}),
   yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation.'}),
   'wait-lock': waitLockFlag,
+  verbose: Flags.boolean({summary: 'List every step, also those with nothing to do (cleanup folds them into one line).'}),
 }
 
 /** The two VPCs and how they are peered (peer setup, up). */

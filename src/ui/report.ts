@@ -22,7 +22,7 @@ export function stepHeadline(report: StepReport, options: {dryRun?: boolean} = {
 const outcomeWords = (report: StepReport, options: {dryRun?: boolean}): [string, string] =>
   options.dryRun && report.outcome === 'unchanged' ? ['·', 'in place, nothing to do'] : [marks[report.outcome], words[report.outcome]]
 
-/** What is shown under a step's line: what it changed or found, indented. */
+/** What is shown under a step's line, indented: what it changed, found wrong, left in place or must say. */
 export function stepDetails(report: StepReport): string[] {
   const lines: string[] = []
   // The plan is a graph: say what each change waits for (the rest starts at once, side by side).
@@ -36,10 +36,10 @@ export function stepDetails(report: StepReport): string[] {
   return lines
 }
 
-export function renderSteps(reports: StepReport[], options: {dryRun?: boolean} = {}): string {
-  // Steps that found nothing to delete are one line together: the list is about what cleanup does.
+export function renderSteps(reports: StepReport[], options: {dryRun?: boolean; verbose?: boolean} = {}): string {
+  // Steps that found nothing to delete are one line together (--verbose: each): the list is about what cleanup does.
   const absent = reports.filter((report) => report.outcome === 'absent')
-  const shown = absent.length > 1 ? reports.filter((report) => report.outcome !== 'absent') : reports
+  const shown = absent.length > 1 && !options.verbose ? reports.filter((report) => report.outcome !== 'absent') : reports
   const lines = shown.flatMap((report) => [`${outcomeWords(report, options)[0]} ${stepHeadline(report, options)}`, ...stepDetails(report)])
   if (shown.length < reports.length) lines.push(`${marks.absent} nothing to delete in ${absent.length}${shown.length > 0 ? ' other' : ''} steps (--json lists them)`)
   return lines.join('\n')

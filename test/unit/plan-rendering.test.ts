@@ -66,3 +66,9 @@ test('cleanup\'s list: steps with nothing to delete are one line together', () =
   const steps = [report({title: 'tunnels', outcome: 'absent'}), report({title: 'peering', outcome: 'would-delete', changes: ['delete pcx-1']}), report({title: 'rule', outcome: 'absent'})]
   assert.deepEqual(renderSteps(steps).split('\n'), ['- peering [iot]: would delete', '    delete pcx-1', '· nothing to delete in 2 other steps (--json lists them)'])
 })
+
+test('--verbose lists every step, also those with nothing to delete', () => {
+  const steps = [report({title: 'tunnels', outcome: 'absent'}), report({title: 'rule', outcome: 'absent'})]
+  assert.deepEqual(renderSteps(steps).split('\n'), ['· nothing to delete in 2 steps (--json lists them)'])
+  assert.deepEqual(renderSteps(steps, {verbose: true}).split('\n'), ['· tunnels [iot]: nothing to delete', '· rule [iot]: nothing to delete'])
+})

@@ -128,7 +128,8 @@ export const peeringStep: Step = {
     // A peering in one of these states never becomes active again (EC2 API reference, VpcPeeringConnectionStateReason).
     if (current && ['failed', 'rejected', 'expired', 'deleted'].includes(status)) {
       findings.push({kind: 'broken', code: `peering-${status}`, text: `${current.VpcPeeringConnectionId} is ${status}${current.Status?.Message ? `: ${current.Status.Message}` : ''}`, fix: 'iotctl cleanup, then iotctl peer setup'})
-    } else if (current) {
+    } else if (current && status !== 'active') {
+      // Active is what a peering should be: only a peering on its way there is worth a note.
       notes.push(`${current.VpcPeeringConnectionId} is ${status}`)
     }
     if (current?.VpcPeeringConnectionId) ctx.facts.set(peeringIdFact, current.VpcPeeringConnectionId)
