@@ -107,9 +107,10 @@ export function clusterSpecOf(settings: StackSettings): ClusterSpec {
 /**
  * The CreateCluster request: SASL/SCRAM client authentication only (the
  * walkthrough's IoT rule authenticates with the mirrored secret) and TLS both
- * between clients and brokers and inside the cluster.
+ * between clients and brokers and inside the cluster; with `configuration`, the
+ * cluster starts with that MSK configuration (CreateCluster, ConfigurationInfo).
  */
-export function createClusterRequest(spec: ClusterSpec, stack: string): CreateClusterRequest {
+export function createClusterRequest(spec: ClusterSpec, stack: string, configuration?: {arn: string; revision: number}): CreateClusterRequest {
   return {
     ClusterName: spec.name,
     KafkaVersion: spec.kafkaVersion,
@@ -125,6 +126,8 @@ export function createClusterRequest(spec: ClusterSpec, stack: string): CreateCl
       Unauthenticated: {Enabled: false},
     },
     EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS', InCluster: true}},
+    // The locked-down configuration (configuration.ts); without it MSK's default allows everyone where no ACL is found.
+    ...(configuration ? {ConfigurationInfo: {Arn: configuration.arn, Revision: configuration.revision}} : {}),
     Tags: stackTagMap(stack),
   }
 }

@@ -11,6 +11,7 @@ import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
 import {mskSecretOf, secretFact, secretPlannedFact} from '../secrets/secret-steps.ts'
+import {clusterConfigurationFact} from './configuration.ts'
 import {checkBrokerCount, checkSubnetLayout, clusterSpecOf, createClusterRequest} from './cluster-spec.ts'
 import {associatedSecrets, clusterFact, clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
 
@@ -34,6 +35,8 @@ export const mskClusterStep: Step = {
   title: 'MSK cluster with SASL/SCRAM and TLS',
   account: 'msk',
   cleanupByDefault: false,
+  // The locked-down configuration, when this run makes one (not with --open-cluster).
+  needs: [clusterConfigurationFact],
   provides: [clusterFact],
 
   check(settings) {
@@ -96,7 +99,7 @@ export const mskClusterStep: Step = {
     let current = ctx.facts.get(clusterFindingFact)
     let resources = observed.resources
     if (!current) {
-      const created = await kafkaapi.createCluster(kafka, createClusterRequest(spec, ctx.stack), `creating MSK cluster ${spec.name}`)
+      const created = await kafkaapi.createCluster(kafka, createClusterRequest(spec, ctx.stack, ctx.facts.get(clusterConfigurationFact)), `creating MSK cluster ${spec.name}`)
       current = {ClusterArn: created.ClusterArn, ClusterName: created.ClusterName ?? spec.name, State: created.State}
       const record = clusterRecord(ctx, current)
       ctx.ledger.put(record)

@@ -6,6 +6,7 @@
 // used wherever steps are shown one after another.
 //
 // Step ids and what their ResourceRecords carry (cleanup finds them by tags):
+//   msk-configuration  msk  kafka:configuration        id = configuration ARN; attrs.name, revision (no tags: found by name and description)
 //   msk-cluster        msk  kafka:cluster              id = cluster ARN; attrs.name
 //   peering            iot  ec2:vpc-peering-connection id = pcx-…
 //   routes:iot         iot  ec2:route                  id = <rtb>:<cidr>
@@ -25,6 +26,7 @@
 //   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (found: made by `tunnel open`)
 import {devicesStep} from '../device/step.ts'
 import {iotSteps} from '../iot/steps.ts'
+import {mskConfigurationStep} from '../msk/configuration.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {kafkaTopicStep} from '../msk/topic-step.ts'
 import {peeringSteps} from '../peering/steps.ts'
@@ -35,6 +37,7 @@ import {tunnelsStep} from '../tunnel/api/step.ts'
 
 export function stackSteps(): AnyStep[] {
   return [
+    mskConfigurationStep,
     mskClusterStep,
     ...peeringSteps,
     ...mirrorSteps,
@@ -51,7 +54,12 @@ export function stackGraph(): StepGraph {
   return new StepGraph(stackSteps())
 }
 
-/** The steps `up` creates: the managed ones, the cluster only with --create-cluster. */
-export function upGraph(options: {createCluster?: boolean} = {}): StepGraph<Step> {
-  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true))
+/**
+ * The steps `up` creates: the managed ones, the cluster only with --create-cluster,
+ * and its locked-down configuration unless --open-cluster.
+ */
+export function upGraph(options: {createCluster?: boolean; openCluster?: boolean} = {}): StepGraph<Step> {
+  const wanted = (id: string): boolean =>
+    id === 'msk-cluster' ? options.createCluster === true : id === 'msk-configuration' ? options.createCluster === true && options.openCluster !== true : true
+  return stackGraph().filter((step): step is Step => isManaged(step) && wanted(step.id))
 }

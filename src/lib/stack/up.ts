@@ -11,6 +11,8 @@ import {upGraph} from './steps.ts'
 export interface UpOptions {
   dryRun: boolean
   createCluster?: boolean
+  /** --open-cluster: no locked-down configuration for the cluster --create-cluster makes. */
+  openCluster?: boolean
   runTask?: TaskRunner
   /** Steps in flight at once per account. */
   parallel?: number
@@ -46,7 +48,7 @@ const key = (r: ResourceRecord) => `${r.account}|${r.step}|${r.kind}|${r.id}`
 
 export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult> {
   const known = new Set(ctx.ledger.resources.map(key))
-  const result = await applySteps(upGraph({createCluster: options.createCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
+  const result = await applySteps(upGraph({createCluster: options.createCluster, openCluster: options.openCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
   const summary: Record<AccountRole, AccountSummary> = {
     iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: []},
     msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: []},
@@ -76,7 +78,7 @@ export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult
     interrupted: result.interrupted,
     summary,
     rule: {name: settings.name, topicFilter, kafkaTopic: settings.kafkaTopic},
-    next: options.dryRun ? [`iotctl up${options.createCluster ? ' --create-cluster' : ''}`] : next,
+    next: options.dryRun ? [`iotctl up${options.createCluster ? ' --create-cluster' : ''}${options.createCluster && options.openCluster ? ' --open-cluster' : ''}`] : next,
     steps: result.reports,
   }
 }
