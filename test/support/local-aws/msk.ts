@@ -6,10 +6,14 @@
 // - GetBootstrapBrokers, built from the cluster's broker count and authentication;
 // - clusters that never leave CREATING (shown ACTIVE after a configurable delay),
 //   CreateClusterV2 dropping provisioned.clientAuthentication, and a 500 instead of
-//   NotFoundException for an unknown cluster ARN.
+//   NotFoundException for an unknown cluster ARN;
+// - MSK configurations (msk-configurations.ts), and CreateCluster's ConfigurationInfo:
+//   a cluster whose configuration sets allow.everyone.if.no.acl.found=false locks the
+//   broker down (msk-kafka.ts) until it is deleted.
 import {AwsServiceError, jsonReply} from './aws-errors.ts'
 import {relay, type CallContext, type Handler} from './context.ts'
 import {parseJson, type MotoClient} from './moto-client.ts'
+import {MskConfigurations} from './msk-configurations.ts'
 import {MskKafkaLink, type MskKafkaSettings} from './msk-kafka.ts'
 import {checkProvisionedCluster} from './msk-strict.ts'
 
@@ -52,6 +56,7 @@ export class MskStandIn {
   readonly #scram = new Map<string, Set<string>>()
   /** SCRAM users and topics on the real broker, when there is one (msk-kafka.ts). */
   readonly kafka: MskKafkaLink
+  readonly configurations = new MskConfigurations()
 
   constructor(settings: MskSettings) {
     this.settings = settings
@@ -61,6 +66,7 @@ export class MskStandIn {
   reset(): void {
     this.#clusters.clear()
     this.#scram.clear()
+    this.configurations.reset()
     this.kafka.reset()
   }
 
@@ -68,12 +74,16 @@ export class MskStandIn {
     return {
       CreateCluster: async (c) => {
         await checkProvisionedCluster(c, c.input)
-        return this.#noteCreation(c, (c.input.clientAuthentication as Record<string, unknown>) ?? undefined)
+        const configuration = this.configurations.check(c, c.input.configurationInfo, c.input.kafkaVersion)
+        return this.#noteCreation(c, (c.input.clientAuthentication as Record<string, unknown>) ?? undefined, configuration)
       },
       CreateClusterV2: async (c) => {
-        await checkProvisionedCluster(c, c.input.provisioned as Record<string, unknown> | undefined)
-        return this.#noteCreation(c, ((c.input.provisioned as Record<string, unknown> | undefined)?.clientAuthentication as Record<string, unknown>) ?? undefined)
+        const provisioned = c.input.provisioned as Record<string, unknown> | undefined
+        await checkProvisionedCluster(c, provisioned)
+        const configuration = provisioned ? this.configurations.check(c, provisioned.configurationInfo, provisioned.kafkaVersion) : undefined
+        return this.#noteCreation(c, (provisioned?.clientAuthentication as Record<string, unknown>) ?? undefined, configuration)
       },
+      ...this.configurations.handlers(),
       DescribeCluster: (c) => this.#describe(c, 'v1'),
       DescribeClusterV2: (c) => this.#describe(c, 'v2'),
       ListClusters: (c) => this.#listClusters(c, 'clusterInfoList'),
@@ -93,10 +103,16 @@ export class MskStandIn {
     return notes && now < notes.createdAt + this.settings.clusterActivationDelayMs ? 'CREATING' : 'ACTIVE'
   }
 
-  async #noteCreation(c: CallContext, clientAuthentication: Record<string, unknown> | undefined) {
+  async #noteCreation(c: CallContext, clientAuthentication: Record<string, unknown> | undefined, configuration?: {arn: string; deniesWithoutAcl: boolean}) {
     const answer = await c.forward()
     const arn = parseJson(answer.body).clusterArn
-    if (answer.status === 200 && typeof arn === 'string') this.#clusters.set(arn, {createdAt: c.now(), clientAuthentication})
+    if (answer.status === 200 && typeof arn === 'string') {
+      this.#clusters.set(arn, {createdAt: c.now(), clientAuthentication})
+      if (configuration) {
+        this.configurations.clusterCreated(arn, configuration.arn)
+        if (configuration.deniesWithoutAcl) await this.kafka.clusterLockedDown(arn)
+      }
+    }
     return relay(answer)
   }
 
@@ -139,6 +155,7 @@ export class MskStandIn {
     if (answer.status === 200) {
       this.#clusters.delete(arn)
       this.#scram.delete(arn)
+      this.configurations.clusterDeleted(arn)
       await this.kafka.clusterDeleted(arn)
     }
     return relay(answer)
