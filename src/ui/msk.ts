@@ -1,7 +1,20 @@
-// What `msk consume` prints. Pure: returns text, the command writes it.
+// What `msk consume` and `msk acl` print. Pure: returns text, the command writes it.
 import type {KafkaMessage} from '../lib/msk/consume.ts'
+import {grantLabel, type AclGrant} from '../lib/msk/acl.ts'
 
 /** `msk consume`: "<partition>:<offset> <timestamp> [key=<key>] <value>". */
 export function kafkaMessageText(message: KafkaMessage): string {
   return `${message.partition}:${message.offset} ${message.timestamp}${message.key === null ? '' : ` key=${message.key}`} ${message.value ?? '(null)'}`
+}
+
+/** `msk acl`: one line per ACL the stack wants, with what happened to it, then the sum. */
+export function aclLines(result: {dryRun: boolean; changed: boolean; topic: string; brokers: string; grants: (AclGrant & {state: 'present' | 'added' | 'missing'})[]}): string[] {
+  const word = {present: 'already there', added: 'granted', missing: result.dryRun ? 'would grant' : 'missing'} as const
+  const lines = result.grants.map((g) => `${word[g.state].padEnd(13)} ${grantLabel(g)} (${g.role})`)
+  const added = result.grants.filter((g) => g.state === 'added').length
+  const missing = result.grants.filter((g) => g.state === 'missing').length
+  lines.push(result.dryRun
+    ? (missing === 0 ? `nothing to change on ${result.brokers}: every ACL is in place` : `--dry-run: ${missing} ACL${missing === 1 ? '' : 's'} would be granted on ${result.brokers}; nothing changed`)
+    : (added === 0 ? `nothing to change on ${result.brokers}: every ACL is in place` : `granted ${added} ACL${added === 1 ? '' : 's'} on ${result.brokers}`))
+  return lines
 }

@@ -7,7 +7,7 @@
 // JavaScript — no native build, so `npx iotctl` keeps working everywhere
 // (node-rdkafka and confluent-kafka-javascript need librdkafka compiled).
 import {randomBytes} from 'node:crypto'
-import type {Consumer, MessagesStream} from '@platformatic/kafka'
+import type {Admin, Consumer, MessagesStream} from '@platformatic/kafka'
 import {CheckFailed, InputError} from '../errors.ts'
 import {readCaBundle} from '../mqtt/connection.ts'
 import type {ScramCredentials} from '../secrets/credentials.ts'
@@ -241,4 +241,23 @@ export async function consumeTopic(request: ConsumeRequest): Promise<ConsumeOutc
     await reader.close()
   }
   return {topic: request.topic, brokers: reader.brokers, received, stoppedBy}
+}
+
+/** An admin client as the connection's user (the ACL calls of `msk acl` and doctor); close() when done. */
+export async function openAdmin(connection: KafkaConnection): Promise<{admin: Admin; brokers: string; close(): Promise<void>}> {
+  const ca = await readCaBundle(connection.caFile)
+  const {Admin} = await loadClient()
+  const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
+  const credentials = connection.credentials
+  const admin = new Admin({
+    clientId: `iotctl-${randomBytes(4).toString('hex')}`,
+    bootstrapBrokers: connection.brokers,
+    sasl: {mechanism: 'SCRAM-SHA-512', username: credentials.username, password: () => credentials.revealPassword()},
+    tls: {...(ca ? {ca} : {})},
+    tlsServerName: true,
+    connectTimeout: timeout,
+    timeout,
+    retries: 2,
+  })
+  return {admin, brokers: brokersLabel(connection.brokers), close: () => admin.close().catch(() => {})}
 }

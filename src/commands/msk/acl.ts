@@ -1,0 +1,66 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.ts'
+import {clusterSettings} from '../../settings-flags.ts'
+import {changeFlags, mskAccountFlags, ruleFlags} from '../../flags/index.ts'
+import type {AclResult} from '../../lib/msk/acl.ts'
+
+export type MskAclResult = AclResult & {producers: string[]}
+
+export default class MskAcl extends BaseCommand<MskAclResult> {
+  static override summary = 'Grant the Kafka ACLs a locked-down cluster needs: the stack\'s SCRAM users may write the rule\'s topic, a consumer may read it.'
+  static override description = `A cluster made by \`iotctl up --create-cluster\` (or \`msk create\`) carries an MSK configuration with allow.everyone.if.no.acl.found=false: a topic without an ACL allowing a user is closed to that user, so the IoT rule cannot produce until its user is granted. This command connects to the brokers (GetBootstrapBrokers' SASL/SCRAM string, or --bootstrap-server) and grants, where missing, Write and Describe on the topic (--topic, default the rule's) to the SCRAM users of the stack's AmazonMSK_ secrets; with --consumer, Read and Describe on the topic and Read on the consumer group (--group, default the user's name) to that user.
+
+It reads the broker's ACLs first and creates only what is missing, saying what it found and what it granted: a second run changes nothing. --dry-run only reads. Managing ACLs takes a user allowed to (Alter on the cluster, or a super user): --admin-secret names an AmazonMSK_ secret of the MSK account holding that user's {"username","password"}; without it the stack's own user is used. No password is printed.
+
+MSK brokers are reachable only inside the cluster's VPC: run this from a host there (or in a peered VPC). The CA is --ca, else AWS_CA_BUNDLE, else Node's trust store.
+
+Exit codes: 0 when every ACL is in place (or, with --dry-run, was read); 1 when the brokers cannot be reached or refuse; 2 for bad input (a topic, group or user name Kafka would not take), before any request.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --admin-secret AmazonMSK_admin --dry-run',
+    '<%= config.bin %> <%= command.id %> --consumer analytics --group analytics-readers',
+    '<%= config.bin %> <%= command.id %> --topic device-data --bootstrap-server b-1.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9096 --json',
+  ]
+
+  static override flags = {
+    ...mskAccountFlags,
+    'cluster-arn': ruleFlags['cluster-arn'],
+    topic: Flags.string({char: 't', summary: 'Kafka topic to grant on (default: the rule\'s, rule.kafkaTopic or device-data).', helpValue: '<topic>'}),
+    consumer: Flags.string({summary: 'Also let this SCRAM user read the topic (Read, Describe) with its consumer group.', helpValue: '<user>'}),
+    group: Flags.string({summary: 'The consumer\'s group (default: the --consumer name).', helpValue: '<group>', dependsOn: ['consumer']}),
+    'admin-secret': Flags.string({summary: 'AmazonMSK_ secret (MSK account) of a user allowed to manage ACLs (default: the stack\'s user).', helpValue: '<name|arn>'}),
+    'bootstrap-server': Flags.string({summary: 'Brokers as host:port[,host:port…] instead of GetBootstrapBrokers\' SASL/SCRAM string.', helpValue: '<host:port,…>'}),
+    ca: Flags.string({summary: 'CA bundle (PEM) for the brokers\' TLS certificates (default: AWS_CA_BUNDLE, else Node\'s trust store).', helpValue: '<file>'}),
+    'dry-run': changeFlags['dry-run'],
+  }
+
+  async run(): Promise<MskAclResult> {
+    const {flags} = await this.parse(MskAcl)
+    const {checkAclTopic, checkConsumerGroup, checkKafkaUser} = await import('../../lib/msk/acl.ts')
+    const {parseBootstrapServers} = await import('../../lib/msk/consume.ts')
+    const {defaultKafkaTopic} = await import('../../lib/iot/names.ts')
+    // Every input is checked before any AWS call or connection (exit 2).
+    const consumer = flags.consumer === undefined ? undefined : checkKafkaUser(flags.consumer, '--consumer')
+    const group = flags.group === undefined ? consumer : checkConsumerGroup(flags.group)
+    if (flags.topic !== undefined) checkAclTopic(flags.topic, '--topic')
+    const brokers = flags['bootstrap-server'] === undefined ? undefined : parseBootstrapServers(flags['bootstrap-server'])
+    const loaded = this.loadStack(flags, clusterSettings)
+    const topic = flags.topic ?? checkAclTopic(loaded.settings.rule?.kafkaTopic ?? defaultKafkaTopic, 'rule.kafkaTopic')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], mskOnly: true})
+    const {mskAcl} = await import('../../lib/msk/acl-stack.ts')
+    const result = await mskAcl(ctx, {
+      topic,
+      ...(consumer && group ? {consumer: {user: consumer, group}} : {}),
+      ...(brokers ? {brokers} : {}),
+      ...(flags.ca ? {ca: flags.ca} : {}),
+      ...(flags['admin-secret'] ? {adminSecret: flags['admin-secret']} : {}),
+      dryRun: flags['dry-run'],
+    })
+    if (!this.jsonEnabled()) {
+      const {aclLines} = await import('../../ui/msk.ts')
+      for (const line of aclLines(result)) this.log(line)
+    }
+    return result
+  }
+}

@@ -1,0 +1,75 @@
+// `msk acl` and doctor's ACL check on the stack: whose ACLs (the SCRAM users of
+// the stack's AmazonMSK_ secrets), on which topic (the rule's), through which
+// connection (the brokers as `msk consume` finds them, as the admin user of
+// --admin-secret or else the stack's own user).
+import {InputError} from '../errors.ts'
+import type {StepContext} from '../plan/types.ts'
+import {secretNameOf} from '../secrets/names.ts'
+import {readSecretValue} from '../secrets/store.ts'
+import {grantAcls, readGrants, wantedGrants, type AclGrantState, type AclResult} from './acl.ts'
+import {clusterOf} from './clusters.ts'
+import {associatedSecrets} from './clusters.ts'
+import {kafkaConnectionOf, stackCredentials, type KafkaAccess} from './consume.ts'
+import {openAdmin} from './kafka-client.ts'
+
+/**
+ * The stack's SCRAM users: the user of its AmazonMSK_ secret, and of every secret
+ * associated with the cluster whose name starts with it (AmazonMSK_<stack>…, as
+ * alternating users name theirs). Values are read, names kept, passwords dropped.
+ */
+export async function stackScramUsers(ctx: StepContext): Promise<string[]> {
+  const users = [(await stackCredentials(ctx)).username]
+  const cluster = await clusterOf(ctx)
+  if (cluster?.ClusterArn) {
+    const prefix = secretNameOf(ctx.settings)
+    const sm = await ctx.accounts.msk.secrets()
+    for (const arn of await associatedSecrets(await ctx.accounts.msk.kafka(), cluster.ClusterArn)) {
+      // A secret ARN ends in <name>-<6 random characters>.
+      const name = /:secret:(.+)-[A-Za-z0-9]{6}$/.exec(arn)?.[1] ?? ''
+      if (!name.startsWith(prefix) || name === prefix) continue
+      const value = await readSecretValue(sm, arn, `reading the value of ${name} (MSK account)`)
+      if (value.credentials) users.push(value.credentials.username)
+    }
+  }
+  return [...new Set(users)]
+}
+
+export interface MskAclOptions extends KafkaAccess {
+  topic: string
+  consumer?: {user: string; group: string}
+  /** An AmazonMSK_ secret (name or ARN, MSK account) of a user allowed to administer ACLs; default: the stack's user. */
+  adminSecret?: string
+  dryRun: boolean
+}
+
+async function adminConnection(ctx: StepContext, options: KafkaAccess & {adminSecret?: string}) {
+  const connection = await kafkaConnectionOf(ctx, options)
+  if (!options.adminSecret) return connection
+  const value = await readSecretValue(await ctx.accounts.msk.secrets(), options.adminSecret, `reading the value of ${options.adminSecret} (MSK account)`)
+  if (!value.credentials) throw new InputError(`--admin-secret ${options.adminSecret}: the secret does not hold {"username","password"}`)
+  return {...connection, credentials: value.credentials}
+}
+
+/** `msk acl`: grants what is missing (nothing with dryRun) and says what it found. */
+export async function mskAcl(ctx: StepContext, options: MskAclOptions): Promise<AclResult & {producers: string[]}> {
+  const producers = await stackScramUsers(ctx)
+  const connection = await adminConnection(ctx, options)
+  const {admin, brokers, close} = await openAdmin(connection)
+  try {
+    return {...await grantAcls(admin, {producers, topic: options.topic, ...(options.consumer ? {consumer: options.consumer} : {}), brokers, dryRun: options.dryRun}), producers}
+  } finally {
+    await close()
+  }
+}
+
+/** doctor: which producer grants the stack's users have on the topic. */
+export async function readStackAcls(ctx: StepContext, options: KafkaAccess & {topic: string; adminSecret?: string}): Promise<{brokers: string; grants: AclGrantState[]}> {
+  const producers = await stackScramUsers(ctx)
+  const connection = await adminConnection(ctx, options)
+  const {admin, brokers, close} = await openAdmin(connection)
+  try {
+    return {brokers, grants: await readGrants(admin, wantedGrants({producers, topic: options.topic}), brokers)}
+  } finally {
+    await close()
+  }
+}
