@@ -97,7 +97,7 @@ async function runFlow(json: boolean): Promise<Flow> {
     return result
   }
 
-  await run(['up', '--create-cluster'])
+  await run(['up', '--create-cluster', '--open-cluster'])
   secrets.push(...(await currentPasswords()).map((value) => ({kind: 'password' as const, value})))
   await run(['doctor'])
   await run(['secret', 'rotate'])
