@@ -244,7 +244,7 @@ export async function consumeTopic(request: ConsumeRequest): Promise<ConsumeOutc
 }
 
 /** An admin client as the connection's user (the ACL calls of `msk acl` and doctor); close() when done. */
-export async function openAdmin(connection: KafkaConnection): Promise<{admin: Admin; brokers: string; close(): Promise<void>}> {
+export async function openAdmin(connection: KafkaConnection): Promise<{admin: Admin; brokers: string; close: () => Promise<void>}> {
   const ca = await readCaBundle(connection.caFile)
   const {Admin} = await loadClient()
   const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000

@@ -84,7 +84,7 @@ export class MskConfigurations {
     if (info === undefined || info === null) return undefined
     const {arn, revision} = info as {arn?: unknown; revision?: unknown}
     const configuration = this.#byArn.get(String(arn))
-    if (!configuration || configuration.account !== c.account || configuration.region !== c.region) {
+    if (configuration?.account !== c.account || configuration.region !== c.region) {
       throw badRequest(`The configuration ${String(arn)} does not exist in this account and Region.`, 'configurationInfo')
     }
     const chosen = configuration.revisions.find((r) => r.revision === Number(revision))
@@ -106,7 +106,7 @@ export class MskConfigurations {
 
   #find(c: CallContext, arn: string | undefined): StoredConfiguration {
     const configuration = this.#byArn.get(String(arn))
-    if (!configuration || configuration.account !== c.account || configuration.region !== c.region) throw notFound(String(arn))
+    if (configuration?.account !== c.account || configuration.region !== c.region) throw notFound(String(arn))
     return configuration
   }
 
