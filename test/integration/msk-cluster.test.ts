@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {CreateSubnetCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {DescribeClusterV2Command, KafkaClient} from '@aws-sdk/client-kafka'
+import {DescribeClusterV2Command, KafkaClient, ListConfigurationsCommand} from '@aws-sdk/client-kafka'
 import {DescribeSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {assertBadInput} from '../support/bad-input.ts'
 import {jsonOf, runCli, type CliResult} from '../support/cli.ts'
@@ -139,7 +139,9 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
 
     const withCluster = await cli(['cleanup', '--iot-profile', 'iot', '--msk-profile', 'msk', '--yes', '--include-cluster', '--json'])
     assert.equal(withCluster.code, 0, withCluster.stderr)
-    assert.equal(jsonOf(withCluster).deleted, 1)
+    // The cluster, and then the locked-down configuration it was made with.
+    assert.equal(jsonOf(withCluster).deleted, 2)
+    assert.deepEqual((await kafka.send(new ListConfigurationsCommand({}))).Configurations, [])
     await assert.rejects(kafka.send(new DescribeClusterV2Command({ClusterArn: clusterArn})), (error: Error) => error.name === 'NotFoundException')
 
     aws.resetLog()
