@@ -189,7 +189,9 @@ describe('a locked-down cluster', () => {
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stdout, /^nothing to change on localhost:\d+: every ACL is in place$/m)
     assert.equal(again.stdout.match(/^already there /gm)?.length, 5)
-    assert.ok(!again.stdout.includes(aws.kafka!.admin.password) && !again.stdout.includes(user.password), 'no password printed')
+    for (const output of [dry, granted, again].flatMap((r) => [r.stdout, r.stderr])) {
+      assert.ok(!output.includes(aws.kafka!.admin.password) && !output.includes(user.password) && !output.includes(readerPassword), 'no password printed')
+    }
   })
 
   test('now the rule\'s user produces, a device\'s message reaches Kafka through the rule, the consumer granted Read reads it; a user without ACLs cannot', async () => {
