@@ -51,22 +51,28 @@ test('creates exactly what is missing, as literal ALLOW ACLs from any host; a se
   assert.equal(created.length, 1)
 })
 
-test('existing ACLs that already give a grant: All, User:*, a wildcard or prefixed pattern, Write implying Describe; a DENY or another user does not', async () => {
+test('existing ACLs that already give a grant: All, User:*, a wildcard or prefixed pattern, Write implying Describe; another user\'s do not; a DENY overrides', async () => {
   const {admin, created} = fakeAdmin([
     allow('User:rule-user', 2, 'device-', 4, 4), // prefixed Write: Write and (implied) Describe
     allow('User:*', 3, '*', 3), // anyone may read any group
     allow('User:someone-else', 2, 'device-data', 2), // All, but for another user
-    {...allow('User:reader', 2, 'device-data', 3), permissionType: 2}, // a DENY is no grant
+    {...allow('User:reader', 2, 'device-data', 3), permissionType: 2}, // a DENY of Read wins over any ALLOW
   ])
   const result = await grantAcls(admin, {...request, dryRun: true})
   assert.deepEqual(result.grants.map((g) => `${g.user} ${g.operation} ${g.resource} ${g.state}`), [
-    'rule-user Write topic present', 'rule-user Describe topic present', 'reader Read topic missing', 'reader Describe topic missing', 'reader Read group present',
+    'rule-user Write topic present', 'rule-user Describe topic present', 'reader Read topic denied', 'reader Describe topic missing', 'reader Read group present',
   ])
   assert.equal(result.changed, false)
-  assert.deepEqual(created, [], 'a dry run creates nothing')
+  assert.equal(created.length, 0, 'a dry run creates nothing')
   const lines = aclLines(result)
-  assert.match(lines.at(-1)!, /^--dry-run: 2 ACLs would be granted on localhost:9096; nothing changed$/)
-  assert.match(lines[2], /^would grant +User:reader Read on topic device-data \(consumer\)$/)
+  assert.match(lines.at(-1)!, /^--dry-run: 1 ACL would be granted on localhost:9096; nothing changed$/)
+  assert.match(lines[2], /^DENIED +User:reader Read on topic device-data \(consumer\)$/)
+  assert.match(lines[3], /^would grant +User:reader Describe on topic device-data \(consumer\)$/)
+  assert.match(lines.join('\n'), /1 grant is overridden by a DENY ACL/)
+  // Granting creates the missing one, never an ALLOW the DENY would override.
+  const granted = await grantAcls(admin, {...request, dryRun: false})
+  assert.deepEqual(created.flat().map((a) => `${a.principal} ${a.operation}`), ['User:reader 8'])
+  assert.equal(granted.grants.find((g) => g.operation === 'Read' && g.resource === 'topic')?.state, 'denied')
 })
 
 test('a refusal to describe is a CheckFailed naming --admin-secret', async () => {

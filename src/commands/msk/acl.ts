@@ -14,7 +14,7 @@ It reads the broker's ACLs first and creates only what is missing, saying what i
 
 MSK brokers are reachable only inside the cluster's VPC: run this from a host there (or in a peered VPC). The CA is --ca, else AWS_CA_BUNDLE, else Node's trust store.
 
-Exit codes: 0 when every ACL is in place (or, with --dry-run, was read); 1 when the brokers cannot be reached or refuse; 2 for bad input (a topic, group or user name Kafka would not take), before any request.`
+Exit codes: 0 when every ACL is in place (or, with --dry-run, was read); 1 when the brokers cannot be reached or refuse, or a DENY ACL overrides a grant (Kafka: DENY wins; the line says which); 2 for bad input (a topic, group or user name Kafka would not take), before any request.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
@@ -61,6 +61,8 @@ Exit codes: 0 when every ACL is in place (or, with --dry-run, was read); 1 when 
       const {aclLines} = await import('../../ui/msk.ts')
       for (const line of aclLines(result)) this.log(line)
     }
+    // A DENY ACL overrides what this command grants: the user still cannot, so not a success.
+    if (result.grants.some((g) => g.state === 'denied')) this.failWith(1)
     return result
   }
 }

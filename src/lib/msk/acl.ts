@@ -40,8 +40,8 @@ export interface AclGrant {
 }
 
 export interface AclGrantState extends AclGrant {
-  /** present: the broker has it; added: created now; missing: a --dry-run would create it. */
-  state: 'present' | 'added' | 'missing'
+  /** present: the broker has it; added: created now; missing: a --dry-run would create it; denied: a DENY ACL overrides any grant (Kafka: DENY wins), left for the user to remove. */
+  state: 'present' | 'added' | 'missing' | 'denied'
 }
 
 // Kafka's numeric codes (the protocol's ResourceType, PatternType, AclOperation, PermissionType).
@@ -50,6 +50,7 @@ const LITERAL = 3
 const OPERATION = {Read: 3, Write: 4, Describe: 8} as const
 const ALL = 2
 const ALLOW = 3
+const DENY = 2
 
 // SCRAM user names as MSK takes them from the secret: no spaces, no ',' or '=' (RFC 5802 escapes
 // them) and none of the characters Kafka's principal syntax gives meaning ('*', ':' ).
@@ -109,24 +110,26 @@ function toAcl(grant: AclGrant): Acl {
   }
 }
 
+/** Whether an ACL pattern of the broker applies to the grant's resource and principal. */
+function applies(grant: AclGrant, resource: DescribeAclsResponseResource, acl: AclPermission): boolean {
+  if (resource.resourceType !== RESOURCE[grant.resource]) return false
+  const name = resource.resourceName
+  const matches = resource.resourcePatternType === LITERAL ? name === grant.name || name === '*' : resource.resourcePatternType === 4 && grant.name.startsWith(name)
+  return matches && (acl.principal === `User:${grant.user}` || acl.principal === 'User:*')
+}
+
 /**
- * Whether the broker's ALLOW ACLs give the grant: on that literal resource or a
- * wildcard/prefix pattern matching it, for the user or User:*, from any host,
- * with the operation or All (Read and Write imply Describe, as Kafka's authorizer says).
+ * How the broker's ACLs stand for the grant: an ALLOW on that literal resource or a
+ * wildcard/prefix pattern matching it, for the user or User:*, from any host, with the
+ * operation or All (Read and Write imply Describe, as Kafka's authorizer says) gives
+ * it; a DENY of the operation (or All) from any host takes it away whatever allows it.
  */
-function covered(grant: AclGrant, resources: DescribeAclsResponseResource[]): boolean {
-  return resources.some((resource) => {
-    if (resource.resourceType !== RESOURCE[grant.resource]) return false
-    const name = resource.resourceName
-    const matches = resource.resourcePatternType === LITERAL ? name === grant.name || name === '*' : resource.resourcePatternType === 4 && grant.name.startsWith(name)
-    if (!matches) return false
-    return resource.acls.some((acl) => {
-      if (acl.permissionType !== ALLOW || acl.host !== '*') return false
-      if (acl.principal !== `User:${grant.user}` && acl.principal !== 'User:*') return false
-      if (acl.operation === ALL || acl.operation === OPERATION[grant.operation]) return true
-      return grant.operation === 'Describe' && (acl.operation === OPERATION.Read || acl.operation === OPERATION.Write)
-    })
-  })
+function standing(grant: AclGrant, resources: DescribeAclsResponseResource[]): 'present' | 'missing' | 'denied' {
+  const gives = (acl: AclPermission): boolean =>
+    acl.operation === ALL || acl.operation === OPERATION[grant.operation] || (grant.operation === 'Describe' && (acl.operation === OPERATION.Read || acl.operation === OPERATION.Write))
+  const pairs = resources.flatMap((resource) => resource.acls.filter((acl) => applies(grant, resource, acl)))
+  if (pairs.some((acl) => acl.permissionType === DENY && (acl.operation === ALL || acl.operation === OPERATION[grant.operation]))) return 'denied'
+  return pairs.some((acl) => acl.permissionType === ALLOW && acl.host === '*' && gives(acl)) ? 'present' : 'missing'
 }
 
 /** The broker's ACLs for the resources of these grants (literal, wildcard and prefixed patterns: filter type MATCH). */
@@ -150,7 +153,7 @@ export async function readGrants(admin: AclAdmin, grants: AclGrant[], brokers: s
   } catch (error) {
     throw aclFailure('reading the Kafka ACLs', brokers, error)
   }
-  return grants.map((grant) => ({...grant, state: covered(grant, resources) ? 'present' : 'missing'}))
+  return grants.map((grant) => ({...grant, state: standing(grant, resources)}))
 }
 
 export interface AclResult {
