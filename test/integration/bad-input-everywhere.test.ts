@@ -62,6 +62,8 @@ const cases: Case[] = [
   {name: 'msk consume: a --bootstrap-server that is not host:port', args: () => ['msk', 'consume', '--topic', 'device-data', '--bootstrap-server', 'nohost'], message: () => /--bootstrap-server 'nohost': expected host:port/},
   {name: 'msk consume: a --count of 0', args: () => ['msk', 'consume', '--count', '0'], message: () => /--count must be a whole number greater than 0, not 0/},
   {name: 'msk consume: a topic name Kafka refuses', args: () => ['msk', 'consume', '--topic', 'bad topic'], message: () => /--topic 'bad topic': Kafka topic names allow/},
+  {name: 'msk acl: a topic name Kafka refuses', args: () => ['msk', 'acl', '--topic', 'bad topic'], message: () => /--topic 'bad topic': Kafka topic names allow/},
+  {name: 'msk acl: a --consumer name with a space', args: () => ['msk', 'acl', '--consumer', 'bad user'], message: () => /--consumer 'bad user': a SCRAM user name has/},
   {name: 'doctor: --probe-wait without --probe', args: () => ['doctor', '--probe-wait', '5'], message: () => /--probe-wait is for --probe: add --probe/},
   {name: 'doctor --probe: a --bootstrap-server that is not host:port', args: () => ['doctor', '--probe', '--bootstrap-server', 'b-1:port'], message: () => /--bootstrap-server 'b-1:port': expected host:port/},
   {name: 'up: a Kafka topic replication factor of 0', args: () => ['up', '--kafka-topic-replication-factor', '0'], message: () => /replication-factor/},
