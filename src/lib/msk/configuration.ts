@@ -122,13 +122,11 @@ export const mskConfigurationStep: Step = {
     const current = [...found.values()].find((c) => c.Name === name)
     ctx.facts.set(configurationFindingFact, current)
     const missing: string[] = []
-    const notes: string[] = []
     if (current?.Arn) ctx.facts.set(clusterConfigurationFact, {arn: current.Arn, revision: current.LatestRevision?.Revision ?? 1})
     else if (!open && clusters.length === 0 && !ctx.settings.msk?.clusterArn) {
       missing.push(`create MSK configuration ${name} (allow.everyone.if.no.acl.found=false: only users granted Kafka ACLs reach a topic; \`iotctl msk acl\` grants them; --open-cluster for MSK's default)`)
     }
-    if (open && !current) notes.push('--open-cluster: the cluster keeps MSK\'s default allow.everyone.if.no.acl.found=true')
-    return {resources, missing, notes}
+    return {resources, missing}
   },
 
   async create(ctx, observed) {
