@@ -7,12 +7,24 @@ import {readFileSync} from 'node:fs'
 
 module.enableCompileCache?.()
 
-// DEBUG=* must not print secrets. Two third-party namespaces print what they
-// carry: mqtt-packet's parser every packet's payload (a tunnel notification
-// holds the destination access token), https-proxy-agent the proxy URL with its
-// user:password. The debug module reads DEBUG when it loads, so they are
-// switched off here, before anything imports it.
-if (process.env.DEBUG) process.env.DEBUG = `${process.env.DEBUG},-mqtt-packet:*,-https-proxy-agent*`
+// `iotctl --help | head`: the reader went away, which is not an error of ours.
+// Exit quietly (as cat and ls do) instead of Node's unsettled-await warning.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(0)
+    throw error
+  })
+}
+
+// DEBUG=* must not print secrets. Third-party namespaces print what they
+// carry: mqtt.js and mqtt-packet every packet (a tunnel notification holds the
+// destination access token), https-proxy-agent the proxy URL with its
+// user:password. Before anything else loads `debug`: the payload namespaces are
+// off unless named, and every line passes the redactor (src/lib/redact/).
+if (process.env.DEBUG) {
+  const {installDebugRedaction} = await import('../dist/lib/redact/debug.js')
+  installDebugRedaction()
+}
 
 const argv = process.argv.slice(2)
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {

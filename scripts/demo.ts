@@ -62,9 +62,9 @@ try {
     rule: {name: 'demo_device_data', kafkaTopic: 'device-data'},
   }, null, 2) + '\n')
   console.log(`\n$ cat iotctl.json\n${readFileSync(config, 'utf8').trimEnd()}`)
-  await run(['up', '--create-cluster', '--open-cluster', '--dry-run'])
-  await run(['up', '--create-cluster', '--open-cluster'])
-  await run(['up', '--create-cluster', '--open-cluster'])
+  await run(['up', '--create-cluster', '--dry-run'])
+  await run(['up', '--create-cluster'])
+  await run(['up', '--create-cluster'])
   await run(['doctor'])
 
   // A device's message, from MQTT to Kafka through the rule.

@@ -6,10 +6,13 @@ import {stackFlags} from './flags/index.ts'
 import type {AccountRole, AwsAccount} from './lib/aws/account.ts'
 import {awsErrorCode} from './lib/errors.ts'
 import {loadSettings, type LoadedSettings} from './lib/config/settings.ts'
+import {redactText} from './lib/redact/index.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
+import type {StackLease} from './lib/lease/index.ts'
 import {overridesOf, stackSettings, type FlagSetting, type SettingFlagValues} from './settings-flags.ts'
+import {invalidInputCode, usageMessage} from './usage.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -21,6 +24,11 @@ export interface ErrorDocument {
 export abstract class BaseCommand<T> extends Command {
   static override enableJsonFlag = true
   static override baseFlags = {...stackFlags}
+
+  /** --wait-lock, kept by loadStack for stepContext. */
+  #waitLock?: number
+  /** The stack's lease of a run that changes the stack, released in finally(). */
+  #lease?: StackLease
 
   /** Aborted on the first Ctrl-C: steps stop after the request in flight. */
   protected readonly interruption = new AbortController()
@@ -38,6 +46,10 @@ export abstract class BaseCommand<T> extends Command {
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
+    // Every exit path lets the stack's lease go: success, failure, Ctrl-C.
+    await this.#lease?.release().catch((failure: unknown) => {
+      process.stderr.write(`note: ${failure instanceof Error ? failure.message : String(failure)}; it expires by itself\n`)
+    })
     process.off('SIGINT', this.#onSigint)
     await super.finally(error)
   }
@@ -52,7 +64,8 @@ export abstract class BaseCommand<T> extends Command {
    * applied: --stack, --region and the profiles for every command that has them,
    * then the command's own rows of the table (src/settings-flags.ts).
    */
-  protected loadStack(flags: Partial<SettingFlagValues> & {config?: string}, table: readonly FlagSetting[] = []): LoadedSettings {
+  protected loadStack(flags: Partial<SettingFlagValues> & {config?: string; 'wait-lock'?: number}, table: readonly FlagSetting[] = []): LoadedSettings {
+    this.#waitLock = flags['wait-lock']
     return loadSettings(flags.config, overridesOf(flags, [...stackSettings, ...table]))
   }
 
@@ -60,10 +73,15 @@ export abstract class BaseCommand<T> extends Command {
    * Opens both accounts (or, with `mskOnly`, the MSK account alone, for the
    * `msk …` commands), resolves who they are and opens the ledger — after the
    * checks of `steps` on the settings alone, so bad input is exit 2 before any
-   * AWS call (even before the profiles are resolved).
+   * AWS call (even before the profiles are resolved). Without `dryRun` the
+   * context carries the stack's lease (`ctx.lease`, src/lib/lease), which the
+   * runner takes before the first change and finally() releases.
    */
   protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; mskOnly?: boolean; steps?: Pick<StepGraph, 'check' | 'steps'>}): Promise<StepContext> {
     const {createStepContext} = await import('./lib/plan/context.ts')
+    const {leaseSettings, StackLease} = await import('./lib/lease/index.ts')
+    // A run that changes the stack holds its lease (checked here, before any AWS request; taken before the first change).
+    const lease = options.dryRun ? undefined : leaseSettings(this.#waitLock)
     const settings = options.mskOnly ? (await import('./lib/msk/index.ts')).mskAccountOnly(loaded.settings) : loaded.settings
     const ctx = await createStepContext({
       settings,
@@ -74,6 +92,18 @@ export abstract class BaseCommand<T> extends Command {
       steps: options.steps,
       progress: (message) => this.debug(message),
     })
+    if (lease) {
+      // In the IoT account (the MSK account for the msk commands, which reach only that one).
+      const account = options.mskOnly ? ctx.accounts.msk : ctx.accounts.iot
+      this.#lease = ctx.lease = new StackLease(await account.dynamodb(), {
+        ...lease,
+        stack: ctx.stack,
+        command: (this.id ?? 'iotctl').replaceAll(':', ' '),
+        signal: this.interruption.signal,
+        // Waiting lines go to stderr even with --json: a CI log must say why the job is waiting.
+        progress: (message) => process.stderr.write(`${message}\n`),
+      })
+    }
     // The MSK commands point both sides at one handle: nothing to note then.
     if (!options.mskOnly && ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
       this.note(`note: both profiles resolve to account ${ctx.identities.iot.accountId}; continuing (same-account setups are valid)`)
@@ -90,9 +120,18 @@ export abstract class BaseCommand<T> extends Command {
     return openAccount(loaded.settings, role)
   }
 
-  protected async taskRunner(): Promise<TaskRunner> {
+  /** The live list on a terminal showed each step's result: the step list is not printed again there. */
+  #stepsShown = false
+
+  /**
+   * Progress of a run: a live list on a terminal, plain lines in logs. A dry
+   * run only reads, quickly, and its plan follows on stdout: no progress then.
+   */
+  protected async taskRunner(options: {dryRun?: boolean} = {}): Promise<TaskRunner> {
     const {taskRunnerFor} = await import('./ui/progress.ts')
-    return taskRunnerFor({silent: false})
+    const progress = await taskRunnerFor({silent: options.dryRun === true})
+    this.#stepsShown = progress.showsResults
+    return progress.runner
   }
 
   /**
@@ -102,13 +141,20 @@ export abstract class BaseCommand<T> extends Command {
    */
   protected async finishSteps(result: {steps: StepReport[]; interrupted: boolean; dryRun: boolean}, words: {rerun: string; done: () => string; dryRun?: () => string; summary?: () => string}): Promise<void> {
     if (!this.jsonEnabled()) {
-      const {renderInterruption, renderSteps} = await import('./ui/report.ts')
-      this.log(renderSteps(result.steps))
+      const {renderInterruption} = await import('./ui/report.ts')
+      await this.logSteps(result.steps, result.dryRun)
       if (result.interrupted) this.logToStderr(renderInterruption(result.steps, words.rerun))
       else this.log(result.dryRun ? (words.dryRun?.() ?? 'dry run: nothing was changed') : words.done())
       if (!result.interrupted && words.summary) this.log(words.summary())
     }
     if (result.interrupted) this.failWith(130)
+  }
+
+  /** The step list on stdout, unless the live list on this terminal already ended showing each step's result. */
+  protected async logSteps(steps: StepReport[], dryRun: boolean): Promise<void> {
+    if (this.#stepsShown && process.stdout.isTTY) return
+    const {renderSteps} = await import('./ui/report.ts')
+    this.log(renderSteps(steps, {dryRun}))
   }
 
   /** Sets the exit code for a run that finished but found something wrong (status, doctor). */
@@ -121,15 +167,24 @@ export abstract class BaseCommand<T> extends Command {
     // oclif's own exits (help, version) are not errors.
     if (error.name === 'ExitError' || (error.oclif?.exit === 0)) throw error
     const exitCode = error.exitCode ?? (parseError ? 2 : 1)
-    const message = parseError ? error.message.split('\n').filter((l) => !l.includes('See more help')).map((l) => l.trim()).filter(Boolean).join(': ') : error.message
+    const message = parseError ? this.usageMessageOf(error) : error.message
     process.exitCode = exitCode
     if (this.jsonEnabled()) {
-      const code = parseError ? 'InvalidInput' : (error.code ?? awsErrorCode(error) ?? error.name)
+      // One vocabulary: every exit-2 error is InvalidInput, whichever layer found it.
+      const code = exitCode === 2 ? invalidInputCode : (error.code ?? awsErrorCode(error) ?? error.name)
       const document: ErrorDocument = {error: {exitCode, code, message, ...(error.step ? {step: error.step} : {})}}
       process.stdout.write(JSON.stringify(document, null, 2) + '\n')
     } else {
       process.stderr.write(`iotctl: ${message.split('\n')[0]}\n`)
     }
-    if (process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`)
+    if (process.env.DEBUG && error.stack) process.stderr.write(`${redactText(error.stack)}\n`)
+  }
+
+  /** A parser error in iotctl's words (src/usage.ts), or oclif's own lines joined into one. */
+  private usageMessageOf(error: Error): string {
+    const ctor = this.ctor
+    const examples = (ctor.examples ?? []).map((example) => typeof example === 'string' ? example : example.command)
+    const worded = usageMessage(error, {id: this.id ?? ctor.id, bin: this.config.bin, flags: {...ctor.baseFlags, ...ctor.flags}, args: ctor.args ?? {}, examples})
+    return worded ?? error.message.split('\n').filter((l) => !l.includes('See more help')).map((l) => l.trim()).filter(Boolean).join(': ')
   }
 }

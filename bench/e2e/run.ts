@@ -341,7 +341,7 @@ async function main(): Promise<void> {
       if (code !== 0) throw new Error(`iotctl ${args.join(' ')} exited ${code}:\n${output}`)
       log(`$ iotctl ${args.join(' ')}   (${((Date.now() - t0) / 1000).toFixed(1)} s)`)
     }
-    await iotctl(['up', '--create-cluster', '--open-cluster'])
+    await iotctl(['up', '--create-cluster'])
     await iotctl(['device', 'create', 'bench1'])
 
     const iotData = aws.iotData

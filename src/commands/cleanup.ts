@@ -7,7 +7,7 @@ import type {StepReport} from '../lib/plan/runner.ts'
 
 export default class Cleanup extends BaseCommand<CleanupResult> {
   static override summary = 'Delete everything the stack created, in both accounts, in reverse dependency order.'
-  static override description = `Finds the stack's resources by their tags and construction marks in both accounts (the ledger in .iotctl/ is only a hint, so cleanup also works on a fresh machine), shows the plan, asks for confirmation (or --yes), and deletes in reverse dependency order: a resource goes once everything that needs it has gone, independent deletions side by side (up to --parallel per account). Resources without the stack's marks are never touched. "Not found" counts as done, so cleanup can run twice.`
+  static override description = `Finds the stack's resources by their tags and construction marks in both accounts (the ledger in .iotctl/ is only a hint, so cleanup also works on a fresh machine), shows the plan, asks for confirmation (or --yes), and deletes in reverse dependency order: a resource goes once everything that needs it has gone, independent deletions side by side (up to --parallel per account). Resources without the stack's marks are never touched: a ledger entry is confirmed against tags or marks first, a ledger of another stack is refused (exit 2), a certificate iotctl did not make is only detached from the stack's thing and policy, and a route is read again just before its deletion and kept unless it still goes through the stack's peering; each is a "left in place" line (leftInPlace in --json). "Not found" counts as done, so cleanup can run twice.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --dry-run',
     '<%= config.bin %> <%= command.id %> --yes',
@@ -48,7 +48,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
     }
     const result = await cleanupStack(ctx, {
       dryRun: flags['dry-run'],
-      runTask: await this.taskRunner(),
+      runTask: await this.taskRunner({dryRun: flags['dry-run']}),
       parallel: flags.parallel,
       confirm,
       includeOptional: flags['include-cluster'] ? ['msk-cluster', 'msk-configuration'] : [],
@@ -58,8 +58,10 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
       rerun: 'iotctl cleanup',
       dryRun: () => `dry run: ${result.deleted} resource(s) would be deleted; nothing was changed`,
       done: () => {
-        if (result.deleted === 0 && !result.steps.some((s) => s.outcome === 'would-delete')) return `nothing to delete for stack '${ctx.stack}'`
-        return result.confirmed ? `deleted ${result.deleted} resource(s) of stack '${ctx.stack}'` : 'cancelled: nothing was deleted'
+        const left = result.steps.reduce((n, s) => n + (s.leftInPlace?.length ?? 0), 0)
+        const kept = left > 0 ? `; ${left} left in place (not the stack's, see above)` : ''
+        if (result.deleted === 0 && !result.steps.some((s) => s.outcome === 'would-delete')) return `nothing to delete for stack '${ctx.stack}'${kept}`
+        return result.confirmed ? `deleted ${result.deleted} resource(s) of stack '${ctx.stack}'${kept}` : 'cancelled: nothing was deleted'
       },
     })
     return result

@@ -17,7 +17,8 @@ export default class Init extends BaseCommand<InitResult> {
     'iot-profile': Flags.string({summary: 'AWS profile of the IoT account (B); asked when not given.', helpValue: '<profile>', helpGroup: 'AWS'}),
     'msk-profile': Flags.string({summary: 'AWS profile of the MSK account (A); asked when not given.', helpValue: '<profile>', helpGroup: 'AWS'}),
     region: Flags.string({summary: 'AWS region (default: each profile\'s region or AWS_REGION).', helpValue: '<region>', helpGroup: 'AWS'}),
-    ...changeFlags,
+    'dry-run': changeFlags['dry-run'],
+    yes: changeFlags.yes,
   }
 
   async run(): Promise<InitResult> {

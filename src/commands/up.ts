@@ -6,7 +6,7 @@ import type {UpResult} from '../lib/stack/up.ts'
 
 export default class Up extends BaseCommand<UpResult> {
   static override summary = 'Run the whole walkthrough: peering, KMS keys and mirrored secrets, SCRAM association, IoT role, VPC destination, Kafka rule.'
-  static override description = `Brings every part of the stack up to date from iotctl.json plus flags, each step as soon as what it needs is in place (independent steps side by side, up to --parallel per account): VPC peering with routes and broker ingress, a KMS key and an AmazonMSK_ secret with the same credentials in each account, the secret's association with the cluster, the IoT role (a user of B's key), the rule's Kafka topic (MSK's topic API; clusters with Kafka 3.6.0 or later), the VPC topic rule destination and the topic rule with its Apache Kafka action — and first the MSK cluster itself with --create-cluster, locked down by an MSK configuration with allow.everyone.if.no.acl.found=false (only users granted Kafka ACLs reach a topic: run \`iotctl msk acl\` once the brokers are reachable; --open-cluster keeps MSK's default).
+  static override description = `Brings every part of the stack up to date from iotctl.json plus flags, each step as soon as what it needs is in place (independent steps side by side, up to --parallel per account): VPC peering with routes and broker ingress, a KMS key and an AmazonMSK_ secret with the same credentials in each account, the secret's association with the cluster, the IoT role (a user of B's key), the rule's Kafka topic (MSK's topic API; clusters with Kafka 3.6.0 or later), the VPC topic rule destination and the topic rule with its Apache Kafka action — and first the MSK cluster itself with --create-cluster.
 
 Resumable: each step reads what exists before it creates anything and records what it made in .iotctl/<stack>.json at once, so a run interrupted anywhere and run again continues without duplicates. A second run changes nothing. --dry-run prints the whole plan and changes nothing. Ends with a summary per account and the command to try next.`
 
@@ -15,7 +15,6 @@ Resumable: each step reads what exists before it creates anything and records wh
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --iot-profile iot --msk-profile msk --cluster-arn arn:aws:kafka:… --kafka-topic device-data --json',
     '<%= config.bin %> <%= command.id %> --create-cluster',
-    '<%= config.bin %> <%= command.id %> --create-cluster --open-cluster',
   ]
 
   static override flags = {
@@ -27,8 +26,7 @@ Resumable: each step reads what exists before it creates anything and records wh
     ...ruleFlags,
     'kafka-topic-partitions': Flags.integer({summary: 'Partitions of the Kafka topic up creates (default 1, as MSK\'s num.partitions).', min: 1, helpValue: '<n>'}),
     'kafka-topic-replication-factor': Flags.integer({summary: 'Replication factor of the Kafka topic up creates, at most the broker count (default: 3, or the broker count when smaller).', min: 1, helpValue: '<n>'}),
-    'create-cluster': Flags.boolean({summary: 'Also create the MSK cluster (15–30 minutes on AWS) instead of using msk.clusterArn, locked down: an MSK configuration with allow.everyone.if.no.acl.found=false (grant access with `iotctl msk acl`).'}),
-    'open-cluster': Flags.boolean({summary: 'With --create-cluster: no locked-down configuration; every authenticated user reaches topics without ACLs (MSK\'s default).', dependsOn: ['create-cluster']}),
+    'create-cluster': Flags.boolean({summary: 'Also create the MSK cluster (15–30 minutes on AWS) instead of using msk.clusterArn.'}),
     parallel: parallelFlag,
     ...changeFlags,
   }
@@ -37,11 +35,9 @@ Resumable: each step reads what exists before it creates anything and records wh
     const {flags} = await this.parse(Up)
     const loaded = this.loadStack(flags, [...networkSettings, ...destinationSettings, ...ruleSettings, ...upSettings])
     const {upGraph} = await import('../lib/stack/steps.ts')
-    const {openClusterOption} = await import('../lib/msk/configuration.ts')
-    const graph = {createCluster: flags['create-cluster'], openCluster: flags['open-cluster']}
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: {[openClusterOption]: flags['open-cluster']}, steps: upGraph(graph)})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: upGraph({createCluster: flags['create-cluster']})})
     const {up} = await import('../lib/stack/up.ts')
-    const result = await up(ctx, {dryRun: flags['dry-run'], ...graph, parallel: flags.parallel, runTask: await this.taskRunner()})
+    const result = await up(ctx, {dryRun: flags['dry-run'], createCluster: flags['create-cluster'], parallel: flags.parallel, runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     const {renderUpSummary} = await import('../ui/setup.ts')
     await this.finishSteps(result, {
       rerun: 'iotctl up',

@@ -3,6 +3,14 @@
 // tunnel commands' own flags are in mqtt.ts and tunnel.ts beside this file.
 import {Flags} from '@oclif/core'
 
+/**
+ * A number flag that keeps a bad value (0, -1, abc → NaN) for the library's
+ * checks, which say in one line what is wrong (exit 2), instead of oclif's parse error.
+ */
+export const numberFlag = Flags.custom<number>({
+  parse: async (input) => (input.trim() === '' ? Number.NaN : Number(input)),
+})
+
 /** Where the stack's settings and ledger come from: on every command. */
 export const stackFlags = {
   config: Flags.string({char: 'c', summary: 'Config file (default ./iotctl.json).', helpValue: '<file>'}),
@@ -39,10 +47,21 @@ export const parallelFlag = Flags.integer({
   helpValue: '<n>',
 })
 
-/** Commands that change something. */
+/**
+ * How long a run that changes the stack waits while another run holds the
+ * stack's lease (src/lib/lease); a bad value is exit 2 from the lib's check.
+ */
+export const waitLockFlag = numberFlag({
+  summary: 'Seconds to wait while another run changes the same stack (default 300; 0: exit 1 at once).',
+  description: 'Runs that change a stack take turns through a lease in the IoT account (a DynamoDB table iotctl-<stack>-lease). While another run holds it, this one waits, naming the holder (host, command, since when), and exits 1 when the wait ends. A run that died releases it after IOTCTL_LEASE_TTL seconds (default 60).',
+  helpValue: '<seconds>',
+})
+
+/** Commands that change the stack: --dry-run, --yes and --wait-lock. */
 export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Show what would change, change nothing.'}),
   yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation.'}),
+  'wait-lock': waitLockFlag,
 }
 
 /** The two VPCs and how they are peered (peer setup, up). */
@@ -73,11 +92,3 @@ export const ruleFlags = {
   'error-topic': Flags.string({summary: 'MQTT topic an error action republishes failed deliveries to, to see why delivery fails.', helpValue: '<topic>'}),
   'cluster-arn': Flags.string({summary: 'An existing MSK cluster (default: the config\'s msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
 }
-
-/**
- * A number flag that keeps a bad value (0, -1, abc → NaN) for the library's
- * checks, which say in one line what is wrong (exit 2), instead of oclif's parse error.
- */
-export const numberFlag = Flags.custom<number>({
-  parse: async (input) => (input.trim() === '' ? Number.NaN : Number(input)),
-})

@@ -7,6 +7,37 @@ export class InputError extends Error {
   readonly exitCode = 2
 }
 
+/** A setting a command needs, as a flag and as a config key. */
+export interface RequiredSetting {
+  flag: string
+  key: string
+}
+
+/**
+ * Settings a command needs that neither a flag nor the config file gave: exit 2,
+ * every one of them in one line (the step graph merges them across its steps),
+ * so a user does not learn them one run at a time.
+ */
+export class MissingSettings extends InputError {
+  readonly missing: readonly RequiredSetting[]
+  constructor(missing: readonly RequiredSetting[]) {
+    const unique = [...new Map(missing.map((m) => [m.flag, m])).values()]
+    super(`missing ${listed(unique.map((m) => m.flag))} (or ${listed(unique.map((m) => m.key))} in the config file)`)
+    this.missing = unique
+  }
+
+  /** Throws one MissingSettings naming each of `required` whose value is empty. */
+  static check(required: readonly (RequiredSetting & {value: unknown})[]): void {
+    const missing = required.filter((r) => r.value === undefined || r.value === '' || (Array.isArray(r.value) && r.value.length === 0))
+    if (missing.length > 0) throw new MissingSettings(missing.map(({flag, key}) => ({flag, key})))
+  }
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(names: string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
 /** A failure at AWS or on the network: exit 1. `step` says what was being done. */
 export class AwsError extends Error {
   override name = 'AwsError'

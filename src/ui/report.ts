@@ -12,17 +12,31 @@ const words: Record<StepOutcome, string> = {
   'would-delete': 'would delete', absent: 'nothing to delete', kept: 'kept', interrupted: 'interrupted part-way', failed: 'failed', skipped: 'not reached',
 }
 
-export function renderSteps(reports: StepReport[]): string {
+/** A step's result in one line, without its mark: `VPC peering [iot]: created`. */
+export function stepHeadline(report: StepReport, options: {dryRun?: boolean} = {}): string {
+  return `${report.title} [${report.account}]: ${outcomeWords(report, options)[1]}`
+}
+
+// A dry run did nothing: no step shows ✓, the ones with nothing to do say so.
+const outcomeWords = (report: StepReport, options: {dryRun?: boolean}): [string, string] =>
+  options.dryRun && report.outcome === 'unchanged' ? ['·', 'in place, nothing to do'] : [marks[report.outcome], words[report.outcome]]
+
+/** What is shown under a step's line: what it changed or found, indented. */
+export function stepDetails(report: StepReport): string[] {
   const lines: string[] = []
-  for (const report of reports) {
-    lines.push(`${marks[report.outcome]} ${report.title} [${report.account}]: ${words[report.outcome]}`)
-    // The plan is a graph: say what each change waits for (the rest starts at once, side by side).
-    if (report.outcome === 'would-create' && report.after.length > 0) lines.push(`    after: ${report.after.join(', ')}`)
-    for (const change of report.changes) lines.push(`    ${change}`)
-    for (const finding of report.findings) lines.push(`    ${finding.kind}: ${finding.text}${finding.fix ? ` (${finding.fix})` : ''}`)
-    for (const note of report.notes) lines.push(`    (${note})`)
-  }
-  return lines.join('\n')
+  // The plan is a graph: say what each change waits for (the rest starts at once, side by side).
+  if (report.outcome === 'would-create' && report.after.length > 0) lines.push(`    after: ${report.after.join(', ')}`)
+  for (const change of report.changes) lines.push(`    ${change}`)
+  for (const finding of report.findings) lines.push(`    ${finding.kind}: ${finding.text}${finding.fix ? ` (${finding.fix})` : ''}`)
+  for (const left of report.leftInPlace ?? []) lines.push(`    left in place: ${left.kind} ${left.id}: ${left.reason}`)
+  // A read's notes describe the resource as it was found: after a deletion, say so.
+  const found = report.outcome === 'deleted' || report.outcome === 'would-delete' ? 'before deletion: ' : ''
+  for (const note of report.notes) lines.push(`    (${found}${note})`)
+  return lines
+}
+
+export function renderSteps(reports: StepReport[], options: {dryRun?: boolean} = {}): string {
+  return reports.flatMap((report) => [`${outcomeWords(report, options)[0]} ${stepHeadline(report, options)}`, ...stepDetails(report)]).join('\n')
 }
 
 /** What an interrupted run did and what it left for the next run. */
@@ -36,7 +50,9 @@ export function renderInterruption(reports: StepReport[], rerun: string): string
 
 export async function renderLinks(links: Link[]): Promise<string> {
   const {default: Table} = await import('cli-table3')
-  const table = new Table({head: ['state', 'account', 'link'], style: {head: [], border: []}})
+  // The link column takes what the terminal has left (100 columns in logs), wrapping long ids instead of overflowing.
+  const width = Math.max(60, process.stdout.columns ?? 100)
+  const table = new Table({head: ['state', 'account', 'link'], style: {head: [], border: []}, colWidths: [9, 9, width - 22], wordWrap: true})
   for (const link of links) table.push([link.state === 'ok' ? 'ok' : link.state.toUpperCase(), link.account, link.link])
   return table.toString()
 }

@@ -3,7 +3,7 @@
 
 export interface UpSummary {
   dryRun: boolean
-  summary: Record<'iot' | 'msk', {accountId: string; created: string[]; adopted: string[]; inPlace: number; attention: {kind: string; text: string; fix?: string}[]}>
+  summary: Record<'iot' | 'msk', {accountId: string; adopted: string[]; steps: {changed: number; inPlace: number}; attention: {kind: string; text: string; fix?: string}[]}>
   rule: {name: string; topicFilter?: string; kafkaTopic: string}
   next: string[]
 }
@@ -13,9 +13,9 @@ export function renderUpSummary(result: UpSummary): string {
   const lines: string[] = []
   for (const [role, label] of [['msk', 'MSK account (A)'], ['iot', 'IoT account (B)']] as const) {
     const s = result.summary[role]
-    lines.push(`${label} ${s.accountId}: ${s.created.length} change(s)${result.dryRun ? ' planned' : ''}, ${s.adopted.length} adopted, ${s.inPlace} already in place`)
-    // A dry run printed its plan just above: the counts are enough.
-    if (!result.dryRun) for (const line of s.created) lines.push(`  ${line}`)
+    // Counts of steps, the same in a dry run and the run after it; what changed is in the step list above.
+    const changed = `${s.steps.changed} step${s.steps.changed === 1 ? '' : 's'} ${result.dryRun ? 'would change' : 'changed'}`
+    lines.push(`${label} ${s.accountId}: ${changed}, ${s.steps.inPlace} in place${s.adopted.length > 0 ? `, ${s.adopted.length} adopted` : ''}`)
     for (const line of s.adopted) lines.push(`  adopted ${line}`)
     for (const f of s.attention) lines.push(`  ${f.kind}: ${f.text}${f.fix ? ` — ${f.fix}` : ''}`)
   }

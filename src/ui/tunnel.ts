@@ -5,6 +5,15 @@ import type {TunnelCloseResult, TunnelListResult, TunnelOpenResult} from '../lib
 import type {LogLevel, TunnelLogger} from '../lib/tunnel/protocol/index.ts'
 
 /**
+ * Controls a line may not carry to the terminal: C0 (newline included: one event
+ * is one line), DEL, C1 (CSI is \u009b), line/paragraph separators and bidi
+ * overrides. Messages quote what the tunnel and notifications say (service ids,
+ * close reasons), so the line is cleaned as a whole.
+ */
+// eslint-disable-next-line no-control-regex -- these are exactly what must not reach a terminal
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+/**
  * A TunnelLogger writing one line per event through `write` (the command passes
  * stderr); debug lines only when `debug` is set, and nothing at all when `quiet`.
  */
@@ -13,7 +22,7 @@ export function lineLogger(write: (line: string) => void, options: {debug?: bool
     if (options.quiet || (level === 'debug' && !options.debug)) return
     const details = fields && Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ''
     const label = level === 'info' ? '' : `${level}: `
-    write(`${options.prefix ?? 'iotctl'}: ${label}${message}${details}\n`)
+    write(`${`${options.prefix ?? 'iotctl'}: ${label}${message}${details}`.replace(UNPRINTABLE, '?')}\n`)
   }
 }
 

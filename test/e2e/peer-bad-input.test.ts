@@ -53,7 +53,7 @@ describe('peer setup refuses bad input before changing anything', () => {
     {name: 'a wrongly typed config value', flags: () => ({...base(), '-c': 'wrong-type.json'}), message: () => /wrong-type\.json: msk\.port: /},
     {name: 'a config file that does not exist', flags: () => ({...base(), '-c': 'absent.json'}), message: () => /absent\.json: not found/},
     {name: 'a missing VPC', flags: () => { const f = base(); delete f['--msk-vpc']; return f }, message: () => /missing --msk-vpc/},
-    {name: 'an unknown flag', flags: () => ({...base(), '--msk-vcp': 'vpc-1'}), message: () => /Nonexistent flag: --msk-vcp/},
+    {name: 'an unknown flag', flags: () => ({...base(), '--msk-vcp': 'vpc-1'}), message: () => /unknown flag --msk-vcp \(did you mean --msk-vpc\?\)/},
   ]
 
   for (const c of cases) {

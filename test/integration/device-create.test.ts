@@ -50,7 +50,7 @@ describe('device create', () => {
     assert.equal(doc.policyName, 'iotctl-dev-device-sensor-1')
     assert.deepEqual(doc.created, {thing: true, policy: true, certificate: true})
     assert.deepEqual(aws.mutatingRequests().map((r) => `${r.operation}@${r.account}`), [
-      'CreateThing', 'CreatePolicy', 'CreateKeysAndCertificate', 'AttachPolicy', 'AttachThingPrincipal',
+      'CreateThing', 'CreatePolicy', 'CreateKeysAndCertificate', 'UpdateThing', 'AttachPolicy', 'AttachThingPrincipal',
     ].map((op) => `${op}@${aws.accounts.iot}`))
 
     const files = {cert: join(out(), 'sensor-1.cert.pem'), key: join(out(), 'sensor-1.private.key'), endpoint: join(out(), 'sensor-1.endpoint')}
@@ -75,6 +75,8 @@ describe('device create', () => {
     // What AWS holds: the thing marked, the policy tagged and scoped, both attached to the certificate.
     const thing = await iot.send(new DescribeThingCommand({thingName: 'sensor-1'}))
     assert.equal(thing.attributes?.iotctl_stack, 'dev')
+    // The certificate iotctl made, marked on the thing (certificates take no tags): what cleanup deletes.
+    assert.equal(thing.attributes?.iotctl_certs, certificateId)
     const policy = await iot.send(new GetPolicyCommand({policyName: doc.policyName}))
     const arn = (rest: string) => `arn:aws:iot:us-east-1:${aws.accounts.iot}:${rest}`
     assert.deepEqual(JSON.parse(policy.policyDocument!).Statement, [
@@ -102,7 +104,7 @@ describe('device create', () => {
     assert.equal(forced.code, 0, forced.stderr)
     assert.match(forced.stdout, /^thing +sensor-1 \(reused\)$/m)
     assert.match(forced.stdout, /^policy +iotctl-dev-device-sensor-1 \(reused\)$/m)
-    assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), ['CreateKeysAndCertificate', 'AttachPolicy', 'AttachThingPrincipal'])
+    assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), ['CreateKeysAndCertificate', 'UpdateThing', 'AttachPolicy', 'AttachThingPrincipal'])
     assert.equal(mode(join(out(), 'sensor-1.private.key')), 0o600)
   })
 

@@ -39,7 +39,7 @@ after(async () => {
 
 describe('a device\'s message reaches Kafka', () => {
   test('up --create-cluster creates the rule\'s Kafka topic and records it', async () => {
-    const result = await cli(['up', '--create-cluster', '--open-cluster'])
+    const result = await cli(['up', '--create-cluster'])
     assert.equal(result.code, 0, result.stderr)
     const topic = await aws.kafka?.describeTopic('device-data')
     assert.ok(topic, 'the broker has topic device-data')

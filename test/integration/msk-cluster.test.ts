@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {CreateSubnetCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {DescribeClusterV2Command, KafkaClient, ListConfigurationsCommand} from '@aws-sdk/client-kafka'
+import {DescribeClusterV2Command, KafkaClient} from '@aws-sdk/client-kafka'
 import {DescribeSecretCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {assertBadInput} from '../support/bad-input.ts'
 import {jsonOf, runCli, type CliResult} from '../support/cli.ts'
@@ -79,7 +79,7 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     const document = jsonOf(result)
     assert.equal(document.changed, true)
     assert.equal(document.state, 'CREATING')
-    assert.equal(document.clusterName, 'iotctl-iotctl')
+    assert.equal(document.clusterName, 'iotctl')
     clusterArn = document.clusterArn
     const cluster = (await kafka.send(new DescribeClusterV2Command({ClusterArn: clusterArn}))).ClusterInfo!
     assert.equal(cluster.Tags?.['iotctl:stack'], 'iotctl')
@@ -94,9 +94,18 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     const mirror = await cli(['secret', 'mirror', '--iot-profile', 'iot', '--msk-profile', 'msk'])
     assert.equal(mirror.code, 0, mirror.stderr)
     const secretArn = (await mskSecrets.send(new DescribeSecretCommand({SecretId: 'AmazonMSK_iotctl'}))).ARN!
-    const result = await cli(['msk', 'associate-secret', '--msk-profile', 'msk', '--json'])
+    // The cluster stays CREATING until associate-secret has looked at it twice (so it is waiting), whatever the machine's load.
+    const activationDelay = aws.settings.clusterActivationDelayMs
+    aws.settings.clusterActivationDelayMs = 3_600_000
+    aws.resetLog()
+    const running = cli(['msk', 'associate-secret', '--msk-profile', 'msk', '--json'])
+    const looks = () => aws.log().filter((r) => r.service === 'kafka' && r.operation.startsWith('DescribeCluster') && r.status === 200).length
+    const deadline = Date.now() + 60_000
+    while (looks() < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+    aws.settings.clusterActivationDelayMs = activationDelay
+    const result = await running
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stderr, /waiting for cluster iotctl-iotctl to become ACTIVE/)
+    assert.match(result.stderr, /waiting for cluster iotctl to become ACTIVE/)
     assert.equal(jsonOf(result).secretArn, secretArn)
     assert.deepEqual(aws.standIn.msk.scramSecrets(clusterArn), [secretArn])
 
@@ -111,7 +120,7 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
     aws.resetLog()
     const result = await cli(['msk', 'create', '--msk-profile', 'msk', '--subnets', subnets()])
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, new RegExp(`cluster iotctl-iotctl is ACTIVE: ${clusterArn.replace(/[/.]/g, '\\$&')}`))
+    assert.match(result.stdout, new RegExp(`cluster iotctl is ACTIVE: ${clusterArn.replace(/[/.]/g, '\\$&')}`))
     assert.deepEqual(aws.mutatingRequests(), [])
   })
 
@@ -139,9 +148,7 @@ describe('MSK cluster, SCRAM association and bootstrap brokers', () => {
 
     const withCluster = await cli(['cleanup', '--iot-profile', 'iot', '--msk-profile', 'msk', '--yes', '--include-cluster', '--json'])
     assert.equal(withCluster.code, 0, withCluster.stderr)
-    // The cluster, and then the locked-down configuration it was made with.
-    assert.equal(jsonOf(withCluster).deleted, 2)
-    assert.deepEqual((await kafka.send(new ListConfigurationsCommand({}))).Configurations, [])
+    assert.equal(jsonOf(withCluster).deleted, 1)
     await assert.rejects(kafka.send(new DescribeClusterV2Command({ClusterArn: clusterArn})), (error: Error) => error.name === 'NotFoundException')
 
     aws.resetLog()

@@ -40,11 +40,25 @@ after(async () => {
   if (cwd) rmSync(cwd, {recursive: true, force: true})
 })
 
+/**
+ * Per account, how many steps the summary counts (changed or would change, plus in place):
+ * a dry run and the run after it count the same steps, whatever each found to do.
+ */
+function stepCounts(stdout: string): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const m of stdout.matchAll(/^(MSK|IoT) account \([AB]\) \d{12}: (\d+) steps? (?:would change|changed), (\d+) in place/gm)) counts[m[1]] = Number(m[2]) + Number(m[3])
+  return counts
+}
+let planned: Record<string, number> = {}
+
 describe('up → up again → cleanup on an empty two-account AWS', () => {
   test('--dry-run prints the whole plan and makes no mutating call', async () => {
     aws.resetLog()
     const result = await cli(['up', '--create-cluster', '--dry-run'])
     assert.equal(result.code, 0, result.stderr)
+    planned = stepCounts(result.stdout)
+    assert.deepEqual(Object.keys(planned).sort(), ['IoT', 'MSK'], result.stdout)
+    assert.doesNotMatch(result.stdout, /✓/, 'a dry run shows nothing as done')
     for (const line of [/create MSK cluster/, /request VPC peering/, /create IAM role iotctl-flow-iot-to-msk trusted by iot\.amazonaws\.com/,
       /add key-policy statement iotctlflowZIotRuleRoleKeyUser/, /create a VPC topic rule destination in vpc-/, /create rule flow_device_data: SELECT topic\(2\) as device_id, temperature FROM 'device\/\+\/data' → Kafka topic 'device-data'/,
       /dry run: nothing was changed/]) {
@@ -56,7 +70,13 @@ describe('up → up again → cleanup on an empty two-account AWS', () => {
   test('up creates every part, ending with an enabled rule and a summary', async () => {
     const result = await cli(['up', '--create-cluster'])
     assert.equal(result.code, 0, result.stderr)
-    assert.match(result.stdout, /IoT account \(B\) 222222222222: \d+ change\(s\), 0 adopted, 0 already in place/)
+    assert.match(result.stdout, /IoT account \(B\) 222222222222: \d+ steps changed, 0 in place$/m)
+    assert.deepEqual(stepCounts(result.stdout), planned, 'the run counts the steps its dry run counted')
+    // In a log (no terminal) each step's result is said once: the step list, not a progress line as well.
+    const said = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => /^[+✓·=!✗…-] .* \[(iot|msk)\]: /.test(line))
+    const titles = said.map((line) => line.replace(/^. /, '').replace(/: .*$/, ''))
+    assert.deepEqual(titles.filter((title, i) => titles.indexOf(title) !== i), [], `a step said twice:\n${said.join('\n')}`)
+    assert.doesNotMatch(result.stderr, /^✓ /m, 'no completion lines on stderr besides the step list')
     assert.match(result.stdout, /rule flow_device_data: messages on 'device\/\+\/data' go to Kafka topic 'device-data'/)
     assert.match(result.stdout, /next: iotctl doctor --stack flow {3}then: iotctl mqtt publish --topic device\/1\/data/)
 

@@ -38,7 +38,6 @@ export const oneOfEach: Record<string, number> = {
   'iot kms:key': 1,
   'msk secretsmanager:secret': 1,
   'iot secretsmanager:secret': 1,
-  'msk kafka:configuration': 1,
   'msk kafka:cluster': 1,
   'msk kafka:scram-association': 1,
   'iot iam:role': 1,
@@ -129,7 +128,7 @@ async function readAll(clients: Record<Role, Clients>, networks: Network[]): Pro
     const associated = (await clients[role].kafka.send(new ListScramSecretsCommand({ClusterArn: cluster.ClusterArn}))).SecretArnList ?? []
     return [item(role, 'kafka:cluster', cluster.ClusterArn!), ...associated.map((secretArn) => item(role, 'kafka:scram-association', `${cluster.ClusterArn}|${secretArn}`))]
   }))).flat()
-  // MSK configurations (the locked-down cluster's): no tags, so every one of the account counts.
+  // MSK configurations (`msk acl --lock-down`'s; up makes none): no tags, so every one of the account counts.
   const configurations = async (role: Role): Promise<Item[]> => ((await clients[role].kafka.send(new ListConfigurationsCommand({}))).Configurations ?? [])
     .filter((c) => c.State !== 'DELETING').map((c) => item(role, 'kafka:configuration', c.Arn!))
   const perAccount = [keys, secrets, roles, destinations, rules, clusters, configurations, routes]

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import {mkdtempSync, writeFileSync, chmodSync} from 'node:fs'
+import {mkdtempSync, writeFileSync, chmodSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {test} from 'node:test'
 import {parseConfig, loadConfig} from '../../src/lib/config/schema.ts'
 import {accountOptions} from '../../src/lib/config/accounts.ts'
 import {applyOverrides, loadSettings} from '../../src/lib/config/settings.ts'
+import {settingName} from '../../src/lib/config/origins.ts'
 import {InputError} from '../../src/lib/errors.ts'
 import {clusterSpecSettings, destinationSettings, networkSettings, overridesOf, stackSettings} from '../../src/settings-flags.ts'
 
@@ -107,4 +108,21 @@ test('each account is reached with its own region from the file, else the stack\
   assert.deepEqual(accountOptions(settings, 'iot'), {profile: 'iot', region: 'eu-central-1'})
   assert.deepEqual(accountOptions(settings, 'msk'), {profile: 'msk', region: 'eu-west-1'})
   assert.deepEqual(accountOptions({stack: 's'}, 'iot'), {profile: undefined, region: undefined})
+})
+
+test('an error names where a value came from: the flag as typed, else the key in the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iotctl-origins-'))
+  const previous = process.cwd()
+  try {
+    writeFileSync(join(dir, 'iotctl.json'), JSON.stringify({rule: {name: 'from_file', sql: "SELECT * FROM 'a/b'"}}))
+    process.chdir(dir)
+    const {settings} = loadSettings(undefined, [{path: 'rule.kafkaTopic', value: 'typed', flag: 'kafka-topic'}, {path: 'rule.sql', value: "SELECT * FROM 'c/d'", flag: 'sql'}])
+    assert.equal(settingName(settings, 'rule.kafkaTopic', '--kafka-topic'), '--kafka-topic')
+    assert.equal(settingName(settings, 'rule.sql', '--sql'), '--sql', 'a flag wins over the file')
+    assert.equal(settingName(settings, 'rule.name', '--name'), 'rule.name in ./iotctl.json')
+    assert.equal(settingName(settings, 'rule.errorTopic', '--error-topic'), '--error-topic (rule.errorTopic)', 'neither: both names')
+  } finally {
+    process.chdir(previous)
+    rmSync(dir, {recursive: true, force: true})
+  }
 })

@@ -18,6 +18,15 @@ test('rule names: letters, digits and underscores; a dash is refused with that e
   }
 })
 
+test('a suggested rule name is itself a valid rule name', () => {
+  for (const name of ['bad-name!', 'device-data', 'has space', 'ümlaut', 'a.b/c']) {
+    const error = (() => { try { checkRuleName(name) } catch (e) { return e as Error } })()
+    const suggested = /\(try '([^']*)'\)/.exec(error?.message ?? '')?.[1]
+    assert.ok(suggested !== undefined, `${name}: a suggestion`)
+    assert.equal(checkRuleName(suggested), suggested, `${name}: the suggestion '${suggested}' is accepted`)
+  }
+})
+
 test('the default rule name is a valid rule name for any stack name', () => {
   for (const stack of ['iotctl', 'ci-1234', 'a_b-c']) assert.equal(checkRuleName(defaultRuleName(stack)), defaultRuleName(stack))
   assert.equal(defaultRuleName('ci-42'), 'iotctl_ci_42_to_kafka')

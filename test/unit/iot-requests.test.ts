@@ -16,7 +16,9 @@ import {GetBootstrapBrokersCommand, KafkaClient} from '@aws-sdk/client-kafka'
 import {GetKeyPolicyCommand, KMSClient, PutKeyPolicyCommand} from '@aws-sdk/client-kms'
 import {mockClient} from 'aws-sdk-client-mock'
 import {InputError} from '../../src/lib/errors.ts'
+import {iotDestinationStep} from '../../src/lib/iot/destination-step.ts'
 import {setupIot} from '../../src/lib/iot/index.ts'
+import {iotRoleStep} from '../../src/lib/iot/role-steps.ts'
 import type {ResourceRecord, StackSettings} from '../../src/lib/plan/types.ts'
 import {testContext} from '../support/step-context.ts'
 
@@ -252,4 +254,21 @@ test('iot rule --error-topic with a role that may not publish there says how to 
   mocks.iam.on(SimulatePrincipalPolicyCommand).resolves({EvaluationResults: [{EvalActionName: 'iot:Publish', EvalDecision: 'implicitDeny'}]})
   const result = await setupIot('rule', ctx, {dryRun: false})
   assert.deepEqual(result.steps[0].notes, ["the role may not publish to 'iotctl/errors' yet: run `iotctl iot role --error-topic iotctl/errors` (or `iotctl up`) so the error action can republish"])
+})
+
+test('cleanup\'s read: a role of the stack\'s name without its tag is somebody else\'s, and so are the destinations using it', async () => {
+  const {ctx, mocks} = setup()
+  mocks.iam.on(GetRoleCommand).resolves({Role: {RoleName: 'iotctl-demo-iot-to-msk', Arn: roleArn, Path: '/', RoleId: 'AROA1', CreateDate: new Date(), Tags: []}})
+  mocks.iot.on(ListTopicRuleDestinationsCommand).resolves({destinationSummaries: [{arn: destinationArn, status: 'ENABLED', vpcDestinationSummary: {vpcId: 'vpc-0000000b', roleArn, subnetIds: [], securityGroups: []}}]})
+  const role = await iotRoleStep.read(ctx)
+  assert.deepEqual(role.resources, [])
+  const destinations = await iotDestinationStep.read(ctx)
+  assert.deepEqual(destinations.resources, [])
+
+  const tagged = setup()
+  tagged.mocks.iam.on(GetRoleCommand).resolves({Role: {RoleName: 'iotctl-demo-iot-to-msk', Arn: roleArn, Path: '/', RoleId: 'AROA1', CreateDate: new Date(), Tags: [{Key: 'iotctl:stack', Value: 'demo'}]}})
+  tagged.mocks.iot.on(ListTopicRuleDestinationsCommand).resolves({destinationSummaries: [{arn: destinationArn, status: 'ENABLED', vpcDestinationSummary: {vpcId: 'vpc-0000000b', roleArn, subnetIds: [], securityGroups: []}}]})
+  tagged.mocks.iam.on(GetRolePolicyCommand).rejects(noSuchEntity)
+  await iotRoleStep.read(tagged.ctx)
+  assert.deepEqual((await iotDestinationStep.read(tagged.ctx)).resources.map((r) => r.id), [destinationArn])
 })

@@ -133,3 +133,18 @@ test('MSK unable to reach the brokers: a note saying so and how to create the to
   assert.match(result.reports[0].notes.join('\n'), /could not check Kafka topic 'device-data': MSK answered InternalServerErrorException.*kafka-topics\.sh/)
   assert.equal(mock.commandCalls(CreateTopicCommand).length, 0)
 })
+
+test('cleanup: a ledger entry naming a topic on another cluster, or without the stack\'s mark, is left in place and said so', async () => {
+  const {ctx, mock} = setup()
+  const otherCluster = `arn:aws:kafka:us-east-1:${account}:cluster/team-cluster/1111-2`
+  const entry = (id: string, attrs: Record<string, string>) => ({step: 'kafka-topic', kind: 'kafka:topic', id, account: 'msk' as const, accountId: account, region: 'us-east-1', attrs})
+  ctx.ledger.put(entry(`${otherCluster}/payments`, {clusterArn: otherCluster, topicName: 'payments', createdBy: 'iotctl:stack=demo'}))
+  ctx.ledger.put(entry(`${clusterArn}/audit`, {clusterArn, topicName: 'audit', createdBy: 'iotctl:stack=demo2'}))
+  const result = await destroySteps([kafkaTopicStep], ctx, {dryRun: false})
+  assert.equal(result.reports[0].outcome, 'absent')
+  assert.deepEqual(result.reports[0].leftInPlace?.map((l) => [l.id, l.reason]), [
+    [`${otherCluster}/payments`, 'named by the ledger, but not on the stack\'s cluster iotctl-demo: not deleted'],
+    [`${clusterArn}/audit`, 'named by the ledger, but without the stack\'s mark: not deleted'],
+  ])
+  assert.equal(mock.commandCalls(DeleteTopicCommand).length, 0)
+})

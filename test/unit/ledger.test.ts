@@ -38,3 +38,19 @@ test('a corrupt ledger is an input error that says how to recover', () => {
   writeFileSync(join(dir, 'demo.json'), '{not json')
   assert.throws(() => Ledger.open(dir, 'demo'), /cannot be read.*rebuild it from tags/)
 })
+
+test('a ledger of another stack, or with records that are not records, is refused naming the file (and both stacks)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iotctl-ledger-'))
+  const file = join(dir, 'demo.json')
+  writeFileSync(file, JSON.stringify({version: 1, stack: 'other', updatedAt: '', resources: [record('rtb-1:10.10.0.0/16')]}))
+  assert.throws(() => Ledger.open(dir, 'demo'), (error: Error & {exitCode?: number}) => {
+    assert.equal(error.exitCode, 2)
+    assert.ok(error.message.includes(file), error.message)
+    assert.match(error.message, /belongs to stack 'other', not to stack 'demo'/)
+    return true
+  })
+  writeFileSync(file, JSON.stringify({version: 1, stack: 'demo', resources: [{...record('x'), account: 'elsewhere'}]}))
+  assert.throws(() => Ledger.open(dir, 'demo'), /demo\.json cannot be read \(not an iotctl ledger: .* at resources\.0\.account\)/)
+  writeFileSync(file, JSON.stringify({version: 1, stack: 'demo', resources: [{...record('x'), attrs: {arn: 7}}]}))
+  assert.throws(() => Ledger.open(dir, 'demo'), /at resources\.0\.attrs\.arn/)
+})

@@ -9,12 +9,10 @@ import {
   BatchAssociateScramSecretCommand,
   BatchDisassociateScramSecretCommand,
   CreateClusterCommand,
-  CreateConfigurationCommand,
   DescribeClusterV2Command,
   GetBootstrapBrokersCommand,
   KafkaClient,
   ListClustersV2Command,
-  ListConfigurationsCommand,
   ListScramSecretsCommand,
   type Cluster,
 } from '@aws-sdk/client-kafka'
@@ -23,7 +21,6 @@ import {mockClient} from 'aws-sdk-client-mock'
 import {AwsError, CheckFailed, InputError} from '../../src/lib/errors.ts'
 import {associateSecret, bootstrapBrokers, createCluster} from '../../src/lib/msk/index.ts'
 import {noWaitOption, scramAssociationStep} from '../../src/lib/msk/steps.ts'
-import {openClusterOption} from '../../src/lib/msk/configuration.ts'
 import type {ResourceRecord, StackSettings} from '../../src/lib/plan/types.ts'
 import {testContext} from '../support/step-context.ts'
 
@@ -42,7 +39,6 @@ function mskAccount(settings: Partial<StackSettings> = {}, options: Record<strin
   const sm = new SecretsManagerClient({region: 'us-east-1'})
   const mocks = {kafka: mockClient(kafka), ec2: mockClient(ec2), sm: mockClient(sm)}
   mocks.kafka.on(ListClustersV2Command).resolves({ClusterInfoList: []})
-  mocks.kafka.on(ListConfigurationsCommand).resolves({Configurations: []})
   mocks.kafka.on(DescribeClusterV2Command).rejects(awsFailure('NotFoundException'))
   mocks.ec2.on(DescribeSubnetsCommand, {SubnetIds: ['subnet-0000000a']}).resolves({Subnets: [{SubnetId: 'subnet-0000000a', VpcId: 'vpc-0000000a', AvailabilityZone: 'us-east-1a'}]})
   mocks.ec2.on(DescribeSubnetsCommand, {SubnetIds: ['subnet-0000000b']}).resolves({Subnets: [{SubnetId: 'subnet-0000000b', VpcId: 'vpc-0000000a', AvailabilityZone: 'us-east-1b'}]})
@@ -68,22 +64,12 @@ const scramCluster: Cluster = {
   Provisioned: {BrokerNodeGroupInfo: {ClientSubnets: [], InstanceType: 'kafka.t3.small'}, NumberOfBrokerNodes: 2, ClientAuthentication: {Sasl: {Scram: {Enabled: true}}}},
 }
 
-const configurationArn = `arn:aws:kafka:us-east-1:${account}:configuration/iotctl-demo-acls/0f8e7d6c-1111-2222-3333-0123456789ab-1`
-
-test('msk create: one CreateConfiguration (allow.everyone.if.no.acl.found=false), then one CreateCluster naming it, with SASL/SCRAM only, TLS to clients and inside the cluster, the stack\'s tags; then waits for ACTIVE', async () => {
+test('msk create: one CreateCluster with SASL/SCRAM only, TLS to clients and inside the cluster, the stack\'s tags; then waits for ACTIVE', async () => {
   const {ctx, mocks} = mskAccount({msk: {subnetIds: ['subnet-0000000a', 'subnet-0000000b'], securityGroupId: 'sg-0000000a', vpcId: 'vpc-0000000a', brokers: 4}})
-  mocks.kafka.on(CreateConfigurationCommand).resolves({Arn: configurationArn, Name: 'iotctl-demo-acls', State: 'ACTIVE', LatestRevision: {Revision: 1, CreationTime: new Date()}})
   mocks.kafka.on(CreateClusterCommand).resolves({ClusterArn: clusterArn, ClusterName: 'iotctl-demo', State: 'CREATING'})
   mocks.kafka.on(DescribeClusterV2Command, {ClusterArn: clusterArn}).resolves({ClusterInfo: scramCluster})
   const result = await createCluster(ctx, {dryRun: false})
 
-  assert.deepEqual(mutatingCalls(mocks), ['CreateConfiguration', 'CreateCluster'])
-  const configurations = mocks.kafka.commandCalls(CreateConfigurationCommand).map((c) => c.args[0].input)
-  assert.deepEqual(configurations.map(({ServerProperties, ...rest}) => ({...rest, ServerProperties: new TextDecoder().decode(ServerProperties)})), [{
-    Name: 'iotctl-demo-acls',
-    Description: 'iotctl stack demo: Kafka ACLs deny by default (allow.everyone.if.no.acl.found=false)',
-    ServerProperties: 'allow.everyone.if.no.acl.found=false\n',
-  }])
   assert.deepEqual(mocks.kafka.commandCalls(CreateClusterCommand).map((c) => c.args[0].input), [{
     ClusterName: 'iotctl-demo',
     KafkaVersion: '3.8.x',
@@ -96,35 +82,11 @@ test('msk create: one CreateConfiguration (allow.everyone.if.no.acl.found=false)
     },
     ClientAuthentication: {Sasl: {Scram: {Enabled: true}, Iam: {Enabled: false}}, Unauthenticated: {Enabled: false}},
     EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS', InCluster: true}},
-    ConfigurationInfo: {Arn: configurationArn, Revision: 1},
     Tags: stackTags,
   }])
   assert.equal(result.state, 'ACTIVE')
   assert.equal(result.clusterArn, clusterArn)
   assert.deepEqual(ctx.ledger.forStep('msk-cluster').map((r) => [r.kind, r.id, r.attrs?.name]), [['kafka:cluster', clusterArn, 'iotctl-demo']])
-  assert.deepEqual(ctx.ledger.forStep('msk-configuration').map((r) => [r.kind, r.id, r.attrs?.name]), [['kafka:configuration', configurationArn, 'iotctl-demo-acls']])
-})
-
-test('msk create --open-cluster: no configuration, a CreateCluster without ConfigurationInfo', async () => {
-  const {ctx, mocks} = mskAccount({msk: {subnetIds: ['subnet-0000000a', 'subnet-0000000b']}}, {[openClusterOption]: true})
-  mocks.kafka.on(CreateClusterCommand).resolves({ClusterArn: clusterArn, ClusterName: 'iotctl-demo', State: 'CREATING'})
-  mocks.kafka.on(DescribeClusterV2Command, {ClusterArn: clusterArn}).resolves({ClusterInfo: scramCluster})
-  await createCluster(ctx, {dryRun: false})
-  assert.deepEqual(mutatingCalls(mocks), ['CreateCluster'])
-  assert.equal(mocks.kafka.commandCalls(CreateClusterCommand)[0].args[0].input.ConfigurationInfo, undefined)
-})
-
-test('msk create reuses the stack\'s configuration found by name and description (a run interrupted after CreateConfiguration)', async () => {
-  const {ctx, mocks} = mskAccount({msk: {subnetIds: ['subnet-0000000a', 'subnet-0000000b']}})
-  mocks.kafka.on(ListConfigurationsCommand).resolves({Configurations: [
-    {Arn: configurationArn.replace('demo-acls', 'other'), Name: 'iotctl-demo-acls', Description: 'not ours', State: 'ACTIVE', KafkaVersions: [], CreationTime: new Date(), LatestRevision: {Revision: 1, CreationTime: new Date()}},
-    {Arn: configurationArn, Name: 'iotctl-demo-acls', Description: 'iotctl stack demo: Kafka ACLs deny by default (allow.everyone.if.no.acl.found=false)', State: 'ACTIVE', KafkaVersions: [], CreationTime: new Date(), LatestRevision: {Revision: 2, CreationTime: new Date()}},
-  ]})
-  mocks.kafka.on(CreateClusterCommand).resolves({ClusterArn: clusterArn, ClusterName: 'iotctl-demo', State: 'CREATING'})
-  mocks.kafka.on(DescribeClusterV2Command, {ClusterArn: clusterArn}).resolves({ClusterInfo: scramCluster})
-  await createCluster(ctx, {dryRun: false})
-  assert.deepEqual(mutatingCalls(mocks), ['CreateCluster'])
-  assert.deepEqual(mocks.kafka.commandCalls(CreateClusterCommand)[0].args[0].input.ConfigurationInfo, {Arn: configurationArn, Revision: 2})
 })
 
 test('msk create adopts the stack\'s cluster, and with --no-wait does not wait for it', async () => {
@@ -135,7 +97,7 @@ test('msk create adopts the stack\'s cluster, and with --no-wait does not wait f
   assert.equal(result.changed, false)
   assert.equal(result.state, 'CREATING')
   assert.deepEqual(mutatingCalls(mocks), [])
-  assert.match(result.steps.find((s) => s.id === 'msk-cluster')?.notes.join(' ') ?? '', /not ACTIVE yet/)
+  assert.match(result.steps[0].notes.join(' '), /not ACTIVE yet/)
 })
 
 test('msk create: bad input is exit 2 before any mutating call', async (t) => {
@@ -225,6 +187,22 @@ test('cleanup disassociates exactly the recorded pair; a cluster already gone co
   const gone = mskAccount()
   gone.mocks.kafka.on(BatchDisassociateScramSecretCommand).rejects(awsFailure('NotFoundException'))
   await scramAssociationStep.delete(gone.ctx, [record])
+})
+
+test('cleanup\'s read: a secret the ledger names is the stack\'s only when its tag says so (a foreign secret on the cluster stays associated)', async () => {
+  const foreignArn = `arn:aws:secretsmanager:us-east-1:${account}:secret:AmazonMSK_team-XyZ123`
+  const taggedArn = `arn:aws:secretsmanager:us-east-1:${account}:secret:AmazonMSK_demo_old-QwErTy`
+  const {ctx, mocks} = mskAccount({msk: {clusterArn}})
+  mocks.kafka.on(DescribeClusterV2Command, {ClusterArn: clusterArn}).resolves({ClusterInfo: scramCluster})
+  mocks.kafka.on(ListScramSecretsCommand).resolves({SecretArnList: [foreignArn, taggedArn]})
+  mocks.sm.on(DescribeSecretCommand, {SecretId: foreignArn}).resolves({ARN: foreignArn, Name: 'AmazonMSK_team', Tags: [{Key: 'owner', Value: 'team'}]})
+  mocks.sm.on(DescribeSecretCommand, {SecretId: taggedArn}).resolves({ARN: taggedArn, Name: 'AmazonMSK_demo_old', Tags: [{Key: 'iotctl:stack', Value: 'demo'}]})
+  const hint = (secret: string): ResourceRecord => ({step: 'scram-association', kind: 'kafka:scram-association', id: `${clusterArn}|${secret}`, account: 'msk', accountId: account, region: 'us-east-1', attrs: {clusterArn, secretArn: secret}})
+  ctx.ledger.put(hint(foreignArn))
+  ctx.ledger.put(hint(taggedArn))
+  const observed = await scramAssociationStep.read(ctx)
+  assert.deepEqual(observed.resources.map((r) => r.attrs?.secretArn), [taggedArn])
+  assert.deepEqual(mutatingCalls(mocks), [])
 })
 
 test('brokers: the whole GetBootstrapBrokers answer; no SASL/SCRAM string is exit 1', async () => {

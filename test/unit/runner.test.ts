@@ -137,3 +137,27 @@ test('cleanup declined at the prompt deletes nothing', async () => {
   assert.deepEqual(shown, ['delete test:thing a (iot account 222222222222)'])
   assert.deepEqual([...cloud], ['a'])
 })
+
+test('cleanup: what a step\'s delete leaves in place is reported (and what its read found), and not counted as deleted', async () => {
+  const records = (ctx: StepContext): ResourceRecord[] => ['r1', 'r2'].map((id) => ({step: 'routes', kind: 'ec2:route', id, account: 'iot', accountId: ctx.identities.iot.accountId, region: 'us-east-1'}))
+  const step: Step = {
+    id: 'routes', title: 'routes', account: 'iot',
+    async read(ctx) {
+      return {resources: records(ctx), missing: [], leftInPlace: [{kind: 'iot:certificate', id: 'c1', account: 'iot', reason: 'not the stack\'s'}]}
+    },
+    async create() { return [] },
+    async delete(_ctx, resources) {
+      return {leftInPlace: resources.filter((r) => r.id === 'r2').map((r) => ({kind: r.kind, id: r.id, account: r.account, reason: 'now targets igw-1'}))}
+    },
+  }
+  const ctx = testContext({settings: {}, ...accounts})
+  const plan = await destroySteps([step], ctx, {dryRun: true})
+  assert.deepEqual(plan.reports[0].leftInPlace?.map((l) => l.id), ['c1'])
+  assert.equal(plan.reports[0].changes.length, 2)
+  const result = await destroySteps([step], ctx, {dryRun: false})
+  const [report] = result.reports
+  assert.equal(report.outcome, 'deleted')
+  assert.deepEqual(report.resources.map((r) => r.id), ['r1'])
+  assert.deepEqual(report.changes, ['delete ec2:route r1 (iot account 222222222222)'])
+  assert.deepEqual(report.leftInPlace?.map((l) => `${l.id}: ${l.reason}`), ['c1: not the stack\'s', 'r2: now targets igw-1'])
+})

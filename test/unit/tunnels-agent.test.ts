@@ -26,14 +26,14 @@ describe('notifications', () => {
     test(`refused: ${payload}`, () => assert.throws(() => parseNotification(payload), message))
   }
 
-  const ssh = {SSH: {host: 'localhost', port: 22}}
+  const ssh = new Map([['SSH', {host: 'localhost', port: 22}]])
   test('services map to destinations; unmapped ones are listed; none mapped is a refusal', () => {
-    assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'destination', services: ['SSH', 'HTTP']}, ssh), {ok: true, services: {SSH: 'localhost:22'}, unmapped: ['HTTP']})
+    assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'destination', services: ['SSH', 'HTTP']}, ssh), {ok: true, services: new Map([['SSH', 'localhost:22']]), unmapped: ['HTTP']})
     assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'destination', services: ['HTTP']}, ssh), {ok: false, reason: 'no --destination for HTTP (this agent maps SSH)'})
     assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'source', services: ['SSH']}, ssh), {ok: false, reason: 'clientMode is "source", not "destination"'})
-    assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'destination', services: []}, ssh), {ok: true, services: {SSH: 'localhost:22'}, unmapped: []})
-    assert.equal(mapServices({clientAccessToken: 't', clientMode: 'destination', services: []}, {...ssh, HTTP: {host: '::1', port: 80}}).ok, false)
-    assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'destination', services: ['HTTP']}, {HTTP: {host: '::1', port: 80}}), {ok: true, services: {HTTP: '[::1]:80'}, unmapped: []})
+    assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'destination', services: []}, ssh), {ok: true, services: new Map([['SSH', 'localhost:22']]), unmapped: []})
+    assert.equal(mapServices({clientAccessToken: 't', clientMode: 'destination', services: []}, new Map([...ssh, ['HTTP', {host: '::1', port: 80}]])).ok, false)
+    assert.deepEqual(mapServices({clientAccessToken: 't', clientMode: 'destination', services: ['HTTP']}, new Map([['HTTP', {host: '::1', port: 80}]])), {ok: true, services: new Map([['HTTP', '[::1]:80']]), unmapped: []})
   })
 })
 
@@ -51,7 +51,7 @@ describe('the agent', () => {
     const lines: string[] = []
     const agent = new TunnelAgent({
       thing: 'dev1',
-      destinations: {SSH: {host: '127.0.0.1', port: fixture.echo.port}},
+      destinations: new Map([['SSH', {host: '127.0.0.1', port: fixture.echo.port}]]),
       proxyEndpoint: relay.url,
       logger: (level: LogLevel, message: string) => { if (level !== 'debug') lines.push(`${level}: ${message}`) },
       proxyOptions: {ca: relay.ca, retry: {initialDelayMs: 20, maxDelayMs: 100}},

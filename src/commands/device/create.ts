@@ -9,7 +9,7 @@ export default class DeviceCreate extends BaseCommand<DeviceCreateResult> {
 
 Writes <thing>.cert.pem, <thing>.private.key and <thing>.endpoint (the iot:Data-ATS host; host:port when AWS_ENDPOINT_URL_IOT_DATA_PLANE names that host, the local convention of the README) into --out, all mode 0600. Existing certificate or key files are not replaced without --force (exit 2, before any AWS call). Run it again for the same thing to get a new certificate: the stack's thing and policy are reused. The private key is written to the key file only: never printed, never in --json or the ledger.
 
-\`iotctl cleanup\` deactivates and deletes the certificates, detaches and deletes the policies and deletes the things.`
+The certificate's id is marked on the thing (attribute iotctl_certs, at most 12 per thing: certificates take no tags). \`iotctl cleanup\` deactivates and deletes the certificates so marked, detaches and deletes the policies and deletes the things; a certificate iotctl did not make is only detached.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> sensor-1 --iot-profile iot --out ./certs',

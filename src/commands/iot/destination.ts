@@ -25,7 +25,7 @@ IAM is eventually consistent: right after the role is created AWS IoT may refuse
     const loaded = this.loadStack(flags, destinationSettings)
     const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('destination')})
-    const result = await setupIot('destination', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const result = await setupIot('destination', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     await this.finishSteps(result, {rerun: 'iotctl iot destination', done: () => result.changed ? `destination ${result.destinationArn} is ENABLED` : `nothing to change: destination ${result.destinationArn} is ENABLED`})
     return result
   }

@@ -26,7 +26,7 @@ Needs the secret and key of \`iotctl secret mirror\`. Idempotent; a role whose t
     const loaded = this.loadStack(flags, ruleSettings)
     const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('role')})
-    const result = await setupIot('role', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const result = await setupIot('role', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     await this.finishSteps(result, {rerun: 'iotctl iot role', done: () => result.changed ? `role ${result.roleArn} is ready` : `nothing to change: role ${result.roleArn} and its key-policy statement are in place`})
     return result
   }

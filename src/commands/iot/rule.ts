@@ -27,7 +27,7 @@ Rule names allow letters, digits and underscores only. Run again with another --
     const loaded = this.loadStack(flags, ruleSettings)
     const {iotSliceChecks, setupIot} = await import('../../lib/iot/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: iotSliceChecks('rule')})
-    const result = await setupIot('rule', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const result = await setupIot('rule', ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     const rule = `rule ${result.rule?.name} (${result.rule?.topicFilter} → Kafka topic '${result.rule?.kafkaTopic}')`
     await this.finishSteps(result, {rerun: 'iotctl iot rule', done: () => result.changed ? `${rule} is enabled` : `nothing to change: ${rule} is in place and enabled`})
     return result

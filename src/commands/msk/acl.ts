@@ -2,24 +2,28 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {clusterSettings} from '../../settings-flags.ts'
 import {changeFlags, mskAccountFlags, ruleFlags} from '../../flags/index.ts'
-import type {AclResult} from '../../lib/msk/acl.ts'
-
-export type MskAclResult = AclResult & {producers: string[]}
+import type {MskAclResult} from '../../lib/msk/acl-stack.ts'
 
 export default class MskAcl extends BaseCommand<MskAclResult> {
-  static override summary = 'Grant the Kafka ACLs a locked-down cluster needs: the stack\'s SCRAM users may write the rule\'s topic, a consumer may read it.'
-  static override description = `A cluster made by \`iotctl up --create-cluster\` (or \`msk create\`) carries an MSK configuration with allow.everyone.if.no.acl.found=false: a topic without an ACL allowing a user is closed to that user, so the IoT rule cannot produce until its user is granted. This command connects to the brokers (GetBootstrapBrokers' SASL/SCRAM string, or --bootstrap-server) and grants, where missing, Write and Describe on the topic (--topic, default the rule's) to the SCRAM users of the stack's AmazonMSK_ secrets; with --consumer, Read and Describe on the topic and Read on the consumer group (--group, default the user's name) to that user.
+  static override summary = 'Grant the Kafka ACLs the stack needs (the rule\'s users write the topic, a consumer reads it) and, with --lock-down, then lock the cluster to them.'
+  static override description = `Connects to the brokers (GetBootstrapBrokers' SASL/SCRAM string, or --bootstrap-server) and grants, where missing, Write and Describe on the topic (--topic, default the rule's) to the SCRAM users of the stack's AmazonMSK_ secrets; with --consumer, Read and Describe on the topic and Read on the consumer group (--group, default the user's name) to that user. It reads the broker's ACLs first and creates only what is missing, saying what it found and what it granted: a second run changes nothing. --dry-run only reads.
 
-It reads the broker's ACLs first and creates only what is missing, saying what it found and what it granted: a second run changes nothing. --dry-run only reads. Managing ACLs takes a user allowed to (Alter on the cluster, or a super user): --admin-secret names an AmazonMSK_ secret of the MSK account holding that user's {"username","password"}; without it the stack's own user is used. No password is printed.
+Clusters made by \`iotctl up --create-cluster\` and \`msk create\` start open (MSK's default allow.everyone.if.no.acl.found=true: a topic without ACLs is open to every authenticated user). --lock-down closes it, in this order, because the order is the point:
+  1. the grants above, plus what the managing user (the stack's, or --admin-secret's) needs to keep managing ACLs and topics once locked: Alter, Describe, Create, AlterConfigs and DescribeConfigs on the cluster (never ClusterAction, the brokers' own);
+  2. only then an MSK configuration iotctl-<stack>-acls with allow.everyone.if.no.acl.found=false (made once, reused), applied with UpdateClusterConfiguration; it waits until the cluster is ACTIVE again, with a progress line.
+MSK makes only its brokers super users and super.users cannot be set, so a cluster locked before its ACLs exist could not be granted by any SCRAM user. A cluster already on that configuration revision is left alone. \`cleanup --include-cluster\` deletes the configuration after the cluster.
+
+Managing ACLs takes a user allowed to (Alter on the cluster, which every user has while the cluster is open): --admin-secret names an AmazonMSK_ secret of the MSK account holding that user's {"username","password"}; without it the stack's own user is used. No password is printed.
 
 MSK brokers are reachable only inside the cluster's VPC: run this from a host there (or in a peered VPC). The CA is --ca, else AWS_CA_BUNDLE, else Node's trust store.
 
-Exit codes: 0 when every ACL is in place (or, with --dry-run, was read); 1 when the brokers cannot be reached or refuse, or a DENY ACL overrides a grant (Kafka: DENY wins; the line says which); 2 for bad input (a topic, group or user name Kafka would not take), before any request.`
+Exit codes: 0 when every ACL is in place (and, with --lock-down, the cluster is locked; with --dry-run, when everything was read); 1 when the brokers cannot be reached or refuse, MSK refuses the update, or a DENY ACL overrides a grant (Kafka: DENY wins; the line says which, and --lock-down does not lock); 2 for bad input (a topic, group or user name Kafka would not take), before any request.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --lock-down --dry-run',
+    '<%= config.bin %> <%= command.id %> --consumer analytics --group analytics-readers --lock-down',
     '<%= config.bin %> <%= command.id %> --admin-secret AmazonMSK_admin --dry-run',
-    '<%= config.bin %> <%= command.id %> --consumer analytics --group analytics-readers',
     '<%= config.bin %> <%= command.id %> --topic device-data --bootstrap-server b-1.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9096 --json',
   ]
 
@@ -32,6 +36,7 @@ Exit codes: 0 when every ACL is in place (or, with --dry-run, was read); 1 when 
     'admin-secret': Flags.string({summary: 'AmazonMSK_ secret (MSK account) of a user allowed to manage ACLs (default: the stack\'s user).', helpValue: '<name|arn>'}),
     'bootstrap-server': Flags.string({summary: 'Brokers as host:port[,host:port…] instead of GetBootstrapBrokers\' SASL/SCRAM string.', helpValue: '<host:port,…>'}),
     ca: Flags.string({summary: 'CA bundle (PEM) for the brokers\' TLS certificates (default: AWS_CA_BUNDLE, else Node\'s trust store).', helpValue: '<file>'}),
+    'lock-down': Flags.boolean({summary: 'After granting, switch the cluster to allow.everyone.if.no.acl.found=false (MSK configuration iotctl-<stack>-acls, UpdateClusterConfiguration): only users an ACL allows reach a topic.', default: false}),
     'dry-run': changeFlags['dry-run'],
   }
 
@@ -55,11 +60,13 @@ Exit codes: 0 when every ACL is in place (or, with --dry-run, was read); 1 when 
       ...(brokers ? {brokers} : {}),
       ...(flags.ca ? {ca: flags.ca} : {}),
       ...(flags['admin-secret'] ? {adminSecret: flags['admin-secret']} : {}),
+      lockDown: flags['lock-down'],
       dryRun: flags['dry-run'],
     })
     if (!this.jsonEnabled()) {
-      const {aclLines} = await import('../../ui/msk.ts')
+      const {aclLines, lockDownLines} = await import('../../ui/msk.ts')
       for (const line of aclLines(result)) this.log(line)
+      if (flags['lock-down']) for (const line of lockDownLines(result)) this.log(line)
     }
     // A DENY ACL overrides what this command grants: the user still cannot, so not a success.
     if (result.grants.some((g) => g.state === 'denied')) this.failWith(1)

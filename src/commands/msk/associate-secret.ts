@@ -29,7 +29,7 @@ export default class MskAssociateSecret extends BaseCommand<MskAssociateResult> 
     if (loaded.settings.msk?.clusterArn) checkClusterArn(loaded.settings.msk.clusterArn)
     checkSecretName(secretNameOf(loaded.settings))
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], mskOnly: true})
-    const result = await associateSecret(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const result = await associateSecret(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {
       rerun: 'iotctl msk associate-secret',
       done: () => `${result.changed ? '' : 'nothing to change: '}${result.secretArn} is associated with ${result.clusterArn}`,

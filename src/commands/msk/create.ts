@@ -6,7 +6,7 @@ import type {MskCreateResult} from '../../lib/msk/index.ts'
 
 export default class MskCreate extends BaseCommand<MskCreateResult> {
   static override summary = 'Create a provisioned MSK cluster with SASL/SCRAM authentication and TLS, and wait until it is ACTIVE.'
-  static override description = `Creates, in the MSK account (A), a provisioned cluster with SASL/SCRAM client authentication and TLS between clients and brokers and inside the cluster, tagged with the stack and locked down — an MSK configuration with allow.everyone.if.no.acl.found=false, so only users granted Kafka ACLs reach a topic (\`iotctl msk acl\`; --open-cluster for MSK's default) — and waits for it to become ACTIVE with progress (MSK takes 15–30 minutes) unless --no-wait. A cluster the stack already owns is adopted, so running it again (or after --no-wait) just waits.
+  static override description = `Creates, in the MSK account (A), a provisioned cluster with SASL/SCRAM client authentication and TLS between clients and brokers and inside the cluster, tagged with the stack, and waits for it to become ACTIVE with progress (MSK takes 15–30 minutes) unless --no-wait. A cluster the stack already owns is adopted, so running it again (or after --no-wait) just waits.
 
 \`iotctl cleanup\` keeps the cluster unless --include-cluster.`
 
@@ -24,7 +24,6 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
     'kafka-version': Flags.string({summary: 'Apache Kafka version (default 3.8.x, the line MSK recommends; the topic API needs 3.6.0 or later).', helpValue: '<version>'}),
     'broker-type': Flags.string({summary: 'Broker instance type (default kafka.t3.small).', helpValue: '<kafka.…>'}),
     brokers: Flags.integer({summary: 'Number of brokers: a multiple of the number of subnets (default: one per subnet).', min: 1, helpValue: '<n>'}),
-    'open-cluster': Flags.boolean({summary: 'No locked-down configuration (allow.everyone.if.no.acl.found=false): MSK\'s default, every authenticated user reaches topics without ACLs.'}),
     'no-wait': Flags.boolean({summary: 'Return once the cluster is being created, without waiting for ACTIVE.'}),
     ...changeFlags,
   }
@@ -35,10 +34,9 @@ export default class MskCreate extends BaseCommand<MskCreateResult> {
     const {clusterSpecOf} = await import('../../lib/msk/cluster-spec.ts')
     const {createCluster} = await import('../../lib/msk/index.ts')
     const {noWaitOption} = await import('../../lib/msk/steps.ts')
-    const {openClusterOption} = await import('../../lib/msk/configuration.ts')
     clusterSpecOf(loaded.settings)
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait'], [openClusterOption]: flags['open-cluster']}, mskOnly: true})
-    const result = await createCluster(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options: {[noWaitOption]: flags['no-wait']}, mskOnly: true})
+    const result = await createCluster(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {rerun: 'iotctl msk create', done: () => `cluster ${result.clusterName} is ${result.state}: ${result.clusterArn}`})
     return result
   }

@@ -26,7 +26,7 @@ Idempotent: a second run finds everything in place and changes nothing. Every re
     const loaded = this.loadStack(flags, networkSettings)
     const {peeringGraph, setupPeering} = await import('../../lib/peering/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: peeringGraph()})
-    const result = await setupPeering(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const result = await setupPeering(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     await this.finishSteps(result, {
       rerun: 'iotctl peer setup',
       done: () => result.changed ? `peering ${result.peeringId} is ready` : `nothing to change: peering ${result.peeringId} and its routes and ingress are in place`,

@@ -35,10 +35,10 @@ Idempotent: a second run changes nothing. When both secrets exist but differ, it
     const options = await secretCommandOptions(loaded.settings, {passwordStdin: flags['password-stdin'], force: flags.force})
     const {mirrorGraph, mirrorSecrets} = await import('../../lib/secrets/index.ts')
     const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], options, steps: mirrorGraph()})
-    const result = await mirrorSecrets(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner()})
+    const result = await mirrorSecrets(ctx, {dryRun: flags['dry-run'], runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     if (!this.jsonEnabled()) {
-      const {renderInterruption, renderSteps} = await import('../../ui/report.ts')
-      this.log(renderSteps(result.steps))
+      const {renderInterruption} = await import('../../ui/report.ts')
+      await this.logSteps(result.steps, result.dryRun)
       for (const line of result.restored) this.log(line)
       if (result.interrupted) this.logToStderr(renderInterruption(result.steps, 'iotctl secret mirror'))
       else if (flags['dry-run']) this.log('dry run: nothing was changed')

@@ -2,11 +2,11 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
 import {oneAccountFlags} from '../../flags/index.ts'
 import type {AgentResult} from '../../lib/tunnel/agent/index.ts'
-import {proxyEndpointFlag} from '../../flags/tunnel.ts'
+import {maxConnectionsFlag, maxReconnectsFlag, maxTunnelsFlag, proxyEndpointFlag} from '../../flags/tunnel.ts'
 
 export default class TunnelAgent extends BaseCommand<AgentResult> {
   static override summary = 'Device side: wait for tunnel notifications and connect them to local services.'
-  static override description = `Connects to AWS IoT (--endpoint, or the account's iot:Data-ATS endpoint found with --profile) with the thing's certificate (mutual TLS), subscribes to $aws/things/<thing>/tunnels/notify and, for each tunnel opened to the thing, runs a destination proxy that connects the tunnel's services to local ones (SSH=localhost:22). Serves several tunnels at once; a tunnel for a service that is not mapped is refused with a log line. Logs go to stderr. Runs until Ctrl-C (exit 130).
+  static override description = `Connects to AWS IoT (--endpoint, or the account's iot:Data-ATS endpoint found with --profile) with the thing's certificate (mutual TLS), subscribes to $aws/things/<thing>/tunnels/notify and, for each tunnel opened to the thing, runs a destination proxy that connects the tunnel's services to local ones (SSH=localhost:22). Serves several tunnels at once (--max-tunnels); a tunnel for a service that is not mapped, a notification over 8 KiB, one whose region is not an AWS region name or whose services are not service ids is refused with a log line. The destination token is sent only to the region's tunneling endpoint (or --proxy-endpoint). Each tunnel opens at most --max-connections local connections at once and gives up after --max-reconnects failed reconnects. Logs go to stderr. Runs until Ctrl-C (exit 130).
 
 The thing's policy must allow iot:Connect (client id = the thing name, or --client-id), iot:Subscribe on topicfilter/$aws/things/<thing>/tunnels/notify and iot:Receive on topic/$aws/things/<thing>/tunnels/notify.`
 
@@ -14,6 +14,7 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
     '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.cert.pem --key dev1.private.key --endpoint abc123-ats.iot.eu-west-1.amazonaws.com --destination SSH=localhost:22',
     '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.pem --key dev1.key --endpoint abc123-ats.iot.eu-west-1.amazonaws.com:443 --destination SSH=22,HTTP=localhost:8080',
     '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.pem --key dev1.key --profile iot --destination SSH=localhost:22',
+    '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.pem --key dev1.key --profile iot --destination SSH=localhost:22 --max-tunnels 2 --max-connections 16 --max-reconnects 5',
   ]
 
   static override flags = {
@@ -25,6 +26,9 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
     'client-id': Flags.string({summary: 'MQTT client id (default: the thing name).', helpValue: '<id>'}),
     destination: Flags.string({summary: 'Service=local host:port, comma-separated, at most 3.', required: true, helpValue: '<SSH=localhost:22[,HTTP=localhost:8080]>'}),
     'proxy-endpoint': proxyEndpointFlag,
+    'max-tunnels': maxTunnelsFlag,
+    'max-connections': maxConnectionsFlag,
+    'max-reconnects': maxReconnectsFlag,
     ...oneAccountFlags,
   }
 
@@ -48,6 +52,9 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
       destination: flags.destination,
       proxyEndpoint: flags['proxy-endpoint'],
       region: flags.region,
+      maxTunnels: flags['max-tunnels'],
+      maxConnections: flags['max-connections'],
+      maxReconnects: flags['max-reconnects'],
       logger,
     })
     for (const warning of running.warnings) logger('warn', warning)

@@ -3,6 +3,7 @@
 // role_arn/source_profile or SSO, environment variables, AWS_ENDPOINT_URL and
 // AWS_ENDPOINT_URL_<SERVICE>. SDK modules are imported lazily so that
 // `iotctl --version` and `--help` load none of them.
+import type {DynamoDBClient} from '@aws-sdk/client-dynamodb'
 import type {EC2Client} from '@aws-sdk/client-ec2'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {IoTClient} from '@aws-sdk/client-iot'
@@ -71,6 +72,10 @@ export class AwsAccount {
       this.#clients.set(name, client)
     }
     return client
+  }
+
+  dynamodb(): Promise<DynamoDBClient> {
+    return this.#client('dynamodb', async (c) => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(c))
   }
 
   ec2(): Promise<EC2Client> {

@@ -33,6 +33,7 @@ import type {
   TopicRuleDestinationSummary,
   TopicRuleListItem,
   UpdateCertificateCommandInput,
+  UpdateThingCommandInput,
   UpdateTopicRuleDestinationCommandInput,
 } from '@aws-sdk/client-iot'
 import type {HttpHandlerOptions} from '@smithy/types'
@@ -54,6 +55,9 @@ export const createPolicy = (iot: IoTClient, input: CreatePolicyCommandInput, wh
 
 export const createThing = (iot: IoTClient, input: CreateThingCommandInput, what?: string, options?: HttpHandlerOptions) =>
   send(what, async () => iot.send(new (await sdk()).CreateThingCommand(input), options))
+
+export const updateThing = (iot: IoTClient, input: UpdateThingCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => iot.send(new (await sdk()).UpdateThingCommand(input), options))
 
 export const createTopicRule = (iot: IoTClient, input: CreateTopicRuleCommandInput, what?: string, options?: HttpHandlerOptions) =>
   send(what, async () => iot.send(new (await sdk()).CreateTopicRuleCommand(input), options))

@@ -18,6 +18,7 @@ import type {
   DescribeTopicCommandInput,
   GetBootstrapBrokersCommandInput,
   KafkaClient,
+  UpdateClusterConfigurationCommandInput,
 } from '@aws-sdk/client-kafka'
 import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, inputPerPage, send} from './call.ts'
@@ -62,6 +63,9 @@ export const describeTopic = (kafka: KafkaClient, input: DescribeTopicCommandInp
 
 export const getBootstrapBrokers = (kafka: KafkaClient, input: GetBootstrapBrokersCommandInput, what?: string, options?: HttpHandlerOptions) =>
   send(what, async () => kafka.send(new (await sdk()).GetBootstrapBrokersCommand(input), options))
+
+export const updateClusterConfiguration = (kafka: KafkaClient, input: UpdateClusterConfigurationCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => kafka.send(new (await sdk()).UpdateClusterConfigurationCommand(input), options))
 
 // Lists, every page through the SDK's paginator.
 

@@ -34,6 +34,9 @@ export interface CleanupResult {
 export async function cleanupStack(ctx: StepContext, options: CleanupOptions): Promise<CleanupResult> {
   const include = (step: AnyStep) => !(options.exclude ?? []).includes(step.id) && (step.cleanupByDefault !== false || (options.includeOptional ?? []).includes(step.id))
   const result = await destroySteps(stackGraph(), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel, confirm: options.confirm, include})
+  // Everything else is gone (or was kept on purpose): the lease table goes last. Not after a refusal at the prompt, a failure or Ctrl-C.
+  const finished = !result.interrupted && !result.reports.some((r) => r.outcome === 'failed' || r.outcome === 'would-delete')
+  if (!options.dryRun && finished) await ctx.lease?.retire()
   const counted = result.reports.filter((r) => r.outcome === (options.dryRun ? 'would-delete' : 'deleted'))
   return {
     stack: ctx.stack,

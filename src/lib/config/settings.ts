@@ -1,7 +1,8 @@
 // Flags override the config file; the config file overrides nothing but defaults.
-import {dirname, join, resolve} from 'node:path'
+import {dirname, join, relative, resolve} from 'node:path'
 import {InputError} from '../errors.ts'
 import type {StackSettings} from '../plan/types.ts'
+import type {SettingOrigins} from './origins.ts'
 import {configSchema, loadConfig, type IotctlConfig} from './schema.ts'
 
 export const defaultConfigFile = 'iotctl.json'
@@ -85,7 +86,20 @@ export function applyOverrides(config: IotctlConfig, overrides: readonly Setting
 
 export function loadSettings(configFlag: string | undefined, overrides: readonly SettingOverride[]): LoadedSettings {
   const configFile = resolve(configFlag ?? defaultConfigFile)
-  const config = applyOverrides(loadConfig(configFile, configFlag !== undefined), overrides)
+  const fromFile = loadConfig(configFile, configFlag !== undefined)
+  const config = applyOverrides(fromFile, overrides)
   const stack = config.stack ?? defaultStack
-  return {settings: {...config, stack}, configFile, stateDirectory: join(dirname(configFile), '.iotctl')}
+  const shown = relative(process.cwd(), configFile)
+  const origins: SettingOrigins = {
+    file: shown.startsWith('..') || shown === '' ? configFile : `./${shown}`,
+    flags: Object.fromEntries(overrides.map((o) => [o.path, o.flag])),
+    inFile: leafPaths(fromFile),
+  }
+  return {settings: {...config, stack, origins}, configFile, stateDirectory: join(dirname(configFile), '.iotctl')}
+}
+
+/** The dotted paths of the values a config holds (`rule.name`, `iot.subnetIds`). */
+function leafPaths(node: unknown, prefix = ''): string[] {
+  if (!isRecord(node)) return prefix ? [prefix] : []
+  return Object.entries(node).flatMap(([key, value]) => leafPaths(value, prefix ? `${prefix}.${key}` : key))
 }

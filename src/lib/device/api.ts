@@ -8,7 +8,7 @@ import type {IoTClient} from '@aws-sdk/client-iot'
 import * as iotapi from '../aws/iot.ts'
 import {awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {hasStackTag, stackTags, type Tag} from '../plan/tags.ts'
-import {devicePolicyPrefix, stackAttribute} from './policy.ts'
+import {certificatesAttribute, devicePolicyPrefix, stackAttribute} from './policy.ts'
 
 export interface ExistingThing {
   thingName: string
@@ -86,10 +86,16 @@ export async function attachThingPrincipal(iot: IoTClient, thingName: string, pr
 
 // ---- discovery (cleanup) ----
 
-/** Things carrying the stack's attribute. */
-export async function stackThings(iot: IoTClient, stack: string): Promise<string[]> {
+/** Things carrying the stack's attribute, with their attributes (the certificate marks among them). */
+export async function stackThings(iot: IoTClient, stack: string): Promise<{thingName: string; attributes: Record<string, string>}[]> {
   const things = await iotapi.listAllThingsWithAttribute(iot, stackAttribute, stack, 'listing the stack\'s things')
-  return things.map((t) => t.thingName!)
+  // ListThings filters on the attribute; checked again so that only an exact match counts.
+  return things.filter((t) => t.thingName && t.attributes?.[stackAttribute] === stack).map((t) => ({thingName: t.thingName!, attributes: t.attributes ?? {}}))
+}
+
+/** Records a certificate iotctl made on the thing it is for (the construction mark cleanup checks). */
+export async function markCertificate(iot: IoTClient, thingName: string, marks: string[]): Promise<void> {
+  await iotapi.updateThing(iot, {thingName, attributePayload: {attributes: {[certificatesAttribute]: marks.join(',')}, merge: true}}, `marking the certificate on thing ${thingName}`)
 }
 
 /** Device policies carrying the stack's tag (names with the stack's prefix, then the tag checked). */
@@ -119,12 +125,12 @@ export async function thingPrincipals(iot: IoTClient, thingName: string): Promis
   return iotapi.listAllThingPrincipals(iot, thingName, `listing the principals of thing ${thingName}`)
 }
 
-export async function certificateExists(iot: IoTClient, certificateId: string): Promise<boolean> {
+/** The certificate's ARN, or undefined when it does not exist. */
+export async function certificateArn(iot: IoTClient, certificateId: string): Promise<string | undefined> {
   try {
-    await iotapi.describeCertificate(iot, {certificateId})
-    return true
+    return (await iotapi.describeCertificate(iot, {certificateId})).certificateDescription?.certificateArn
   } catch (error) {
-    if (isNotFound(error)) return false
+    if (isNotFound(error)) return undefined
     throw toAwsError(`reading certificate ${certificateId}`, error)
   }
 }

@@ -1,8 +1,9 @@
 // The files `device create` writes: <thing>.cert.pem, <thing>.private.key and
-// <thing>.endpoint, all mode 0600 in the output directory.
-import {chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync} from 'node:fs'
+// <thing>.endpoint, all mode 0600 in the output directory (../files/private-file.ts).
+import {lstatSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {InputError} from '../errors.ts'
+import {checkPrivateDirectory, writePrivateFile} from '../files/private-file.ts'
 
 export interface DeviceFilePaths {
   cert: string
@@ -22,23 +23,20 @@ export function deviceFilePaths(outDirectory: string, thing: string): DeviceFile
 
 /**
  * Refuses (InputError, before any AWS call) to overwrite a certificate or key
- * without `force`, and an output path that is not a directory.
+ * without `force`, and an output directory that is not one, or that another
+ * user could change (a symlink, someone else's, writable by group or others).
  */
 export function checkDeviceFiles(outDirectory: string, paths: DeviceFilePaths, force: boolean): void {
-  if (existsSync(outDirectory) && !statSync(outDirectory).isDirectory()) throw new InputError(`--out ${outDirectory} is not a directory`)
+  checkPrivateDirectory(outDirectory, '--out')
   if (force) return
-  const existing = [paths.key, paths.cert].filter((path) => existsSync(path))
+  // lstat: a dangling symlink in the way is in the way too.
+  const existing = [paths.key, paths.cert].filter((path) => lstatSync(path, {throwIfNoEntry: false}) !== undefined)
   if (existing.length > 0) {
     throw new InputError(`${existing.join(' and ')} already exist${existing.length === 1 ? 's' : ''}: pass --force to replace ${existing.length === 1 ? 'it' : 'them'} (a new certificate is created either way), or choose another --out`)
   }
 }
 
-/** Writes a file with mode 0600 atomically (temp file + rename), creating the directory (0700) if needed. */
-export function writePrivateFile(path: string, content: string, directory: string): void {
-  mkdirSync(directory, {recursive: true, mode: 0o700})
-  const temporary = `${path}.${process.pid}.tmp`
-  writeFileSync(temporary, content, {mode: 0o600})
-  // The mode of writeFileSync is filtered by the umask and ignored for an existing file.
-  chmodSync(temporary, 0o600)
-  renameSync(temporary, path)
+/** Writes one of the device's files: mode 0600, atomically, into the checked --out directory. */
+export function writeDeviceFile(path: string, content: string): void {
+  writePrivateFile(path, content, {label: '--out'})
 }

@@ -4,14 +4,17 @@
 import {InputError, Interrupted} from '../errors.ts'
 import {describeIotDataEndpoint} from '../mqtt/endpoint.ts'
 import {endpointWithPort} from '../mqtt/local-endpoint.ts'
-import {Ledger} from '../plan/ledger.ts'
+import {checkPrivateDirectory} from '../files/private-file.ts'
+import {Ledger, STATE_DIRECTORY} from '../plan/ledger.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord} from '../plan/types.ts'
 import {
-  attachPolicy, attachThingPrincipal, createKeysAndCertificate, createPolicy, createThing, describeThing, getPolicy,
+  attachPolicy, attachThingPrincipal, certificateArn, createKeysAndCertificate, createPolicy, createThing, describeThing, getPolicy, markCertificate,
 } from './api.ts'
-import {checkDeviceFiles, deviceFilePaths, writePrivateFile, type DeviceFilePaths} from './files.ts'
-import {checkThingName, devicePolicyDocument, devicePolicyName, partitionOfArn, stackAttribute} from './policy.ts'
+import {checkDeviceFiles, deviceFilePaths, writeDeviceFile, type DeviceFilePaths} from './files.ts'
+import {
+  certificateMarks, certificatesAttribute, checkThingName, devicePolicyDocument, devicePolicyName, maxCertificateMarks, partitionOfArn, stackAttribute,
+} from './policy.ts'
 import type {TunnelScope} from '../tunnel/api/index.ts'
 import {certificateRecord, policyRecord, thingRecord} from './step.ts'
 
@@ -74,10 +77,14 @@ export interface CreateOptions {
  */
 export async function createDevice(scope: DeviceScope, request: DeviceRequest, options: CreateOptions = {}): Promise<DeviceCreateResult> {
   const {thingName, files} = checkDeviceRequest(request)
+  // The ledger's directory, before any AWS call (a dry run writes nothing).
+  if (!options.dryRun) checkPrivateDirectory(scope.stateDirectory, STATE_DIRECTORY)
   const progress = options.progress ?? (() => {})
   const checkpoint = () => {
     if (options.signal?.aborted) throw new Interrupted(`interrupted while creating device ${thingName}; what exists is in the ledger: run \`iotctl device create\` again or \`iotctl cleanup\``)
   }
+  // A ledger that is not this stack's is refused before any AWS request.
+  const ledger = Ledger.open(scope.stateDirectory, scope.stack, {readOnly: options.dryRun === true})
   const identity = await scope.account.identity()
   const iot = await scope.account.iot()
   const policyName = devicePolicyName(scope.stack, thingName)
@@ -94,10 +101,19 @@ export async function createDevice(scope: DeviceScope, request: DeviceRequest, o
   if (policy && !hasStackTag(policy.tags, scope.stack)) {
     throw new InputError(`IoT policy ${policyName} already exists without the tag iotctl:stack=${scope.stack}: delete it or use another --stack`)
   }
+  // The thing marks the certificates iotctl made for it (cleanup deletes those only); its attribute holds so many.
+  let marks = certificateMarks(thing?.attributes)
+  if (marks.length >= maxCertificateMarks) {
+    const live: string[] = []
+    for (const id of marks) if (await certificateArn(iot, id)) live.push(id)
+    marks = live
+    if (marks.length >= maxCertificateMarks) {
+      throw new InputError(`thing ${thingName} already has ${marks.length} certificates made by iotctl, the most its ${certificatesAttribute} attribute records: run \`iotctl cleanup\` or choose another thing name`)
+    }
+  }
   const base = {stack: scope.stack, thingName, region: scope.account.region, accountId: identity.accountId, policyName, policyDocument, endpoint, files}
   if (options.dryRun) return {...base, dryRun: true, created: {thing: !thing, policy: !policy, certificate: true}}
 
-  const ledger = Ledger.open(scope.stateDirectory, scope.stack)
   const recordBase = {account: 'iot' as const, accountId: identity.accountId, region: scope.account.region, ...(scope.account.profile ? {profile: scope.account.profile} : {})}
   const record = (r: ResourceRecord) => ledger.put(r)
 
@@ -120,9 +136,11 @@ export async function createDevice(scope: DeviceScope, request: DeviceRequest, o
   const certificate = await createKeysAndCertificate(iot)
   record(certificateRecord(recordBase, certificate.certificateId, certificate.certificateArn, thingName))
   // The private key exists only in this answer: write it before anything else can fail.
-  writePrivateFile(files.key, certificate.privateKey, request.outDirectory)
-  writePrivateFile(files.cert, certificate.certificatePem, request.outDirectory)
-  writePrivateFile(files.endpoint, `${endpoint}\n`, request.outDirectory)
+  writeDeviceFile(files.key, certificate.privateKey)
+  writeDeviceFile(files.cert, certificate.certificatePem)
+  writeDeviceFile(files.endpoint, `${endpoint}\n`)
+  // Marked on the thing before anything is attached: cleanup deletes only certificates a stack thing marks (or the ledger records).
+  await markCertificate(iot, thingName, [...marks, certificate.certificateId])
   progress(`attaching policy ${policyName} to the certificate and the certificate to ${thingName}`)
   await attachPolicy(iot, policyName, certificate.certificateArn)
   await attachThingPrincipal(iot, thingName, certificate.certificateArn)

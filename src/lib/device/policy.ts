@@ -6,6 +6,7 @@
 // [a-zA-Z0-9_.,@/:#-]+ and its value [a-zA-Z0-9_.,@/:#-]*.
 import {createHash} from 'node:crypto'
 import {InputError} from '../errors.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 const thingNamePattern = /^[a-zA-Z0-9:_-]{1,128}$/
 const maxPolicyName = 128
@@ -17,6 +18,26 @@ const maxPolicyName = 128
  */
 export const stackAttribute = 'iotctl_stack'
 
+/**
+ * Certificates cannot be tagged (CreateKeysAndCertificate takes no tags; the AWS IoT
+ * developer guide, "Tagging your AWS IoT resources", lists no certificate among the
+ * taggable resources), so `device create` marks the ones it makes on the stack's
+ * thing: this attribute lists their ids, and cleanup deletes a certificate only when
+ * a stack thing marks it (or the ledger records it and it hangs on the stack's
+ * thing or policy). Any other certificate is only detached.
+ */
+export const certificatesAttribute = 'iotctl_certs'
+
+/** 64 hex digits and a comma each: what fits the 800 characters of an attribute value. */
+export const maxCertificateMarks = 12
+
+const certificateIdPattern = /^[0-9a-f]{64}$/
+
+/** The certificate ids a thing's attributes mark as made by iotctl. */
+export function certificateMarks(attributes: Record<string, string> | undefined): string[] {
+  return (attributes?.[certificatesAttribute] ?? '').split(',').filter((id) => certificateIdPattern.test(id))
+}
+
 export function checkThingName(name: string): string {
   if (!thingNamePattern.test(name)) {
     throw new InputError(`thing name ${JSON.stringify(name)} must be 1-128 letters, digits, ':', '_' or '-' (e.g. sensor-1)`)
@@ -26,7 +47,7 @@ export function checkThingName(name: string): string {
 
 /** The names policies of this stack start with (cleanup lists policies by it, then checks the tag). */
 export function devicePolicyPrefix(stack: string): string {
-  return `iotctl-${stack}-device-`
+  return `${stackPrefix(stack)}-device-`
 }
 
 /**

@@ -6,12 +6,12 @@ import type {IoTClient, TopicRuleDestinationSummary} from '@aws-sdk/client-iot'
 import * as iotapi from '../aws/iot.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
-import {AwsError, InputError, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {AwsError, InputError, MissingSettings, aws, awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {checkSecurityGroup} from '../peering/network.ts'
 import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
-import {destinationArnFact, iotRoleArnOf, propagationSeconds, requireInputs, roleArnFact} from './inputs.ts'
+import {destinationArnFact, foreignRoleFact, iotRoleArnOf, propagationSeconds, requireInputs, roleArnFact} from './inputs.ts'
 import {isRefusedDestinationZone} from './names.ts'
 import {iotRoleName} from './policies.ts'
 import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
@@ -36,6 +36,9 @@ export async function listDestinations(iot: IoTClient): Promise<TopicRuleDestina
 export const foundDestinationsFact = factKey<TopicRuleDestinationSummary[]>('iot.destinations.found')
 
 export async function stackDestinations(ctx: StepContext): Promise<TopicRuleDestinationSummary[]> {
+  // The construction mark is the stack's role: a role of that name without the stack's tag is
+  // somebody else's, and so are the destinations using it (cleanup leaves them alone).
+  if (ctx.facts.get(foreignRoleFact) === true) return []
   const role = iotRoleArnOf(ctx)
   const rank = ['ENABLED', 'IN_PROGRESS', 'DISABLED', 'ERROR']
   const ours = (await listDestinations(await ctx.accounts.iot.iot())).filter((d) => d.vpcDestinationSummary?.roleArn === role && d.status !== 'DELETING')
@@ -123,7 +126,7 @@ export const iotDestinationStep: Step = {
   provides: [destinationArnFact],
 
   check(settings) {
-    if (!settings.iot?.vpcId) throw new InputError('missing --iot-vpc (or iot.vpcId in the config file): the VPC whose subnets the rule destination uses')
+    MissingSettings.check([{flag: '--iot-vpc', key: 'iot.vpcId', value: settings.iot?.vpcId}])
   },
 
   async validate(ctx) {

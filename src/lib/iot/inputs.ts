@@ -6,11 +6,14 @@ import {factKey} from '../plan/facts.ts'
 import type {ResourceRecord, StackSettings, StepContext} from '../plan/types.ts'
 import {checkErrorTopic, checkKafkaTopic, checkRuleName, checkSql, defaultKafkaTopic, defaultRuleName, defaultSql} from './names.ts'
 import {iotRoleName, partitionOf, roleArn, topicArn} from './policies.ts'
+import {settingName} from '../config/origins.ts'
 
 /** The stack's IoT role, once it exists with its policy: its ARN. */
 export const roleArnFact = factKey<string>('iot.roleArn')
 /** The IoT role's statement in B's stack key policy, once in place: the key's id. */
 export const keyUserFact = factKey<string>('iot.keyUser')
+/** Set by the role step's read: a role of the stack's name exists without the stack's tag (somebody else's). */
+export const foreignRoleFact = factKey<boolean>('iot.role.foreign')
 /** The stack's VPC topic rule destination, once ENABLED: its ARN. */
 export const destinationArnFact = factKey<string>('iot.destinationArn')
 
@@ -75,12 +78,19 @@ export function ruleSettingsOf(settings: StackSettings): RuleSettings {
 }
 
 /** Checks the rule's names and SQL (pure, no AWS call): InputError naming the bad value. */
-export function checkRuleSettings(settings: RuleSettings): void {
-  checkRuleName(settings.name, '--name (rule.name)')
-  checkSql(settings.sql, '--sql (rule.sql)')
-  checkKafkaTopic(settings.kafkaTopic, '--kafka-topic (rule.kafkaTopic)')
-  if (settings.errorTopic !== undefined) checkErrorTopic(settings.errorTopic, '--error-topic (rule.errorTopic)')
+export function checkRuleSettings(settings: RuleSettings, named: SettingNamer = defaultNamer): void {
+  checkRuleName(settings.name, named('rule.name', '--name'))
+  checkSql(settings.sql, named('rule.sql', '--sql'))
+  checkKafkaTopic(settings.kafkaTopic, named('rule.kafkaTopic', '--kafka-topic'))
+  if (settings.errorTopic !== undefined) checkErrorTopic(settings.errorTopic, named('rule.errorTopic', '--error-topic'))
 }
+
+/** What an error calls a setting (config/origins.ts): the flag as typed, or the key in the file. */
+export type SettingNamer = (path: string, flag: string) => string
+const defaultNamer: SettingNamer = (path, flag) => `${flag} (${path})`
+
+/** The namer for a stack's settings: knows which values were typed and which the file holds. */
+export const namerOf = (settings: StackSettings): SettingNamer => (path, flag) => settingName(settings, path, flag)
 
 export function errorTopicArnOf(ctx: StepContext): string | undefined {
   const topic = ruleSettingsOf(ctx.settings).errorTopic

@@ -1,6 +1,7 @@
 // Checks of the rule's and the destination's inputs, made before any AWS call so that a name AWS or
 // Kafka would refuse is exit 2 with the reason, not a failed run half-way.
 import {InputError} from '../errors.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 /** The walkthrough's rule: the device id from the topic and the temperature. */
 export const defaultSql = "SELECT topic(2) as device_id, temperature FROM 'device/+/data'"
@@ -8,17 +9,16 @@ export const defaultKafkaTopic = 'device-data'
 
 /** Rule names are `^[a-zA-Z0-9_]+$`, at most 128 characters (IoT API reference, CreateTopicRule). */
 export function defaultRuleName(stack: string): string {
-  return `iotctl_${stack.replace(/[^A-Za-z0-9_]/g, '_')}_to_kafka`
+  return `${stackPrefix(stack).replace(/[^A-Za-z0-9_]/g, '_')}_to_kafka`
 }
 
 export function checkRuleName(name: string, flag = '--name'): string {
-  if (name.includes('-')) {
-    throw new InputError(`${flag} '${name}': IoT rule names allow letters, digits and underscores only, no dashes (try '${name.replace(/-/g, '_')}')`)
-  }
-  if (!/^[A-Za-z0-9_]{1,128}$/.test(name)) {
-    throw new InputError(`${flag} '${name}': IoT rule names allow letters, digits and underscores only, 1 to 128 characters`)
-  }
-  return name
+  if (/^[A-Za-z0-9_]{1,128}$/.test(name)) return name
+  // A suggestion only when it is itself a valid name (`bad-name!` → `bad_name_`).
+  const fixed = name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 128)
+  const hint = /[^A-Za-z0-9_]/.test(name) && /[A-Za-z0-9]/.test(fixed) ? ` (try '${fixed}')` : ''
+  const why = name.includes('-') ? 'no dashes' : '1 to 128 characters'
+  throw new InputError(`${flag} '${name}': IoT rule names allow letters, digits and underscores only, ${why}${hint}`)
 }
 
 /** The topic filter of `FROM '<filter>'`, or undefined when the SQL has none. */

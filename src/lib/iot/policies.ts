@@ -3,6 +3,7 @@
 // decrypt B's secret. What the role is allowed is asked of IAM (./simulate.ts),
 // not worked out here; doctor only reads the trust and key policies' shape.
 import {stackSid} from '../plan/tags.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 // eslint-disable-next-line @typescript-eslint/consistent-type-definitions -- a type alias stays assignable to an index signature (key-policy's statements); an interface does not
 export type PolicyStatement = {
@@ -22,7 +23,7 @@ export interface PolicyDocument {
 
 /** The role's name: IAM allows 64 characters; stack names have at most 40. */
 export function iotRoleName(stack: string): string {
-  return `iotctl-${stack}-iot-to-msk`
+  return `${stackPrefix(stack)}-iot-to-msk`
 }
 
 export const iotRolePolicyName = 'iotctl-vpc-destination-and-secret'

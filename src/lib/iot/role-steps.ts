@@ -11,7 +11,7 @@ import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
 import {checkErrorTopic} from './names.ts'
-import {errorTopicArnOf, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
+import {errorTopicArnOf, foreignRoleFact, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, namerOf, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {stackKeyFact} from '../secrets/keys.ts'
 import {secretFact} from '../secrets/secret-steps.ts'
 import {
@@ -79,7 +79,7 @@ export const iotRoleStep: Step = {
 
   check(settings) {
     const errorTopic = ruleSettingsOf(settings).errorTopic
-    if (errorTopic !== undefined) checkErrorTopic(errorTopic, '--error-topic (rule.errorTopic)')
+    if (errorTopic !== undefined) checkErrorTopic(errorTopic, namerOf(settings)('rule.errorTopic', '--error-topic'))
   },
 
   async validate(ctx) {
@@ -98,6 +98,7 @@ export const iotRoleStep: Step = {
     const secretText = secret ? `secret ${secret.name}` : 'the IoT account\'s AmazonMSK_ secret'
     const role = await getRole(iam, name)
     ctx.facts.set(foundRoleFact, role && hasStackTag(role.Tags, ctx.stack) ? role : null)
+    ctx.facts.set(foreignRoleFact, role !== undefined && !hasStackTag(role.Tags, ctx.stack))
     const policyLine = `put inline policy ${iotRolePolicyName}: the VPC destination's network interfaces (with the VPCDestinationENI tag conditions), get_secret on ${secretText}`
     if (!role) return {resources: [], missing: [`create IAM role ${name} trusted by ${trustDescription(ctx)}`, policyLine]}
     if (!hasStackTag(role.Tags, ctx.stack)) return {resources: [], missing: [], notes: [`IAM role ${name} exists but is not the stack's`]}

@@ -14,7 +14,7 @@ import {clusterFact} from '../msk/clusters.ts'
 import {scramAssociationFact} from '../msk/steps.ts'
 import {kafkaTopicFact} from '../msk/topic-step.ts'
 import {secretFact} from '../secrets/secret-steps.ts'
-import {checkRuleSettings, destinationArnFact, destinationArnOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
+import {checkRuleSettings, namerOf, destinationArnFact, destinationArnOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {iotRoleName, partitionOf} from './policies.ts'
 import {isRoleNotUsableYet, retryWhileIamPropagates} from './propagation.ts'
 import {isStackRuleDescription, kafkaRulePayload, ruleChanges, ruleTags} from './rule.ts'
@@ -101,14 +101,14 @@ export const iotRuleStep: Step = {
   needs: [destinationArnFact, roleArnFact, keyUserFact, secretFact('iot'), clusterFact, scramAssociationFact, kafkaTopicFact],
 
   check(settings) {
-    checkRuleSettings(ruleSettingsOf(settings))
+    checkRuleSettings(ruleSettingsOf(settings), namerOf(settings))
   },
 
   async validate(ctx) {
     const settings = ruleSettingsOf(ctx.settings)
     const existing = await getTopicRule(await ctx.accounts.iot.iot(), settings.name)
     if (existing && !isStackRuleDescription(existing.rule.description, ctx.stack)) {
-      throw new InputError(`--name (rule.name) '${settings.name}': a topic rule of that name exists in account ${ctx.identities.iot.accountId} and was not created by stack '${ctx.stack}'; choose another name`)
+      throw new InputError(`${namerOf(ctx.settings)('rule.name', '--name')} '${settings.name}': a topic rule of that name exists in account ${ctx.identities.iot.accountId} and was not created by stack '${ctx.stack}'; choose another name`)
     }
     requireInputs(ctx, ['iot-destination', 'secret:iot'])
     if (ctx.options.requireInputs === true && !clusterArnOf(ctx)) {

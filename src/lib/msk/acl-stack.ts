@@ -2,13 +2,13 @@
 // the stack's AmazonMSK_ secrets), on which topic (the rule's), through which
 // connection (the brokers as `msk consume` finds them, as the admin user of
 // --admin-secret or else the stack's own user).
-import {InputError} from '../errors.ts'
+import {CheckFailed, InputError} from '../errors.ts'
 import type {StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
 import {readSecretValue} from '../secrets/store.ts'
 import {grantAcls, readGrants, wantedGrants, type AclGrantState, type AclResult} from './acl.ts'
-import {clusterOf} from './clusters.ts'
-import {associatedSecrets} from './clusters.ts'
+import {associatedSecrets, clusterOf} from './clusters.ts'
+import {lockDownCluster, type LockDownResult} from './configuration.ts'
 import {kafkaConnectionOf, stackCredentials, type KafkaAccess} from './consume.ts'
 import {openAdmin} from './kafka-client.ts'
 
@@ -39,8 +39,15 @@ export interface MskAclOptions extends KafkaAccess {
   consumer?: {user: string; group: string}
   /** An AmazonMSK_ secret (name or ARN, MSK account) of a user allowed to administer ACLs; default: the stack's user. */
   adminSecret?: string
+  /**
+   * Then lock the cluster: grant the managing user what it needs on the cluster too, and
+   * only once every grant is in place apply the configuration that denies without an ACL.
+   */
+  lockDown?: boolean
   dryRun: boolean
 }
+
+export type MskAclResult = AclResult & {producers: string[]; admin?: string; lockDown?: LockDownResult}
 
 async function adminConnection(ctx: StepContext, options: KafkaAccess & {adminSecret?: string}) {
   const connection = await kafkaConnectionOf(ctx, options)
@@ -50,16 +57,34 @@ async function adminConnection(ctx: StepContext, options: KafkaAccess & {adminSe
   return {...connection, credentials: value.credentials}
 }
 
-/** `msk acl`: grants what is missing (nothing with dryRun) and says what it found. */
-export async function mskAcl(ctx: StepContext, options: MskAclOptions): Promise<AclResult & {producers: string[]}> {
+/**
+ * `msk acl`: grants what is missing (nothing with dryRun) and says what it found. With
+ * lockDown, the order is the point: every ACL (the managing user's on the cluster
+ * included) is in place BEFORE the cluster is switched to allow.everyone.if.no.acl.found=false
+ * — MSK has no super user a SCRAM client can be, so a cluster locked first cannot be granted.
+ */
+export async function mskAcl(ctx: StepContext, options: MskAclOptions): Promise<MskAclResult> {
+  const cluster = options.lockDown ? await clusterOf(ctx) : undefined
+  if (options.lockDown && !cluster?.ClusterArn) {
+    throw new CheckFailed('--lock-down: the stack has no MSK cluster to lock down (`iotctl up --create-cluster`, or --cluster-arn)')
+  }
+  // Outside the runner: the stack's lease before the first change.
+  if (options.lockDown && !options.dryRun) await ctx.lease?.hold()
   const producers = await stackScramUsers(ctx)
   const connection = await adminConnection(ctx, options)
-  const {admin, brokers, close} = await openAdmin(connection)
+  const admin = options.lockDown ? connection.credentials.username : undefined
+  const opened = await openAdmin(connection)
+  let granted: AclResult
   try {
-    return {...await grantAcls(admin, {producers, topic: options.topic, ...(options.consumer ? {consumer: options.consumer} : {}), brokers, dryRun: options.dryRun}), producers}
+    granted = await grantAcls(opened.admin, {producers, topic: options.topic, ...(options.consumer ? {consumer: options.consumer} : {}), ...(admin ? {admin} : {}), brokers: opened.brokers, dryRun: options.dryRun})
   } finally {
-    await close()
+    await opened.close()
   }
+  const result: MskAclResult = {...granted, producers, ...(admin ? {admin} : {})}
+  if (!cluster) return result
+  // A DENY overriding a grant: locking would cut that user off; the command says which and exits 1.
+  if (granted.grants.some((g) => g.state === 'denied')) return result
+  return {...result, lockDown: await lockDownCluster(ctx, cluster, {dryRun: options.dryRun})}
 }
 
 /** doctor: which producer grants the stack's users have on the topic. */

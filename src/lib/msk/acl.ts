@@ -26,8 +26,8 @@ export interface AclAdmin {
   createAcls(options: {creations: Acl[]}): Promise<void>
 }
 
-export type AclResource = 'topic' | 'group'
-export type AclOperation = 'Write' | 'Describe' | 'Read'
+export type AclResource = 'topic' | 'group' | 'cluster'
+export type AclOperation = 'Write' | 'Describe' | 'Read' | 'Create' | 'Alter' | 'AlterConfigs' | 'DescribeConfigs'
 
 /** One ALLOW the stack wants: principal User:<user> may <operation> the literal <resource> <name>, from any host. */
 export interface AclGrant {
@@ -36,7 +36,7 @@ export interface AclGrant {
   name: string
   operation: AclOperation
   /** Why the stack wants it. */
-  role: 'producer' | 'consumer'
+  role: 'producer' | 'consumer' | 'admin'
 }
 
 export interface AclGrantState extends AclGrant {
@@ -45,9 +45,17 @@ export interface AclGrantState extends AclGrant {
 }
 
 // Kafka's numeric codes (the protocol's ResourceType, PatternType, AclOperation, PermissionType).
-const RESOURCE = {topic: 2, group: 3} as const
+const RESOURCE = {topic: 2, group: 3, cluster: 4} as const
 const LITERAL = 3
-const OPERATION = {Read: 3, Write: 4, Describe: 8} as const
+const OPERATION = {Read: 3, Write: 4, Create: 5, Alter: 7, Describe: 8, DescribeConfigs: 10, AlterConfigs: 11} as const
+/** The one cluster resource's name in Kafka's ACLs. */
+export const CLUSTER_RESOURCE = 'kafka-cluster'
+/**
+ * What the managing principal needs on the cluster to keep managing ACLs (Alter, Describe) and
+ * topics (Create, AlterConfigs, DescribeConfigs) once no ACL means no access. Never ClusterAction:
+ * that is the brokers' own (MSK developer guide, "Apache Kafka ACLs").
+ */
+export const adminClusterOperations = ['Alter', 'Describe', 'Create', 'AlterConfigs', 'DescribeConfigs'] as const satisfies readonly AclOperation[]
 const ALL = 2
 const ALLOW = 3
 const DENY = 2
@@ -80,6 +88,8 @@ export interface AclPlanRequest {
   producers: string[]
   topic: string
   consumer?: {user: string; group: string}
+  /** `--lock-down`: the user that manages ACLs and topics, granted what it needs on the cluster before it is locked. */
+  admin?: string
 }
 
 /** What the stack wants on the broker, in a stable order. */
@@ -94,6 +104,9 @@ export function wantedGrants(request: AclPlanRequest): AclGrant[] {
     grants.push({user, resource: 'topic', name: request.topic, operation: 'Read', role: 'consumer'})
     grants.push({user, resource: 'topic', name: request.topic, operation: 'Describe', role: 'consumer'})
     grants.push({user, resource: 'group', name: group, operation: 'Read', role: 'consumer'})
+  }
+  if (request.admin !== undefined) {
+    for (const operation of adminClusterOperations) grants.push({user: request.admin, resource: 'cluster', name: CLUSTER_RESOURCE, operation, role: 'admin'})
   }
   return grants
 }
@@ -125,8 +138,11 @@ function applies(grant: AclGrant, resource: DescribeAclsResponseResource, acl: A
  * it; a DENY of the operation (or All) from any host takes it away whatever allows it.
  */
 function standing(grant: AclGrant, resources: DescribeAclsResponseResource[]): 'present' | 'missing' | 'denied' {
+  // Kafka's implied operations: Read, Write, Delete and Alter imply Describe; AlterConfigs implies DescribeConfigs.
   const gives = (acl: AclPermission): boolean =>
-    acl.operation === ALL || acl.operation === OPERATION[grant.operation] || (grant.operation === 'Describe' && (acl.operation === OPERATION.Read || acl.operation === OPERATION.Write))
+    acl.operation === ALL || acl.operation === OPERATION[grant.operation] ||
+    (grant.operation === 'Describe' && (acl.operation === OPERATION.Read || acl.operation === OPERATION.Write || acl.operation === 6 || acl.operation === OPERATION.Alter)) ||
+    (grant.operation === 'DescribeConfigs' && acl.operation === OPERATION.AlterConfigs)
   const pairs = resources.flatMap((resource) => resource.acls.filter((acl) => applies(grant, resource, acl)))
   if (pairs.some((acl) => acl.permissionType === DENY && (acl.operation === ALL || acl.operation === OPERATION[grant.operation]))) return 'denied'
   return pairs.some((acl) => acl.permissionType === ALLOW && acl.host === '*' && gives(acl)) ? 'present' : 'missing'

@@ -5,6 +5,7 @@ import type {CreateClusterRequest} from '@aws-sdk/client-kafka'
 import {InputError} from '../errors.ts'
 import type {StackSettings} from '../plan/types.ts'
 import {stackTagMap} from '../plan/tags.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 // 3.6.0 is the first version with MSK's topic API (MSK developer guide, "Topic
 // Operations", requirements), which `up` uses to create the rule's topic; 3.6.0
@@ -33,7 +34,7 @@ export interface SubnetFacts {
 }
 
 export function clusterNameOf(settings: StackSettings): string {
-  return settings.msk?.clusterName ?? `iotctl-${settings.stack.replace(/_/g, '-')}`
+  return settings.msk?.clusterName ?? stackPrefix(settings.stack).replace(/_/g, '-')
 }
 
 // CreateCluster, "ClusterName": 1–64 characters, letters, digits and hyphens, starting with a letter or digit.
@@ -107,10 +108,9 @@ export function clusterSpecOf(settings: StackSettings): ClusterSpec {
 /**
  * The CreateCluster request: SASL/SCRAM client authentication only (the
  * walkthrough's IoT rule authenticates with the mirrored secret) and TLS both
- * between clients and brokers and inside the cluster; with `configuration`, the
- * cluster starts with that MSK configuration (CreateCluster, ConfigurationInfo).
+ * between clients and brokers and inside the cluster.
  */
-export function createClusterRequest(spec: ClusterSpec, stack: string, configuration?: {arn: string; revision: number}): CreateClusterRequest {
+export function createClusterRequest(spec: ClusterSpec, stack: string): CreateClusterRequest {
   return {
     ClusterName: spec.name,
     KafkaVersion: spec.kafkaVersion,
@@ -126,8 +126,6 @@ export function createClusterRequest(spec: ClusterSpec, stack: string, configura
       Unauthenticated: {Enabled: false},
     },
     EncryptionInfo: {EncryptionInTransit: {ClientBroker: 'TLS', InCluster: true}},
-    // The locked-down configuration (configuration.ts); without it MSK's default allows everyone where no ACL is found.
-    ...(configuration ? {ConfigurationInfo: {Arn: configuration.arn, Revision: configuration.revision}} : {}),
     Tags: stackTagMap(stack),
   }
 }

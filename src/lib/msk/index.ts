@@ -5,7 +5,6 @@ import {CheckFailed, InputError} from '../errors.ts'
 import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {StackSettings, StepContext} from '../plan/types.ts'
 import {clusterLabel, clusterOf, getBootstrapBrokers, type BootstrapBrokers} from './clusters.ts'
-import {mskConfigurationStep, openClusterOption} from './configuration.ts'
 import {mskClusterStep, scramAssociationStep} from './steps.ts'
 
 export {clusterOf, getBootstrapBrokers} from './clusters.ts'
@@ -31,7 +30,7 @@ export interface MskCreateResult {
 }
 
 export async function createCluster(ctx: StepContext, options: {dryRun: boolean; runTask?: TaskRunner}): Promise<MskCreateResult> {
-  const result = await applySteps(ctx.options[openClusterOption] === true ? [mskClusterStep] : [mskConfigurationStep, mskClusterStep], ctx, options)
+  const result = await applySteps([mskClusterStep], ctx, options)
   const cluster = options.dryRun && !ctx.outputs.get('msk-cluster')?.length ? undefined : await clusterOf(ctx)
   return {
     stack: ctx.stack,

@@ -10,6 +10,7 @@ import {factKey} from '../plan/facts.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
+import {describeSecret, isStackSecret} from '../secrets/store.ts'
 import {mskSecretOf, secretFact, secretPlannedFact} from '../secrets/secret-steps.ts'
 import {clusterConfigurationFact} from './configuration.ts'
 import {checkBrokerCount, checkSubnetLayout, clusterSpecOf, createClusterRequest} from './cluster-spec.ts'
@@ -35,7 +36,7 @@ export const mskClusterStep: Step = {
   title: 'MSK cluster with SASL/SCRAM and TLS',
   account: 'msk',
   cleanupByDefault: false,
-  // The locked-down configuration, when this run makes one (not with --open-cluster).
+  // Not read: cleanup deletes the cluster before the locked-down configuration it uses (MSK refuses the other order).
   needs: [clusterConfigurationFact],
   provides: [clusterFact],
 
@@ -99,7 +100,7 @@ export const mskClusterStep: Step = {
     let current = ctx.facts.get(clusterFindingFact)
     let resources = observed.resources
     if (!current) {
-      const created = await kafkaapi.createCluster(kafka, createClusterRequest(spec, ctx.stack, ctx.facts.get(clusterConfigurationFact)), `creating MSK cluster ${spec.name}`)
+      const created = await kafkaapi.createCluster(kafka, createClusterRequest(spec, ctx.stack), `creating MSK cluster ${spec.name}`)
       current = {ClusterArn: created.ClusterArn, ClusterName: created.ClusterName ?? spec.name, State: created.State}
       const record = clusterRecord(ctx, current)
       ctx.ledger.put(record)
@@ -175,7 +176,13 @@ export const scramAssociationStep: Step = {
     const secret = await mskSecretOf(ctx)
     if (secret?.ARN) stackSecrets.add(secret.ARN)
     const ledger = ctx.ledger.forStep('scram-association')
-    for (const record of ledger) if (record.attrs?.secretArn) stackSecrets.add(record.attrs.secretArn)
+    // A secret the ledger names is the stack's only when its tag says so: cleanup never disassociates somebody else's.
+    for (const record of ledger) {
+      const secretArn = record.attrs?.secretArn
+      if (!secretArn || stackSecrets.has(secretArn)) continue
+      const described = await describeSecret(await ctx.accounts.msk.secrets(), secretArn, `reading secret ${secretArn} (MSK account)`)
+      if (isStackSecret(described, ctx.stack)) stackSecrets.add(secretArn)
+    }
     const clusters = new Set([cluster?.ClusterArn, ...ledger.map((r) => r.attrs?.clusterArn)].filter((arn): arn is string => Boolean(arn)))
     const resources: ResourceRecord[] = []
     let associatedWithCurrent: string[] = []

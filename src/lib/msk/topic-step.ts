@@ -12,7 +12,7 @@ import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
 import {deleteEach} from '../plan/delete.ts'
 import {stackMark} from '../plan/tags.ts'
-import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
+import type {LeftInPlace, Observation, ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {clusterFact, clusterLabel, clusterOf, getBootstrapBrokers, waitForActive} from './clusters.ts'
 import {createTopicRequest, isClusterUnreachable, isTemplatedTopic, isTopicApiUnsupported, kafkaTopicsCommand, kafkaVersionHasTopicApi, topicSettingsOf, topicSpecOf, type TopicSpec} from './topic.ts'
 
@@ -72,6 +72,47 @@ async function unsupportedNote(kafka: KafkaClient, cluster: Cluster, spec: Topic
 
 const isOurs = (record: ResourceRecord, clusterArn: string, topic: string) => record.attrs?.clusterArn === clusterArn && record.attrs?.topicName === topic
 
+async function readTopic(ctx: StepContext, cluster: Cluster | undefined, recorded: ResourceRecord[]): Promise<Observation> {
+  const spec = specOf(ctx, cluster)
+  const what = `create Kafka topic ${spec.name} (${spec.partitions} partition(s), replication factor ${spec.replicationFactor})`
+  if (!cluster?.ClusterArn) return {resources: recorded, missing: [`${what} on the stack's MSK cluster`]}
+  const kafka = await ctx.accounts.msk.kafka()
+  const version = cluster.Provisioned?.CurrentBrokerSoftwareInfo?.KafkaVersion
+  if (kafkaVersionHasTopicApi(version) === false) {
+    return {resources: recorded, missing: [], notes: [await unsupportedNote(kafka, cluster, spec, `Kafka ${version}`)]}
+  }
+  if (cluster.State !== 'ACTIVE') return {resources: recorded, missing: [`${what} on cluster ${clusterLabel(cluster)} once it is ACTIVE`]}
+  const lookup = await lookUpTopic(kafka, cluster.ClusterArn, spec.name)
+  if (lookup.state === 'unsupported') return {resources: recorded, missing: [], notes: [await unsupportedNote(kafka, cluster, spec, lookup.reason)]}
+  if (lookup.state === 'unreachable') {
+    const brokers = await brokersOrUndefined(kafka, cluster.ClusterArn)
+    return {resources: recorded, missing: [], notes: [`could not check Kafka topic '${spec.name}': MSK answered ${lookup.reason}; run \`iotctl up\` again later, or create it yourself: ${kafkaTopicsCommand(spec, brokers)}`]}
+  }
+  if (lookup.state === 'missing') return {resources: recorded, missing: [`${what} on cluster ${cluster.ClusterName}`]}
+  const notes: string[] = []
+  if (!recorded.some((r) => isOurs(r, cluster.ClusterArn!, spec.name))) {
+    notes.push(`using Kafka topic ${spec.name}, which the stack did not create; cleanup leaves it alone`)
+  }
+  const found = lookup.topic
+  ctx.facts.set(kafkaTopicFact, spec.name)
+  if (found.PartitionCount !== undefined && found.PartitionCount !== spec.partitions) notes.push(`topic ${spec.name} has ${found.PartitionCount} partition(s), not ${spec.partitions}; iotctl does not change an existing topic`)
+  return {resources: recorded, missing: [], notes}
+}
+
+function confirmedTopics(ctx: StepContext, cluster: Cluster | undefined): {recorded: ResourceRecord[]; leftInPlace: LeftInPlace[]} {
+  const recorded: ResourceRecord[] = []
+  const leftInPlace: LeftInPlace[] = []
+  for (const record of ctx.ledger.forStep(kafkaTopicStepId)) {
+    if (record.attrs?.createdBy === stackMark(ctx.stack) && cluster?.ClusterArn !== undefined && record.attrs.clusterArn === cluster.ClusterArn) {
+      recorded.push(record)
+    } else {
+      leftInPlace.push({kind: record.kind, id: record.id, account: record.account,
+        reason: `named by the ledger, but ${record.attrs?.createdBy === stackMark(ctx.stack) ? `not on the stack's cluster${cluster?.ClusterName ? ` ${cluster.ClusterName}` : ''}` : 'without the stack\'s mark'}: not deleted`})
+    }
+  }
+  return {recorded, leftInPlace}
+}
+
 export const kafkaTopicStep: Step = {
   id: kafkaTopicStepId,
   title: 'Kafka topic the rule writes to',
@@ -88,38 +129,22 @@ export const kafkaTopicStep: Step = {
   },
 
   async read(ctx) {
-    const recorded = ctx.ledger.forStep(kafkaTopicStepId)
     const settings = topicSettingsOf(ctx.settings, defaultKafkaTopic)
-    if (isTemplatedTopic(settings.name)) {
-      return {resources: recorded, missing: [], notes: [`the rule's Kafka topic '${settings.name}' is a substitution template: create the topics it expands to yourself (the cluster does not create topics on first use)`]}
+    const templated = isTemplatedTopic(settings.name)
+    // A templated topic is never created: the cluster matters only for what the ledger names.
+    const cluster = templated && ctx.ledger.forStep(kafkaTopicStepId).length === 0 ? undefined : await clusterOf(ctx)
+    // Topics take no tags: the ledger is the only record, so an entry counts only
+    // with the stack's mark and on the cluster the stack uses; cleanup leaves any other.
+    const {recorded, leftInPlace} = confirmedTopics(ctx, cluster)
+    const read = async (): Promise<Observation> => {
+      if (templated) {
+        return {resources: recorded, missing: [], notes: [`the rule's Kafka topic '${settings.name}' is a substitution template: create the topics it expands to yourself (the cluster does not create topics on first use)`]}
+      }
+      return readTopic(ctx, cluster, recorded)
     }
-    const cluster = await clusterOf(ctx)
-    const spec = specOf(ctx, cluster)
-    const what = `create Kafka topic ${spec.name} (${spec.partitions} partition(s), replication factor ${spec.replicationFactor})`
-    if (!cluster?.ClusterArn) return {resources: recorded, missing: [`${what} on the stack's MSK cluster`]}
-    const kafka = await ctx.accounts.msk.kafka()
-    const version = cluster.Provisioned?.CurrentBrokerSoftwareInfo?.KafkaVersion
-    if (kafkaVersionHasTopicApi(version) === false) {
-      return {resources: recorded, missing: [], notes: [await unsupportedNote(kafka, cluster, spec, `Kafka ${version}`)]}
-    }
-    if (cluster.State !== 'ACTIVE') return {resources: recorded, missing: [`${what} on cluster ${clusterLabel(cluster)} once it is ACTIVE`]}
-    const lookup = await lookUpTopic(kafka, cluster.ClusterArn, spec.name)
-    if (lookup.state === 'unsupported') return {resources: recorded, missing: [], notes: [await unsupportedNote(kafka, cluster, spec, lookup.reason)]}
-    if (lookup.state === 'unreachable') {
-      const brokers = await brokersOrUndefined(kafka, cluster.ClusterArn)
-      return {resources: recorded, missing: [], notes: [`could not check Kafka topic '${spec.name}': MSK answered ${lookup.reason}; run \`iotctl up\` again later, or create it yourself: ${kafkaTopicsCommand(spec, brokers)}`]}
-    }
-    if (lookup.state === 'missing') return {resources: recorded, missing: [`${what} on cluster ${cluster.ClusterName}`]}
-    const notes: string[] = []
-    if (!recorded.some((r) => isOurs(r, cluster.ClusterArn!, spec.name))) {
-      notes.push(`using Kafka topic ${spec.name}, which the stack did not create; cleanup leaves it alone`)
-    }
-    const found = lookup.topic
-    ctx.facts.set(kafkaTopicFact, spec.name)
-    if (found.PartitionCount !== undefined && found.PartitionCount !== spec.partitions) notes.push(`topic ${spec.name} has ${found.PartitionCount} partition(s), not ${spec.partitions}; iotctl does not change an existing topic`)
-    return {resources: recorded, missing: [], notes}
+    const observed = await read()
+    return leftInPlace.length > 0 ? {...observed, leftInPlace} : observed
   },
-
   async create(ctx, observed) {
     let cluster = await clusterOf(ctx)
     if (!cluster?.ClusterArn) throw new InputError(`no MSK cluster for stack '${ctx.stack}': pass --cluster-arn, or create one with \`iotctl up --create-cluster\``)

@@ -1,18 +1,19 @@
 // Step 4 of the walkthrough as steps: the peering (requested by B, accepted
 // with A's credentials), routes on both sides, and A's security-group ingress.
-import type {SecurityGroupRule, VpcPeeringConnection} from '@aws-sdk/client-ec2'
+import type {EC2Client, Route, SecurityGroupRule, VpcPeeringConnection} from '@aws-sdk/client-ec2'
 import type {AccountRole} from '../aws/account.ts'
 import * as ec2api from '../aws/ec2.ts'
 import {waitFor} from '../aws/wait.ts'
-import {InputError, aws} from '../errors.ts'
+import {InputError, MissingSettings, aws, awsErrorCode} from '../errors.ts'
 import {deleteEach} from '../plan/delete.ts'
 import {factKey} from '../plan/facts.ts'
 import {recordBase} from '../plan/context.ts'
-import {stackMark, stackTags} from '../plan/tags.ts'
-import type {Finding, ResourceRecord, StackSettings, Step, StepContext} from '../plan/types.ts'
+import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
+import type {Finding, LeftInPlace, ResourceRecord, StackSettings, Step, StepContext} from '../plan/types.ts'
 import {firstOverlap} from './cidr.ts'
 import {checkDnsResolution} from './dns.ts'
 import {checkSecurityGroup, describePeering, describeVpc, findStackPeerings, otherSide, routeTablesFor, type VpcFacts} from './network.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 export const defaultBrokerPort = 9096
 
@@ -41,16 +42,17 @@ function requireVpcId(ctx: StepContext, role: AccountRole): string {
   return configuredVpcId(ctx.settings, role)
 }
 
+const vpcSetting = (settings: StackSettings, role: AccountRole) => ({flag: vpcFlag[role], key: `${role}.vpcId`, value: settings[role]?.vpcId})
+
 function configuredVpcId(settings: StackSettings, role: AccountRole): string {
   const vpcId = settings[role]?.vpcId
-  if (!vpcId) throw new InputError(`missing ${vpcFlag[role]} (or ${role}.vpcId in the config file)`)
+  if (!vpcId) throw new MissingSettings([vpcSetting(settings, role)])
   return vpcId
 }
 
 /** Both VPCs named: what every step of the peering needs before it reads anything. */
 function checkVpcs(settings: StackSettings): void {
-  configuredVpcId(settings, 'iot')
-  configuredVpcId(settings, 'msk')
+  MissingSettings.check([vpcSetting(settings, 'iot'), vpcSetting(settings, 'msk')])
 }
 
 async function loadVpcFacts(ctx: StepContext, role: AccountRole): Promise<VpcFacts> {
@@ -145,7 +147,7 @@ export const peeringStep: Step = {
         PeerVpcId: mskVpc,
         PeerOwnerId: ctx.identities.msk.accountId,
         PeerRegion: ctx.accounts.msk.region,
-        TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [...stackTags(ctx.stack), {Key: 'Name', Value: `iotctl-${ctx.stack}`}]}],
+        TagSpecifications: [{ResourceType: 'vpc-peering-connection', Tags: [...stackTags(ctx.stack), {Key: 'Name', Value: stackPrefix(ctx.stack)}]}],
       }, 'requesting the VPC peering (IoT account)')
       const pcx = created.VpcPeeringConnection!
       id = pcx.VpcPeeringConnectionId!
@@ -193,6 +195,39 @@ export const peeringStep: Step = {
   },
 }
 
+/**
+ * The peerings whose routes are the stack's: the peering step's (found by tag),
+ * and those the ledger's route records name once their tags confirm them (also a
+ * deleted peering, whose routes remain as blackholes). A ledger entry naming a
+ * peering without the stack's tag is ignored: its routes are somebody else's.
+ */
+async function stackPeeringIds(ctx: StepContext, step: string): Promise<Set<string>> {
+  const ids = new Set((ctx.outputs.get('peering') ?? []).map((r) => r.id))
+  const hinted = new Set(ctx.ledger.forStep(step).map((r) => r.attrs?.peeringId ?? '').filter((pcx) => pcx && !ids.has(pcx)))
+  if (hinted.size === 0) return ids
+  const ec2 = await ctx.accounts.iot.ec2()
+  const found = await ec2api.describeAllVpcPeeringConnections(ec2, [{Name: 'vpc-peering-connection-id', Values: [...hinted]}], 'confirming the peerings the ledger names')
+  for (const pcx of found) {
+    if (pcx.VpcPeeringConnectionId && hasStackTag(pcx.Tags, ctx.stack)) ids.add(pcx.VpcPeeringConnectionId)
+  }
+  return ids
+}
+
+/** The route of a table to a CIDR as EC2 has it now (undefined when the table or the route is gone). */
+async function currentRoute(ec2: EC2Client, tableId: string, destination: string): Promise<Route | undefined> {
+  try {
+    const table = (await ec2api.describeRouteTables(ec2, {RouteTableIds: [tableId]})).RouteTables?.[0]
+    return table?.Routes?.find((r) => r.DestinationCidrBlock === destination)
+  } catch (error) {
+    if (awsErrorCode(error) === 'InvalidRouteTableID.NotFound') return undefined
+    throw error
+  }
+}
+
+function routeTarget(route: Route): string {
+  return route.VpcPeeringConnectionId ?? route.GatewayId ?? route.TransitGatewayId ?? route.NatGatewayId ?? route.NetworkInterfaceId ?? route.InstanceId ?? 'another target'
+}
+
 function routeRecord(ctx: StepContext, role: AccountRole, tableId: string, cidr: string, peeringId: string): ResourceRecord {
   return {step: `routes:${role}`, kind: 'ec2:route', id: `${tableId}:${cidr}`, ...recordBase(ctx, role), attrs: {routeTableId: tableId, destination: cidr, peeringId}}
 }
@@ -214,12 +249,13 @@ export function routesStep(role: AccountRole): Step {
       const tables = await routeTablesFor(ctx.accounts[role], vpc.vpcId, ctx.settings[role]?.routeTableIds, routeTablesFlag[role])
       ctx.facts.set(fact.routeTables(role), tables.flatMap((t) => (t.RouteTableId ? [t.RouteTableId] : [])))
       // A route to the peer's CIDR through something else is not ours to replace.
-      const ours = new Set(ctx.ledger.forStep('peering').map((r) => r.id))
+      // Ours: peerings carrying the stack's tag (a ledger entry alone proves nothing).
+      const ours = new Set<string>()
       for (const pcx of await findStackPeerings(ctx.accounts.iot, ctx.stack)) ours.add(pcx.VpcPeeringConnectionId!)
       for (const table of tables) {
         for (const route of table.Routes ?? []) {
           if (!route.DestinationCidrBlock || !peerVpc.cidrs.includes(route.DestinationCidrBlock)) continue
-          const target = route.VpcPeeringConnectionId ?? route.GatewayId ?? route.TransitGatewayId ?? route.NatGatewayId ?? route.NetworkInterfaceId ?? 'another target'
+          const target = routeTarget(route)
           if (!route.VpcPeeringConnectionId || !ours.has(route.VpcPeeringConnectionId)) {
             throw new InputError(`route table ${table.RouteTableId} already routes ${route.DestinationCidrBlock} to ${target}, which the stack did not create; remove that route or choose other ${routeTablesFlag[role]}`)
           }
@@ -229,7 +265,7 @@ export function routesStep(role: AccountRole): Step {
 
     async read(ctx) {
       const ec2 = await ctx.accounts[role].ec2()
-      const peeringIds = new Set([...(ctx.outputs.get('peering') ?? []).map((r) => r.id), ...ctx.ledger.forStep(id).map((r) => r.attrs?.peeringId ?? '')].filter(Boolean))
+      const peeringIds = await stackPeeringIds(ctx, id)
       const resources: ResourceRecord[] = []
       const findings: Finding[] = []
       if (peeringIds.size > 0) {
@@ -285,8 +321,25 @@ export function routesStep(role: AccountRole): Step {
 
     async delete(ctx, resources) {
       const ec2 = await ctx.accounts[role].ec2()
-      await deleteEach(ctx, resources, {what: (record) => `deleting route ${record.attrs?.destination} from ${record.attrs?.routeTableId}`},
-        (record) => ec2api.deleteRoute(ec2, {RouteTableId: record.attrs?.routeTableId, DestinationCidrBlock: record.attrs?.destination}))
+      const leftInPlace: LeftInPlace[] = []
+      // DeleteRoute names a table and a CIDR, not a target, and the plan may have
+      // waited at the prompt for hours: each route is read again just before its
+      // deletion and left alone unless it still goes through the stack's peering.
+      // (EC2 has no conditional DeleteRoute; this narrows the window to one round trip.)
+      await deleteEach(ctx, resources, {what: (record) => `deleting route ${record.attrs?.destination} from ${record.attrs?.routeTableId}`}, async (record) => {
+        const tableId = record.attrs?.routeTableId ?? ''
+        const destination = record.attrs?.destination ?? ''
+        const route = await currentRoute(ec2, tableId, destination)
+        if (!route) return
+        const target = routeTarget(route)
+        if (!record.attrs?.peeringId || route.VpcPeeringConnectionId !== record.attrs.peeringId) {
+          ctx.progress(`route ${destination} in ${tableId} now targets ${target}: left in place`)
+          leftInPlace.push({kind: record.kind, id: record.id, account: record.account, reason: `now targets ${target}, not the stack's peering ${record.attrs?.peeringId ?? ''}; not deleted`})
+          return
+        }
+        await ec2api.deleteRoute(ec2, {RouteTableId: tableId, DestinationCidrBlock: destination})
+      })
+      return {leftInPlace}
     },
   }
 }
@@ -319,8 +372,7 @@ export const ingressStep: Step = {
   account: 'msk',
 
   check(settings) {
-    if (!settings.msk?.securityGroupId) throw new InputError('missing --msk-security-group (or msk.securityGroupId in the config file)')
-    checkVpcs(settings)
+    MissingSettings.check([vpcSetting(settings, 'iot'), vpcSetting(settings, 'msk'), {flag: '--msk-security-group', key: 'msk.securityGroupId', value: settings.msk?.securityGroupId}])
   },
 
   async validate(ctx) {

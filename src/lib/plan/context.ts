@@ -36,10 +36,11 @@ export async function resolveIdentities(accounts: Accounts): Promise<Record<Acco
 
 export async function createStepContext(options: ContextOptions): Promise<StepContext> {
   options.steps?.check(options.settings)
+  // Before any AWS call: a ledger that cannot be read or written, or is not this stack's, is bad input.
+  const ledger = Ledger.open(options.stateDirectory, options.settings.stack, {readOnly: options.dryRun})
   const accounts = await openAccounts(options.settings)
   const identities = await resolveIdentities(accounts)
-  const ledger = Ledger.open(options.stateDirectory, options.settings.stack, {readOnly: options.dryRun})
-  return {
+  const ctx: StepContext = {
     stack: options.settings.stack,
     settings: options.settings,
     accounts,
@@ -50,10 +51,13 @@ export async function createStepContext(options: ContextOptions): Promise<StepCo
     progress: options.progress ?? (() => {}),
     checkpoint() {
       if (options.signal?.aborted) throw new Interrupted('interrupted')
+      // Another run took the lease after this one failed to renew it: no further change.
+      if (ctx.lease?.lost) throw ctx.lease.lost
     },
     options: options.options ?? {},
     checked: new Set(options.steps?.steps.map((s) => s.id) ?? []),
   }
+  return ctx
 }
 
 /** Shorthand for a record's account fields. */

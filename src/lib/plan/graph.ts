@@ -3,6 +3,7 @@
 // its needs are done), cleanup backward (a step's resources go after those of
 // every step that needs it), `--dry-run` prints its order, and a capability
 // command runs a slice: its steps and, transitively, the steps they need.
+import {MissingSettings} from '../errors.ts'
 import type {AnyStep, StackSettings} from './types.ts'
 
 export class StepGraph<S extends AnyStep = AnyStep> {
@@ -76,7 +77,17 @@ export class StepGraph<S extends AnyStep = AnyStep> {
 
   /** Every step's check of the settings alone; the first bad input throws. */
   check(settings: StackSettings): void {
-    for (const step of this.steps) step.check?.(settings)
+    // Missing settings are gathered from every step and named in one line; any other bad input stops at once.
+    const missing: MissingSettings[] = []
+    for (const step of this.steps) {
+      try {
+        step.check?.(settings)
+      } catch (error) {
+        if (!(error instanceof MissingSettings)) throw error
+        missing.push(error)
+      }
+    }
+    if (missing.length > 0) throw new MissingSettings(missing.flatMap((error) => error.missing))
   }
 
   /**

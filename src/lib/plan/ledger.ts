@@ -1,10 +1,16 @@
 // The ledger: .iotctl/<stack>.json, mode 0600, rewritten atomically (temp file
-// + rename) after every change. It records what was created, where and by
-// which profile — identifiers only, never a secret value.
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+// + rename, ../files/private-file.ts) after every change. It records what was
+// created, where and by which profile — identifiers only, never a secret value.
+// It decides what cleanup deletes, so only the user may change its directory.
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {z} from 'zod'
 import {InputError} from '../errors.ts'
+import {checkPrivateDirectory, writePrivateFile} from '../files/private-file.ts'
 import type {ResourceRecord} from './types.ts'
+
+/** How messages name .iotctl/. */
+export const STATE_DIRECTORY = 'state directory'
 
 export interface LedgerDocument {
   version: 1
@@ -31,19 +37,34 @@ export class Ledger {
     return join(directory, `${stack}.json`)
   }
 
-  /** Opens the stack's ledger; a missing file is an empty ledger. */
+  /**
+   * Opens the stack's ledger; a missing file is an empty ledger. One that will
+   * be written needs a state directory only the user can change (InputError).
+   * A file that is not a ledger, or a ledger of another stack (a copy, a rename,
+   * a hand edit), is refused (InputError, exit 2) before any AWS request: its
+   * records would otherwise be taken as hints about this stack's resources.
+   */
   static open(directory: string, stack: string, options: {readOnly?: boolean} = {}): Ledger {
+    if (!options.readOnly) checkPrivateDirectory(directory, STATE_DIRECTORY)
     const path = Ledger.pathFor(directory, stack)
-    let resources: ResourceRecord[] = []
+    let text: string
     try {
-      const document = JSON.parse(readFileSync(path, 'utf8')) as LedgerDocument
-      if (document.version !== 1 || !Array.isArray(document.resources)) throw new Error('unexpected format')
-      resources = document.resources
+      text = readFileSync(path, 'utf8')
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      if (code !== 'ENOENT') throw new InputError(`ledger ${path} cannot be read (${code ?? (error as Error).message}); move it away to rebuild it from tags`)
+      if (code === 'ENOENT') return new Ledger(path, stack, [], options.readOnly ?? false)
+      throw new InputError(`ledger ${path} cannot be read (${code ?? String(error)}); move it away to rebuild it from tags`)
     }
-    return new Ledger(path, stack, resources, options.readOnly ?? false)
+    const parsed = ledgerDocument.safeParse(parseJson(text))
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      const where = issue?.path.length ? ` at ${issue.path.join('.')}` : ''
+      throw new InputError(`ledger ${path} cannot be read (not an iotctl ledger: ${issue?.message ?? 'unexpected format'}${where}); move it away to rebuild it from tags`)
+    }
+    if (parsed.data.stack !== stack) {
+      throw new InputError(`ledger ${path} belongs to stack '${parsed.data.stack}', not to stack '${stack}': move it away (cleanup then finds stack '${stack}' by its tags)`)
+    }
+    return new Ledger(path, stack, parsed.data.resources, options.readOnly ?? false)
   }
 
   get resources(): readonly ResourceRecord[] {
@@ -74,11 +95,34 @@ export class Ledger {
 
   save(): void {
     if (this.readOnly) return
-    mkdirSync(dirname(this.path), {recursive: true, mode: 0o700})
     const document: LedgerDocument = {version: 1, stack: this.stack, updatedAt: new Date().toISOString(), resources: this.#resources}
-    const temporary = `${this.path}.${process.pid}.tmp`
-    writeFileSync(temporary, JSON.stringify(document, null, 2) + '\n', {mode: 0o600})
-    renameSync(temporary, this.path)
+    writePrivateFile(this.path, JSON.stringify(document, null, 2) + '\n', {label: STATE_DIRECTORY})
+  }
+}
+
+const resourceRecord = z.object({
+  step: z.string().min(1),
+  kind: z.string().min(1),
+  id: z.string().min(1),
+  account: z.enum(['iot', 'msk']),
+  accountId: z.string(),
+  region: z.string(),
+  profile: z.string().optional(),
+  attrs: z.record(z.string(), z.string()).optional(),
+})
+
+const ledgerDocument = z.object({
+  version: z.literal(1),
+  stack: z.string(),
+  updatedAt: z.string().optional(),
+  resources: z.array(resourceRecord),
+})
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
   }
 }
 

@@ -6,7 +6,7 @@
 import type {AccountRole} from '../aws/account.ts'
 import {Interrupted} from '../errors.ts'
 import {StepGraph} from './graph.ts'
-import {isManaged, type AnyStep, type Finding, type Observation, type ResourceRecord, type StepContext} from './types.ts'
+import {isManaged, type AnyStep, type Finding, type LeftInPlace, type Observation, type ResourceRecord, type StepContext} from './types.ts'
 
 export type StepOutcome =
   | 'created' // something was missing and is now there
@@ -31,6 +31,8 @@ export interface StepReport {
   /** What the step's read found wrong (broken, drifted, restorable), for scripts: read these, not the notes. */
   findings: Finding[]
   resources: ResourceRecord[]
+  /** Cleanup: what it found beside the stack's resources and left alone, one entry each, with why (set when there is any). */
+  leftInPlace?: LeftInPlace[]
   /** Step ids this step waited for (dependencies in the graph), for plans and --json. */
   after: string[]
   /** Wall time the step took, when it ran. */
@@ -48,6 +50,8 @@ export interface TaskRunner {
   run<T>(title: string, work: (progress: (message: string) => void) => Promise<T>): Promise<T>
   /** A planned step that will not run (not reached, nothing to do). */
   skip?(title: string): void
+  /** A step's final report, once known (a live list turns the step's line into its result). */
+  settle?(title: string, report: StepReport): void
   /** After the run; resolves when the display is settled. */
   finish?(): Promise<void>
 }
@@ -169,6 +173,8 @@ export async function applySteps(steps: Steps<AnyStep>, ctx: StepContext, option
   // What the targets need, read once per context (a step read already in it is not read again).
   if (targets) await readSteps(whole.filter((s) => !targets.includes(s.id) && !ctx.outputs.has(s.id)), ctx, parallelOf(options))
   for (const step of graph.steps) await step.validate?.(ctx)
+  // Checked and validated, nothing changed yet: from here on, one run at a time per stack.
+  if (!options.dryRun) await ctx.lease?.hold()
   const reports = new Map<string, StepReport>()
   const stop = new Stop()
   runTask.plan?.(graph.steps.map((s) => ({title: s.title, waitsFor: graph.needsOf(s).map((n) => n.title)})))
@@ -201,6 +207,9 @@ export async function applySteps(steps: Steps<AnyStep>, ctx: StepContext, option
       if (error instanceof Interrupted) reports.set(step.id, changing ? interruptedIn(graph, step, ctx) : skipped(graph, step))
       else reports.set(step.id, {...skipped(graph, step), outcome: 'failed'})
       return false
+    } finally {
+      const settled = reports.get(step.id)
+      if (settled) runTask.settle?.(step.title, settled)
     }
   })
   const ordered = graph.steps.map((step) => reports.get(step.id) ?? skipped(graph, step))
@@ -226,8 +235,8 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
   const graph = graphOf(steps)
   const runTask = options.runTask ?? plainTaskRunner
   const parallel = parallelOf(options)
-  const observed = await readSteps(graph, ctx, parallel)
   const included = (step: AnyStep) => (options.include ? options.include(step) : step.cleanupByDefault !== false)
+  const observed = await readUnderLease(graph, ctx, parallel, options.dryRun, (found) => graph.steps.some((s) => included(s) && (found.get(s.id)?.resources.length ?? 0) > 0))
   const planned = new Map<string, StepReport>()
   for (const step of graph.steps) {
     const found = observed.get(step.id) ?? {resources: [], missing: []}
@@ -253,25 +262,44 @@ export async function destroySteps(steps: Steps<AnyStep>, ctx: StepContext, opti
     }
     const began = Date.now()
     try {
-      await runTask.run(step.title, async (progress) => {
+      const result = await runTask.run(step.title, async (progress) => {
         const scope = stepScope(ctx, stop, progress)
         scope.checkpoint()
-        await step.delete(scope, report.resources)
+        return step.delete(scope, report.resources)
       })
       ctx.ledger.replaceStep(step.id, [])
-      reports.set(step.id, {...report, outcome: 'deleted', seconds: (Date.now() - began) / 1000})
+      reports.set(step.id, {...withLeftInPlace(report, result?.leftInPlace ?? []), outcome: 'deleted', seconds: (Date.now() - began) / 1000})
       return true
     } catch (error) {
       stop.record(error)
       if (error instanceof Interrupted) reports.set(step.id, {...interruptedIn(graph, step, ctx), changes: report.changes})
       else reports.set(step.id, {...report, outcome: 'failed'})
       return false
+    } finally {
+      const settled = reports.get(step.id)
+      if (settled) runTask.settle?.(step.title, settled)
     }
   })
   for (const step of deleting) if (!reports.has(step.id)) runTask.skip?.(step.title)
   await runTask.finish?.()
   const ordered = inDeleteOrder(reports)
   return {reports: ordered, interrupted: stop.end(ordered), confirmed: true}
+}
+
+/**
+ * Cleanup's reads, under the stack's lease (unless --dry-run), so the plan is
+ * what the run before left, not a stack another run is changing. Without a
+ * lease table no run holds the lease: a cleanup that then finds nothing to
+ * delete takes none (and makes no table: it changes nothing another run could
+ * be using); one that finds something takes the lease and reads again under it.
+ */
+async function readUnderLease(graph: StepGraph, ctx: StepContext, parallel: number, dryRun: boolean, anyToDelete: (observed: Map<string, Observation>) => boolean): Promise<Map<string, Observation>> {
+  const lease = dryRun ? undefined : ctx.lease
+  if (!lease || await lease.hold({create: false})) return readSteps(graph, ctx, parallel)
+  const first = await readSteps(graph, ctx, parallel)
+  if (!anyToDelete(first)) return first
+  await lease.hold()
+  return readSteps(graph, ctx, parallel)
 }
 
 /**
@@ -317,7 +345,16 @@ export function describeRecord(record: ResourceRecord): string {
 }
 
 function reportOf(graph: StepGraph, step: AnyStep, outcome: StepOutcome, changes: string[], observed: Observation, resources: ResourceRecord[]): StepReport {
-  return {...base(graph, step), outcome, changes, notes: observed.notes ?? [], findings: observed.findings ?? [], resources}
+  const report: StepReport = {...base(graph, step), outcome, changes, notes: observed.notes ?? [], findings: observed.findings ?? [], resources}
+  return observed.leftInPlace?.length ? {...report, leftInPlace: observed.leftInPlace} : report
+}
+
+/** A deletion's report once the step left some of its planned resources alone: those are no longer counted as deleted. */
+function withLeftInPlace(report: StepReport, left: LeftInPlace[]): StepReport {
+  if (left.length === 0) return report
+  const isLeft = (r: ResourceRecord) => left.some((l) => l.kind === r.kind && l.id === r.id && l.account === r.account)
+  const resources = report.resources.filter((r) => !isLeft(r))
+  return {...report, resources, changes: resources.map((r) => `delete ${describeRecord(r)}`), leftInPlace: [...(report.leftInPlace ?? []), ...left]}
 }
 
 function base(graph: StepGraph, step: AnyStep): Pick<StepReport, 'id' | 'title' | 'account' | 'after'> {

@@ -3,7 +3,9 @@
 // `--dry-run` shows what read says is missing (or present), `doctor` and
 // `status` report read's findings. A new capability adds steps, not runners.
 import type {AccountRole, Accounts, CallerIdentity} from '../aws/account.ts'
+import type {SettingOrigins} from '../config/origins.ts'
 import type {IotctlConfig} from '../config/schema.ts'
+import type {StackLease} from '../lease/index.ts'
 import type {FactKey, Facts} from './facts.ts'
 import type {Ledger} from './ledger.ts'
 
@@ -41,6 +43,25 @@ export interface Finding {
   fix?: string
 }
 
+/**
+ * Something cleanup found beside the stack's resources but leaves alone, because
+ * nothing confirms the stack made it: a certificate attached to the stack's thing
+ * that iotctl did not create, a route pointed elsewhere since the plan was shown.
+ * One line each in the report, and in --json.
+ */
+export interface LeftInPlace {
+  kind: string
+  id: string
+  account: AccountRole
+  /** Why, and what cleanup did instead (e.g. detached it from the stack's thing). */
+  reason: string
+}
+
+/** What a step's delete leaves behind on purpose (see LeftInPlace). */
+export interface DeleteResult {
+  leftInPlace: LeftInPlace[]
+}
+
 /** What a step's read found. */
 export interface Observation {
   /** Resources that exist and carry the stack's tag or construction mark. */
@@ -51,10 +72,12 @@ export interface Observation {
   findings?: Finding[]
   /** Facts worth showing that are not problems: adopted from tags, another VPC's peering. */
   notes?: string[]
+  /** What cleanup will leave alone although it hangs on the stack's resources. */
+  leftInPlace?: LeftInPlace[]
 }
 
-/** Settings of one stack: the config file with flags applied and a stack name. */
-export type StackSettings = IotctlConfig & {stack: string}
+/** Settings of one stack: the config file with flags applied and a stack name; `origins` says which came from where. */
+export type StackSettings = IotctlConfig & {stack: string; origins?: SettingOrigins}
 
 export interface StepContext {
   stack: string
@@ -74,6 +97,14 @@ export interface StepContext {
   options: Record<string, unknown>
   /** Steps whose check of the settings already passed (when the context was made), so the runner does not check them again. */
   checked?: ReadonlySet<string>
+  /**
+   * The stack's lease (src/lib/lease), on contexts of runs that change the
+   * stack (none with --dry-run, doctor, status). The runner holds it from
+   * after the checks to the end of the run; code that changes the stack
+   * outside the runner calls `hold()` before its first change. A lease lost
+   * while held stops the run at the next checkpoint.
+   */
+  lease?: StackLease
 }
 
 interface StepBase {
@@ -105,8 +136,12 @@ interface StepBase {
   validate?(ctx: StepContext): Promise<void>
   /** Finds what exists and is the stack's (by tags, construction marks and the ledger). */
   read(ctx: StepContext): Promise<Observation>
-  /** Deletes the given resources; "not found" counts as done. */
-  delete(ctx: StepContext, resources: ResourceRecord[]): Promise<void>
+  /**
+   * Deletes the given resources; "not found" counts as done. A resource that is
+   * no longer the stack's when its turn comes (re-read just before) is left
+   * alone and returned in `leftInPlace`.
+   */
+  delete(ctx: StepContext, resources: ResourceRecord[]): Promise<void | DeleteResult>
   /** When false, cleanup leaves the step's resources alone (e.g. the cluster without --include-cluster). */
   cleanupByDefault?: boolean
 }

@@ -3,6 +3,7 @@
 // conversion all show "[redacted]", so a stray log line or --json document
 // cannot carry it (DESIGN.md: the ledger holds identifiers only).
 import {inspect} from 'node:util'
+import {registerSecret} from '../redact/index.ts'
 
 const redacted = '[redacted]'
 
@@ -13,6 +14,7 @@ export class ScramCredentials {
   constructor(username: string, password: string) {
     this.username = username
     this.#password = password
+    registerSecret(password)
   }
 
   /** The secret's SecretString, as MSK expects it: {"username","password"}. */

@@ -113,6 +113,8 @@ export async function rotateSecrets(ctx: StepContext, options: {dryRun: boolean}
   const name = secretNameOf(ctx.settings)
   const a = await rotationTarget(ctx, 'msk')
   const b = await rotationTarget(ctx, 'iot')
+  // Outside the runner: the stack's lease before the old values are read, so two rotations cannot interleave.
+  if (!options.dryRun) await ctx.lease?.hold()
   const previous = {
     msk: {arn: a.secret.ARN!, versionId: currentVersionOf(a.secret)},
     iot: {arn: b.secret.ARN!, versionId: currentVersionOf(b.secret)},

@@ -3,6 +3,7 @@
 import {randomInt} from 'node:crypto'
 import {InputError} from '../errors.ts'
 import type {StackSettings} from '../plan/types.ts'
+import {stackPrefix} from '../config/stack-names.ts'
 
 /** MSK only associates secrets whose name starts with this (MSK developer guide, "SASL/SCRAM authentication"). */
 export const mskSecretPrefix = 'AmazonMSK_'
@@ -13,9 +14,9 @@ export function secretNameOf(settings: StackSettings): string {
   return settings.secret?.name ?? `${mskSecretPrefix}${settings.stack}`
 }
 
-/** The alias of the stack's key in each account: `--key-alias` / secret.keyAlias, else `alias/iotctl-<stack>`. */
+/** The alias of the stack's key in each account: `--key-alias` / secret.keyAlias, else `alias/iotctl-<stack>` (the stack alone when it starts with iotctl). */
 export function keyAliasOf(settings: StackSettings): string {
-  return settings.secret?.keyAlias ?? `alias/iotctl-${settings.stack}`
+  return settings.secret?.keyAlias ?? `alias/${stackPrefix(settings.stack)}`
 }
 
 export function usernameOf(settings: StackSettings): string {

@@ -6,7 +6,7 @@
 // used wherever steps are shown one after another.
 //
 // Step ids and what their ResourceRecords carry (cleanup finds them by tags):
-//   msk-configuration  msk  kafka:configuration        id = configuration ARN; attrs.name, revision (no tags: found by name and description)
+//   msk-configuration  msk  kafka:configuration        id = configuration ARN; attrs.name, revision (no tags: found by name and description; made by `msk acl --lock-down`)
 //   msk-cluster        msk  kafka:cluster              id = cluster ARN; attrs.name
 //   peering            iot  ec2:vpc-peering-connection id = pcx-…
 //   routes:iot         iot  ec2:route                  id = <rtb>:<cidr>
@@ -54,12 +54,7 @@ export function stackGraph(): StepGraph {
   return new StepGraph(stackSteps())
 }
 
-/**
- * The steps `up` creates: the managed ones, the cluster only with --create-cluster,
- * and its locked-down configuration unless --open-cluster.
- */
-export function upGraph(options: {createCluster?: boolean; openCluster?: boolean} = {}): StepGraph<Step> {
-  const wanted = (id: string): boolean =>
-    id === 'msk-cluster' ? options.createCluster === true : id === 'msk-configuration' ? options.createCluster === true && options.openCluster !== true : true
-  return stackGraph().filter((step): step is Step => isManaged(step) && wanted(step.id))
+/** The steps `up` creates: the managed ones, the cluster only with --create-cluster. */
+export function upGraph(options: {createCluster?: boolean} = {}): StepGraph<Step> {
+  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true))
 }

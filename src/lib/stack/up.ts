@@ -11,8 +11,6 @@ import {upGraph} from './steps.ts'
 export interface UpOptions {
   dryRun: boolean
   createCluster?: boolean
-  /** --open-cluster: no locked-down configuration for the cluster --create-cluster makes. */
-  openCluster?: boolean
   runTask?: TaskRunner
   /** Steps in flight at once per account. */
   parallel?: number
@@ -26,6 +24,8 @@ export interface AccountSummary {
   adopted: string[]
   /** How many resources were already in place and known. */
   inPlace: number
+  /** Steps, so that a dry run and the run after it count the same things: changed (or would change) and already in place. */
+  steps: {changed: number; inPlace: number}
   /** What reads found wrong that this run did not repair (a blackhole route, secrets that differ without --force). */
   attention: (Finding & {step: string})[]
 }
@@ -48,14 +48,18 @@ const key = (r: ResourceRecord) => `${r.account}|${r.step}|${r.kind}|${r.id}`
 
 export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult> {
   const known = new Set(ctx.ledger.resources.map(key))
-  const result = await applySteps(upGraph({createCluster: options.createCluster, openCluster: options.openCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
+  const result = await applySteps(upGraph({createCluster: options.createCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
   const summary: Record<AccountRole, AccountSummary> = {
-    iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: []},
-    msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: []},
+    iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},
+    msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},
   }
   for (const report of result.reports) {
     const account = summary[report.account as AccountRole]
-    if (report.outcome === 'created' || report.outcome === 'would-create') account.created.push(...report.changes)
+    if (report.outcome === 'created' || report.outcome === 'would-create') {
+      account.created.push(...report.changes)
+      account.steps.changed++
+    }
+    if (report.outcome === 'unchanged') account.steps.inPlace++
     // A step that created read its findings before repairing them; the others still have them.
     if (report.outcome !== 'created') account.attention.push(...report.findings.map((f) => ({...f, step: report.id})))
     if (report.outcome !== 'unchanged') continue
@@ -78,7 +82,7 @@ export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult
     interrupted: result.interrupted,
     summary,
     rule: {name: settings.name, topicFilter, kafkaTopic: settings.kafkaTopic},
-    next: options.dryRun ? [`iotctl up${options.createCluster ? ' --create-cluster' : ''}${options.createCluster && options.openCluster ? ' --open-cluster' : ''}`] : next,
+    next: options.dryRun ? [`iotctl up${options.createCluster ? ' --create-cluster' : ''}`] : next,
     steps: result.reports,
   }
 }

@@ -253,6 +253,8 @@ function warmUp(standIn: StandIn, region: string): Promise<void> {
     standIn.moto.rest('kafka', 'GET', '/v1/clusters', account, region),
     standIn.moto.json('kms', 'TrentService.ListKeys', account, region, {}),
     standIn.moto.json('secretsmanager', 'secretsmanager.ListSecrets', account, region, {}),
+    // The IoT account's lease table (iotctl's first change in a run).
+    standIn.moto.json('dynamodb', 'DynamoDB_20120810.ListTables', account, region, {}),
   ])
   return Promise.allSettled(calls).then(() => undefined)
 }

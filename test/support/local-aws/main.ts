@@ -1,4 +1,4 @@
-// `node test/support/local-aws/main.ts [--destination-delay-ms N] [--cluster-delay-ms N] [--no-throttle] [--no-kafka] [--scram-delay-ms N] [--role-delay-ms N] [--peering-delay-ms N] [--destination-deletion-delay-ms N]`
+// `node test/support/local-aws/main.ts [--destination-delay-ms N] [--cluster-delay-ms N] [--no-throttle] [--no-kafka] [--scram-delay-ms N] [--role-delay-ms N] [--peering-delay-ms N] [--destination-deletion-delay-ms N] [--table-delay-ms N]`
 // Starts moto, the stand-in and (unless --no-kafka) the Kafka broker behind the
 // MSK clusters, prints one JSON line (endpoint, env, files, kafka) on stdout and
 // stays up until SIGINT or SIGTERM.
@@ -15,6 +15,7 @@ const {values} = parseArgs({
     'role-delay-ms': {type: 'string'},
     'peering-delay-ms': {type: 'string'},
     'destination-deletion-delay-ms': {type: 'string'},
+    'table-delay-ms': {type: 'string'},
     region: {type: 'string'},
     dir: {type: 'string'},
   },
@@ -32,6 +33,7 @@ const aws = await startLocalAws({
   rolePropagationDelayMs: values['role-delay-ms'] === undefined ? undefined : Number(values['role-delay-ms']),
   peeringActivationDelayMs: values['peering-delay-ms'] === undefined ? undefined : Number(values['peering-delay-ms']),
   destinationDeletionDelayMs: values['destination-deletion-delay-ms'] === undefined ? undefined : Number(values['destination-deletion-delay-ms']),
+  tableActivationDelayMs: values['table-delay-ms'] === undefined ? undefined : Number(values['table-delay-ms']),
 })
 
 let stopping = false

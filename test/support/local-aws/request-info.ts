@@ -106,6 +106,19 @@ const readOnlyOperations = new Set([
   'GenerateRandom',
   'Sign',
   'Verify',
+  // DynamoDB item operations read or write items of a table, and change no
+  // resource (CreateTable, UpdateTable, DeleteTable, TagResource do).
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'Query',
+  'Scan',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'TransactGetItems',
+  'ExecuteStatement',
+  'BatchExecuteStatement',
+  'ExecuteTransaction',
 ])
 
 export function isMutating(operation: string): boolean {

@@ -8,6 +8,7 @@ import type {AddressInfo} from 'node:net'
 import {AccountBook} from './accounts.ts'
 import {Ec2StandIn} from './ec2-strict.ts'
 import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.ts'
+import {DynamoDbStandIn} from './dynamodb.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
 import {IotDataPlane} from './iot-data/index.ts'
@@ -45,6 +46,8 @@ export interface StandInSettings {
   peeringActivationDelayMs: number
   /** A deleted VPC topic rule destination stays DELETING (still listed) this long, then is gone. Default 0. */
   destinationDeletionDelayMs: number
+  /** A new DynamoDB table is CREATING this long (item requests: ResourceNotFoundException), then ACTIVE. Default 0. */
+  tableActivationDelayMs: number
 }
 
 export interface StandInOptions extends Partial<StandInSettings> {
@@ -98,6 +101,7 @@ export class StandIn {
   /** The emulated IoT rules engine (rules/): SQL, Kafka and republish actions, error actions. */
   readonly rules: RulesEngine
   readonly ec2: Ec2StandIn
+  readonly dynamodb: DynamoDbStandIn
   readonly #options: StandInOptions
   readonly #handlers = new Map<string, Handler>()
   readonly #routers: ReturnType<typeof restRouters>
@@ -119,6 +123,7 @@ export class StandIn {
       scramPropagationDelayMs: options.scramPropagationDelayMs ?? 0,
       peeringActivationDelayMs: options.peeringActivationDelayMs ?? 0,
       destinationDeletionDelayMs: options.destinationDeletionDelayMs ?? 0,
+      tableActivationDelayMs: options.tableActivationDelayMs ?? 0,
     }
     this.settings = settings
     this.moto = new MotoClient(options.motoUrl)
@@ -128,6 +133,7 @@ export class StandIn {
     this.iot = new IotStandIn(settings)
     this.msk = new MskStandIn(settings)
     this.ec2 = new Ec2StandIn(settings)
+    this.dynamodb = new DynamoDbStandIn(settings)
     this.iotData = new IotDataPlane({moto: this.moto, accounts: this.accounts, tunnels: this.tunnels, dir: options.iotDataDir})
     const dataDir = botocoreDataDir(options.venv)
     this.#models = modelLoader(dataDir)
@@ -137,6 +143,7 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.msk.handlers())) this.#handlers.set(`kafka:${operation}`, handler)
     for (const [operation, handler] of Object.entries(kmsHandlers())) this.#handlers.set(`kms:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.ec2.handlers())) this.#handlers.set(`ec2:${operation}`, handler)
+    for (const [operation, handler] of Object.entries(this.dynamodb.handlers())) this.#handlers.set(`dynamodb:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.iotData.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.kafka.secretHandlers())) this.#handlers.set(`secretsmanager:${operation}`, handler)
     this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
@@ -193,6 +200,7 @@ export class StandIn {
     this.iotData.reset()
     void this.rules.reset()
     this.ec2.reset()
+    this.dynamodb.reset()
     this.tunnels.clear()
     this.faults.clear()
     this.accounts.reset()
@@ -400,7 +408,7 @@ export class StandIn {
       }
       if (path === '/_standin/settings') {
         if (method === 'POST') {
-          for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels', 'scramPropagationDelayMs', 'peeringActivationDelayMs', 'destinationDeletionDelayMs'] as const) {
+          for (const key of ['destinationActivationDelayMs', 'rolePropagationDelayMs', 'clusterActivationDelayMs', 'openTunnelsPerSecond', 'maxOpenTunnels', 'scramPropagationDelayMs', 'peeringActivationDelayMs', 'destinationDeletionDelayMs', 'tableActivationDelayMs'] as const) {
             if (key in input) (this.settings as unknown as Record<string, unknown>)[key] = input[key] === null ? undefined : Number(input[key])
           }
           if ('strictPolicies' in input) this.settings.strictPolicies = input.strictPolicies !== false

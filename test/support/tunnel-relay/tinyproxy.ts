@@ -42,8 +42,11 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`tinyproxy did not listen on ${port}`)
 }
 
-/** Starts tinyproxy allowing CONNECT to `connectPorts` only, from 127.0.0.1. */
-export async function startTinyproxy(connectPorts: number[]): Promise<Tinyproxy> {
+/**
+ * Starts tinyproxy allowing CONNECT to `connectPorts` only, from 127.0.0.1;
+ * with `basicAuth`, only for requests with those credentials (407 otherwise).
+ */
+export async function startTinyproxy(connectPorts: number[], options: {basicAuth?: {user: string; password: string}} = {}): Promise<Tinyproxy> {
   if (!TINYPROXY) throw new Error('tinyproxy is not installed (apt-get install -y tinyproxy)')
   const dir = mkdtempSync(join(tmpdir(), 'iotctl-tinyproxy-'))
   const port = await freePort()
@@ -57,6 +60,7 @@ export async function startTinyproxy(connectPorts: number[]): Promise<Tinyproxy>
     'MaxClients 100',
     'Allow 127.0.0.1',
     ...connectPorts.map(connectPort => `ConnectPort ${connectPort}`),
+    ...(options.basicAuth ? [`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`] : []),
     '',
   ].join('\n'))
   const child = spawn(TINYPROXY, ['-d', '-c', join(dir, 'tinyproxy.conf')], {stdio: 'ignore'})

@@ -18,6 +18,8 @@ export async function payloadTemplate(flags: PayloadFlagValues, options: {stdin?
     const stdin = options.stdin ?? process.stdin
     if (stdin.isTTY) throw new InputError('no payload: give --message \'{…}\', --file <file>, or pipe it on stdin')
     source = await readAll(stdin)
+    // A closed, empty stdin (CI, cron) is a forgotten --message, not an empty payload on purpose.
+    if (source === '') throw new InputError('no payload: stdin was empty; give --message \'{…}\' or --file <file> (for an empty payload on purpose: --message \'\')')
   }
   compileTemplate(source)
   return source

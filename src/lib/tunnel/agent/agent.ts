@@ -1,23 +1,31 @@
 // The device side: one destination proxy per tunnel notification, several at
 // once. A notification that cannot be served (bad JSON, another mode, no mapped
-// service) is refused with a log line; nothing a notification says stops the
-// agent. A proxy ends when its tunnel does (CloseTunnel, lifetime over, token
-// rotated: the service then refuses the token) and is forgotten.
+// service, a region that is not one, over the limits) is refused with a log line;
+// nothing a notification says stops the agent. A proxy ends when its tunnel does
+// (CloseTunnel, lifetime over, token rotated: the service then refuses the token)
+// or when it cannot reach the service within its reconnect attempts, and is forgotten.
 import {createHash} from 'node:crypto'
 import {
-  startDestinationProxy,
+  regionalHost, startDestinationProxy, tunnelUrl, TunnelUnreachableError,
   type CommonProxyOptions, type DestinationProxy, type DestinationTarget, type TunnelLogger,
 } from '../protocol/index.ts'
-import {mapServices, parseNotification} from './notification.ts'
+import {MAX_CONNECTIONS, MAX_RECONNECTS, MAX_TUNNELS} from './limits.ts'
+import {mapServices, parseNotification, printable} from './notification.ts'
 
 export interface TunnelAgentOptions {
   thing: string
-  /** Service -> local target (SSH -> localhost:22). */
-  destinations: Record<string, DestinationTarget>
+  /** Service -> local target (SSH -> localhost:22). A Map: a service named `constructor` must find nothing. */
+  destinations: ReadonlyMap<string, DestinationTarget>
   /** Overrides wss://data.tunneling.iot.<region>.amazonaws.com. */
   proxyEndpoint?: string
   /** Used when a notification names no region. */
   region?: string
+  /** Tunnels served at once (default 8). */
+  maxTunnels?: number
+  /** Local connections per tunnel at once (default 64). */
+  maxConnections?: number
+  /** Reconnect attempts of a proxy that cannot reach the service (default 20). */
+  maxReconnects?: number
   logger: TunnelLogger
   /** Passed to every destination proxy (tests: retry timings, CA). */
   proxyOptions?: Partial<Omit<CommonProxyOptions, 'token' | 'endpoint' | 'region' | 'logger' | 'signal'>>
@@ -28,7 +36,7 @@ export type NotificationOutcome = 'started' | 'duplicate' | 'refused'
 export interface AgentTunnel {
   /** The agent's number for it (notifications carry no tunnel id). */
   number: number
-  services: Record<string, string>
+  services: ReadonlyMap<string, string>
   startedAt: string
   proxy: DestinationProxy
 }
@@ -44,8 +52,13 @@ export interface AgentStats {
 export class TunnelAgent {
   readonly #options: TunnelAgentOptions
   readonly #log: TunnelLogger
+  readonly #maxTunnels: number
   /** By a hash of the access token: a repeated notification (QoS 1 redelivery) starts nothing new. */
   readonly #tunnels = new Map<string, AgentTunnel>()
+  /** Tunnels whose connection to the service dropped and has not come back. */
+  readonly #cutOff = new Set<AgentTunnel>()
+  /** Cut-off tunnels a newer notification was let in for, over the limit. */
+  readonly #superseded = new Set<AgentTunnel>()
   #notifications = 0
   #started = 0
   #refused = 0
@@ -54,6 +67,7 @@ export class TunnelAgent {
   constructor(options: TunnelAgentOptions) {
     this.#options = options
     this.#log = options.logger
+    this.#maxTunnels = options.maxTunnels ?? MAX_TUNNELS.default
   }
 
   get tunnels(): AgentTunnel[] {
@@ -74,46 +88,77 @@ export class TunnelAgent {
     } catch (error) {
       return this.#refuse((error as Error).message)
     }
+    // Service names are checked against the service-id pattern by parseNotification: safe to print.
     const mapping = mapServices(notification, this.#options.destinations)
     const label = notification.services.join(', ') || 'a tunnel without services'
     if (!mapping.ok) return this.#refuse(`${label}: ${mapping.reason}`)
     const key = createHash('sha256').update(notification.clientAccessToken).digest('hex')
-    if (this.#tunnels.has(key)) {
-      this.#log('debug', `notification for tunnel ${this.#tunnels.get(key)!.number} again; already serving it`)
+    const served = this.#tunnels.get(key)
+    if (served) {
+      this.#log('debug', `notification for tunnel ${served.number} again; already serving it`)
       return 'duplicate'
     }
+    let replaces: AgentTunnel | undefined
+    if (this.#tunnels.size >= this.#maxTunnels) {
+      // A rotated destination token comes as a new notification while the old token's
+      // proxy is cut off (the service refuses it on its next attempt): that tunnel is
+      // not counted twice. Each disconnected tunnel stands in for one newcomer only.
+      replaces = [...this.#cutOff].find((tunnel) => !this.#superseded.has(tunnel) && sameServices(tunnel, mapping.services))
+      if (!replaces) return this.#refuse(`${label}: the agent serves ${this.#tunnels.size} tunnels already (--max-tunnels ${this.#maxTunnels})`)
+    }
     const region = notification.region ?? this.#options.region
-    if (!this.#options.proxyEndpoint && !region) return this.#refuse(`${label}: the notification names no region; pass --region or --proxy-endpoint`)
+    const {proxyEndpoint} = this.#options
+    if (!proxyEndpoint && !region) return this.#refuse(`${label}: the notification names no region; pass --region or --proxy-endpoint`)
+    // The token goes to --proxy-endpoint or to the region's tunneling host, and nowhere else.
+    try {
+      const url = tunnelUrl('destination', proxyEndpoint, region)
+      if (!proxyEndpoint && url.hostname !== regionalHost(region ?? '')) return this.#refuse(`${label}: region ${printable(region ?? '')} does not name a tunneling endpoint`)
+    } catch (error) {
+      return this.#refuse(`${label}: ${printable((error as Error).message, 200)}`)
+    }
     const number = ++this.#started
     const name = `tunnel ${number}`
-    const routes = Object.entries(mapping.services).map(([service, target]) => `${service} -> ${target}`).join(', ')
+    const routes = [...mapping.services].map(([service, target]) => `${service} -> ${target}`).join(', ')
     if (mapping.unmapped.length > 0) this.#log('warn', `${name}: no --destination for ${mapping.unmapped.join(', ')}; connections to it will be refused`)
+    const maxReconnects = this.#options.maxReconnects ?? MAX_RECONNECTS.default
     const proxy = startDestinationProxy({
       ...this.#options.proxyOptions,
       token: notification.clientAccessToken,
-      ...(this.#options.proxyEndpoint ? {endpoint: this.#options.proxyEndpoint} : {}),
+      ...(proxyEndpoint ? {endpoint: proxyEndpoint} : {}),
       ...(region ? {region} : {}),
       services: mapping.services,
-      logger: (level, message, fields) => this.#log(level === 'info' ? 'debug' : level, `${name}: ${message}`, fields),
+      maxConnections: this.#options.maxConnections ?? MAX_CONNECTIONS.default,
+      retry: {...this.#options.proxyOptions?.retry, maxAttempts: maxReconnects},
+      // Its info lines are the agent's debug; its fatal error is the 'ended'/'gave up' line below.
+      logger: (level, message, fields) => this.#log(level === 'warn' ? 'warn' : 'debug', `${name}: ${message}`, fields),
     })
     const tunnel: AgentTunnel = {number, services: mapping.services, startedAt: new Date().toISOString(), proxy}
     this.#tunnels.set(key, tunnel)
     this.#log('info', `${name}: notified for ${label}; connecting as destination (${routes})`)
+    if (replaces) {
+      this.#superseded.add(replaces)
+      this.#log('info', `${name}: over --max-tunnels ${this.#maxTunnels} while tunnel ${replaces.number} (same services) is disconnected: a rotated token for it, or it ends at its next attempt`)
+    }
     proxy.on('ready', () => this.#log('info', `${name}: connected; serving ${routes}`))
-    proxy.on('connection-open', (info) => this.#log('info', `${name}: ${info.serviceId || 'stream'} connection ${info.connectionId || 1} opened to ${mapping.services[info.serviceId] ?? 'the service'}`))
+    proxy.on('connected', () => this.#cutOff.delete(tunnel))
+    proxy.on('disconnected', () => this.#cutOff.add(tunnel))
+    proxy.on('connection-open', (info) => this.#log('info', `${name}: ${info.serviceId || 'stream'} connection ${info.connectionId || 1} opened to ${mapping.services.get(info.serviceId) ?? 'the service'}`))
     proxy.on('connection-close', (info) => this.#log('debug', `${name}: ${info.serviceId || 'stream'} connection ${info.connectionId || 1} closed (${info.reason})`))
-    proxy.on('reconnecting', (info) => this.#log('info', `${name}: reconnecting in ${info.delayMs} ms (${info.reason})`))
+    proxy.on('reconnecting', (info) => this.#log('info', `${name}: reconnecting in ${info.delayMs} ms (attempt ${info.attempt} of ${maxReconnects}; ${printable(info.reason, 200)})`))
     void proxy.closed.then(({error}) => {
       this.#tunnels.delete(key)
+      this.#superseded.delete(tunnel)
+      this.#cutOff.delete(tunnel)
       if (this.#closing) return
-      this.#log('info', `${name}: ended${error ? ` (${error.message})` : ''}`)
+      if (error instanceof TunnelUnreachableError) this.#log('warn', `${name}: gave up: ${printable(error.message, 300)}`)
+      else this.#log('info', `${name}: ended${error ? ` (${printable(error.message, 300)})` : ''}`)
     })
     return 'started'
   }
 
   #refuse(reason: string): NotificationOutcome {
     this.#refused++
-    this.#log('warn', `refused a tunnel notification: ${reason}`)
+    this.#log('warn', `refused a tunnel notification: ${printable(reason, 400)}`)
     return 'refused'
   }
 
@@ -123,4 +168,9 @@ export class TunnelAgent {
     await Promise.all([...this.#tunnels.values()].map((tunnel) => tunnel.proxy.close()))
     this.#tunnels.clear()
   }
+}
+
+/** A tunnel served for the same (mapped) services as a notification. */
+function sameServices(tunnel: AgentTunnel, mapped: ReadonlyMap<string, string>): boolean {
+  return tunnel.services.size === mapped.size && [...mapped.keys()].every((name) => tunnel.services.has(name))
 }

@@ -3,15 +3,17 @@
 // and runs a destination proxy per notified tunnel until stopped.
 import {InputError} from '../../errors.ts'
 import {caBundleOf, dataPlanePort} from '../../mqtt/local-endpoint.ts'
-import type {TunnelLogger} from '../protocol/index.ts'
+import {REGION_PATTERN, tunnelUrl, type TunnelLogger} from '../protocol/index.ts'
 import {checkThingName, parseDestinations, parseEndpoint} from '../api/inputs.ts'
 import {TunnelAgent, type AgentStats} from './agent.ts'
+import {agentLimit, MAX_CONNECTIONS, MAX_RECONNECTS, MAX_TUNNELS} from './limits.ts'
 import {formatTarget} from './notification.ts'
 import {prepareNotifyConnection, subscribeNotifications, type NotifySubscription} from './notify.ts'
 
 export {TunnelAgent} from './agent.ts'
 export type {AgentStats, AgentTunnel, NotificationOutcome, TunnelAgentOptions} from './agent.ts'
-export {mapServices, notifyTopic, parseNotification} from './notification.ts'
+export {MAX_NOTIFICATION_BYTES, mapServices, notifyTopic, parseNotification, printable} from './notification.ts'
+export {MAX_CONNECTIONS, MAX_RECONNECTS, MAX_TUNNELS, agentLimit, checkAgentLimit} from './limits.ts'
 
 export interface AgentRequest {
   thing: string
@@ -27,6 +29,10 @@ export interface AgentRequest {
   destination: string
   proxyEndpoint?: string
   region?: string
+  /** --max-tunnels, --max-connections, --max-reconnects (defaults in limits.ts). */
+  maxTunnels?: number
+  maxConnections?: number
+  maxReconnects?: number
   logger: TunnelLogger
 }
 
@@ -48,7 +54,18 @@ export interface AgentResult extends AgentStats {
 
 export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
   const thing = checkThingName(request.thing)
-  const destinations = parseDestinations(request.destination)
+  const destinations = new Map(Object.entries(parseDestinations(request.destination)))
+  const maxTunnels = agentLimit(MAX_TUNNELS, request.maxTunnels)
+  const maxConnections = agentLimit(MAX_CONNECTIONS, request.maxConnections)
+  const maxReconnects = agentLimit(MAX_RECONNECTS, request.maxReconnects)
+  if (request.region !== undefined && !REGION_PATTERN.test(request.region)) throw new InputError(`--region ${JSON.stringify(request.region)} is not an AWS region name such as eu-west-1`)
+  if (request.proxyEndpoint !== undefined) {
+    try {
+      tunnelUrl('destination', request.proxyEndpoint, undefined)
+    } catch (error) {
+      throw new InputError(`--proxy-endpoint: ${(error as Error).message}`)
+    }
+  }
   const ca = caBundleOf(request.ca)
   const files = {thing, cert: request.cert, key: request.key, ...(ca ? {ca} : {}), ...(request.clientId ? {clientId: request.clientId} : {})}
   let endpoint = request.endpoint
@@ -68,6 +85,9 @@ export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
     thing,
     destinations,
     logger: request.logger,
+    maxTunnels,
+    maxConnections,
+    maxReconnects,
     ...(request.proxyEndpoint ? {proxyEndpoint: request.proxyEndpoint} : {}),
     ...(request.region ? {region: request.region} : {}),
   })
@@ -80,7 +100,7 @@ export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
   return {
     agent,
     subscription,
-    routes: Object.entries(destinations).map(([service, target]) => `${service} -> ${formatTarget(target)}`).join(', '),
+    routes: [...destinations].map(([service, target]) => `${service} -> ${formatTarget(target)}`).join(', '),
     warnings: connection.warnings,
     stop: async () => {
       await subscription.close()

@@ -10,7 +10,7 @@ import {
 } from './api.ts'
 import {checkThingName, checkTimeoutMinutes, checkTunnelId, parseServiceList} from './inputs.ts'
 import {TUNNELS_STEP, tunnelRecord} from './step.ts'
-import {newClientToken, removeTokenFile, writeTokenFile, type TunnelTokenFile} from './token-file.ts'
+import {checkTokenDirectory, newClientToken, removeTokenFile, writeTokenFile, type TunnelTokenFile} from './token-file.ts'
 
 export type {TunnelInfo} from './api.ts'
 
@@ -74,6 +74,7 @@ export async function openStackTunnel(scope: TunnelScope, request: OpenRequest, 
   const timeoutMinutes = checked.timeoutMinutes ?? 720
   const base = {stack: scope.stack, thingName: checked.thingName, services: checked.services, region: scope.account.region, timeoutMinutes}
   if (options.dryRun) return {...base, dryRun: true}
+  checkTokenDirectory(scope.stateDirectory)
   const ledger = Ledger.open(scope.stateDirectory, scope.stack)
   const client = await scope.account.tunneling()
   const opened = await openTunnel(client, {stack: scope.stack, ...checked}, {...options.retry, signal: options.signal, onRetry: options.onRetry})
@@ -146,6 +147,8 @@ export interface TunnelCloseResult {
 /** CloseTunnel (idempotent), then forgets the token file and the ledger record. */
 export async function closeStackTunnel(scope: TunnelScope, tunnelId: string, options: {delete?: boolean; dryRun?: boolean} = {}): Promise<TunnelCloseResult> {
   checkTunnelId(tunnelId, 'tunnel id')
+  // It rewrites the ledger and removes a token file: their directories first, before any AWS call.
+  if (!options.dryRun) checkTokenDirectory(scope.stateDirectory)
   const client = await scope.account.tunneling()
   const before = await describeTunnel(client, tunnelId)
   const previous = before ? {previousStatus: before.status} : {}

@@ -50,18 +50,19 @@ export function parseServiceList(value: string, flag = '--services'): string[] {
  */
 function serviceMap<T>(value: string, flag: string, parse: (text: string, entry: string, name: string) => T, bare?: string): Record<string, T> {
   const entries = parts(value)
-  const map: Record<string, T> = {}
+  // A Map, then own properties only: `constructor` or `__proto__` are valid service names.
+  const map = new Map<string, T>()
   for (const entry of entries) {
     const at = entry.indexOf('=')
     if (at === -1 && bare === undefined) throw new InputError(`${flag}: ${JSON.stringify(entry)} is not SERVICE=HOST:PORT (e.g. SSH=localhost:22)`)
     const name = at === -1 ? bare! : checkServiceName(entry.slice(0, at).trim(), flag)
     const parsed = parse((at === -1 ? entry : entry.slice(at + 1)).trim(), entry, name)
-    if (Object.hasOwn(map, name)) throw new InputError(`${flag}: service ${name || 'of the tunnel'} is given twice`)
-    map[name] = parsed
+    if (map.has(name)) throw new InputError(`${flag}: service ${name || 'of the tunnel'} is given twice`)
+    map.set(name, parsed)
   }
-  checkServiceCount(Object.keys(map).map((name) => name || '(the only service)'), flag)
-  if ('' in map && entries.length > 1) throw new InputError(`${flag}: a port without a service name stands for the tunnel's only service; name each service (SSH=5555,HTTP=8080)`)
-  return map
+  checkServiceCount([...map.keys()].map((name) => name || '(the only service)'), flag)
+  if (map.has('') && entries.length > 1) throw new InputError(`${flag}: a port without a service name stands for the tunnel's only service; name each service (SSH=5555,HTTP=8080)`)
+  return Object.fromEntries(map)
 }
 
 /**

@@ -10,7 +10,7 @@ import {Ledger} from '../../plan/ledger.ts'
 import {abortableSleep, accountOfArn, closeTunnel, describeTunnel, listTunnels, rotateSourceToken, type TunnelInfo} from './api.ts'
 import {forgetTunnel, openStackTunnel, type TunnelScope} from './index.ts'
 import {checkThingName, checkTimeoutMinutes} from './inputs.ts'
-import {newClientToken, readTokenFile, removeTokenFile, writeTokenFile} from './token-file.ts'
+import {checkTokenDirectory, newClientToken, readTokenFile, removeTokenFile, writeTokenFile} from './token-file.ts'
 
 export const SSH_SERVICE = 'SSH'
 
@@ -164,6 +164,7 @@ export async function sshSession(scope: TunnelScope, options: SshSessionOptions)
   checkTimeoutMinutes(options.timeoutMinutes)
   if (options.user !== undefined && !/^[a-zA-Z0-9._][a-zA-Z0-9._-]*$/.test(options.user)) throw new InputError(`--user ${JSON.stringify(options.user)} is not a user name`)
   splitSshArgs(options.sshArgs)
+  checkTokenDirectory(scope.stateDirectory)
   const ssh = findProgram(options.ssh ?? 'ssh')
 
   const {tunnelId, reused} = await tunnelForSsh(scope, thingName, options, progress)

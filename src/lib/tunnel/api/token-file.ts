@@ -3,11 +3,14 @@
 // which the ledger never holds) and the client token the source side reconnects
 // with: the tunneling service lets an access token be used again only by the
 // client token of its first connection, so every `tunnel proxy` / `forward` of
-// this tunnel presents the same one.
+// this tunnel presents the same one. Written through ../../files/private-file.ts.
 import {randomUUID} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {InputError} from '../../errors.ts'
+import {checkPrivateDirectory, ensurePrivateDirectory, writePrivateFile} from '../../files/private-file.ts'
+import {STATE_DIRECTORY} from '../../plan/ledger.ts'
+import {registerSecret} from '../../redact/index.ts'
 import {checkTunnelId} from './inputs.ts'
 
 export interface TunnelTokenFile {
@@ -43,17 +46,24 @@ export function newClientToken(): string {
   return `iotctl-${randomUUID()}`
 }
 
-/** Writes the file atomically (temp file + rename), 0600 in a 0700 directory; returns its path. */
+const TOKEN_DIRECTORY = 'token directory'
+
+/**
+ * Refuses (InputError) a state or token directory another user could change:
+ * a symlink, someone else's, writable by group or others. `tunnel open` calls
+ * it before OpenTunnel, so nothing is opened that could not be written.
+ */
+export function checkTokenDirectory(stateDirectory: string): void {
+  checkPrivateDirectory(stateDirectory, STATE_DIRECTORY)
+  checkPrivateDirectory(tokenDirectory(stateDirectory), TOKEN_DIRECTORY)
+}
+
+/** Writes the file atomically (random temp file + rename), 0600 in a checked 0700 directory; returns its path. */
 export function writeTokenFile(stateDirectory: string, document: TunnelTokenFile): string {
-  const directory = tokenDirectory(stateDirectory)
-  mkdirSync(directory, {recursive: true, mode: 0o700})
-  // mkdir's mode applies only to directories it creates, and is filtered by the umask.
-  chmodSync(directory, 0o700)
+  registerTokens(document)
+  ensurePrivateDirectory(stateDirectory, STATE_DIRECTORY)
   const path = tokenFilePath(stateDirectory, document.tunnelId)
-  const temporary = `${path}.${process.pid}.tmp`
-  writeFileSync(temporary, JSON.stringify(document, null, 2) + '\n', {mode: 0o600})
-  chmodSync(temporary, 0o600)
-  renameSync(temporary, path)
+  writePrivateFile(path, JSON.stringify(document, null, 2) + '\n', {label: TOKEN_DIRECTORY})
   return path
 }
 
@@ -79,7 +89,14 @@ export function readTokenFile(stateDirectory: string, tunnelId: string): TunnelT
   if (document.version !== 1 || typeof document.sourceAccessToken !== 'string' || typeof document.sourceClientToken !== 'string' || document.tunnelId !== tunnelId) {
     throw new InputError(`token file ${path} is not an iotctl token file for tunnel ${tunnelId}`)
   }
+  registerTokens(document)
   return {...(document as TunnelTokenFile), path}
+}
+
+/** No debug line shows a token iotctl holds (../../redact). */
+function registerTokens(document: Partial<TunnelTokenFile>): void {
+  registerSecret(document.sourceAccessToken)
+  registerSecret(document.destinationAccessToken)
 }
 
 /** True when a file was removed. */

@@ -17,6 +17,7 @@ import {randomFillSync} from 'node:crypto'
 import {FrameDecoder, MAX_MASKED_FRAME_BUFFER, frameLength, framesLength, groupFrames, maskedWebSocketFrame, type DecodedFrame, type OutgoingFrame} from './framing.ts'
 import {CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, SUBPROTOCOL_V2, SUBPROTOCOL_V3} from './message.ts'
 import {proxyForUrl} from './proxy-env.ts'
+import {registerSecret} from '../../redact/index.ts'
 
 export type ProxyMode = 'source' | 'destination'
 export type ProtocolVersion = 2 | 3
@@ -81,14 +82,28 @@ const TLS_VERIFY_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUE
 
 const SUBPROTOCOLS: Record<ProtocolVersion, string> = {2: SUBPROTOCOL_V2, 3: SUBPROTOCOL_V3}
 
+/**
+ * AWS region names (us-east-1, us-gov-west-1, cn-north-1). A region picks the host
+ * an access token is sent to, so nothing else (`x@host:port/`) may stand in for one.
+ */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/
+
+/** The tunneling data plane's host for a region (V2/V3 guides: data.tunneling.iot.<region>.amazonaws.com). */
+export function regionalHost(region: string): string {
+  if (!REGION_PATTERN.test(region)) throw new InputError(`region ${JSON.stringify(region)} is not an AWS region name such as eu-west-1`)
+  return `data.tunneling.iot.${region}.amazonaws.com`
+}
+
 export function defaultEndpoint(region: string): string {
-  return `wss://data.tunneling.iot.${region}.amazonaws.com:443`
+  const url = new URL('wss://placeholder:443')
+  url.hostname = regionalHost(region)
+  return url.origin
 }
 
 /** `wss://host[:port]/tunnel?local-proxy-mode=<mode>` from an endpoint or a region. */
 export function tunnelUrl(mode: ProxyMode, endpoint: string | undefined, region: string | undefined): URL {
   if (!endpoint && !region) throw new InputError('the tunnel endpoint needs a region (or an explicit endpoint)')
-  const base = endpoint ?? defaultEndpoint(region!)
+  const base = endpoint ?? defaultEndpoint(region ?? '')
   let url: URL
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `wss://${base}`)
@@ -101,6 +116,8 @@ export function tunnelUrl(mode: ProxyMode, endpoint: string | undefined, region:
   url.pathname = '/tunnel'
   url.search = ''
   url.searchParams.set('local-proxy-mode', mode)
+  // Without an explicit endpoint the token goes to the region's tunneling host and nowhere else.
+  if (!endpoint && url.hostname !== regionalHost(region ?? '')) throw new InputError(`region ${JSON.stringify(region)} does not name a tunneling endpoint`)
   return url
 }
 
@@ -157,6 +174,8 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   constructor(options: TunnelConnectionOptions) {
     super()
     if (!options.token) throw new InputError('the tunnel needs a client access token')
+    // Whoever handed it over (token file, environment, a notification), no debug line shows it.
+    registerSecret(options.token)
     validateClientToken(options.clientToken)
     this.mode = options.mode
     this.url = tunnelUrl(options.mode, options.endpoint, options.region)

@@ -2,12 +2,20 @@
 // the source opens a TCP connection to the service it names (e.g. SSH ->
 // localhost:22) and bridges it. A start for an unknown service, and data for an
 // unknown stream, are answered with a reset; nothing from the tunnel crashes the
-// process.
+// process. Services are looked up in Maps only: a tunnel's service may be named
+// `constructor` or `__proto__` (both match the service-id pattern).
+//
+// `maxConnections` bounds the local TCP connections (connecting, open or
+// draining) the proxy holds at once: beyond it a StreamStart is answered with
+// StreamReset and a ConnectionStart with ConnectionReset, the protocol's way of
+// refusing them (V3 guide, "ConnectionReset": the destination "could not
+// establish the connection"), so a flood from the tunnel cannot exhaust the device.
 import {connect} from 'node:net'
 import {InputError} from '../../errors.ts'
 import {LocalConnection, type LocalEndpoint} from './local-connection.ts'
 import {MAX_SERVICES, MessageType, SERVICE_ID_PATTERN, type TunnelMessage} from './message.ts'
 import {TunnelProxyBase, newServiceState, type CommonProxyOptions, type ServiceState} from './proxy-base.ts'
+import {serviceMap} from './services.ts'
 
 export interface DestinationTarget {
   host: string
@@ -17,9 +25,11 @@ export interface DestinationTarget {
 export interface DestinationProxyOptions extends CommonProxyOptions {
   /**
    * Service id -> where to connect: `host:port`, `[v6]:port`, `port` (localhost)
-   * or a number. The key '' stands for the tunnel's only service.
+   * or a number. The key '' stands for the tunnel's only service. Only own keys of a record count.
    */
-  services: Record<string, string | number>
+  services: Readonly<Record<string, string | number>> | ReadonlyMap<string, string | number>
+  /** Local TCP connections held at once, over all streams (default: no limit). */
+  maxConnections?: number
 }
 
 /** `localhost:22`, `[::1]:22`, `22`, 22 -> {host, port}. */
@@ -53,31 +63,56 @@ interface DestinationService extends ServiceState {
  * tunnel's only service. Returns the targets and what does not match, for warnings.
  */
 export function resolveDestinationServices(
-  configured: Readonly<Record<string, DestinationTarget>>,
+  configured: Readonly<Record<string, DestinationTarget>> | ReadonlyMap<string, DestinationTarget>,
   available: readonly string[],
 ): {targets: Map<string, DestinationTarget | undefined>; unmapped: string[]; unused: string[]} {
-  const names = Object.keys(configured)
+  const byName = serviceMap(configured)
+  const names = [...byName.keys()]
   const targets = new Map<string, DestinationTarget | undefined>()
   const wireIds = available.length === 0 ? [''] : available
-  const only = names.length === 1 && wireIds.length === 1 ? configured[names[0]] : undefined
-  for (const wireId of wireIds) targets.set(wireId, configured[wireId] ?? only)
+  const only = names.length === 1 && wireIds.length === 1 ? byName.get(names[0]) : undefined
+  for (const wireId of wireIds) targets.set(wireId, byName.get(wireId) ?? only)
   const unmapped = wireIds.filter(wireId => targets.get(wireId) === undefined)
   const unused = names.filter(name => name !== '' && !wireIds.includes(name) && only === undefined)
   return {targets, unmapped, unused}
 }
 
 export class DestinationProxy extends TunnelProxyBase {
-  readonly #targets: Record<string, DestinationTarget>
+  readonly #targets: ReadonlyMap<string, DestinationTarget>
+  readonly #maxConnections: number
+  /** Local connections not yet finished (connecting, open or draining). */
+  #live = 0
+  /** Set while starts are being refused, so that a flood logs one line. */
+  #atLimit = false
   declare protected services: Map<string, DestinationService>
 
   /** Use startDestinationProxy(). */
-  constructor(options: DestinationProxyOptions, targets: Record<string, DestinationTarget>) {
+  constructor(options: DestinationProxyOptions, targets: ReadonlyMap<string, DestinationTarget>) {
     super('destination', options)
     this.#targets = targets
+    this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY
     // Until SERVICE_IDS arrives, serve the configured names as they are.
     const services = new Map<string, DestinationService>()
-    for (const [name, target] of Object.entries(targets)) services.set(name, {...newServiceState(name, name), target})
+    for (const [name, target] of targets) services.set(name, {...newServiceState(name, name), target})
     this.services = services
+  }
+
+  /** Local connections held now, draining ones included. */
+  get liveConnections(): number {
+    return this.#live
+  }
+
+  /** True (and one log line per burst) when a new local connection would pass maxConnections. */
+  #full(): boolean {
+    if (this.#live < this.#maxConnections) {
+      this.#atLimit = false
+      return false
+    }
+    if (!this.#atLimit) {
+      this.#atLimit = true
+      this.log('warn', `at the limit of ${this.#maxConnections} local connections (--max-connections); resetting new ones`)
+    }
+    return true
   }
 
   start(): void {
@@ -116,6 +151,11 @@ export class DestinationProxy extends TunnelProxyBase {
     // "If the destination ... already has an open/active stream and receives a
     // StreamStart, it should consider the current data stream to have closed."
     if (service.streamId !== undefined) this.closeStream(service, 'peer')
+    if (this.#full()) {
+      this.sendControl({type: MessageType.STREAM_RESET, streamId: message.streamId, serviceId: message.serviceId})
+      this.emit('stream-reset', {serviceId: service.name, streamId: message.streamId, by: 'proxy', reason: 'too many local connections'})
+      return
+    }
     service.streamId = message.streamId
     // A StreamStart without a connection id comes from a V1/V2 source: one connection, no ids.
     service.singleConnection = message.connectionId === 0
@@ -139,6 +179,7 @@ export class DestinationProxy extends TunnelProxyBase {
       existing.closeFromPeer('error')
       return reset('CONNECTION_START for a connection id in use')
     }
+    if (this.#full()) return reset('too many local connections')
     this.#open(service, message.connectionId)
   }
 
@@ -148,9 +189,13 @@ export class DestinationProxy extends TunnelProxyBase {
     const key = service.singleConnection ? 0 : connectionId || 1
     const socket = connect({host: target.host, port: target.port, noDelay: true})
     const endpoint: LocalEndpoint = {input: socket, output: socket, destroy: () => socket.destroy()}
+    this.#live++
     const connection = new LocalConnection(this.connection, endpoint, {
       serviceId: service.name, wireServiceId: service.wireId, streamId, connectionId: key,
-    }, this.onLocalClosed)
+    }, (closed, reason, error) => {
+      this.#live--
+      this.onLocalClosed(closed, reason, error)
+    })
     this.trackConnection(service, key, connection)
   }
 
@@ -164,13 +209,16 @@ export class DestinationProxy extends TunnelProxyBase {
  * mapped service for every stream the source starts.
  */
 export function startDestinationProxy(options: DestinationProxyOptions): DestinationProxy {
-  const entries = Object.entries(options.services)
-  if (entries.length === 0) throw new InputError('map at least one service to a destination (e.g. SSH=localhost:22)')
-  if (entries.length > MAX_SERVICES) throw new InputError(`a tunnel has at most ${MAX_SERVICES} services, got ${entries.length}`)
-  const targets: Record<string, DestinationTarget> = {}
+  const entries = serviceMap(options.services)
+  if (entries.size === 0) throw new InputError('map at least one service to a destination (e.g. SSH=localhost:22)')
+  if (entries.size > MAX_SERVICES) throw new InputError(`a tunnel has at most ${MAX_SERVICES} services, got ${entries.size}`)
+  if (options.maxConnections !== undefined && (!Number.isInteger(options.maxConnections) || options.maxConnections < 1)) {
+    throw new InputError(`maxConnections must be a whole number of at least 1, got ${options.maxConnections}`)
+  }
+  const targets = new Map<string, DestinationTarget>()
   for (const [name, value] of entries) {
     if (name !== '' && !SERVICE_ID_PATTERN.test(name)) throw new InputError(`service id ${JSON.stringify(name)} must be 1-128 letters, digits, ':', '_' or '-'`)
-    targets[name] = parseTarget(value, name)
+    targets.set(name, parseTarget(value, name))
   }
   const proxy = new DestinationProxy(options, targets)
   proxy.start()

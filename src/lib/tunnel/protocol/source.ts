@@ -121,8 +121,10 @@ export class SourceProxy extends TunnelProxyBase {
         })
         server.on('error', error => this.log('error', `listener of ${name} failed: ${error.message}`))
         this.#servers.set(name, server)
-        this.ports[name] = (server.address() as {port: number}).port
-        this.log('info', `listening for ${name || 'the tunnel'} on ${bindAddress}:${this.ports[name]}`)
+        const listening = (server.address() as {port: number}).port
+        // An own property even for a service named `__proto__` (plain assignment would set the prototype).
+        Object.defineProperty(this.ports, name, {value: listening, enumerable: true, writable: true, configurable: true})
+        this.log('info', `listening for ${name || 'the tunnel'} on ${bindAddress}:${listening}`)
       }
     } catch (error) {
       await this.releaseLocal()
