@@ -1,19 +1,22 @@
-// Issue 16, the locked-down cluster, with the built CLI against the local AWS
-// and its real Kafka broker: `up --create-cluster` gives the cluster an MSK
-// configuration with allow.everyone.if.no.acl.found=false and the broker then
-// refuses the rule's user; `doctor --probe` names the missing ACL; `msk acl`
-// grants (a --dry-run first changes nothing, a second run changes nothing),
-// after which the rule's user produces, a device's message reaches Kafka and a
-// consumer granted Read reads it while a user without ACLs still cannot; bad
-// input exits 2 before any request; cleanup --include-cluster deletes the
-// configuration and the broker is open again.
+// Issue 16, the locked-down cluster in stages, with the built CLI against the
+// local AWS and its real Kafka broker (SASL/SCRAM): `up --create-cluster` makes
+// an OPEN cluster (MSK's default, allow.everyone.if.no.acl.found=true);
+// `msk acl --lock-down --dry-run` says what it would do and sends no mutating
+// request; `msk acl --lock-down` grants the ACLs (the stack's user's on the
+// cluster included) and only then applies an MSK configuration with
+// allow.everyone.if.no.acl.found=false (UpdateClusterConfiguration), after which
+// the rule's user still produces, a device's message reaches Kafka through the
+// rule, a granted consumer reads and a user without ACLs is refused; a second
+// run changes nothing; bad input exits 2 before any request; cleanup
+// --include-cluster deletes the configuration after the cluster and the broker
+// is open again.
 import assert from 'node:assert/strict'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {DescribeClusterV2Command, DescribeConfigurationRevisionCommand, KafkaClient, ListClustersV2Command, ListConfigurationsCommand} from '@aws-sdk/client-kafka'
-import {CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import {GetSecretValueCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {Consumer, MessagesStreamModes, Producer, stringDeserializers, stringSerializers} from '@platformatic/kafka'
 import {jsonOf, runCli} from '../support/cli.ts'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
@@ -28,10 +31,10 @@ const readerPassword = 'reader-password-1'
 const strangerPassword = 'stranger-password-1'
 const cli = (args: string[], timeoutMs = 180_000) => runCli(args, {cwd, env: aws.childEnv(), timeoutMs})
 const kafkaFlags = () => ['--bootstrap-server', aws.kafka!.bootstrap, '--ca', aws.kafka!.caFile]
-const adminFlags = () => ['--admin-secret', 'AmazonMSK_admin', ...kafkaFlags()]
 
 before(async () => {
-  aws = await startLocalAws({kafka: true, clusterActivationDelayMs: 0, destinationActivationDelayMs: 0})
+  // A cluster delay of a few seconds: UpdateClusterConfiguration's UPDATING is seen and waited for.
+  aws = await startLocalAws({kafka: true, clusterActivationDelayMs: 3000, destinationActivationDelayMs: 0})
   const network = await aws.createNetwork()
   cwd = mkdtempSync(join(tmpdir(), 'iotctl-acl-'))
   writeStackConfig(cwd, stack, network, {rule: {name: 'acl_device_data', kafkaTopic: 'device-data', errorTopic: 'iotctl/errors'}})
@@ -97,48 +100,36 @@ const refusedForAuthorization = (error: unknown): boolean => {
   return true
 }
 
-describe('a locked-down cluster', () => {
-  test('up --create-cluster --dry-run shows the configuration and changes nothing; up makes the cluster with it', async () => {
-    aws.resetLog()
-    const dry = await cli(['up', '--create-cluster', '--dry-run'])
-    assert.equal(dry.code, 0, dry.stderr)
-    assert.match(dry.stdout + dry.stderr, /create MSK configuration iotctl-acl-acls \(allow\.everyone\.if\.no\.acl\.found=false/)
-    assert.deepEqual(aws.mutatingRequests(), [])
+async function clusterInfo() {
+  const clusterArn = (await mskApi.send(new ListClustersV2Command({}))).ClusterInfoList![0].ClusterArn!
+  return (await mskApi.send(new DescribeClusterV2Command({ClusterArn: clusterArn}))).ClusterInfo!
+}
 
+const stranger = {username: 'stranger', password: strangerPassword}
+const reader = {username: 'reader', password: readerPassword}
+type Row = {user: string; resource: string; name: string; operation: string; state: string}
+const rows = (doc: {grants: Row[]}) => doc.grants.map((g) => [g.user, g.resource, g.name, g.operation, g.state])
+
+describe('a cluster locked down in stages: ACLs first, then the lock', () => {
+  test('up --create-cluster makes an open cluster: no MSK configuration, and a user without ACLs produces', async () => {
     const up = await cli(['up', '--create-cluster'])
     assert.equal(up.code, 0, up.stderr)
-    const configurations = (await mskApi.send(new ListConfigurationsCommand({}))).Configurations ?? []
-    assert.deepEqual(configurations.map((c) => c.Name), ['iotctl-acl-acls'])
-    const clusterArn = (await mskApi.send(new ListClustersV2Command({}))).ClusterInfoList![0].ClusterArn!
-    const software = (await mskApi.send(new DescribeClusterV2Command({ClusterArn: clusterArn}))).ClusterInfo?.Provisioned?.CurrentBrokerSoftwareInfo
-    assert.equal(software?.ConfigurationArn, configurations[0].Arn)
-    const revision = await mskApi.send(new DescribeConfigurationRevisionCommand({Arn: software!.ConfigurationArn!, Revision: software!.ConfigurationRevision!}))
-    assert.equal(new TextDecoder().decode(revision.ServerProperties), 'allow.everyone.if.no.acl.found=false\n')
-  })
-
-  test('the broker refuses the rule\'s user, which has no Write; doctor --probe names the missing ACL and the fix', async () => {
-    const user = await stackUser()
-    await assert.rejects(produce(user, 'device-data', '{"by":"the rule user"}'), refusedForAuthorization)
-    const doctor = await cli(['doctor', '--probe', '--probe-wait', '5', '--json', '--bootstrap-server', aws.kafka!.bootstrap, '--kafka-ca', aws.kafka!.caFile])
-    assert.equal(doctor.code, 1)
-    const check = jsonOf(doctor).checks.find((c: {id: string}) => c.id === 'kafka-acl')
-    assert.equal(check?.status, 'fail', JSON.stringify(check))
-    assert.match(check.detail, new RegExp(`User:${user.username}.*Write and Describe on topic 'device-data'`))
-    assert.match(check.hint, /iotctl msk acl/)
-    // The probe went through the rule, which the broker refused as the Java producer behind AWS's Kafka action reports it.
-    await aws.standIn.rules.idle()
-    assert.match(aws.standIn.rules.errors().map((e) => e.errorMessage).join('\n'), /TopicAuthorizationException: Not authorized to access topics: \[device-data\]/)
+    assert.deepEqual((await mskApi.send(new ListConfigurationsCommand({}))).Configurations, [])
+    assert.ok(!(await clusterInfo()).Provisioned?.CurrentBrokerSoftwareInfo?.ConfigurationArn, 'MSK\'s default configuration')
+    await aws.kafka!.upsertScramUser('reader', readerPassword)
+    await aws.kafka!.upsertScramUser('stranger', strangerPassword)
+    await produce(stranger, 'device-data', '{"by":"a stranger, while open"}')
   })
 
   test('bad input exits 2 naming the flag, before any request', async (t) => {
     const cases: [string, string[], RegExp][] = [
       ['a topic name Kafka refuses', ['--topic', 'bad topic'], /^iotctl: --topic 'bad topic'/m],
       ['a topic template', ['--topic', 'd-${topic(2)}'], /--topic 'd-\$\{topic\(2\)\}': the topic is a substitution template/],
-      ['a user name with a space', ['--consumer', 'bad user'], /--consumer 'bad user'/],
+      ['a user name with a space', ['--consumer', 'bad user', '--lock-down'], /--consumer 'bad user'/],
       ['a user name with a comma', ['--consumer', 'a,b'], /--consumer 'a,b'/],
       ['a wildcard group', ['--consumer', 'reader', '--group', 'readers*'], /--group 'readers\*'/],
       ['a group without a consumer', ['--group', 'readers'], /--consumer/],
-      ['brokers that are not host:port', ['--bootstrap-server', 'nohost'], /--bootstrap-server 'nohost'/],
+      ['brokers that are not host:port', ['--bootstrap-server', 'nohost', '--lock-down'], /--bootstrap-server 'nohost'/],
     ]
     for (const [name, args, expected] of cases) {
       await t.test(name, async () => {
@@ -151,50 +142,53 @@ describe('a locked-down cluster', () => {
     }
   })
 
-  test('the stack\'s own user may not manage ACLs on a locked-down cluster: exit 1 pointing at --admin-secret', async () => {
-    const result = await cli(['msk', 'acl', ...kafkaFlags()])
-    assert.equal(result.code, 1)
-    assert.match(result.stderr, /not allowed to administer ACLs.*--admin-secret/)
-  })
-
-  test('msk acl --dry-run reads and changes nothing; msk acl grants the producer and the consumer; a second run changes nothing', async () => {
-    // The broker's super user, as an AmazonMSK_ secret of the MSK account (an admin SCRAM user on MSK).
-    await secrets.send(new CreateSecretCommand({Name: 'AmazonMSK_admin', SecretString: JSON.stringify(aws.kafka!.admin)}))
-    await aws.kafka!.upsertScramUser('reader', readerPassword)
-    await aws.kafka!.upsertScramUser('stranger', strangerPassword)
+  test('msk acl --lock-down --dry-run says what it would do, in order, and sends no mutating request', async () => {
     const user = await stackUser()
-    const consumerFlags = ['--consumer', 'reader', '--group', 'readers']
-
-    const dry = await cli(['msk', 'acl', ...adminFlags(), ...consumerFlags, '--dry-run', '--json'])
+    aws.resetLog()
+    const dry = await cli(['msk', 'acl', '--lock-down', '--dry-run', '--consumer', 'reader', '--group', 'readers', ...kafkaFlags()])
     assert.equal(dry.code, 0, dry.stderr)
-    const planned = jsonOf(dry)
-    assert.equal(planned.changed, false)
-    const expected = [
-      [user.username, 'topic', 'device-data', 'Write'],
-      [user.username, 'topic', 'device-data', 'Describe'],
-      ['reader', 'topic', 'device-data', 'Read'],
-      ['reader', 'topic', 'device-data', 'Describe'],
-      ['reader', 'group', 'readers', 'Read'],
-    ]
-    const rows = (doc: {grants: {user: string; resource: string; name: string; operation: string; state: string}[]}) => doc.grants.map((g) => [g.user, g.resource, g.name, g.operation, g.state])
-    assert.deepEqual(rows(planned), expected.map((row) => [...row, 'missing']))
-    await assert.rejects(produce(user, 'device-data', '{"by":"still refused"}'), refusedForAuthorization)
-
-    const granted = await cli(['msk', 'acl', ...adminFlags(), ...consumerFlags, '--json'])
-    assert.equal(granted.code, 0, granted.stderr)
-    assert.equal(jsonOf(granted).changed, true)
-    assert.deepEqual(rows(jsonOf(granted)), expected.map((row) => [...row, 'added']))
-
-    const again = await cli(['msk', 'acl', ...adminFlags(), ...consumerFlags])
-    assert.equal(again.code, 0, again.stderr)
-    assert.match(again.stdout, /^nothing to change on localhost:\d+: every ACL is in place$/m)
-    assert.equal(again.stdout.match(/^already there /gm)?.length, 5)
-    for (const output of [dry, granted, again].flatMap((r) => [r.stdout, r.stderr])) {
-      assert.ok(!output.includes(aws.kafka!.admin.password) && !output.includes(user.password) && !output.includes(readerPassword), 'no password printed')
-    }
+    assert.deepEqual(aws.mutatingRequests(), [])
+    assert.equal(dry.stdout.match(/^would grant /gm)?.length, 10)
+    assert.match(dry.stdout, new RegExp(`^would grant +User:${user.username} Alter on cluster kafka-cluster \\(admin\\)$`, 'm'))
+    assert.doesNotMatch(dry.stdout, /ClusterAction/)
+    const lines = dry.stdout.split('\n')
+    const createAt = lines.findIndex((l) => /^would create MSK configuration iotctl-acl-acls \(allow\.everyone\.if\.no\.acl\.found=false\)$/.test(l))
+    const applyAt = lines.findIndex((l) => /^would apply iotctl-acl-acls to cluster iotctl-acl \(UpdateClusterConfiguration\)/.test(l))
+    assert.ok(createAt > 0 && applyAt > createAt && lines.findLastIndex((l) => l.startsWith('would grant ')) < createAt, dry.stdout)
+    // Nothing changed: still open, no configuration.
+    await produce(stranger, 'device-data', '{"by":"a stranger, after the dry run"}')
+    assert.deepEqual((await mskApi.send(new ListConfigurationsCommand({}))).Configurations, [])
   })
 
-  test('now the rule\'s user produces, a device\'s message reaches Kafka through the rule, the consumer granted Read reads it; a user without ACLs cannot', async () => {
+  test('msk acl --lock-down, as the stack\'s own user: grants, then creates and applies the configuration, waiting for ACTIVE', async () => {
+    const user = await stackUser()
+    aws.resetLog()
+    const locked = await cli(['msk', 'acl', '--lock-down', '--consumer', 'reader', '--group', 'readers', '--json', ...kafkaFlags()])
+    assert.equal(locked.code, 0, locked.stderr)
+    const doc = jsonOf(locked)
+    assert.deepEqual(rows(doc), [
+      [user.username, 'topic', 'device-data', 'Write', 'added'],
+      [user.username, 'topic', 'device-data', 'Describe', 'added'],
+      ['reader', 'topic', 'device-data', 'Read', 'added'],
+      ['reader', 'topic', 'device-data', 'Describe', 'added'],
+      ['reader', 'group', 'readers', 'Read', 'added'],
+      ...['Alter', 'Describe', 'Create', 'AlterConfigs', 'DescribeConfigs'].map((op) => [user.username, 'cluster', 'kafka-cluster', op, 'added']),
+    ])
+    assert.equal(doc.lockDown.state, 'applied')
+    assert.match(locked.stderr, /waiting for cluster iotctl-acl to apply configuration iotctl-acl-acls/)
+    // MSK's side (besides the stack's lease in DynamoDB): the configuration, then the update.
+    assert.deepEqual(aws.mutatingRequests().filter((r) => r.service === 'kafka').map((r) => r.operation), ['CreateConfiguration', 'UpdateClusterConfiguration'])
+
+    const cluster = await clusterInfo()
+    assert.equal(cluster.State, 'ACTIVE')
+    const software = cluster.Provisioned?.CurrentBrokerSoftwareInfo
+    assert.equal(software?.ConfigurationArn, doc.lockDown.configuration.arn)
+    const revision = await mskApi.send(new DescribeConfigurationRevisionCommand({Arn: software!.ConfigurationArn!, Revision: software!.ConfigurationRevision!}))
+    assert.equal(new TextDecoder().decode(revision.ServerProperties), 'allow.everyone.if.no.acl.found=false\n')
+    for (const output of [locked.stdout, locked.stderr]) assert.ok(!output.includes(user.password), 'no password printed')
+  })
+
+  test('locked: the rule\'s user produces, a device\'s message reaches Kafka through the rule, the granted consumer reads it; a user without ACLs is refused', async () => {
     const user = await stackUser()
     await produce(user, 'device-data', '{"by":"the rule user"}')
     const device = await cli(['device', 'create', 'dev1'])
@@ -204,15 +198,23 @@ describe('a locked-down cluster', () => {
     assert.equal(published.code, 0, published.stderr)
     await aws.standIn.rules.idle()
     assert.deepEqual(aws.standIn.rules.errors().map((e) => e.errorMessage), [], 'the rule delivered')
-    const value = await consumeFirst({username: 'reader', password: readerPassword}, 'readers', (v) => v.includes('dev1'))
+    const value = await consumeFirst(reader, 'readers', (v) => v.includes('dev1'))
     assert.deepEqual(JSON.parse(value), {device_id: 'dev1', temperature: 22.5})
-    await assert.rejects(consumeFirst({username: 'stranger', password: strangerPassword}, 'strangers', () => true), refusedForAuthorization)
-    await assert.rejects(produce({username: 'stranger', password: strangerPassword}, 'device-data', 'x'), refusedForAuthorization)
+    await assert.rejects(consumeFirst(stranger, 'strangers', () => true), refusedForAuthorization)
+    await assert.rejects(produce(stranger, 'device-data', 'x'), refusedForAuthorization)
 
     const doctor = await cli(['doctor', '--probe', '--probe-wait', '5', '--json', '--bootstrap-server', aws.kafka!.bootstrap, '--kafka-ca', aws.kafka!.caFile])
     const check = jsonOf(doctor).checks.find((c: {id: string}) => c.id === 'kafka-acl')
     assert.equal(check?.status, 'pass', JSON.stringify(check))
-    assert.match(check.detail, /may .*Write.* on topic 'device-data'/)
+  })
+
+  test('a second msk acl --lock-down changes nothing: every ACL already there, the cluster already on the configuration', async () => {
+    aws.resetLog()
+    const again = await cli(['msk', 'acl', '--lock-down', '--consumer', 'reader', '--group', 'readers', ...kafkaFlags()])
+    assert.equal(again.code, 0, again.stderr)
+    assert.equal(again.stdout.match(/^already there /gm)?.length, 10)
+    assert.match(again.stdout, /^cluster iotctl-acl is already locked down \(configuration iotctl-acl-acls revision 1\): nothing to change$/m)
+    assert.deepEqual(aws.mutatingRequests(), [])
   })
 
   test('cleanup --include-cluster deletes the configuration after the cluster, and the broker is open again', async () => {
@@ -220,6 +222,6 @@ describe('a locked-down cluster', () => {
     assert.equal(result.code, 0, result.stderr)
     assert.deepEqual((await mskApi.send(new ListConfigurationsCommand({}))).Configurations, [])
     await aws.kafka!.createTopic('open-topic')
-    await produce({username: 'stranger', password: strangerPassword}, 'open-topic', 'open again')
+    await produce(stranger, 'open-topic', 'open again')
   })
 })

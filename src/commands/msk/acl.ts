@@ -61,6 +61,8 @@ Exit codes: 0 when every ACL is in place (and, with --lock-down, the cluster is 
       ...(flags.ca ? {ca: flags.ca} : {}),
       ...(flags['admin-secret'] ? {adminSecret: flags['admin-secret']} : {}),
       lockDown: flags['lock-down'],
+      // The wait for the cluster goes to stderr even with --json: a CI log must say why it waits.
+      progress: (message) => process.stderr.write(`${message}\n`),
       dryRun: flags['dry-run'],
     })
     if (!this.jsonEnabled()) {

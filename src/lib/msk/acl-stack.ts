@@ -6,7 +6,8 @@ import {CheckFailed, InputError} from '../errors.ts'
 import type {StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
 import {readSecretValue} from '../secrets/store.ts'
-import {grantAcls, readGrants, wantedGrants, type AclGrantState, type AclResult} from './acl.ts'
+import type {Cluster} from '@aws-sdk/client-kafka'
+import {grantAcls, readGrants, wantedGrants, type AclAdmin, type AclGrantState, type AclPlanRequest, type AclResult} from './acl.ts'
 import {associatedSecrets, clusterOf} from './clusters.ts'
 import {lockDownCluster, type LockDownResult} from './configuration.ts'
 import {kafkaConnectionOf, stackCredentials, type KafkaAccess} from './consume.ts'
@@ -44,6 +45,8 @@ export interface MskAclOptions extends KafkaAccess {
    * only once every grant is in place apply the configuration that denies without an ACL.
    */
   lockDown?: boolean
+  /** Lines while waiting for the cluster to apply the configuration. */
+  progress?: (message: string) => void
   dryRun: boolean
 }
 
@@ -72,19 +75,27 @@ export async function mskAcl(ctx: StepContext, options: MskAclOptions): Promise<
   if (options.lockDown && !options.dryRun) await ctx.lease?.hold()
   const producers = await stackScramUsers(ctx)
   const connection = await adminConnection(ctx, options)
-  const admin = options.lockDown ? connection.credentials.username : undefined
   const opened = await openAdmin(connection)
-  let granted: AclResult
   try {
-    granted = await grantAcls(opened.admin, {producers, topic: options.topic, ...(options.consumer ? {consumer: options.consumer} : {}), ...(admin ? {admin} : {}), brokers: opened.brokers, dryRun: options.dryRun})
+    return await grantThenLockDown(ctx, opened.admin, {
+      producers, topic: options.topic, ...(options.consumer ? {consumer: options.consumer} : {}),
+      ...(cluster ? {admin: connection.credentials.username} : {}), brokers: opened.brokers, dryRun: options.dryRun,
+    }, cluster, options.progress)
   } finally {
     await opened.close()
   }
-  const result: MskAclResult = {...granted, producers, ...(admin ? {admin} : {})}
-  if (!cluster) return result
+}
+
+/**
+ * The two stages over an open admin connection: the grants, and only when every one is in
+ * place (none DENIED, none failed: a failure throws before) the lock on `cluster`.
+ */
+export async function grantThenLockDown(ctx: StepContext, admin: AclAdmin, request: AclPlanRequest & {brokers: string; dryRun: boolean}, cluster?: Cluster, progress?: (message: string) => void): Promise<MskAclResult> {
+  const granted = await grantAcls(admin, request)
+  const result: MskAclResult = {...granted, producers: request.producers, ...(request.admin === undefined ? {} : {admin: request.admin})}
   // A DENY overriding a grant: locking would cut that user off; the command says which and exits 1.
-  if (granted.grants.some((g) => g.state === 'denied')) return result
-  return {...result, lockDown: await lockDownCluster(ctx, cluster, {dryRun: options.dryRun})}
+  if (!cluster || granted.grants.some((g) => g.state === 'denied')) return result
+  return {...result, lockDown: await lockDownCluster(ctx, cluster, {dryRun: request.dryRun, ...(progress ? {progress} : {})})}
 }
 
 /** doctor: which producer grants the stack's users have on the topic. */

@@ -177,7 +177,7 @@ export interface LockDownResult {
  * the stack's configuration and applies it to the cluster, waiting for ACTIVE. A cluster
  * already on that configuration revision is left alone.
  */
-export async function lockDownCluster(ctx: StepContext, cluster: Cluster, options: {dryRun: boolean}): Promise<LockDownResult> {
+export async function lockDownCluster(ctx: StepContext, cluster: Cluster, options: {dryRun: boolean; progress?: (message: string) => void}): Promise<LockDownResult> {
   const kafka = await ctx.accounts.msk.kafka()
   const clusterArn = cluster.ClusterArn!
   const clusterName = cluster.ClusterName ?? clusterArn
@@ -217,7 +217,7 @@ export async function lockDownCluster(ctx: StepContext, cluster: Cluster, option
     timeoutSeconds: 90 * 60,
     intervalMs: 2000,
     maxIntervalMs: 30_000,
-    progress: ctx.progress,
+    progress: options.progress ?? ctx.progress,
     checkpoint: ctx.checkpoint,
   })
   return {cluster: {name: clusterName, arn: clusterArn}, configuration: {name, ...configuration}, state: 'applied', actions}

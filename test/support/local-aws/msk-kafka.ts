@@ -143,6 +143,16 @@ export class MskKafkaLink {
     if (first && kafka) await this.#serially(() => kafka.setAllowEveryoneIfNoAclFound(false))
   }
 
+  /**
+   * UpdateClusterConfiguration: a configuration that denies without an ACL locks the broker down;
+   * one that does not opens it again once no other cluster is locked.
+   */
+  async clusterConfigured(clusterArn: string, deniesWithoutAcl: boolean): Promise<void> {
+    if (deniesWithoutAcl) return this.clusterLockedDown(clusterArn)
+    const kafka = this.#kafka
+    if (this.#lockedClusters.delete(clusterArn) && this.#lockedClusters.size === 0 && kafka) await this.#serially(() => kafka.setAllowEveryoneIfNoAclFound(true))
+  }
+
   async clusterDeleted(clusterArn: string): Promise<void> {
     const kafka = this.#kafka
     if (this.#lockedClusters.delete(clusterArn) && this.#lockedClusters.size === 0 && kafka) await this.#serially(() => kafka.setAllowEveryoneIfNoAclFound(true))
