@@ -1,6 +1,7 @@
 // The local AWS's MSK configurations (moto has none): CreateConfiguration,
 // Describe*, List, Delete, with MSK's refusals, and CreateCluster's
-// ConfigurationInfo checked as MSK checks it. No Kafka broker here.
+// ConfigurationInfo checked as MSK checks it; UpdateClusterConfiguration as MSK
+// answers it. No Kafka broker here.
 import assert from 'node:assert/strict'
 import {after, before, describe, test} from 'node:test'
 import {
@@ -13,6 +14,7 @@ import {
   DescribeConfigurationRevisionCommand,
   KafkaClient,
   ListConfigurationsCommand,
+  UpdateClusterConfigurationCommand,
 } from '@aws-sdk/client-kafka'
 import {startLocalAws, type LocalAws} from '../support/local-aws/index.ts'
 
@@ -22,7 +24,8 @@ let other: KafkaClient
 let subnets: string[]
 
 before(async () => {
-  aws = await startLocalAws()
+  // A cluster delay: CREATING and UPDATING are seen, then ACTIVE.
+  aws = await startLocalAws({clusterActivationDelayMs: 1500})
   kafka = new KafkaClient({...aws.clientConfig('msk'), maxAttempts: 1})
   other = new KafkaClient({...aws.clientConfig('iot'), maxAttempts: 1})
   subnets = (await aws.createNetwork({name: 'configurations', msk: {cidr: '10.42.0.0/16'}, iot: {cidr: '10.43.0.0/16'}})).msk.subnetIds
@@ -88,5 +91,41 @@ describe('MSK configurations', () => {
     await kafka.send(new DeleteClusterCommand({ClusterArn: made.ClusterArn}))
     assert.equal((await kafka.send(new DeleteConfigurationCommand({Arn: arn}))).State, 'DELETING')
     await refused(kafka.send(new DescribeConfigurationCommand({Arn: arn})), 'NotFoundException', /not found/)
+  })
+
+  test('UpdateClusterConfiguration: required fields, ACTIVE clusters only, the CurrentVersion must match; UPDATING, then ACTIVE with the new configuration and a new CurrentVersion', async () => {
+    const configuration = await kafka.send(new CreateConfigurationCommand({Name: 'later', ServerProperties: text('allow.everyone.if.no.acl.found=false\n')}))
+    const made = await kafka.send(cluster('c-update'))
+    const describe = async () => (await kafka.send(new DescribeClusterV2Command({ClusterArn: made.ClusterArn}))).ClusterInfo!
+    const first = await describe()
+    assert.equal(first.State, 'CREATING')
+    assert.equal(first.Provisioned?.CurrentBrokerSoftwareInfo?.ConfigurationArn, undefined, 'MSK\'s default configuration: no ARN')
+    const update = (currentVersion: string, info = {Arn: configuration.Arn!, Revision: 1}) =>
+      kafka.send(new UpdateClusterConfigurationCommand({ClusterArn: made.ClusterArn, ConfigurationInfo: info, CurrentVersion: currentVersion}))
+    await refused(update(first.CurrentVersion!), 'BadRequestException', /CREATING state/)
+    await new Promise((resolve) => setTimeout(resolve, 1600))
+    const active = await describe()
+    assert.equal(active.State, 'ACTIVE')
+    await refused(update('K0000STALE0000'), 'BadRequestException', /does not match the cluster's current version/)
+    await refused(update(active.CurrentVersion!, {Arn: configuration.Arn!, Revision: 9}), 'BadRequestException', /Revision 9/)
+    await refused(kafka.send(new UpdateClusterConfigurationCommand({ClusterArn: made.ClusterArn, ConfigurationInfo: {Arn: configuration.Arn!, Revision: 1}} as never)), 'BadRequestException', /currentVersion/)
+    await refused(kafka.send(new UpdateClusterConfigurationCommand({ClusterArn: made.ClusterArn!.replace(/cluster\/.*/, 'cluster/c-none/00000000-0000-0000-0000-000000000000-1'), ConfigurationInfo: {Arn: configuration.Arn!, Revision: 1}, CurrentVersion: active.CurrentVersion!})), 'NotFoundException', /not found/)
+
+    const answer = await update(active.CurrentVersion!)
+    assert.equal(answer.ClusterArn, made.ClusterArn)
+    assert.match(answer.ClusterOperationArn!, /:cluster-operation\//)
+    const updating = await describe()
+    assert.equal(updating.State, 'UPDATING')
+    assert.notEqual(updating.CurrentVersion, active.CurrentVersion)
+    await refused(update(updating.CurrentVersion!), 'BadRequestException', /UPDATING state/)
+    await new Promise((resolve) => setTimeout(resolve, 1600))
+    const done = await describe()
+    assert.equal(done.State, 'ACTIVE')
+    assert.equal(done.Provisioned?.CurrentBrokerSoftwareInfo?.ConfigurationArn, configuration.Arn)
+    assert.equal(done.Provisioned?.CurrentBrokerSoftwareInfo?.ConfigurationRevision, 1)
+    // In use now: MSK refuses to delete it until the cluster is gone.
+    await refused(kafka.send(new DeleteConfigurationCommand({Arn: configuration.Arn})), 'BadRequestException', /in use by cluster/)
+    await kafka.send(new DeleteClusterCommand({ClusterArn: made.ClusterArn}))
+    assert.equal((await kafka.send(new DeleteConfigurationCommand({Arn: configuration.Arn}))).State, 'DELETING')
   })
 })
