@@ -64,6 +64,7 @@ const cases: Case[] = [
   {name: 'msk consume: a topic name Kafka refuses', args: () => ['msk', 'consume', '--topic', 'bad topic'], message: () => /--topic 'bad topic': Kafka topic names allow/},
   {name: 'msk acl: a topic name Kafka refuses', args: () => ['msk', 'acl', '--topic', 'bad topic'], message: () => /--topic 'bad topic': Kafka topic names allow/},
   {name: 'msk acl: a --consumer name with a space', args: () => ['msk', 'acl', '--consumer', 'bad user'], message: () => /--consumer 'bad user': a SCRAM user name has/},
+  {name: 'msk acl --lock-down: a --group Kafka ACLs would not name', args: () => ['msk', 'acl', '--lock-down', '--consumer', 'reader', '--group', 'readers*'], message: () => /--group 'readers\*': a consumer group for an ACL has/},
   {name: 'doctor: --probe-wait without --probe', args: () => ['doctor', '--probe-wait', '5'], message: () => /--probe-wait is for --probe: add --probe/},
   {name: 'doctor --probe: a --bootstrap-server that is not host:port', args: () => ['doctor', '--probe', '--bootstrap-server', 'b-1:port'], message: () => /--bootstrap-server 'b-1:port': expected host:port/},
   {name: 'up: a Kafka topic replication factor of 0', args: () => ['up', '--kafka-topic-replication-factor', '0'], message: () => /replication-factor/},

@@ -130,3 +130,10 @@ test('a cluster already on the configuration revision: nothing changes', async (
   assert.equal(result.lockDown?.state, 'locked')
   assert.deepEqual(mutating(log), [])
 })
+
+test('a cluster on a configuration of the user\'s own is not switched to the stack\'s (its other settings would be lost)', async () => {
+  const {log, ctx, admin, request} = setUp()
+  const theirs: Cluster = {...openCluster, Provisioned: {...brokers, CurrentBrokerSoftwareInfo: {ConfigurationArn: `arn:aws:kafka:us-east-1:${account}:configuration/tuned/1111-1`, ConfigurationRevision: 3}}}
+  await assert.rejects(grantThenLockDown(ctx, admin, {...request, dryRun: false}, theirs), /uses MSK configuration .*configuration\/tuned\/.*iotctl does not replace it/)
+  assert.deepEqual(mutating(log), ['CreateAcls'])
+})

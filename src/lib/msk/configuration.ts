@@ -193,6 +193,10 @@ export async function lockDownCluster(ctx: StepContext, cluster: Cluster, option
   if (configuration && software?.ConfigurationArn === configuration.arn && software.ConfigurationRevision === configuration.revision) {
     return {cluster: {name: clusterName, arn: clusterArn}, configuration: {name, ...configuration}, state: 'locked', actions: []}
   }
+  // A configuration of the user's own: replacing it would drop its other settings.
+  if (software?.ConfigurationArn && software.ConfigurationArn !== configuration?.arn) {
+    throw new CheckFailed(`cluster ${clusterName} uses MSK configuration ${software.ConfigurationArn}, not the stack's ${name}: add allow.everyone.if.no.acl.found=false to a new revision of it and apply that (UpdateClusterConfiguration); iotctl does not replace it`)
+  }
   if (cluster.State !== 'ACTIVE') throw new CheckFailed(`cluster ${clusterName} is ${cluster.State ?? 'in an unknown state'}: MSK updates the configuration of ACTIVE clusters only; run this again once it is ACTIVE`)
   const actions = [
     ...(configuration ? [] : [`create MSK configuration ${name} (allow.everyone.if.no.acl.found=false)`]),
