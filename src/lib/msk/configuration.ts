@@ -114,7 +114,7 @@ async function describeConfiguration(kafka: KafkaClient, arn: string): Promise<C
 
 export const mskConfigurationStep: FoundStep = {
   id: 'msk-configuration',
-  title: 'MSK configuration: Kafka ACLs deny by default (made by `msk acl --lock-down`)',
+  title: 'MSK configuration locking Kafka ACLs down (msk acl --lock-down)',
   account: 'msk',
   // It belongs to the cluster: kept and deleted with it (cleanup --include-cluster), after it.
   cleanupByDefault: false,
