@@ -51,7 +51,7 @@ export default class Cleanup extends BaseCommand<CleanupResult> {
       runTask: await this.taskRunner({dryRun: flags['dry-run']}),
       parallel: flags.parallel,
       confirm,
-      includeOptional: flags['include-cluster'] ? ['msk-cluster'] : [],
+      includeOptional: flags['include-cluster'] ? ['msk-cluster', 'msk-configuration'] : [],
       exclude: flags['keep-topic'] ? [kafkaTopicStepId] : [],
     })
     await this.finishSteps({...result, dryRun: flags['dry-run']}, {

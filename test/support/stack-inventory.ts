@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {DescribeRouteTablesCommand, DescribeSecurityGroupRulesCommand, DescribeVpcPeeringConnectionsCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {IAMClient, ListRolesCommand} from '@aws-sdk/client-iam'
 import {IoTClient, ListTopicRuleDestinationsCommand, ListTopicRulesCommand} from '@aws-sdk/client-iot'
-import {KafkaClient, ListClustersV2Command, ListScramSecretsCommand} from '@aws-sdk/client-kafka'
+import {KafkaClient, ListClustersV2Command, ListConfigurationsCommand, ListScramSecretsCommand} from '@aws-sdk/client-kafka'
 import {DescribeKeyCommand, GetKeyPolicyCommand, KMSClient, ListKeysCommand} from '@aws-sdk/client-kms'
 import {ListSecretsCommand, SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import {ADMIN_ROLE, type LocalAws, type Network} from './local-aws/index.ts'
@@ -128,7 +128,10 @@ async function readAll(clients: Record<Role, Clients>, networks: Network[]): Pro
     const associated = (await clients[role].kafka.send(new ListScramSecretsCommand({ClusterArn: cluster.ClusterArn}))).SecretArnList ?? []
     return [item(role, 'kafka:cluster', cluster.ClusterArn!), ...associated.map((secretArn) => item(role, 'kafka:scram-association', `${cluster.ClusterArn}|${secretArn}`))]
   }))).flat()
-  const perAccount = [keys, secrets, roles, destinations, rules, clusters, routes]
+  // MSK configurations (`msk acl --lock-down`'s; up makes none): no tags, so every one of the account counts.
+  const configurations = async (role: Role): Promise<Item[]> => ((await clients[role].kafka.send(new ListConfigurationsCommand({}))).Configurations ?? [])
+    .filter((c) => c.State !== 'DELETING').map((c) => item(role, 'kafka:configuration', c.Arn!))
+  const perAccount = [keys, secrets, roles, destinations, rules, clusters, configurations, routes]
   const found = await Promise.all([peerings(), ingress(), ...(['iot', 'msk'] as const).flatMap((role) => perAccount.map((read) => read(role)))])
   return found.flat()
 }

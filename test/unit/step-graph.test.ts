@@ -188,4 +188,9 @@ test('the registry: the peering, keys and role do not wait for the cluster; the 
   const path = graph.criticalPath((s) => typical[s.id] ?? 1).path.map((s) => s.id)
   assert.equal(path[0], 'msk-cluster')
   assert.equal(path.at(-1), 'iot-rule')
+  // The locked-down configuration is `msk acl --lock-down`'s: up never makes it, cleanup deletes it after the cluster.
+  assert.equal(graph.get('msk-configuration'), undefined)
+  assert.deepEqual(needs('msk-cluster'), [])
+  const all = stackGraph()
+  assert.deepEqual(all.needsOf(all.get('msk-cluster')!).map((s) => s.id), ['msk-configuration'])
 })

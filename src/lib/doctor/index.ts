@@ -53,7 +53,10 @@ export async function runDoctor(stack: string, openContext: () => Promise<StepCo
       hint: 'set iot.profile and msk.profile in iotctl.json (or --iot-profile/--msk-profile) to profiles with working credentials (aws sso login, role_arn)',
     }]
     for (const definition of checkDefinitions) checks.push({id: definition.id, title: definition.title, status: 'skip', detail: 'needs both profiles'})
-    if (options.probe) checks.push({id: 'probe', title: probeTitle, status: 'skip', detail: 'needs both profiles'})
+    if (options.probe) {
+      checks.push({id: 'kafka-acl', title: 'the rule\'s SCRAM user may write the rule\'s Kafka topic', status: 'skip', detail: 'needs both profiles'})
+      checks.push({id: 'probe', title: probeTitle, status: 'skip', detail: 'needs both profiles'})
+    }
     return {stack, healthy: false, checks}
   }
   const checks: Check[] = [profilesCheck(ctx)]
@@ -71,6 +74,10 @@ export async function runDoctor(stack: string, openContext: () => Promise<StepCo
   }
   let probe: ProbeReport | undefined
   if (options.probe) {
+    // Where the brokers are reachable: may the rule's user write its topic (Kafka ACLs)?
+    const {checkKafkaAcls, kafkaAclTitle} = await import('./kafka-acl.ts')
+    ctx.checkpoint()
+    checks.push({id: 'kafka-acl', title: kafkaAclTitle, ...await checkKafkaAcls(ctx, options.probe)})
     const {runProbe} = await import('./probe.ts')
     let verdict: Verdict
     try {

@@ -7,7 +7,7 @@
 // JavaScript — no native build, so `npx iotctl` keeps working everywhere
 // (node-rdkafka and confluent-kafka-javascript need librdkafka compiled).
 import {randomBytes} from 'node:crypto'
-import type {Consumer, MessagesStream} from '@platformatic/kafka'
+import type {Admin, Consumer, MessagesStream} from '@platformatic/kafka'
 import {CheckFailed, InputError} from '../errors.ts'
 import {readCaBundle} from '../mqtt/connection.ts'
 import type {ScramCredentials} from '../secrets/credentials.ts'
@@ -241,4 +241,71 @@ export async function consumeTopic(request: ConsumeRequest): Promise<ConsumeOutc
     await reader.close()
   }
   return {topic: request.topic, brokers: reader.brokers, received, stoppedBy}
+}
+
+/** An admin client as the connection's user (the ACL calls of `msk acl` and doctor); close() when done. */
+export async function openAdmin(connection: KafkaConnection): Promise<{admin: Admin; brokers: string; close: () => Promise<void>}> {
+  const ca = await readCaBundle(connection.caFile)
+  const {Admin} = await loadClient()
+  const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
+  const credentials = connection.credentials
+  const admin = new Admin({
+    clientId: `iotctl-${randomBytes(4).toString('hex')}`,
+    bootstrapBrokers: connection.brokers,
+    sasl: {mechanism: 'SCRAM-SHA-512', username: credentials.username, password: () => credentials.revealPassword()},
+    tls: {...(ca ? {ca} : {})},
+    tlsServerName: true,
+    connectTimeout: timeout,
+    timeout,
+    retries: 2,
+  })
+  return {admin, brokers: brokersLabel(connection.brokers), close: () => admin.close().catch(() => {})}
+}
+
+/** What the connection's user may do on a topic, as the broker's authorizer answers for that user. */
+export type TopicAuthorization =
+  | {state: 'authorized'; operations: string[]}
+  /** Not even Describe: the broker answers TOPIC_AUTHORIZATION_FAILED. */
+  | {state: 'denied'}
+  | {state: 'missing'}
+
+// AclOperation codes (Kafka protocol), the bit positions of topicAuthorizedOperations (KIP-430).
+const topicOperations: [number, string][] = [[3, 'Read'], [4, 'Write'], [5, 'Create'], [6, 'Delete'], [7, 'Alter'], [8, 'Describe'], [10, 'DescribeConfigs'], [11, 'AlterConfigs']]
+
+/**
+ * Asks the brokers, as the connection's user, which operations it may perform on
+ * the topic: a Metadata request with includeTopicAuthorizedOperations (KIP-430),
+ * so no ACL administration right is needed to know.
+ */
+export async function topicAuthorization(connection: KafkaConnection, topic: string): Promise<TopicAuthorization> {
+  const ca = await readCaBundle(connection.caFile)
+  const {Connection, metadataV12} = await loadClient()
+  const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
+  const credentials = connection.credentials
+  const broker = connection.brokers[0]
+  const client = new Connection(`iotctl-${randomBytes(4).toString('hex')}`, {
+    tls: {...(ca ? {ca} : {})},
+    tlsServerName: true,
+    sasl: {mechanism: 'SCRAM-SHA-512', username: credentials.username, password: () => credentials.revealPassword()},
+    connectTimeout: timeout,
+    requestTimeout: timeout,
+  })
+  try {
+    await client.connect(broker.host, broker.port)
+    let answer
+    try {
+      answer = await metadataV12.api.async(client, [{name: topic}], false, true)
+    } catch (error) {
+      if (hasProtocolError(error, 'TOPIC_AUTHORIZATION_FAILED')) return {state: 'denied'}
+      if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION')) return {state: 'missing'}
+      throw new CheckFailed(`asking ${brokersLabel(connection.brokers)} what user '${credentials.username}' may do on topic ${topic}: ${describeKafkaError(error)}`)
+    }
+    const bits = answer.topics.find((t) => t.name === topic)?.topicAuthorizedOperations ?? 0
+    return {state: 'authorized', operations: topicOperations.filter(([bit]) => (bits & (1 << bit)) !== 0).map(([, name]) => name)}
+  } catch (error) {
+    if (error instanceof CheckFailed) throw error
+    throw new CheckFailed(`connecting to Kafka at ${brokersLabel(connection.brokers)}: ${describeKafkaError(error)}`)
+  } finally {
+    await client.close().catch(() => {})
+  }
 }

@@ -12,6 +12,7 @@ import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {secretNameOf} from '../secrets/names.ts'
 import {describeSecret, isStackSecret} from '../secrets/store.ts'
 import {mskSecretOf, secretFact, secretPlannedFact} from '../secrets/secret-steps.ts'
+import {clusterConfigurationFact} from './configuration.ts'
 import {checkBrokerCount, checkSubnetLayout, clusterSpecOf, createClusterRequest} from './cluster-spec.ts'
 import {associatedSecrets, clusterFact, clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
 
@@ -35,6 +36,8 @@ export const mskClusterStep: Step = {
   title: 'MSK cluster with SASL/SCRAM and TLS',
   account: 'msk',
   cleanupByDefault: false,
+  // Not read: cleanup deletes the cluster before the locked-down configuration it uses (MSK refuses the other order).
+  needs: [clusterConfigurationFact],
   provides: [clusterFact],
 
   check(settings) {

@@ -6,6 +6,7 @@
 // used wherever steps are shown one after another.
 //
 // Step ids and what their ResourceRecords carry (cleanup finds them by tags):
+//   msk-configuration  msk  kafka:configuration        id = configuration ARN; attrs.name, revision (no tags: found by name and description; made by `msk acl --lock-down`)
 //   msk-cluster        msk  kafka:cluster              id = cluster ARN; attrs.name
 //   peering            iot  ec2:vpc-peering-connection id = pcx-…
 //   routes:iot         iot  ec2:route                  id = <rtb>:<cidr>
@@ -25,6 +26,7 @@
 //   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (found: made by `tunnel open`)
 import {devicesStep} from '../device/step.ts'
 import {iotSteps} from '../iot/steps.ts'
+import {mskConfigurationStep} from '../msk/configuration.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {kafkaTopicStep} from '../msk/topic-step.ts'
 import {peeringSteps} from '../peering/steps.ts'
@@ -35,6 +37,7 @@ import {tunnelsStep} from '../tunnel/api/step.ts'
 
 export function stackSteps(): AnyStep[] {
   return [
+    mskConfigurationStep,
     mskClusterStep,
     ...peeringSteps,
     ...mirrorSteps,

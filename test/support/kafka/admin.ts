@@ -4,7 +4,7 @@
 // does not wrap, sent on a connection of our own with the credential salted here.
 import {pbkdf2, randomBytes} from 'node:crypto'
 import {promisify} from 'node:util'
-import {Admin, AuthenticationError, Connection, ConfigResourceTypes, ConfigSources, alterUserScramCredentialsV0, findErrorBy} from '@platformatic/kafka'
+import {AclOperations, AclPermissionTypes, Admin, AuthenticationError, Connection, ConfigResourceTypes, ConfigSources, ResourcePatternTypes, ResourceTypes, alterUserScramCredentialsV0, findErrorBy, type Acl} from '@platformatic/kafka'
 
 const derive = promisify(pbkdf2)
 
@@ -209,6 +209,46 @@ export class KafkaAdmin {
       outOfSyncReplicas: partitions.reduce((n, p) => n + p.replicas.filter((r) => !p.isr.includes(r)).length, 0),
       configs,
     }
+  }
+
+  /**
+   * allow.everyone.if.no.acl.found=false on a running broker. Kafka reads that
+   * setting only at start-up (it is not a dynamic broker config), and the one
+   * broker serves every local cluster, so the same rule is had with ACLs: an
+   * ALLOW for the super user on every resource (literal `*`) of each type means
+   * every resource has an ACL, so "no ACL found" never applies and only super
+   * users and the principals an ACL names get through — StandardAuthorizer's
+   * rule for a resource with ACLs (KAFKA-14435 fixed it for Kafka 3.4+).
+   * `true` removes those ACLs again.
+   */
+  async setAllowEveryoneIfNoAclFound(allow: boolean): Promise<void> {
+    const acls = this.#lockAcls()
+    if (allow) await this.#admin.deleteAcls({filters: acls})
+    else await this.#admin.createAcls({creations: acls})
+    // The broker's authorizer follows the controller's metadata a moment later.
+    await this.#until(async () => this.#lockAclsInForce().then((inForce) => inForce === !allow), 'the broker\'s ACLs did not follow')
+  }
+
+  /** Whether the broker denies by default (the lock-down ACLs are in place). */
+  async deniesWithoutAcl(): Promise<boolean> {
+    return this.#lockAclsInForce()
+  }
+
+  async #lockAclsInForce(): Promise<boolean> {
+    const found = await this.#admin.describeAcls({filter: {...this.#lockAcls()[0], host: null}})
+    return found.length > 0
+  }
+
+  #lockAcls(): Acl[] {
+    return [ResourceTypes.TOPIC, ResourceTypes.GROUP, ResourceTypes.TRANSACTIONAL_ID, ResourceTypes.DELEGATION_TOKEN, ResourceTypes.CLUSTER].map((resourceType) => ({
+      resourceType,
+      resourceName: resourceType === ResourceTypes.CLUSTER ? 'kafka-cluster' : '*',
+      resourcePatternType: ResourcePatternTypes.LITERAL,
+      principal: `User:${this.#user.username}`,
+      host: '*',
+      operation: AclOperations.ALL,
+      permissionType: AclPermissionTypes.ALLOW,
+    }))
   }
 
   async close(): Promise<void> {

@@ -70,6 +70,13 @@ export interface LocalKafka {
   listTopics(): Promise<string[]>
   /** undefined when the topic does not exist. */
   describeTopic(name: string): Promise<TopicDescription | undefined>
+  /**
+   * allow.everyone.if.no.acl.found on the running broker (the stand-in sets false
+   * while a cluster whose MSK configuration says so exists). Kafka reads the setting
+   * only at start, so this narrows a broker started with `true` by ACLs of the super
+   * user on every resource (admin.ts): the same decisions for every other principal.
+   */
+  setAllowEveryoneIfNoAclFound(allow: boolean): Promise<void>
   /** Connection options for a @platformatic/kafka client (Producer, Consumer, Admin) as that user. */
   clientOptions(username?: string, password?: string): KafkaClientOptions
   /** The JVM's resident set size, in bytes (0 once stopped). */
@@ -195,6 +202,13 @@ export async function startKafka(options: KafkaOptions = {}): Promise<LocalKafka
           deleteTopic: (name) => localAdmin.deleteTopic(name),
           listTopics: () => localAdmin.listTopics(),
           describeTopic: (name) => localAdmin.describeTopic(name),
+          setAllowEveryoneIfNoAclFound: async (allow) => {
+            if (options.allowEveryoneIfNoAclFound === false) {
+              if (allow) throw new Error('this broker was started with allow.everyone.if.no.acl.found=false; it cannot be opened at run time')
+              return
+            }
+            await localAdmin.setAllowEveryoneIfNoAclFound(allow)
+          },
           clientOptions: (username = adminUser.username, password = adminUser.password) => ({
             bootstrapBrokers: [`localhost:${port}`],
             tls: {ca: readFileSync(tls.caFile, 'utf8')},

@@ -58,6 +58,8 @@ export class MskKafkaLink {
   readonly #timers = new Set<NodeJS.Timeout>()
   /** Users given to the broker and not removed since (kept across reset(), for clear()). */
   readonly #users = new Set<string>()
+  /** Clusters whose MSK configuration says allow.everyone.if.no.acl.found=false: while any exists, the broker denies by default. */
+  readonly #lockedClusters = new Set<string>()
   /** Broker changes one after the other, in the order they were asked for. */
   #queue: Promise<void> = Promise.resolve()
 
@@ -81,6 +83,11 @@ export class MskKafkaLink {
 
   /** Forgets associations and pending changes (the stand-in's reset); clear() also empties the broker. */
   reset(): void {
+    const kafka = this.#kafka
+    if (this.#lockedClusters.size > 0 && kafka) {
+      this.#serially(() => kafka.setAllowEveryoneIfNoAclFound(true)).catch((error: Error) => process.stderr.write(`local-aws: opening the Kafka broker again failed: ${error.message}\n`))
+    }
+    this.#lockedClusters.clear()
     for (const timer of this.#timers) clearTimeout(timer)
     this.#timers.clear()
     this.#associations.clear()
@@ -125,7 +132,30 @@ export class MskKafkaLink {
     if (association?.username) await this.#dropUnlessUsed(association.username)
   }
 
+  /**
+   * A cluster created with an MSK configuration that sets allow.everyone.if.no.acl.found=false:
+   * the broker (shared by every local cluster) denies whatever no ACL allows, before CreateCluster answers.
+   */
+  async clusterLockedDown(clusterArn: string): Promise<void> {
+    const kafka = this.#kafka
+    const first = this.#lockedClusters.size === 0
+    this.#lockedClusters.add(clusterArn)
+    if (first && kafka) await this.#serially(() => kafka.setAllowEveryoneIfNoAclFound(false))
+  }
+
+  /**
+   * UpdateClusterConfiguration: a configuration that denies without an ACL locks the broker down;
+   * one that does not opens it again once no other cluster is locked.
+   */
+  async clusterConfigured(clusterArn: string, deniesWithoutAcl: boolean): Promise<void> {
+    if (deniesWithoutAcl) return this.clusterLockedDown(clusterArn)
+    const kafka = this.#kafka
+    if (this.#lockedClusters.delete(clusterArn) && this.#lockedClusters.size === 0 && kafka) await this.#serially(() => kafka.setAllowEveryoneIfNoAclFound(true))
+  }
+
   async clusterDeleted(clusterArn: string): Promise<void> {
+    const kafka = this.#kafka
+    if (this.#lockedClusters.delete(clusterArn) && this.#lockedClusters.size === 0 && kafka) await this.#serially(() => kafka.setAllowEveryoneIfNoAclFound(true))
     for (const [key, association] of [...this.#associations]) {
       if (association.clusterArn !== clusterArn) continue
       this.#associations.delete(key)

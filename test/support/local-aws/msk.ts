@@ -6,10 +6,22 @@
 // - GetBootstrapBrokers, built from the cluster's broker count and authentication;
 // - clusters that never leave CREATING (shown ACTIVE after a configurable delay),
 //   CreateClusterV2 dropping provisioned.clientAuthentication, and a 500 instead of
-//   NotFoundException for an unknown cluster ARN.
+//   NotFoundException for an unknown cluster ARN;
+// - MSK configurations (msk-configurations.ts), and CreateCluster's ConfigurationInfo:
+//   a cluster whose configuration sets allow.everyone.if.no.acl.found=false locks the
+//   broker down (msk-kafka.ts) until it is deleted;
+// - UpdateClusterConfiguration (moto has none), as MSK answers it: configurationInfo
+//   and currentVersion required, the cluster ACTIVE and its CurrentVersion matched
+//   (BadRequestException otherwise); then UPDATING for the cluster delay, and ACTIVE
+//   with the new configuration and a new CurrentVersion. The broker locks down when
+//   the configuration sets allow.everyone.if.no.acl.found=false, and opens again once
+//   no cluster uses such a configuration (MSK developer guide, "Configuration operations",
+//   https://docs.aws.amazon.com/msk/latest/developerguide/msk-configuration-operations.html).
+import {randomBytes} from 'node:crypto'
 import {AwsServiceError, jsonReply} from './aws-errors.ts'
 import {relay, type CallContext, type Handler} from './context.ts'
 import {parseJson, type MotoClient} from './moto-client.ts'
+import {MskConfigurations} from './msk-configurations.ts'
 import {MskKafkaLink, type MskKafkaSettings} from './msk-kafka.ts'
 import {checkProvisionedCluster} from './msk-strict.ts'
 
@@ -21,6 +33,10 @@ export interface MskSettings extends MskKafkaSettings {
 interface ClusterNotes {
   createdAt: number
   clientAuthentication?: Record<string, unknown>
+  /** Set by UpdateClusterConfiguration: what DescribeCluster shows instead of moto's. */
+  currentVersion?: string
+  configuration?: {arn: string; revision: number}
+  updatingUntil?: number
 }
 
 interface ClientAuthentication {
@@ -37,6 +53,7 @@ interface ClusterView {
   clientAuthentication: ClientAuthentication
   clientBroker: string
   kafkaVersion?: string
+  currentVersion: string
   clusterType?: string
 }
 
@@ -52,6 +69,7 @@ export class MskStandIn {
   readonly #scram = new Map<string, Set<string>>()
   /** SCRAM users and topics on the real broker, when there is one (msk-kafka.ts). */
   readonly kafka: MskKafkaLink
+  readonly configurations = new MskConfigurations()
 
   constructor(settings: MskSettings) {
     this.settings = settings
@@ -61,6 +79,7 @@ export class MskStandIn {
   reset(): void {
     this.#clusters.clear()
     this.#scram.clear()
+    this.configurations.reset()
     this.kafka.reset()
   }
 
@@ -68,12 +87,17 @@ export class MskStandIn {
     return {
       CreateCluster: async (c) => {
         await checkProvisionedCluster(c, c.input)
-        return this.#noteCreation(c, (c.input.clientAuthentication as Record<string, unknown>) ?? undefined)
+        const configuration = this.configurations.check(c, c.input.configurationInfo, c.input.kafkaVersion)
+        return this.#noteCreation(c, (c.input.clientAuthentication as Record<string, unknown>) ?? undefined, configuration)
       },
       CreateClusterV2: async (c) => {
-        await checkProvisionedCluster(c, c.input.provisioned as Record<string, unknown> | undefined)
-        return this.#noteCreation(c, ((c.input.provisioned as Record<string, unknown> | undefined)?.clientAuthentication as Record<string, unknown>) ?? undefined)
+        const provisioned = c.input.provisioned as Record<string, unknown> | undefined
+        await checkProvisionedCluster(c, provisioned)
+        const configuration = provisioned ? this.configurations.check(c, provisioned.configurationInfo, provisioned.kafkaVersion) : undefined
+        return this.#noteCreation(c, (provisioned?.clientAuthentication as Record<string, unknown>) ?? undefined, configuration)
       },
+      ...this.configurations.handlers(),
+      UpdateClusterConfiguration: async (c) => this.#updateConfiguration(c),
       DescribeCluster: (c) => this.#describe(c, 'v1'),
       DescribeClusterV2: (c) => this.#describe(c, 'v2'),
       ListClusters: (c) => this.#listClusters(c, 'clusterInfoList'),
@@ -88,15 +112,60 @@ export class MskStandIn {
   }
 
   #state(arn: string, motoState: unknown, now: number): unknown {
-    if (motoState !== 'CREATING') return motoState
     const notes = this.#clusters.get(arn)
-    return notes && now < notes.createdAt + this.settings.clusterActivationDelayMs ? 'CREATING' : 'ACTIVE'
+    if (motoState === 'CREATING' && notes && now < notes.createdAt + this.settings.clusterActivationDelayMs) return 'CREATING'
+    if (motoState !== 'CREATING' && motoState !== 'ACTIVE') return motoState
+    return notes?.updatingUntil !== undefined && now < notes.updatingUntil ? 'UPDATING' : 'ACTIVE'
   }
 
-  async #noteCreation(c: CallContext, clientAuthentication: Record<string, unknown> | undefined) {
+  /** What UpdateClusterConfiguration changed, over moto's cluster info (v1 or v2's provisioned part). */
+  #overlay(arn: string, info: Record<string, unknown>): void {
+    const notes = this.#clusters.get(arn)
+    const part = (info.provisioned as Record<string, unknown> | undefined) ?? info
+    const software = part.currentBrokerSoftwareInfo as Record<string, unknown> | undefined
+    // moto fills a cluster on MSK's default configuration with the placeholder "string"; MSK leaves both out.
+    if (software?.configurationArn === 'string') {
+      delete software.configurationArn
+      delete software.configurationRevision
+    }
+    if (!notes?.currentVersion) return
+    info.currentVersion = notes.currentVersion
+    if (notes.configuration) part.currentBrokerSoftwareInfo = {...software, configurationArn: notes.configuration.arn, configurationRevision: notes.configuration.revision}
+  }
+
+  async #updateConfiguration(c: CallContext) {
+    const info = c.input.configurationInfo
+    const currentVersion = c.input.currentVersion
+    if (info === null || typeof info !== 'object') throw badRequest('configurationInfo is a required parameter.', 'configurationInfo')
+    if (typeof currentVersion !== 'string' || currentVersion === '') throw badRequest('currentVersion is a required parameter.', 'currentVersion')
+    const cluster = await this.#cluster(c)
+    if (cluster.state !== 'ACTIVE') throw badRequest(`The cluster is in ${cluster.state} state. You can update the configuration of ACTIVE clusters only.`, 'clusterArn')
+    if (currentVersion !== cluster.currentVersion) {
+      throw badRequest(`The currentVersion ${currentVersion} does not match the cluster's current version ${cluster.currentVersion}. Describe the cluster and try again.`, 'currentVersion')
+    }
+    const configuration = this.configurations.check(c, info, cluster.kafkaVersion)!
+    const notes = this.#clusters.get(cluster.clusterArn) ?? {createdAt: 0}
+    notes.currentVersion = `K${randomBytes(7).toString('hex').toUpperCase().slice(0, 13)}`
+    notes.configuration = {arn: configuration.arn, revision: Number((info as {revision?: unknown}).revision)}
+    notes.updatingUntil = c.now() + this.settings.clusterActivationDelayMs
+    this.#clusters.set(cluster.clusterArn, notes)
+    this.configurations.clusterCreated(cluster.clusterArn, configuration.arn)
+    // The brokers take the setting while the cluster is UPDATING; done before answering, so ACTIVE means applied.
+    await this.kafka.clusterConfigured(cluster.clusterArn, configuration.deniesWithoutAcl)
+    const clusterOperationArn = cluster.clusterArn.replace(':cluster/', ':cluster-operation/').replace(/-\d+$/, '') + `/${randomBytes(16).toString('hex')}`
+    return jsonReply('rest-json', {clusterArn: cluster.clusterArn, clusterOperationArn})
+  }
+
+  async #noteCreation(c: CallContext, clientAuthentication: Record<string, unknown> | undefined, configuration?: {arn: string; deniesWithoutAcl: boolean}) {
     const answer = await c.forward()
     const arn = parseJson(answer.body).clusterArn
-    if (answer.status === 200 && typeof arn === 'string') this.#clusters.set(arn, {createdAt: c.now(), clientAuthentication})
+    if (answer.status === 200 && typeof arn === 'string') {
+      this.#clusters.set(arn, {createdAt: c.now(), clientAuthentication})
+      if (configuration) {
+        this.configurations.clusterCreated(arn, configuration.arn)
+        if (configuration.deniesWithoutAcl) await this.kafka.clusterLockedDown(arn)
+      }
+    }
     return relay(answer)
   }
 
@@ -110,6 +179,7 @@ export class MskStandIn {
     if (info) {
       info.state = this.#state(arn, info.state, c.now())
       info.creationTime = rfc3339(info.creationTime)
+      this.#overlay(arn, info)
       const remembered = this.#clusters.get(arn)?.clientAuthentication
       const provisioned = info.provisioned as Record<string, unknown> | undefined
       if (version === 'v2' && provisioned && remembered && isEmpty(provisioned.clientAuthentication)) provisioned.clientAuthentication = remembered
@@ -127,6 +197,7 @@ export class MskStandIn {
       for (const info of list as Record<string, unknown>[]) {
         info.state = this.#state(String(info.clusterArn), info.state, c.now())
         info.creationTime = rfc3339(info.creationTime)
+        this.#overlay(String(info.clusterArn), info)
       }
     }
     return relay(answer, JSON.stringify(value))
@@ -139,6 +210,7 @@ export class MskStandIn {
     if (answer.status === 200) {
       this.#clusters.delete(arn)
       this.#scram.delete(arn)
+      this.configurations.clusterDeleted(arn)
       await this.kafka.clusterDeleted(arn)
     }
     return relay(answer)
@@ -162,6 +234,7 @@ export class MskStandIn {
       clientAuthentication,
       clientBroker: encryption?.encryptionInTransit?.clientBroker ?? 'TLS',
       kafkaVersion: software?.kafkaVersion,
+      currentVersion: this.#clusters.get(arn)?.currentVersion ?? String(info.currentVersion ?? ''),
       clusterType: typeof info.clusterType === 'string' ? info.clusterType : undefined,
     }
   }

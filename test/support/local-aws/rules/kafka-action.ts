@@ -119,6 +119,10 @@ function messages(error: unknown, seen = new Set<unknown>()): string[] {
 /** The Java client's wording of the failures a user meets, so the error action names the cause. */
 export function describeKafkaError(error: Error, topic: string, config: KafkaClientConfig): string {
   const text = messages(error).join(' | ')
+  // An ACL refusal (a locked-down cluster: allow.everyone.if.no.acl.found=false) is authorization, not authentication.
+  if (/TOPIC_AUTHORIZATION_FAILED|Topic authorization failed/i.test(text)) return `org.apache.kafka.common.errors.TopicAuthorizationException: Not authorized to access topics: [${topic}]`
+  if (/CLUSTER_AUTHORIZATION_FAILED|Cluster authorization failed/i.test(text)) return 'org.apache.kafka.common.errors.ClusterAuthorizationException: Cluster authorization failed.'
+  if (/TRANSACTIONAL_ID_AUTHORIZATION_FAILED|Transactional Id authorization failed/i.test(text)) return 'org.apache.kafka.common.errors.TransactionalIdAuthorizationException: Transactional Id authorization failed.'
   if (/auth|sasl|scram|credential/i.test(text)) {
     return `org.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed during authentication due to invalid credentials with SASL mechanism ${config.mechanism ?? 'SCRAM-SHA-512'}`
   }
