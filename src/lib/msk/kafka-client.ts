@@ -129,20 +129,10 @@ export class TopicReader {
     const ca = await readCaBundle(connection.caFile)
     const label = brokersLabel(connection.brokers)
     const {Consumer} = await loadClient()
-    const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
-    const credentials = connection.credentials
     const consumer: RawConsumer = new Consumer({
-      clientId: `iotctl-${randomBytes(4).toString('hex')}`,
+      ...clientOptions(connection, ca),
       // A group of its own: iotctl reads, it never takes partitions from the users' consumers.
       groupId: `iotctl-consume-${randomBytes(6).toString('hex')}`,
-      bootstrapBrokers: connection.brokers,
-      // The password stays in ScramCredentials' private field until the SCRAM exchange asks for it.
-      sasl: {mechanism: 'SCRAM-SHA-512', username: credentials.username, password: () => credentials.revealPassword()},
-      tls: {...(ca ? {ca} : {})},
-      tlsServerName: true,
-      connectTimeout: timeout,
-      timeout,
-      retries: 2,
       autocommit: false,
       autocreateTopics: false,
       maxWaitTime: 500,
@@ -153,7 +143,7 @@ export class TopicReader {
       await consumer.close(true).catch(() => {})
       if (hasProtocolError(error, 'UNKNOWN_TOPIC_OR_PARTITION') || ((error as Error).message ?? '').startsWith('Unknown topic ')) throw new CheckFailed(`Kafka topic '${topic}' does not exist on ${label}`)
       if (hasProtocolError(error, 'SASL_AUTHENTICATION_FAILED') || /authenticat/i.test(describeKafkaError(error))) {
-        throw new CheckFailed(`Kafka at ${label} refused the SCRAM credentials of user '${credentials.username}': ${describeKafkaError(error)}`)
+        throw new CheckFailed(`Kafka at ${label} refused the SCRAM credentials of user '${connection.credentials.username}': ${describeKafkaError(error)}`)
       }
       throw new CheckFailed(`connecting to Kafka at ${label}: ${describeKafkaError(error)}`)
     }
@@ -243,22 +233,28 @@ export async function consumeTopic(request: ConsumeRequest): Promise<ConsumeOutc
   return {topic: request.topic, brokers: reader.brokers, received, stoppedBy}
 }
 
-/** An admin client as the connection's user (the ACL calls of `msk acl` and doctor); close() when done. */
-export async function openAdmin(connection: KafkaConnection): Promise<{admin: Admin; brokers: string; close: () => Promise<void>}> {
-  const ca = await readCaBundle(connection.caFile)
-  const {Admin} = await loadClient()
+/** What every client of a connection shares: the user over SASL/SCRAM-SHA-512 and TLS, timeouts and retries. */
+function clientOptions(connection: KafkaConnection, ca: string | undefined) {
   const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
   const credentials = connection.credentials
-  const admin = new Admin({
+  return {
     clientId: `iotctl-${randomBytes(4).toString('hex')}`,
     bootstrapBrokers: connection.brokers,
-    sasl: {mechanism: 'SCRAM-SHA-512', username: credentials.username, password: () => credentials.revealPassword()},
+    // The password stays in ScramCredentials' private field until the SCRAM exchange asks for it.
+    sasl: {mechanism: 'SCRAM-SHA-512' as const, username: credentials.username, password: () => credentials.revealPassword()},
     tls: {...(ca ? {ca} : {})},
     tlsServerName: true,
     connectTimeout: timeout,
     timeout,
     retries: 2,
-  })
+  }
+}
+
+/** An admin client as the connection's user (the ACL calls of `msk acl` and doctor); close() when done. */
+export async function openAdmin(connection: KafkaConnection): Promise<{admin: Admin; brokers: string; close: () => Promise<void>}> {
+  const ca = await readCaBundle(connection.caFile)
+  const {Admin} = await loadClient()
+  const admin = new Admin(clientOptions(connection, ca))
   return {admin, brokers: brokersLabel(connection.brokers), close: () => admin.close().catch(() => {})}
 }
 
