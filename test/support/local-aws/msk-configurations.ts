@@ -16,7 +16,7 @@
 import {randomUUID} from 'node:crypto'
 import {AwsServiceError, jsonReply} from './aws-errors.ts'
 import type {CallContext, Handler} from './context.ts'
-import {mskKafkaVersions} from './msk-strict.ts'
+import {mskKafkaVersions, mskPage} from './msk-strict.ts'
 
 interface Revision {
   revision: number
@@ -155,16 +155,8 @@ export class MskConfigurations {
   }
 
   async #list(c: CallContext) {
-    const all = [...this.#byArn.values()].filter((x) => x.account === c.account && x.region === c.region)
-    const maxResults = Number(c.url.searchParams.get('maxResults') ?? 100)
-    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100) throw badRequest('maxResults must be between 1 and 100', 'maxResults')
-    const token = c.url.searchParams.get('nextToken')
-    const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : 0
-    if (!Number.isInteger(start) || start < 0 || start > all.length) throw badRequest('The nextToken is not valid', 'nextToken')
-    return jsonReply('rest-json', {
-      configurations: all.slice(start, start + maxResults).map(view),
-      ...(start + maxResults < all.length ? {nextToken: Buffer.from(String(start + maxResults)).toString('base64url')} : {}),
-    })
+    const page = mskPage(c, [...this.#byArn.values()].filter((x) => x.account === c.account && x.region === c.region))
+    return jsonReply('rest-json', {configurations: page.items.map(view), ...(page.nextToken ? {nextToken: page.nextToken} : {})})
   }
 
   async #delete(c: CallContext) {

@@ -64,6 +64,20 @@ async function subnetZones(moto: MotoClient, account: string, region: string, su
   return zones
 }
 
+/**
+ * One page of an MSK list: maxResults 1–100 (default 100) and an opaque
+ * nextToken, each refused with BadRequestException when out of range.
+ */
+export function mskPage<T>(c: CallContext, all: readonly T[]): {items: T[]; nextToken?: string} {
+  const maxResults = Number(c.url.searchParams.get('maxResults') ?? 100)
+  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100) throw badRequest('maxResults must be between 1 and 100', 'maxResults')
+  const token = c.url.searchParams.get('nextToken')
+  const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : 0
+  if (!Number.isInteger(start) || start < 0 || start > all.length) throw badRequest('The nextToken is not valid', 'nextToken')
+  const end = start + maxResults
+  return {items: all.slice(start, end), ...(end < all.length ? {nextToken: Buffer.from(String(end)).toString('base64url')} : {})}
+}
+
 /** Throws MSK's BadRequestException for a provisioned cluster request MSK would refuse. */
 export async function checkProvisionedCluster(c: CallContext, request: ProvisionedRequest | undefined): Promise<void> {
   if (!request) return

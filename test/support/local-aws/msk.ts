@@ -23,7 +23,7 @@ import {relay, type CallContext, type Handler} from './context.ts'
 import {parseJson, type MotoClient} from './moto-client.ts'
 import {MskConfigurations} from './msk-configurations.ts'
 import {MskKafkaLink, type MskKafkaSettings} from './msk-kafka.ts'
-import {checkProvisionedCluster} from './msk-strict.ts'
+import {checkProvisionedCluster, mskPage} from './msk-strict.ts'
 
 export interface MskSettings extends MskKafkaSettings {
   /** How long a new cluster shows CREATING before ACTIVE. */
@@ -285,16 +285,8 @@ export class MskStandIn {
 
   async #listSecrets(c: CallContext) {
     const cluster = await this.#cluster(c)
-    const all = [...(this.#scram.get(cluster.clusterArn) ?? [])]
-    const maxResults = Number(c.url.searchParams.get('maxResults') ?? 100)
-    if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100) throw badRequest('maxResults must be between 1 and 100', 'maxResults')
-    const token = c.url.searchParams.get('nextToken')
-    const start = token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : 0
-    if (!Number.isInteger(start) || start < 0 || start > all.length) throw badRequest('The nextToken is not valid', 'nextToken')
-    return jsonReply('rest-json', {
-      secretArnList: all.slice(start, start + maxResults),
-      ...(start + maxResults < all.length ? {nextToken: Buffer.from(String(start + maxResults)).toString('base64url')} : {}),
-    })
+    const page = mskPage(c, [...(this.#scram.get(cluster.clusterArn) ?? [])])
+    return jsonReply('rest-json', {secretArnList: page.items, ...(page.nextToken ? {nextToken: page.nextToken} : {})})
   }
 
   async #bootstrapBrokers(c: CallContext) {
