@@ -2,7 +2,7 @@
 // returned objects instead, so nothing here is parsed by scripts.
 import type {Link} from '../lib/plan/inspect.ts'
 import type {StepOutcome, StepReport} from '../lib/plan/runner.ts'
-import {outputWidth} from './text.ts'
+import {renderTable, shortenedNote} from './table.ts'
 
 const marks: Record<StepOutcome, string> = {
   created: '+', unchanged: '✓', 'would-create': '+', deleted: '-', 'would-delete': '-', absent: '·', kept: '=', interrupted: '!', failed: '✗', skipped: '…',
@@ -55,10 +55,7 @@ export function renderInterruption(reports: StepReport[], rerun: string): string
 }
 
 export async function renderLinks(links: Link[]): Promise<string> {
-  const {default: Table} = await import('cli-table3')
-  // The link column takes what the terminal has left (100 columns in logs), wrapping long ids instead of overflowing.
-  const width = Math.max(60, outputWidth() ?? 100)
-  const table = new Table({head: ['state', 'account', 'link'], style: {head: [], border: []}, colWidths: [9, 9, width - 22], wordWrap: true})
-  for (const link of links) table.push([link.state === 'ok' ? 'ok' : link.state.toUpperCase(), link.account, link.link])
-  return table.toString()
+  const rows = links.map((link) => [link.state === 'ok' ? 'ok' : link.state.toUpperCase(), link.account, link.link])
+  const table = await renderTable(['state', 'account', 'link'], rows, {wrap: 2})
+  return table.shortened ? `${table.text}\n${shortenedNote(table.width)}` : table.text
 }

@@ -3,6 +3,7 @@
 // Pure but for the table's lazy import: each function returns text, the command writes it.
 import type {TunnelCloseResult, TunnelListResult, TunnelOpenResult} from '../lib/tunnel/api/index.ts'
 import type {LogLevel, TunnelLogger} from '../lib/tunnel/protocol/index.ts'
+import {renderTable, shortenedNote} from './table.ts'
 
 /**
  * Controls a line may not carry to the terminal: C0 (newline included: one event
@@ -31,22 +32,36 @@ export async function renderTunnelList(result: TunnelListResult): Promise<string
   if (result.tunnels.length === 0) {
     return result.all ? `no tunnels in ${result.region}` : `no tunnels of stack '${result.stack}' in ${result.region} (--all shows every tunnel)`
   }
-  const {default: Table} = await import('cli-table3')
-  const head = ['tunnel id', ...(result.all ? ['stack'] : []), 'thing', 'services', 'status', 'source', 'destination', 'ends']
-  const table = new Table({head, style: {head: [], border: []}})
-  for (const tunnel of result.tunnels) {
-    table.push([
-      tunnel.tunnelId,
-      ...(result.all ? [tunnel.stack ?? '-'] : []),
-      tunnel.thingName ?? '-',
-      tunnel.services.join(', ') || '-',
-      tunnel.status,
-      tunnel.sourceConnection,
-      tunnel.destinationConnection,
-      tunnel.status === 'OPEN' ? (tunnel.expiresAt ?? '-') : '-',
-    ])
-  }
-  return table.toString()
+  const head = ['tunnel id', ...(result.all ? ['stack'] : []), 'thing', 'services', 'status', 'connected', 'ends']
+  const now = Date.now()
+  const rows = result.tunnels.map((tunnel) => [
+    tunnel.tunnelId,
+    ...(result.all ? [tunnel.stack ?? '-'] : []),
+    tunnel.thingName ?? '-',
+    tunnel.services.join(', ') || '-',
+    tunnel.status,
+    connectedEnds(tunnel.sourceConnection, tunnel.destinationConnection),
+    tunnel.status === 'OPEN' && tunnel.expiresAt ? timeLeft(Date.parse(tunnel.expiresAt) - now) : '-',
+  ])
+  // Only names and ids give way; states and times are short already and must stay readable.
+  const table = await renderTable(head, rows, {fixed: head.slice(-4)})
+  return table.shortened ? `${table.text}\n${shortenedNote(table.width)}` : table.text
+}
+
+/** Which ends of a tunnel are connected, in one word (--json has both states). */
+function connectedEnds(source: string, destination: string): string {
+  const ends = [source === 'CONNECTED' ? 'source' : '', destination === 'CONNECTED' ? 'destination' : ''].filter(Boolean)
+  return ends.length === 2 ? 'both' : (ends[0] ?? 'none')
+}
+
+/** `in 11h 59m`: what a person wants from an expiry time (--json has the timestamp). */
+export function timeLeft(ms: number): string {
+  if (!Number.isFinite(ms)) return '-'
+  if (ms <= 0) return 'now'
+  const minutes = Math.ceil(ms / 60_000)
+  const [days, hours, mins] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60]
+  if (days > 0) return `in ${days}d ${hours}h`
+  return hours > 0 ? `in ${hours}h ${mins}m` : `in ${mins}m`
 }
 
 /** `tunnel open`: the lines for stdout (`log`) and for stderr (`notes`). */
