@@ -106,9 +106,9 @@ describe('the agent', () => {
         proxyOptions: {retry: {initialDelayMs: 10, maxDelayMs: 20}},
       })
       const tunnel = registry.openTunnel({services: ['SSH']})
-      agent.handle(JSON.stringify({clientAccessToken: tunnel.destinationAccessToken, clientMode: 'destination', region: 'us-east-1', services: ['SSH']}))
+      assert.equal(agent.handle(JSON.stringify({clientAccessToken: tunnel.destinationAccessToken, clientMode: 'destination', region: 'us-east-1', services: ['SSH']})), 'started')
       const [served] = agent.tunnels
-      return {agent, lines, served: served!, tunnel}
+      return {agent, lines, served, tunnel}
     }
 
     const untrusted = await run(undefined)
