@@ -2,7 +2,7 @@
 // user name and password (RFC 1929) when given.
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {connect, createServer} from 'node:net'
+import {freePort, waitForPort} from './ports.ts'
 
 export const MICROSOCKS = ['/usr/bin/microsocks', '/usr/local/bin/microsocks'].find(path => existsSync(path))
 
@@ -13,37 +13,15 @@ export interface Microsocks {
   close(): Promise<void>
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number}
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const socket = connect({host: '127.0.0.1', port}, () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
-
 export async function startMicrosocks(auth?: {user: string; password: string}): Promise<Microsocks> {
   if (!MICROSOCKS) throw new Error('microsocks is not installed (apt-get install -y microsocks)')
   const port = await freePort()
   const child = spawn(MICROSOCKS, ['-i', '127.0.0.1', '-p', String(port), ...(auth ? ['-u', auth.user, '-P', auth.password] : [])], {stdio: 'ignore'})
-  for (let i = 0; !(await accepts(port)); i++) {
-    if (child.exitCode !== null || i >= 200) {
-      child.kill('SIGKILL')
-      throw new Error(`microsocks did not listen on ${port} (exit ${child.exitCode})`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 25))
+  try {
+    await waitForPort(port, child, 'microsocks')
+  } catch (error) {
+    child.kill('SIGKILL')
+    throw error
   }
   return {
     port,
