@@ -107,6 +107,8 @@ describe('tunnel forward --source --destination-client-type V2 (localproxy -y V2
       older.write('x')
       const newer = await echoRoundTrip(await connectTo(port), 100_000)
       assert.equal(newer.received.sha256, newer.sent.sha256)
+      // Asserted before waiting for the older one to end: a V3 source would leave it open.
+      assert.equal((fromSource.get(tunnel.tunnelId) ?? []).filter((message) => message.type === MessageType.CONNECTION_START).length, 0, 'no CONNECTION_START')
       await olderEnded
     } finally {
       const result = await source.interrupt()
