@@ -20,7 +20,7 @@ export interface TunnelForwardResult {
 }
 
 export default class TunnelForward extends BaseCommand<TunnelForwardResult> {
-  static override summary = 'Forward local ports to a tunnel\'s services (source), or a tunnel\'s services to local ones (destination), until Ctrl-C.'
+  static override summary = 'Forward local ports to a tunnel (source), or a tunnel to local services (destination), until Ctrl-C.'
   static override description = `Source mode (--source, localproxy -s): listens on 127.0.0.1 for each service (SSH=5555 forwards connections to 127.0.0.1:5555 to the device's SSH service) and carries every connection over the tunnel; several connections per service at once (--destination-client-type V1 or V2: one at a time, for a device running an older local proxy). Destination mode (--destination, localproxy -m dst -d): the device end; each connection the source opens goes to the service's host:port (SSH=localhost:22). The token comes from the token file of --tunnel-id (its source or destination token), or from AWSIOT_TUNNEL_ACCESS_TOKEN (as the C++ localproxy reads it). Port 0 picks a free port (printed). The tunnel's WebSocket goes through HTTPS_PROXY or ALL_PROXY (http://, https://, socks5://, socks5h:// with user:password), except for hosts in NO_PROXY. Reconnects after network failures. Ctrl-C closes the listeners and connections and exits 130.`
 
   static override examples = [
