@@ -57,6 +57,8 @@ export class TunnelAgent {
   readonly #options: TunnelAgentOptions
   readonly #log: TunnelLogger
   readonly #maxTunnels: number
+  /** The tunnels' trust with --ca, built once. */
+  readonly #trust: string[] | undefined
   /** By a hash of the access token: a repeated notification (QoS 1 redelivery) starts nothing new. */
   readonly #tunnels = new Map<string, AgentTunnel>()
   /** Tunnels whose connection to the service dropped and has not come back. */
@@ -72,6 +74,7 @@ export class TunnelAgent {
     this.#options = options
     this.#log = options.logger
     this.#maxTunnels = options.maxTunnels ?? MAX_TUNNELS.default
+    this.#trust = options.ca ? trustedWith(options.ca) : undefined
   }
 
   get tunnels(): AgentTunnel[] {
@@ -129,7 +132,7 @@ export class TunnelAgent {
       // An unattended device retries a refused certificate too (a clock not set yet at boot,
       // a CA bundle being replaced), with backoff and within --max-reconnects, as any failure.
       retryCertificateErrors: true,
-      ...(this.#options.ca ? {ca: trustedWith(this.#options.ca)} : {}),
+      ...(this.#trust ? {ca: this.#trust} : {}),
       ...this.#options.proxyOptions,
       token: notification.clientAccessToken,
       ...(proxyEndpoint ? {endpoint: proxyEndpoint} : {}),
