@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the integration tests and the demo need besides npm packages:
-# Debian's mosquitto, sshd/ssh, tinyproxy, the AWS CLI and openssl, and moto
+# Debian's mosquitto, sshd/ssh, tinyproxy, microsocks (SOCKS5), the AWS CLI and openssl, and moto
 # (the AWS emulator, in server mode) with the botocore it validates against in
 # the project virtualenv .venv/; Debian's Java 17 and Maven, and with them the
 # Apache Kafka broker's jars from Maven Central into .cache/kafka/<version>/libs.
@@ -15,7 +15,7 @@ botocore_version="1.44.8"
 # Kept in step with test/support/kafka/pom.xml and test/support/kafka/index.ts.
 kafka_version="4.1.2"
 
-apt_packages=(mosquitto mosquitto-clients openssh-server openssh-client tinyproxy awscli openssl python3 maven)
+apt_packages=(mosquitto mosquitto-clients openssh-server openssh-client tinyproxy microsocks awscli openssl python3 maven)
 # Kafka 4.x brokers need Java 17 or later.
 if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then
   apt_packages+=(openjdk-17-jre-headless)

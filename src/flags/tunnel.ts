@@ -9,7 +9,7 @@ export const proxyEndpointFlag = Flags.string({
 })
 
 export const tunnelIdFlag = Flags.string({
-  summary: 'A tunnel opened with `iotctl tunnel open` here: its token file .iotctl/tunnels/<id>.json gives the source token.',
+  summary: 'A tunnel opened with `iotctl tunnel open` here: its token file .iotctl/tunnels/<id>.json gives the source token (the destination token with `tunnel forward --destination`).',
   helpValue: '<tunnel-id>',
 })
 

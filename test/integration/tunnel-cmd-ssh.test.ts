@@ -172,6 +172,27 @@ describe('the ProxyCommand form and tunnel forward', () => {
   })
 })
 
+describe('tunnel forward --destination (no agent)', () => {
+  test('the destination token from the token file of --tunnel-id serves sshd; ssh through `tunnel proxy` prints hello', async () => {
+    // A thing no agent serves: the standalone destination is the only one.
+    const opened = await runIotctl(['tunnel', 'open', '--thing', 'dev-standalone', '--services', 'SSH'], {cwd, env})
+    assert.equal(opened.code, 0, opened.stderr)
+    const tunnelId = opened.stdout.trim()
+    const destination = startIotctl(['tunnel', 'forward', '--tunnel-id', tunnelId, '--destination', `SSH=${sshd.host}:${sshd.port}`, '--proxy-endpoint', service.relay.url], {cwd, env})
+    try {
+      await destination.waitForStderr(new RegExp(`^forwarding SSH of tunnel ${tunnelId} -> ${sshd.host.replaceAll('.', '\\.')}:${sshd.port}$`))
+      await destination.waitForStderr(/^connected to the tunnel as its destination; Ctrl-C to stop$/)
+      const proxyCommand = `'${process.execPath}' '${iotctlBin}' tunnel proxy --tunnel-id ${tunnelId} --proxy-endpoint ${service.relay.url}`
+      const result = await ssh([...sshOptions, '-o', `ProxyCommand=${proxyCommand}`, `${sshd.user}@${thing}`, 'echo', 'hello'])
+      assert.equal(result.code, 0, result.stderr)
+      assert.equal(result.stdout, 'hello\n')
+    } finally {
+      const stopped = await destination.interrupt()
+      assert.equal(stopped.code, 130, stopped.stderr)
+    }
+  })
+})
+
 describe('the agent', () => {
   test('refuses a tunnel for a service it does not map, with a log line, and keeps serving', async () => {
     const opened = await runIotctl(['tunnel', 'open', '--thing', thing, '--services', 'HTTP'], {cwd, env})

@@ -99,8 +99,8 @@ describe('the debug package, redacted', () => {
 
 describe('DEBUG namespaces', () => {
   test('DEBUG=* leaves out the payload namespaces; naming one keeps it (redacted)', () => {
-    assert.equal(debugNamespaces('*'), '*,-mqtt-packet,-mqtt-packet:*,-https-proxy-agent,-https-proxy-agent:*')
-    assert.equal(debugNamespaces('mqttjs*,mqtt-packet:parser'), 'mqttjs*,mqtt-packet:parser,-https-proxy-agent,-https-proxy-agent:*')
+    assert.equal(debugNamespaces('*'), '*,-mqtt-packet,-mqtt-packet:*,-https-proxy-agent,-https-proxy-agent:*,-socks-proxy-agent,-socks-proxy-agent:*')
+    assert.equal(debugNamespaces('mqttjs*,mqtt-packet:parser'), 'mqttjs*,mqtt-packet:parser,-https-proxy-agent,-https-proxy-agent:*,-socks-proxy-agent,-socks-proxy-agent:*')
     assert.equal(debugNamespaces(debugNamespaces('*')), debugNamespaces('*'), 'applied twice (a child process) it stays the same')
   })
 

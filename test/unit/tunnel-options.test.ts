@@ -3,7 +3,7 @@ import {describe, it} from 'node:test'
 import {InputError} from '../../src/lib/errors.ts'
 import {backoffDelay, tunnelUrl, validateClientToken} from '../../src/lib/tunnel/protocol/connection.ts'
 import {parseTarget, resolveDestinationServices} from '../../src/lib/tunnel/protocol/destination.ts'
-import {bypassesProxy, proxyForUrl} from '../../src/lib/tunnel/protocol/proxy-env.ts'
+import {bypassesProxy, checkProxyEnvironment, proxyForUrl} from '../../src/lib/tunnel/protocol/proxy-env.ts'
 import {resolveSourceServices} from '../../src/lib/tunnel/protocol/source.ts'
 
 describe('tunnel endpoint URL', () => {
@@ -62,10 +62,29 @@ describe('HTTPS_PROXY and NO_PROXY', () => {
     ['NO_PROXY with another domain', {HTTPS_PROXY: 'http://p:1', NO_PROXY: 'example.com,internal'}, 'http://p:1/'],
     ['NO_PROXY *', {HTTPS_PROXY: 'http://p:1', NO_PROXY: '*'}, undefined],
     ['an empty HTTPS_PROXY', {HTTPS_PROXY: ''}, undefined],
+    ['ALL_PROXY socks5h with user and password', {ALL_PROXY: 'socks5h://u:p@socks.corp:1080'}, 'socks5h://u:p@socks.corp:1080'],
+    ['all_proxy socks5', {all_proxy: 'socks5://socks.corp:1080'}, 'socks5://socks.corp:1080'],
+    ['HTTPS_PROXY before ALL_PROXY', {HTTPS_PROXY: 'http://p:1', ALL_PROXY: 'socks5://s:2'}, 'http://p:1/'],
+    ['an empty HTTPS_PROXY then ALL_PROXY', {HTTPS_PROXY: ' ', ALL_PROXY: 'socks5h://s:2'}, 'socks5h://s:2'],
+    ['NO_PROXY over ALL_PROXY', {ALL_PROXY: 'socks5h://s:2', NO_PROXY: '.amazonaws.com'}, undefined],
   ]
   for (const [name, env, expected] of cases) {
     it(`resolves ${name}`, () => assert.equal(proxyForUrl(target, env)?.href, expected))
   }
+
+  for (const [name, env, message] of [
+    ['a socks4 proxy', {ALL_PROXY: 'socks4://s:1080'}, /^ALL_PROXY=socks4:\/\/s:1080: the tunnel goes through http:\/\/, https:\/\/, socks5:\/\/ or socks5h:\/\/ proxies, not socks4:\/\/$/],
+    ['an ftp proxy, its password not shown', {https_proxy: 'ftp://me:hunter22@p:2121'}, /^https_proxy=ftp:\/\/me@p:2121: .* not ftp:\/\/$/],
+    ['a URL that does not parse', {HTTPS_PROXY: 'http://[nope'}, /^HTTPS_PROXY is not a proxy URL/],
+  ] as const) {
+    it(`refuses ${name} (exit 2), NO_PROXY or not`, () => {
+      assert.throws(() => checkProxyEnvironment({...env, NO_PROXY: '*'}), (error: unknown) => error instanceof InputError && message.test(error.message))
+      assert.throws(() => proxyForUrl(target, env), InputError)
+    })
+  }
+  it('accepts the schemes it can use', () => {
+    checkProxyEnvironment({HTTPS_PROXY: 'proxy.corp:3128', ALL_PROXY: 'socks5h://u:p@s:1080', https_proxy: 'https://p:443', all_proxy: 'socks5://s:1'})
+  })
 
   const bypass: [string, number, string, boolean][] = [
     ['127.0.0.1', 443, '127.0.0.1', true],

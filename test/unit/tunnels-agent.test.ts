@@ -90,4 +90,47 @@ describe('the agent', () => {
     }
     assert.equal(agent.stats().active, 0)
   })
+
+  test('--ca is trusted for the tunnels\' TLS; a refused certificate is retried with backoff, then given up after --max-reconnects', async () => {
+    const {relay, registry} = fixture.shared
+    const run = async (ca: string | undefined) => {
+      const lines: string[] = []
+      const agent = new TunnelAgent({
+        thing: 'dev1',
+        destinations: new Map([['SSH', {host: '127.0.0.1', port: fixture.echo.port}]]),
+        proxyEndpoint: relay.url,
+        maxReconnects: 2,
+        logger: (level: LogLevel, message: string) => { if (level !== 'debug') lines.push(`${level}: ${message}`) },
+        ...(ca ? {ca} : {}),
+        // No proxyOptions.ca: what the command passes (its --ca) is all the agent trusts besides Node's roots.
+        proxyOptions: {retry: {initialDelayMs: 10, maxDelayMs: 20}},
+      })
+      const tunnel = registry.openTunnel({services: ['SSH']})
+      assert.equal(agent.handle(JSON.stringify({clientAccessToken: tunnel.destinationAccessToken, clientMode: 'destination', region: 'us-east-1', services: ['SSH']})), 'started')
+      const [served] = agent.tunnels
+      return {agent, lines, served, tunnel}
+    }
+
+    const untrusted = await run(undefined)
+    await untrusted.served.proxy.closed
+    await untrusted.agent.close()
+    const retries = untrusted.lines.filter((line) => /^info: tunnel 1: reconnecting in \d+ ms \(attempt \d of 2; .*certificate/.test(line))
+    assert.equal(retries.length, 2, untrusted.lines.join('\n'))
+    assert.ok(untrusted.lines.some((line) => /^warn: tunnel 1: gave up: .*could not connect to 127\.0\.0\.1:\d+ after 3 attempts: .*certificate/.test(line)), untrusted.lines.join('\n'))
+
+    const trusted = await run(relay.ca)
+    try {
+      await trusted.served.proxy.ready
+      const source = await startSourceProxy({endpoint: relay.url, ca: relay.ca, token: trusted.tunnel.sourceAccessToken, services: {SSH: 0}})
+      try {
+        await source.ready
+        const {sent, received} = await echoRoundTrip(await connectTo(source.ports.SSH), 10_000)
+        assert.equal(received.sha256, sent.sha256)
+      } finally {
+        await source.close()
+      }
+    } finally {
+      await trusted.agent.close()
+    }
+  })
 })

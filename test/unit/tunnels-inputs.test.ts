@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {describe, test} from 'node:test'
 import {InputError} from '../../src/lib/errors.ts'
 import {
-  checkThingName, checkTimeoutMinutes, checkTunnelId, parseDestinations, parseEndpoint, parseServiceList, parseSourcePorts,
+  checkForwardFlags, checkThingName, checkTimeoutMinutes, checkTunnelId, parseDestinations, parseEndpoint, parseServiceList, parseSourcePorts,
 } from '../../src/lib/tunnel/api/inputs.ts'
 
 function refused(run: () => unknown, message: RegExp): void {
@@ -70,7 +70,7 @@ describe('--destination', () => {
   for (const [input, message] of [
     ['localhost:22', /"localhost:22" is not SERVICE=HOST:PORT/],
     ['SSH=localhost:ssh', /destination of service SSH must be host:port or a port/],
-    ['SSH=localhost:0', /destination of service SSH must be host:port/],
+    ['SSH=localhost:0', /destination of service SSH: port 0 is out of range 1-65535/],
     ['SSH=22,SSH=23', /service SSH is given twice/],
     ['A=1,B=2,C=3,D=4', /at most 3 services/],
   ] as const) {
@@ -98,4 +98,23 @@ describe('timeouts, names, ids, endpoints', () => {
     assert.deepEqual(parseEndpoint('[::1]:443'), {host: '::1', port: 443})
     for (const endpoint of ['mqtts://host:8883', 'host:port', 'host:70000', ':8883']) refused(() => parseEndpoint(endpoint), /give the IoT data endpoint as host or host:port/)
   })
+})
+
+describe('tunnel forward: --source or --destination, and -y', () => {
+  test('source mode, with a destination client type in any case', () => {
+    assert.deepEqual(checkForwardFlags({source: 'SSH=5555', destinationClientType: 'v2'}), {mode: 'source', ports: {SSH: 5555}, destinationClientType: 'V2'})
+    assert.deepEqual(checkForwardFlags({source: '5555'}), {mode: 'source', ports: {'': 5555}})
+  })
+  test('destination mode', () => {
+    assert.deepEqual(checkForwardFlags({destination: 'SSH=localhost:22,HTTP=8080'}), {mode: 'destination', destinations: {SSH: {host: 'localhost', port: 22}, HTTP: {host: 'localhost', port: 8080}}})
+  })
+  const cases: [string, Parameters<typeof checkForwardFlags>[0], RegExp][] = [
+    ['both', {source: 'SSH=1', destination: 'SSH=22'}, /^--source and --destination cannot be used together/],
+    ['neither', {}, /^give --source SERVICE=PORT .* or --destination SERVICE=HOST:PORT/],
+    ['-y with --destination', {destination: 'SSH=22', destinationClientType: 'V1'}, /--destination-client-type .* goes with --source/],
+    ['-y V4', {source: 'SSH=1', destinationClientType: 'V4'}, /^--destination-client-type "V4": give V1, V2 or V3/],
+    ['a destination port of 0', {destination: 'SSH=h:0'}, /^--destination: destination of service SSH: port 0 is out of range 1-65535/],
+    ['a destination without a host', {destination: 'SSH=:22'}, /^--destination: destination of service SSH has no host/],
+  ]
+  for (const [name, flags, message] of cases) test(`refuses ${name}`, () => refused(() => checkForwardFlags(flags), message))
 })

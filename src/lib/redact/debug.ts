@@ -12,7 +12,7 @@ import {redactText, registerEnvironmentSecrets, sanitize} from './index.ts'
  * Namespaces that print whole payloads or credentials: off under DEBUG unless
  * named on their own (DEBUG=mqtt-packet:*), and redacted even then.
  */
-export const PAYLOAD_NAMESPACES = ['mqtt-packet', 'https-proxy-agent']
+export const PAYLOAD_NAMESPACES = ['mqtt-packet', 'https-proxy-agent', 'socks-proxy-agent']
 
 /** DEBUG with the payload namespaces switched off, unless it names them. */
 export function debugNamespaces(debug: string): string {
@@ -62,7 +62,7 @@ function inspectOptions(createDebug: Debug): InspectOptions {
 }
 
 /** Every copy of `debug` the printing libraries load (one today; more after an update nests one). */
-const libraries = ['mqtt', 'mqtt-packet', 'https-proxy-agent', '@platformatic/kafka', '@oclif/core']
+const libraries = ['mqtt', 'mqtt-packet', 'https-proxy-agent', 'socks-proxy-agent', '@platformatic/kafka', '@oclif/core']
 
 /**
  * Applies DEBUG without the payload namespaces, registers the environment's

@@ -1,9 +1,9 @@
 // Debian's tinyproxy as a real HTTP CONNECT proxy on a free loopback port.
-import {spawn, type ChildProcess} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {connect, createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {freePort, waitForPort} from './ports.ts'
 
 export const TINYPROXY = ['/usr/bin/tinyproxy', '/usr/sbin/tinyproxy'].find(path => existsSync(path))
 
@@ -13,33 +13,6 @@ export interface Tinyproxy {
   /** Its log (LogLevel Connect): one line per CONNECT it served. */
   log(): string
   close(): Promise<void>
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address() as {port: number}
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`tinyproxy exited with ${child.exitCode}`)
-    const open = await new Promise<boolean>(resolve => {
-      const socket = connect({host: '127.0.0.1', port}, () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-    })
-    if (open) return
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-  throw new Error(`tinyproxy did not listen on ${port}`)
 }
 
 /**
@@ -65,7 +38,7 @@ export async function startTinyproxy(connectPorts: number[], options: {basicAuth
   ].join('\n'))
   const child = spawn(TINYPROXY, ['-d', '-c', join(dir, 'tinyproxy.conf')], {stdio: 'ignore'})
   try {
-    await waitForPort(port, child)
+    await waitForPort(port, child, 'tinyproxy')
   } catch (error) {
     child.kill('SIGKILL')
     rmSync(dir, {recursive: true, force: true})

@@ -5,6 +5,8 @@
 // (CloseTunnel, lifetime over, token rotated: the service then refuses the token)
 // or when it cannot reach the service within its reconnect attempts, and is forgotten.
 import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import tls from 'node:tls'
 import {
   regionalHost, startDestinationProxy, tunnelUrl, TunnelUnreachableError,
   type CommonProxyOptions, type DestinationProxy, type DestinationTarget, type TunnelLogger,
@@ -27,6 +29,8 @@ export interface TunnelAgentOptions {
   /** Reconnect attempts of a proxy that cannot reach the service (default 20). */
   maxReconnects?: number
   logger: TunnelLogger
+  /** --ca (PEM): trusted for the tunnels' TLS in addition to Node's roots and NODE_EXTRA_CA_CERTS. */
+  ca?: string
   /** Passed to every destination proxy (tests: retry timings, CA). */
   proxyOptions?: Partial<Omit<CommonProxyOptions, 'token' | 'endpoint' | 'region' | 'logger' | 'signal'>>
 }
@@ -53,6 +57,8 @@ export class TunnelAgent {
   readonly #options: TunnelAgentOptions
   readonly #log: TunnelLogger
   readonly #maxTunnels: number
+  /** The tunnels' trust with --ca, built once. */
+  readonly #trust: string[] | undefined
   /** By a hash of the access token: a repeated notification (QoS 1 redelivery) starts nothing new. */
   readonly #tunnels = new Map<string, AgentTunnel>()
   /** Tunnels whose connection to the service dropped and has not come back. */
@@ -68,6 +74,7 @@ export class TunnelAgent {
     this.#options = options
     this.#log = options.logger
     this.#maxTunnels = options.maxTunnels ?? MAX_TUNNELS.default
+    this.#trust = options.ca ? trustedWith(options.ca) : undefined
   }
 
   get tunnels(): AgentTunnel[] {
@@ -122,6 +129,10 @@ export class TunnelAgent {
     if (mapping.unmapped.length > 0) this.#log('warn', `${name}: no --destination for ${mapping.unmapped.join(', ')}; connections to it will be refused`)
     const maxReconnects = this.#options.maxReconnects ?? MAX_RECONNECTS.default
     const proxy = startDestinationProxy({
+      // An unattended device retries a refused certificate too (a clock not set yet at boot,
+      // a CA bundle being replaced), with backoff and within --max-reconnects, as any failure.
+      retryCertificateErrors: true,
+      ...(this.#trust ? {ca: this.#trust} : {}),
       ...this.#options.proxyOptions,
       token: notification.clientAccessToken,
       ...(proxyEndpoint ? {endpoint: proxyEndpoint} : {}),
@@ -173,4 +184,16 @@ export class TunnelAgent {
 /** A tunnel served for the same (mapped) services as a notification. */
 function sameServices(tunnel: AgentTunnel, mapped: ReadonlyMap<string, string>): boolean {
   return tunnel.services.size === mapped.size && [...mapped.keys()].every((name) => tunnel.services.has(name))
+}
+
+/**
+ * Node's default trust (its roots plus NODE_EXTRA_CA_CERTS) with `pem` added:
+ * a `ca` option alone would replace the roots.
+ */
+export function trustedWith(pem: string): string[] {
+  const defaults = typeof tls.getCACertificates === 'function'
+    ? tls.getCACertificates('default')
+    // Node 22 before 22.15: the bundled roots, and NODE_EXTRA_CA_CERTS read as Node reads it.
+    : [...tls.rootCertificates, ...(process.env.NODE_EXTRA_CA_CERTS ? [readFileSync(process.env.NODE_EXTRA_CA_CERTS, 'utf8')] : [])]
+  return [...defaults, pem]
 }

@@ -1,9 +1,11 @@
 // `iotctl tunnel agent`: the device side of Secure Tunneling. Checks every
 // input before connecting (exit 2), then subscribes to the thing's notify topic
 // and runs a destination proxy per notified tunnel until stopped.
+import {readFileSync} from 'node:fs'
 import {InputError} from '../../errors.ts'
 import {caBundleOf, dataPlanePort} from '../../mqtt/local-endpoint.ts'
 import {REGION_PATTERN, tunnelUrl, type TunnelLogger} from '../protocol/index.ts'
+import {checkProxyEnvironment} from '../protocol/proxy-env.ts'
 import {checkThingName, parseDestinations, parseEndpoint} from '../api/inputs.ts'
 import {TunnelAgent, type AgentStats} from './agent.ts'
 import {agentLimit, MAX_CONNECTIONS, MAX_RECONNECTS, MAX_TUNNELS} from './limits.ts'
@@ -66,6 +68,7 @@ export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
       throw new InputError(`--proxy-endpoint: ${(error as Error).message}`)
     }
   }
+  checkProxyEnvironment()
   const ca = caBundleOf(request.ca)
   const files = {thing, cert: request.cert, key: request.key, ...(ca ? {ca} : {}), ...(request.clientId ? {clientId: request.clientId} : {})}
   let endpoint = request.endpoint
@@ -82,6 +85,8 @@ export async function startAgent(request: AgentRequest): Promise<RunningAgent> {
   const port = /:\d+$/.test(endpoint.trim()) ? parsed.port : dataPlanePort(host) ?? parsed.port
   const connection = await prepareNotifyConnection({...files, host, port})
   const agent = new TunnelAgent({
+    // Read once prepareNotifyConnection has checked the file (a missing one is exit 2 there).
+    ...(ca ? {ca: readFileSync(ca, 'utf8')} : {}),
     thing,
     destinations,
     logger: request.logger,

@@ -9,6 +9,7 @@
 import {InputError} from '../../errors.ts'
 import {parseTarget, type DestinationTarget} from '../protocol/destination.ts'
 import {MAX_SERVICES, SERVICE_ID_PATTERN} from '../protocol/message.ts'
+import type {DestinationClientType} from '../protocol/source.ts'
 
 export const MIN_TIMEOUT_MINUTES = 1
 export const MAX_TIMEOUT_MINUTES = 720
@@ -129,4 +130,39 @@ export function parseEndpoint(value: string, flag = '--endpoint'): {host: string
     throw new InputError(`${flag} ${JSON.stringify(value)}: give the IoT data endpoint as host or host:port (e.g. abc123-ats.iot.eu-west-1.amazonaws.com:8883)`)
   }
   return {host, port}
+}
+
+export interface ForwardFlags {
+  source?: string
+  destination?: string
+  destinationClientType?: string
+}
+
+export type ForwardPlan =
+  | {mode: 'source'; ports: Record<string, number>; destinationClientType?: DestinationClientType}
+  | {mode: 'destination'; destinations: Record<string, DestinationTarget>}
+
+/**
+ * `tunnel forward`'s mode and maps: --source (localproxy -s, source mode) or
+ * --destination (-m dst -d, destination mode), exactly one; -y only with --source.
+ */
+export function checkForwardFlags(flags: ForwardFlags): ForwardPlan {
+  if (flags.source !== undefined && flags.destination !== undefined) {
+    throw new InputError('--source and --destination cannot be used together: --source makes this end the source (local ports), --destination its destination (local services)')
+  }
+  const destinationClientType = parseDestinationClientType(flags.destinationClientType)
+  if (flags.source !== undefined) return {mode: 'source', ports: parseSourcePorts(flags.source), ...(destinationClientType ? {destinationClientType} : {})}
+  if (flags.destination === undefined) {
+    throw new InputError('give --source SERVICE=PORT (this end is the source) or --destination SERVICE=HOST:PORT (this end is the destination)')
+  }
+  if (destinationClientType) throw new InputError('--destination-client-type names the version of the destination: it goes with --source, not --destination')
+  return {mode: 'destination', destinations: parseDestinations(flags.destination)}
+}
+
+/** localproxy's -y/--destination-client-type: V1, V2 or V3 (any case). */
+export function parseDestinationClientType(value: string | undefined, flag = '--destination-client-type'): DestinationClientType | undefined {
+  if (value === undefined) return undefined
+  const type = value.trim().toUpperCase()
+  if (type === 'V1' || type === 'V2' || type === 'V3') return type
+  throw new InputError(`${flag} ${JSON.stringify(value)}: give V1, V2 or V3 (the version of the destination's local proxy)`)
 }

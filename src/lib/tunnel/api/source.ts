@@ -5,8 +5,9 @@ import type {Readable, Writable} from 'node:stream'
 import {InputError} from '../../errors.ts'
 import {
   openSourceStream, resolveSourceServices, startSourceProxy,
-  type CommonProxyOptions, type SourceProxy, type TunnelLogger,
+  type CommonProxyOptions, type DestinationClientType, type SourceProxy, type TunnelLogger,
 } from '../protocol/index.ts'
+import {checkProxyEnvironment} from '../protocol/proxy-env.ts'
 import {checkTunnelId} from './inputs.ts'
 import {readTokenFile} from './token-file.ts'
 
@@ -60,6 +61,8 @@ export interface RegionOptions {
  * else the region of the token file, else the IoT account's region.
  */
 export async function sourceConnection(access: SourceAccess, options: RegionOptions & {proxyEndpoint?: string}): Promise<Pick<CommonProxyOptions, 'endpoint' | 'region'>> {
+  // A proxy URL that cannot be used is bad input (exit 2), found before the region is looked up.
+  checkProxyEnvironment()
   if (options.proxyEndpoint) return {endpoint: options.proxyEndpoint}
   const region = options.region ?? access.region ?? await options.accountRegion()
   return {region}
@@ -76,6 +79,8 @@ export interface ForwardOptions extends RegionOptions {
   ports: Record<string, number>
   proxyEndpoint?: string
   bindAddress?: string
+  /** localproxy's -y: V1/V2 for an older destination (one connection per service). */
+  destinationClientType?: DestinationClientType
   logger?: TunnelLogger
   signal?: AbortSignal
 }
@@ -90,6 +95,7 @@ export async function startForward(options: ForwardOptions): Promise<SourceProxy
     ...(options.access.clientToken ? {clientToken: options.access.clientToken} : {}),
     services: options.ports,
     ...(options.bindAddress ? {bindAddress: options.bindAddress} : {}),
+    ...(options.destinationClientType ? {destinationClientType: options.destinationClientType} : {}),
     ...(options.logger ? {logger: options.logger} : {}),
     ...(options.signal ? {signal: options.signal} : {}),
   })

@@ -11,6 +11,7 @@ import {abortableSleep, accountOfArn, closeTunnel, describeTunnel, listTunnels, 
 import {forgetTunnel, openStackTunnel, type TunnelScope} from './index.ts'
 import {checkThingName, checkTimeoutMinutes} from './inputs.ts'
 import {checkTokenDirectory, newClientToken, readTokenFile, removeTokenFile, writeTokenFile} from './token-file.ts'
+import {checkProxyEnvironment} from '../protocol/proxy-env.ts'
 
 export const SSH_SERVICE = 'SSH'
 
@@ -164,6 +165,8 @@ export async function sshSession(scope: TunnelScope, options: SshSessionOptions)
   checkTimeoutMinutes(options.timeoutMinutes)
   if (options.user !== undefined && !/^[a-zA-Z0-9._][a-zA-Z0-9._-]*$/.test(options.user)) throw new InputError(`--user ${JSON.stringify(options.user)} is not a user name`)
   splitSshArgs(options.sshArgs)
+  // ssh's ProxyCommand (`tunnel proxy`) reads the same variables: refuse a bad one before OpenTunnel.
+  checkProxyEnvironment()
   checkTokenDirectory(scope.stateDirectory)
   const ssh = findProgram(options.ssh ?? 'ssh')
 

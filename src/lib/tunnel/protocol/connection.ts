@@ -16,7 +16,7 @@ import {TunnelProtocolError, TunnelRejectedError, TunnelUnreachableError} from '
 import {randomFillSync} from 'node:crypto'
 import {FrameDecoder, MAX_MASKED_FRAME_BUFFER, frameLength, framesLength, groupFrames, maskedWebSocketFrame, type DecodedFrame, type OutgoingFrame} from './framing.ts'
 import {CLIENT_TOKEN_PATTERN, MAX_WEBSOCKET_MESSAGE, SUBPROTOCOL_V2, SUBPROTOCOL_V3} from './message.ts'
-import {proxyForUrl} from './proxy-env.ts'
+import {proxyAgent, proxyFailure, proxyForUrl} from './proxy-env.ts'
 import {registerSecret} from '../../redact/index.ts'
 
 export type ProxyMode = 'source' | 'destination'
@@ -56,6 +56,8 @@ export interface TunnelConnectionOptions {
   /** Bytes buffered towards the service above which local reads pause (default 1 MiB). */
   highWaterMark?: number
   logger?: TunnelLogger
+  /** Retry (within `retry`) after the server's certificate was refused, e.g. an unattended device whose clock is not set yet. */
+  retryCertificateErrors?: boolean
 }
 
 export interface OpenInfo {
@@ -213,10 +215,10 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
     const proxy = proxyForUrl(this.url, this.#options.env ?? process.env)
     if (!proxy) return this.#openWebSocket(undefined, undefined)
     // Loaded only when a proxy is configured: it brings ~10 MB of modules.
-    this.#connecting = import('https-proxy-agent').then(
-      ({HttpsProxyAgent}) => {
+    this.#connecting = proxyAgent(proxy).then(
+      (agent) => {
         this.#connecting = undefined
-        if (!this.#closing) this.#openWebSocket(proxy, new HttpsProxyAgent(proxy))
+        if (!this.#closing) this.#openWebSocket(proxy, agent)
         else this.#finish()
       },
       (error: unknown) => {
@@ -293,7 +295,10 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
     })
     ws.on('error', (error: NodeJS.ErrnoException) => {
       lastError = error
-      if (error.code && TLS_VERIFY_ERRORS.test(error.code)) {
+      const refusedByProxy = proxy && proxyFailure(error, proxy)
+      if (refusedByProxy) {
+        this.#fatal = refusedByProxy
+      } else if (error.code && TLS_VERIFY_ERRORS.test(error.code) && !options.retryCertificateErrors) {
         // Retrying does not change a certificate: say so instead of retrying forever.
         this.#fatal = new TunnelUnreachableError(`the TLS certificate of ${this.url.host} was not accepted (${error.code}: ${error.message}); a proxy that inspects TLS needs its CA in NODE_EXTRA_CA_CERTS`)
       } else if (/subprotocol/i.test(error.message)) {

@@ -47,9 +47,10 @@ export function parseTarget(value: string | number, service = ''): DestinationTa
     portText = text.slice(at + 1)
   }
   const port = Number(portText)
-  if (!host || !/^\d+$/.test(portText) || port < 1 || port > 65535) {
-    throw new InputError(`destination of service ${service || 'of the tunnel'} must be host:port or a port, got ${JSON.stringify(String(value))}`)
-  }
+  const label = `destination of service ${service || 'of the tunnel'}`
+  if (!host) throw new InputError(`${label} has no host before the port, got ${JSON.stringify(String(value))} (e.g. localhost:22)`)
+  if (/^\d+$/.test(portText) && (port < 1 || port > 65535)) throw new InputError(`${label}: port ${portText} is out of range 1-65535, got ${JSON.stringify(String(value))}`)
+  if (!/^\d+$/.test(portText)) throw new InputError(`${label} must be host:port or a port, got ${JSON.stringify(String(value))}`)
   return {host, port}
 }
 

@@ -1,6 +1,6 @@
 // The secure-tunneling local proxy: public API.
 export {startSourceProxy, openSourceStream, SourceProxy, resolveSourceServices} from './source.ts'
-export type {SourceProxyOptions, SourceStreamOptions} from './source.ts'
+export type {DestinationClientType, SourceProxyOptions, SourceStreamOptions} from './source.ts'
 export {startDestinationProxy, DestinationProxy, parseTarget, resolveDestinationServices} from './destination.ts'
 export type {DestinationProxyOptions, DestinationTarget} from './destination.ts'
 export type {CommonProxyOptions, ConnectionInfo, ProxyEvents, ProxyStats, ReadyInfo} from './proxy-base.ts'

@@ -35,6 +35,8 @@ export interface CommonProxyOptions {
   logger?: TunnelLogger
   /** Aborting closes the proxy. */
   signal?: AbortSignal
+  /** Retry after the service's certificate was refused instead of failing at once (the agent). */
+  retryCertificateErrors?: boolean
 }
 
 export interface ReadyInfo {
@@ -140,7 +142,7 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
       this.#resolveClosed = resolve
     })
     const connectionOptions: ConstructorParameters<typeof TunnelConnection>[0] = {mode, token: options.token, clientToken: this.clientToken}
-    for (const key of ['region', 'endpoint', 'ca', 'env', 'protocols', 'retry', 'pingIntervalMs', 'highWaterMark', 'logger'] as const) {
+    for (const key of ['region', 'endpoint', 'ca', 'env', 'protocols', 'retry', 'pingIntervalMs', 'highWaterMark', 'logger', 'retryCertificateErrors'] as const) {
       if (options[key] !== undefined) (connectionOptions as unknown as Record<string, unknown>)[key] = options[key]
     }
     this.connection = new TunnelConnection(connectionOptions)

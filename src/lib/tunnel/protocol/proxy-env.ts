@@ -1,5 +1,12 @@
-// HTTPS_PROXY / NO_PROXY for the tunnel's WebSocket (an HTTP CONNECT proxy).
+// HTTPS_PROXY / ALL_PROXY / NO_PROXY for the tunnel's WebSocket: an HTTP CONNECT
+// proxy (http://, https://) or a SOCKS5 proxy (socks5:// resolves the tunnel's
+// host here, socks5h:// lets the proxy resolve it), with user:password in the URL.
+// The agents are the maintained https-proxy-agent and socks-proxy-agent, each
+// loaded only when a proxy of its kind is used.
+import type {Agent} from 'node:http'
 import {BlockList, isIP} from 'node:net'
+import {InputError} from '../../errors.ts'
+import {TunnelUnreachableError} from './errors.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -65,11 +72,71 @@ export function bypassesProxy(hostname: string, port: number, noProxy: string | 
   return false
 }
 
-/** The HTTP proxy to use for a `wss:` URL, from HTTPS_PROXY/https_proxy and NO_PROXY/no_proxy; undefined for a direct connection. */
+/** Where a `wss:` URL's proxy is read, first set wins (curl's order: the scheme's variable, then ALL_PROXY). */
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy'] as const
+const PROXY_SCHEMES = ['http:', 'https:', 'socks5:', 'socks5h:']
+
+/** The proxy URL as it may be printed: scheme, user and host, never the password. */
+export function displayProxy(proxy: URL): string {
+  return `${proxy.protocol}//${proxy.username ? `${decodeURIComponent(proxy.username)}@` : ''}${proxy.host}`
+}
+
+function parseProxy(name: string, value: string): URL {
+  let url: URL
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`)
+  } catch {
+    throw new InputError(`${name} is not a proxy URL (e.g. http://proxy:3128 or socks5h://user:password@proxy:1080)`)
+  }
+  if (!PROXY_SCHEMES.includes(url.protocol.toLowerCase())) {
+    throw new InputError(`${name}=${displayProxy(url)}: the tunnel goes through http://, https://, socks5:// or socks5h:// proxies, not ${url.protocol}//`)
+  }
+  if (!url.hostname) throw new InputError(`${name}=${displayProxy(url)} names no proxy host`)
+  return url
+}
+
+/**
+ * Checks the proxy variables before anything connects (InputError, exit 2): a
+ * scheme the tunnel cannot use is refused even when NO_PROXY would bypass it,
+ * so that a typo is not found only on the network that needs the proxy.
+ */
+export function checkProxyEnvironment(env: Env = process.env): void {
+  for (const name of PROXY_VARIABLES) {
+    const value = env[name]
+    if (value !== undefined && value.trim() !== '') parseProxy(name, value.trim())
+  }
+}
+
+/** The proxy for a `wss:` URL from HTTPS_PROXY, else ALL_PROXY (either case), and NO_PROXY/no_proxy; undefined for a direct connection. */
 export function proxyForUrl(target: URL, env: Env = process.env): URL | undefined {
-  const proxy = firstSet(env, ['HTTPS_PROXY', 'https_proxy'])
-  if (!proxy) return undefined
+  const name = PROXY_VARIABLES.find((variable) => (env[variable] ?? '').trim() !== '')
+  if (!name) return undefined
   const port = target.port ? Number(target.port) : target.protocol === 'ws:' || target.protocol === 'http:' ? 80 : 443
   if (bypassesProxy(target.hostname, port, firstSet(env, ['NO_PROXY', 'no_proxy']))) return undefined
-  return new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(proxy) ? proxy : `http://${proxy}`)
+  return parseProxy(name, env[name]!.trim())
+}
+
+function isSocks(proxy: URL): boolean {
+  return proxy.protocol === 'socks5:' || proxy.protocol === 'socks5h:'
+}
+
+/** The agent that opens the WebSocket's TCP connection through `proxy`. */
+export async function proxyAgent(proxy: URL): Promise<Agent> {
+  if (isSocks(proxy)) {
+    const {SocksProxyAgent} = await import('socks-proxy-agent')
+    return new SocksProxyAgent(proxy)
+  }
+  const {HttpsProxyAgent} = await import('https-proxy-agent')
+  return new HttpsProxyAgent(proxy)
+}
+
+/**
+ * A connection error that retrying will not mend: the SOCKS5 proxy refused the
+ * user name and password (RFC 1929 status other than 0). Undefined otherwise.
+ */
+export function proxyFailure(error: Error, proxy: URL): Error | undefined {
+  if (isSocks(proxy) && /Socks5 Authentication failed|no accepted authentication type/i.test(error.message)) {
+    return new TunnelUnreachableError(`the SOCKS5 proxy ${displayProxy(proxy)} refused ${proxy.username ? 'the user name and password in the proxy URL' : 'to connect without a user name and password'} (${error.message})`)
+  }
+  return undefined
 }

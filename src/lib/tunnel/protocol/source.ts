@@ -6,6 +6,11 @@
 // stream with STREAM_START (connection id 1), later ones add CONNECTION_START
 // with new connection ids. V2: one connection per service at a time; a new one
 // replaces the stream (STREAM_RESET of the old, STREAM_START of a new id).
+// `destinationClientType` V1/V2 (localproxy's -y) keeps to that even on the 3.0
+// subprotocol, for an older destination that does not know CONNECTION_START (V3
+// guide, "Backward compatibility": "The local proxy should not use a connection ID
+// when sending to v2 protocol"). A V1 destination skips the service-id field it
+// does not know, so V1 is served as V2.
 import {randomInt} from 'node:crypto'
 import {createServer, type Server, type Socket} from 'node:net'
 import type {Readable, Writable} from 'node:stream'
@@ -22,8 +27,8 @@ export interface SourceProxyOptions extends CommonProxyOptions {
   services: Record<string, number>
   /** Address to listen on (default 127.0.0.1). */
   bindAddress?: string
-  /** 'V2' keeps one connection per service even on the 3.0 subprotocol, for a V2 destination. */
-  destinationClientType?: 'V2' | 'V3'
+  /** 'V1'/'V2' keep one connection per service even on the 3.0 subprotocol, for an older destination. */
+  destinationClientType?: DestinationClientType
 }
 
 export interface SourceStreamOptions extends CommonProxyOptions {
@@ -32,8 +37,11 @@ export interface SourceStreamOptions extends CommonProxyOptions {
   /** The local end (the command passes stdin/stdout: the library never touches the process's streams). */
   input: Readable
   output: Writable
-  destinationClientType?: 'V2' | 'V3'
+  destinationClientType?: DestinationClientType
 }
+
+/** The destination's protocol version, as localproxy's -y/--destination-client-type names it. */
+export type DestinationClientType = 'V1' | 'V2' | 'V3'
 
 /**
  * Maps configured service names to the ids of SERVICE_IDS. Throws InputError when a
@@ -188,7 +196,8 @@ export class SourceProxy extends TunnelProxyBase {
       endpoint.destroy()
       return
     }
-    const multiplexed = this.connection.protocol === 3 && this.#options.destinationClientType !== 'V2'
+    const type = this.#options.destinationClientType ?? 'V3'
+    const multiplexed = this.connection.protocol === 3 && type === 'V3'
     let connectionId: number
     if (multiplexed && service.streamId !== undefined && !service.singleConnection) {
       connectionId = service.nextConnectionId++
