@@ -351,16 +351,19 @@ export class FleetProvisioning {
   /** Runs the template's resources: the thing, the certificate's status, the policy; returns the thing's name. */
   async #apply(template: Template, pending: PendingCertificate, given: Record<string, string>): Promise<string> {
     const body = parseJson(Buffer.from(template.body)) as {Parameters?: Record<string, {Default?: string}>; Resources?: Record<string, {Type?: string; Properties?: Record<string, unknown>}>}
-    const parameters: Record<string, string> = {}
+    // What the service supplies itself ("Provisioning templates", Parameters section).
+    const supplied: Record<string, string> = {
+      'AWS::IoT::Certificate::Id': pending.certificateId,
+      'AWS::IoT::Certificate::Arn': pending.certificateArn,
+      'AWS::Region': template.region,
+      'AWS::AccountId': template.account,
+    }
+    const parameters: Record<string, string> = {...supplied}
     for (const [name, spec] of Object.entries(body.Parameters ?? {})) {
-      const value = given[name] ?? spec.Default
+      const value = supplied[name] ?? given[name] ?? spec.Default
       if (value === undefined) throw new ProvisioningError(400, 'InvalidParameters', `The parameter ${name} is required by template ${template.name}`)
       parameters[name] = value
     }
-    parameters['AWS::IoT::Certificate::Id'] = pending.certificateId
-    parameters['AWS::IoT::Certificate::Arn'] = pending.certificateArn
-    parameters['AWS::Region'] = template.region
-    parameters['AWS::AccountId'] = template.account
     const resolve = (value: unknown): unknown => resolveIntrinsic(value, parameters)
     const resources = Object.values(body.Resources ?? {})
     const home = {account: template.account, region: template.region}
