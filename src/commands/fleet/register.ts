@@ -33,12 +33,12 @@ Needs no AWS credentials: the endpoint comes from --endpoint, else claim.endpoin
     const {checkRegisterRequest, registerDevice} = await import('../../lib/fleet/index.ts')
     const request = {template: flags.template, serial: flags.serial, outDirectory: flags.out, csr: flags.csr, force: flags.force}
     checkRegisterRequest(request)
-    const {readFileSync} = await import('node:fs')
-    const {dirname, join} = await import('node:path')
+    const fs = await import('node:fs')
+    const path = await import('node:path')
     let endpoint = flags.endpoint
     if (endpoint === undefined) {
       try {
-        endpoint = readFileSync(join(dirname(flags['claim-cert']), 'claim.endpoint'), 'utf8').trim() || undefined
+        endpoint = fs.readFileSync(path.join(path.dirname(flags['claim-cert']), 'claim.endpoint'), 'utf8').trim() || undefined
       } catch {
         // No claim.endpoint: DescribeEndpoint with the profile.
       }

@@ -68,6 +68,8 @@ interface Rejection {
   errorMessage?: string
 }
 
+const text = (value: unknown): string => (typeof value === 'string' ? value : '')
+
 /** One request of the API: publish to `topic`, answer from `topic/accepted` or `topic/rejected`. */
 async function call(client: MqttClient, connection: MqttConnection, topic: string, body: object, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
   return new Promise((resolvePromise, reject) => {
@@ -124,9 +126,9 @@ export async function registerDevice(connection: MqttConnection, endpoint: strin
     // Subscribe before publishing: the answers are not kept for later ("Device provisioning MQTT API").
     await subscribeAll(client, connection, [`${create}/accepted`, `${create}/rejected`, `${provision}/accepted`, `${provision}/rejected`])
     const issued = await call(client, connection, create, local ? {certificateSigningRequest: local.csr} : {}, timeoutMs, local ? 'CreateCertificateFromCsr' : 'CreateKeysAndCertificate')
-    const certificatePem = String(issued.certificatePem ?? '')
-    const privateKey = local?.privateKey ?? String(issued.privateKey ?? '')
-    const token = String(issued.certificateOwnershipToken ?? '')
+    const certificatePem = text(issued.certificatePem)
+    const privateKey = local?.privateKey ?? text(issued.privateKey)
+    const token = text(issued.certificateOwnershipToken)
     if (!certificatePem || !privateKey || !token) throw new AwsError('CreateKeysAndCertificate', 'MalformedReply', 'the answer lacks the certificate, the key or the ownership token')
     const registered = await call(client, connection, provision, {certificateOwnershipToken: token, parameters: {SerialNumber: request.serial}}, timeoutMs, `RegisterThing (template ${request.template})`)
     writePrivateFile(files.key, privateKey, {label: '--out'})
@@ -135,8 +137,8 @@ export async function registerDevice(connection: MqttConnection, endpoint: strin
     return {
       template: request.template,
       serial: request.serial,
-      thingName: String(registered.thingName ?? ''),
-      certificateId: String(issued.certificateId ?? ''),
+      thingName: text(registered.thingName),
+      certificateId: text(issued.certificateId),
       keys: local ? 'csr' : 'service',
       endpoint,
       files,

@@ -94,6 +94,17 @@ const CREATE = '$aws/certificates/create/json'
 const CREATE_FROM_CSR = '$aws/certificates/create-from-csr/json'
 const PROVISION = /^\$aws\/provisioning-templates\/([^/]+)\/provision\/json$/
 
+interface CreateTemplateInput {
+  templateName?: string
+  description?: string
+  templateBody?: string
+  enabled?: boolean
+  provisioningRoleArn?: string
+  preProvisioningHook?: {targetArn?: string; payloadVersion?: string}
+  tags?: {Key: string; Value?: string}[]
+  type?: string
+}
+
 export class FleetProvisioning {
   readonly #moto: MotoClient
   readonly #registry: CertificateRegistry
@@ -146,10 +157,7 @@ export class FleetProvisioning {
   }
 
   async #create(c: CallContext) {
-    const input = c.input as {
-      templateName?: string; description?: string; templateBody?: string; enabled?: boolean; provisioningRoleArn?: string
-      preProvisioningHook?: {targetArn?: string; payloadVersion?: string}; tags?: {Key: string; Value?: string}[]; type?: string
-    }
+    const input = c.input as CreateTemplateInput
     const name = input.templateName ?? ''
     if (this.#templates.has(this.#key(c.account, c.region, name))) {
       throw new AwsServiceError('ResourceAlreadyExistsException', 409, `The provisioning template ${name} already exists`)
@@ -211,7 +219,7 @@ export class FleetProvisioning {
   async #checkRole(c: CallContext, roleArn: string): Promise<void> {
     const parts = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/.exec(roleArn)
     const refusal = invalid(`IoT cannot assume the provisioning role ${roleArn}: it does not exist or does not trust iot.amazonaws.com`)
-    if (!parts || parts[1] !== c.account) throw refusal
+    if (parts?.[1] !== c.account) throw refusal
     const answer = await this.#moto.query('iam', c.account, c.region, {Action: 'GetRole', Version: '2010-05-08', RoleName: parts[2]})
     if (answer.status !== 200) throw refusal
     const trust = decodeURIComponent(xmlText(answer.body.toString('utf8'), 'AssumeRolePolicyDocument') ?? '')
@@ -221,7 +229,7 @@ export class FleetProvisioning {
   /** The hook must be a Lambda function of the template's account and region. */
   async #checkFunction(c: {account: string; region: string}, targetArn: string): Promise<void> {
     const parts = /^arn:aws[\w-]*:lambda:([a-z0-9-]+):(\d{12}):function:([\w-]+)(?::[\w$-]+)?$/.exec(targetArn)
-    if (!parts || parts[1] !== c.region || parts[2] !== c.account) throw invalid(`The pre-provisioning hook ${targetArn} is not a Lambda function of account ${c.account} in ${c.region}`)
+    if (parts?.[1] !== c.region || parts[2] !== c.account) throw invalid(`The pre-provisioning hook ${targetArn} is not a Lambda function of account ${c.account} in ${c.region}`)
     const answer = await this.#moto.rest('lambda', 'GET', `/2015-03-31/functions/${parts[3]}`, c.account, c.region)
     if (answer.status !== 200) throw invalid(`The pre-provisioning hook ${targetArn} does not exist`)
   }
@@ -301,7 +309,7 @@ export class FleetProvisioning {
   async #registerThing(request: ProvisioningRequest, templateName: string, body: Record<string, unknown>) {
     const token = typeof body.certificateOwnershipToken === 'string' ? body.certificateOwnershipToken : ''
     const pending = this.#tokens.get(token)
-    if (!pending || pending.account !== request.account || pending.region !== request.region || pending.expiresAt < Date.now()) {
+    if (pending?.account !== request.account || pending.region !== request.region || pending.expiresAt < Date.now()) {
       throw new ProvisioningError(400, 'InvalidCertificateOwnershipToken', 'The certificate ownership token is not valid or has expired')
     }
     const template = this.#templates.get(this.#key(request.account, request.region, templateName))
