@@ -245,18 +245,26 @@ export const fleetHookStep: Step = {
     const sid = hookStatementId(ctx.stack)
     const resources: ResourceRecord[] = []
     const missing: string[] = []
-    // The deployed hook and its role, found by name and tag.
     const fnName = hookFunctionName(ctx.stack)
-    const fn = await getFunction(lambda, fnName)
-    const ownFunction = fn && hasStackTag(fn.tags, ctx.stack) ? fn : undefined
     const role = await getRole(await ctx.accounts.iot.iam(), hookRoleName(ctx.stack))
-    if (role && hasStackTag(role.Tags, ctx.stack)) resources.push(record(ctx, 'fleet-hook', 'iam:role', role.RoleName!, {arn: role.Arn!}))
-    if (ownFunction) resources.push(record(ctx, 'fleet-hook', 'lambda:function', fnName, {arn: ownFunction.arn}))
+    const ownRole = role && hasStackTag(role.Tags, ctx.stack) ? role : undefined
+    if (ownRole) resources.push(record(ctx, 'fleet-hook', 'iam:role', ownRole.RoleName!, {arn: ownRole.Arn!}))
     // Permissions for IoT on users' functions: the settings', the ledger's, and the hooks of the stack's templates.
     const candidates = new Set<string>()
     if (hookArn !== undefined) candidates.add(hookArn)
     for (const r of ctx.ledger.forStep('fleet-hook')) if (r.kind === 'lambda:permission') candidates.add(r.id)
-    for (const t of await stackTemplates(await ctx.accounts.iot.iot(), ctx.stack)) if (t.hookArn && !t.hookArn.includes(`:function:${fnName}`)) candidates.add(t.hookArn)
+    const templates = await stackTemplates(await ctx.accounts.iot.iot(), ctx.stack)
+    for (const t of templates) if (t.hookArn && !t.hookArn.includes(`:function:${fnName}`)) candidates.add(t.hookArn)
+    // A stack without any sign of a hook asks Lambda nothing (cleanup of stacks that never used fleet provisioning).
+    const anyHook = serialPrefix !== undefined || ownRole !== undefined || candidates.size > 0 || templates.some((t) => t.hookArn) || ctx.ledger.forStep('fleet-hook').length > 0
+    if (!anyHook) {
+      ctx.facts.set(fleetHookFact, null)
+      return {resources, missing: []}
+    }
+    // The deployed hook, found by name and tag (its role is deleted last, so an interrupted cleanup still finds it).
+    const fn = await getFunction(lambda, fnName)
+    const ownFunction = fn && hasStackTag(fn.tags, ctx.stack) ? fn : undefined
+    if (ownFunction) resources.push(record(ctx, 'fleet-hook', 'lambda:function', fnName, {arn: ownFunction.arn}))
     let userPermission = false
     for (const arn of candidates) {
       const target = functionOf(arn)
