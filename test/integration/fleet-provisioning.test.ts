@@ -64,7 +64,7 @@ describe('fleet provisioning by claim', () => {
   test('bad input is exit 2 with no mutating request', async () => {
     aws.resetLog()
     assertBadInput(aws, await cli(['fleet', 'setup', '--template', 'bad name!', '--serial-prefix', 'SN-']), /--template "bad name!".*1-36 letters/)
-    assertBadInput(aws, await cli(['fleet', 'setup', '--template', 'sensors', '--serial-prefix', 'SN/']), /--serial-prefix "SN\/".*letters, digits/)
+    // A --serial-prefix a serial cannot hold: bad-input-everywhere.test.ts.
     assertBadInput(aws, await cli(['fleet', 'setup', '--template', 'sensors', '--hook-arn', 'arn:aws:sqs:us-east-1:222222222222:q']), /--hook-arn .* is not a Lambda function ARN/)
     assertBadInput(aws, await cli(['fleet', 'setup', '--template', 'sensors', '--hook-arn', `arn:aws:lambda:eu-west-1:${aws.accounts.iot}:function:check-serial`]), /--hook-arn .* is in eu-west-1, not in the IoT account's region us-east-1/)
     mkdirSync(dir('taken'), {mode: 0o700})
@@ -100,6 +100,18 @@ describe('fleet provisioning by claim', () => {
     const again = await cli(['fleet', 'setup', '--template', 'sensors', '--serial-prefix', 'SN-', '--json'])
     assert.equal(again.code, 0, again.stderr)
     assert.equal(jsonOf(again).changed, false)
+  })
+
+  test('doctor checks the fleet steps when iotctl.json has a fleet section', async () => {
+    writeFileSync(join(cwd, 'fleet.json'), JSON.stringify({stack: 'fl', iot: {profile: 'iot'}, msk: {profile: 'msk'}, fleet: {template: 'sensors', serialPrefix: 'SN-'}}))
+    const result = await cli(['doctor', '-c', 'fleet.json', '--json'])
+    const checks = (jsonOf(result).checks as {id: string; status: string; detail: string}[]).filter((c) => c.id.startsWith('fleet-'))
+    assert.deepEqual(checks.map((c) => `${c.id} ${c.status}`), ['fleet-role pass', 'fleet-device-policy pass', 'fleet-hook pass', 'fleet-template pass'], JSON.stringify(checks))
+    // Another prefix than the deployed hook's: doctor says what `fleet setup` would change.
+    writeFileSync(join(cwd, 'fleet.json'), JSON.stringify({stack: 'fl', iot: {profile: 'iot'}, msk: {profile: 'msk'}, fleet: {template: 'sensors', serialPrefix: 'AB-'}}))
+    const drifted = (jsonOf(await cli(['doctor', '-c', 'fleet.json', '--json'])).checks as {id: string; status: string; detail: string}[]).find((c) => c.id === 'fleet-hook')
+    assert.equal(drifted?.status, 'fail')
+    assert.match(drifted?.detail ?? '', /update the code of iotctl-fl-fleet-hook: allow serial numbers starting with "AB-"/)
   })
 
   test('claim-cert writes the claim certificate and key 0600 with a policy limited to provisioning', async () => {

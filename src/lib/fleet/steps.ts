@@ -90,7 +90,7 @@ function sameJson(a: string, b: object): boolean {
 
 export const fleetRoleStep: Step = {
   id: 'fleet-role',
-  title: 'IAM role AWS IoT assumes to provision devices (fleet)',
+  title: 'Provisioning role (fleet)',
   account: 'iot',
   provides: [fleetRoleFact],
   check: checkFleetSettings,
@@ -144,7 +144,7 @@ function wantedDevicePolicy(ctx: StepContext): object {
 
 export const fleetDevicePolicyStep: Step = {
   id: 'fleet-device-policy',
-  title: 'IoT policy of the provisioned devices (fleet)',
+  title: 'Device policy of provisioned devices (fleet)',
   account: 'iot',
   provides: [fleetDevicePolicyFact],
   async validate(ctx) {
@@ -224,7 +224,7 @@ function functionOf(arn: string): {FunctionName: string; Qualifier?: string} {
 
 export const fleetHookStep: Step = {
   id: 'fleet-hook',
-  title: 'Pre-provisioning hook (fleet): the Lambda AWS IoT invokes before provisioning',
+  title: 'Pre-provisioning hook (fleet)',
   account: 'iot',
   provides: [fleetHookFact],
   async validate(ctx) {
@@ -376,7 +376,7 @@ function wantedTemplate(ctx: StepContext): {body: string; roleArn?: string; hook
 
 export const fleetTemplateStep: Step = {
   id: 'fleet-template',
-  title: 'Provisioning template (fleet): the thing from SerialNumber, the certificate activated, the device policy attached',
+  title: 'Provisioning template (fleet)',
   account: 'iot',
   needs: [fleetRoleFact, fleetDevicePolicyFact, fleetHookFact],
   provides: [fleetTemplateFact],
@@ -455,7 +455,7 @@ export function claimMarks(tags: Tag[]): string[] {
 
 export const fleetClaimStep: FoundStep = {
   id: 'fleet-claim',
-  title: 'Claim certificates and their policy (fleet, made by `fleet claim-cert`)',
+  title: 'Claim certificates and policy (fleet claim-cert)',
   account: 'iot',
   needs: [fleetTemplateFact],
   async read(ctx) {
@@ -494,7 +494,7 @@ export const fleetClaimStep: FoundStep = {
 
 export const fleetDevicesStep: FoundStep = {
   id: 'fleet-devices',
-  title: 'Provisioned devices (fleet): things and certificates made by the stack\'s template',
+  title: 'Provisioned things and certificates (fleet)',
   account: 'iot',
   needs: [fleetDevicePolicyFact],
   async read(ctx) {
