@@ -105,7 +105,7 @@ test('--csr: a PKCS#10 request openssl verifies, for a P-256 key, with the seria
 })
 
 test('the fleet steps are steps of the one registry: up takes the managed ones only when asked; cleanup walks them all in order', () => {
-  const ids = (graph: {steps: {id: string}[]}) => graph.steps.map((s) => s.id)
+  const ids = (graph: {steps: readonly {id: string}[]}) => graph.steps.map((s) => s.id)
   assert.equal(ids(upGraph()).some((id) => id.startsWith('fleet-')), false)
   assert.deepEqual(ids(upGraph({fleet: true})).filter((id) => id.startsWith('fleet-')), ['fleet-role', 'fleet-device-policy', 'fleet-hook', 'fleet-template'])
   const all = ids(stackGraph())
