@@ -84,12 +84,14 @@ export abstract class BaseCommand<T> extends Command {
    * context carries the stack's lease (`ctx.lease`, src/lib/lease), which the
    * runner takes before the first change and finally() releases.
    */
-  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; mskOnly?: boolean; steps?: Pick<StepGraph, 'check' | 'steps'>}): Promise<StepContext> {
+  protected async stepContext(loaded: LoadedSettings, options: {dryRun: boolean; options?: Record<string, unknown>; mskOnly?: boolean; iotOnly?: boolean; steps?: Pick<StepGraph, 'check' | 'steps'>}): Promise<StepContext> {
     const {createStepContext} = await import('./lib/plan/context.ts')
     const {leaseSettings, StackLease} = await import('./lib/lease/index.ts')
     // A run that changes the stack holds its lease (checked here, before any AWS request; taken before the first change).
     const lease = options.dryRun ? undefined : leaseSettings(this.#waitLock)
-    const settings = options.mskOnly ? (await import('./lib/msk/index.ts')).mskAccountOnly(loaded.settings) : loaded.settings
+    const settings = options.mskOnly ? (await import('./lib/msk/index.ts')).mskAccountOnly(loaded.settings)
+      // The IoT account alone (fleet): the MSK side points at the same handle.
+      : options.iotOnly ? {...loaded.settings, msk: {...loaded.settings.msk, profile: loaded.settings.iot?.profile, region: loaded.settings.iot?.region}} : loaded.settings
     const ctx = await createStepContext({
       settings,
       stateDirectory: loaded.stateDirectory,
@@ -112,7 +114,7 @@ export abstract class BaseCommand<T> extends Command {
       })
     }
     // The MSK commands point both sides at one handle: nothing to note then.
-    if (!options.mskOnly && ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
+    if (!options.mskOnly && !options.iotOnly && ctx.identities.iot.accountId === ctx.identities.msk.accountId) {
       this.note(`note: both profiles resolve to account ${ctx.identities.iot.accountId}; continuing (same-account setups are valid)`)
     }
     return ctx

@@ -37,6 +37,10 @@ export interface SettingFlagValues {
   'secret-name': string
   username: string
   'key-alias': string
+  template: string
+  'serial-prefix': string
+  'hook-arn': string
+  'basic-ingest-rule': string
 }
 
 export type SettingFlag = keyof SettingFlagValues
@@ -152,3 +156,11 @@ export const secretSettings: readonly FlagSetting[] = [
 export function overridesOf(flags: Partial<SettingFlagValues>, table: readonly FlagSetting[]): SettingOverride[] {
   return table.flatMap((row) => row.read(flags) ?? [])
 }
+
+/** `fleet setup` (fleet provisioning by claim). */
+export const fleetSettings: readonly FlagSetting[] = [
+  setting('template', 'fleet.template'),
+  setting('serial-prefix', 'fleet.serialPrefix'),
+  setting('hook-arn', 'fleet.hookArn'),
+  setting('basic-ingest-rule', 'fleet.rule'),
+]

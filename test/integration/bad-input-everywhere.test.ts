@@ -131,6 +131,9 @@ const cases: Case[] = [
   {name: 'mqtt publish: QoS 2, which AWS IoT does not support', args: () => ['mqtt', 'publish', '--topic', 'device/1/data', '--qos', '2', '--message', '{}'], message: () => /QoS 2 is not supported by AWS IoT Core/},
   {name: 'mqtt load: 0 devices', args: () => ['mqtt', 'load', '--devices', '0', '--rate', '10', '--duration', '5'], message: () => /--devices must be a whole number greater than 0, not 0/},
   {name: 'mqtt subscribe: a filter with # before the last level', args: () => ['mqtt', 'subscribe', '--topic', 'device/#/data'], message: () => /topic filter "device\/#\/data": '#' must be the whole last level/},
+  {name: 'fleet setup: a --serial-prefix with a character a serial cannot hold', args: () => ['fleet', 'setup', '--template', 'sensors', '--serial-prefix', 'SN/'], message: () => /--serial-prefix "SN\/": a serial number names the thing/},
+  {name: 'fleet claim-cert: a template name IoT refuses', args: () => ['fleet', 'claim-cert', '--template', 'my template'], message: () => /--template "my template": AWS IoT takes template names of 1-36/},
+  {name: 'fleet register: a serial with a space', args: () => ['fleet', 'register', '--claim-cert', 'c.pem', '--claim-key', 'k.pem', '--template', 'sensors', '--serial', 'SN 1'], message: () => /--serial "SN 1": a serial number names the thing/},
   {name: 'mqtt subscribe: an endpoint port above 65535', args: () => ['mqtt', 'subscribe', '--topic', 'device/#', '--endpoint', 'localhost:70000'], message: () => /--endpoint localhost:70000: port 70000 is not a TCP port/},
 ]
 

@@ -10,6 +10,7 @@ import type {IoTClient} from '@aws-sdk/client-iot'
 import type {IoTSecureTunnelingClient} from '@aws-sdk/client-iotsecuretunneling'
 import type {KafkaClient} from '@aws-sdk/client-kafka'
 import type {KMSClient} from '@aws-sdk/client-kms'
+import type {LambdaClient} from '@aws-sdk/client-lambda'
 import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 import type {STSClient} from '@aws-sdk/client-sts'
 import type {AwsCredentialIdentityProvider} from '@smithy/types'
@@ -96,6 +97,10 @@ export class AwsAccount {
 
   kms(): Promise<KMSClient> {
     return this.#client('kms', async (c) => new (await import('@aws-sdk/client-kms')).KMSClient(c))
+  }
+
+  lambda(): Promise<LambdaClient> {
+    return this.#client('lambda', async (c) => new (await import('@aws-sdk/client-lambda')).LambdaClient(c))
   }
 
   secrets(): Promise<SecretsManagerClient> {

@@ -2,6 +2,7 @@
 // that AwsAccount.iam() hands out; `what` labels a failure (call.ts). The SDK
 // module loads on first use, so importing this file loads none of it.
 import type {
+  AttachRolePolicyCommandInput,
   CreateRoleCommandInput,
   DeleteRoleCommandInput,
   DeleteRolePolicyCommandInput,
@@ -20,6 +21,9 @@ import type {HttpHandlerOptions} from '@smithy/types'
 import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-iam')
+
+export const attachRolePolicy = (iam: IAMClient, input: AttachRolePolicyCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => iam.send(new (await sdk()).AttachRolePolicyCommand(input), options))
 
 export const createRole = (iam: IAMClient, input: CreateRoleCommandInput, what?: string, options?: HttpHandlerOptions) =>
   send(what, async () => iam.send(new (await sdk()).CreateRoleCommand(input), options))

@@ -6,17 +6,21 @@ import type {
   AttachThingPrincipalCommandInput,
   CreateKeysAndCertificateCommandInput,
   CreatePolicyCommandInput,
+  CreatePolicyVersionCommandInput,
+  CreateProvisioningTemplateCommandInput,
   CreateThingCommandInput,
   CreateTopicRuleCommandInput,
   CreateTopicRuleDestinationCommandInput,
   DeleteCertificateCommandInput,
   DeletePolicyCommandInput,
   DeletePolicyVersionCommandInput,
+  DeleteProvisioningTemplateCommandInput,
   DeleteThingCommandInput,
   DeleteTopicRuleCommandInput,
   DeleteTopicRuleDestinationCommandInput,
   DescribeCertificateCommandInput,
   DescribeEndpointCommandInput,
+  DescribeProvisioningTemplateCommandInput,
   DescribeThingCommandInput,
   DetachPolicyCommandInput,
   DetachThingPrincipalCommandInput,
@@ -27,7 +31,9 @@ import type {
   IoTClient,
   ListPolicyVersionsCommandInput,
   Policy,
+  ProvisioningTemplateSummary,
   ReplaceTopicRuleCommandInput,
+  TagResourceCommandInput,
   Tag,
   ThingAttribute,
   TopicRuleDestinationSummary,
@@ -52,6 +58,21 @@ export const createKeysAndCertificate = (iot: IoTClient, input: CreateKeysAndCer
 
 export const createPolicy = (iot: IoTClient, input: CreatePolicyCommandInput, what?: string, options?: HttpHandlerOptions) =>
   send(what, async () => iot.send(new (await sdk()).CreatePolicyCommand(input), options))
+
+export const createProvisioningTemplate = (iot: IoTClient, input: CreateProvisioningTemplateCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => iot.send(new (await sdk()).CreateProvisioningTemplateCommand(input), options))
+
+export const deleteProvisioningTemplate = (iot: IoTClient, input: DeleteProvisioningTemplateCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => iot.send(new (await sdk()).DeleteProvisioningTemplateCommand(input), options))
+
+export const describeProvisioningTemplate = (iot: IoTClient, input: DescribeProvisioningTemplateCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => iot.send(new (await sdk()).DescribeProvisioningTemplateCommand(input), options))
+
+export const createPolicyVersion = (iot: IoTClient, input: CreatePolicyVersionCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => iot.send(new (await sdk()).CreatePolicyVersionCommand(input), options))
+
+export const tagResource = (iot: IoTClient, input: TagResourceCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => iot.send(new (await sdk()).TagResourceCommand(input), options))
 
 export const createThing = (iot: IoTClient, input: CreateThingCommandInput, what?: string, options?: HttpHandlerOptions) =>
   send(what, async () => iot.send(new (await sdk()).CreateThingCommand(input), options))
@@ -159,3 +180,7 @@ export const listAllTopicRuleDestinations = (iot: IoTClient, what?: string): Pro
 /** Every topic rule of the account and region. */
 export const listAllTopicRules = (iot: IoTClient, what?: string, options?: HttpHandlerOptions): Promise<TopicRuleListItem[]> =>
   collect(what, async () => (await sdk()).paginateListTopicRules({client: inputPerPage(iot)}, {}, options), (page) => page.rules)
+
+/** Every provisioning template of the account and region. */
+export const listAllProvisioningTemplates = (iot: IoTClient, what?: string): Promise<ProvisioningTemplateSummary[]> =>
+  collect(what, async () => (await sdk()).paginateListProvisioningTemplates({client: inputPerPage(iot)}, {}), (page) => page.templates)

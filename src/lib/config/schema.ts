@@ -56,6 +56,13 @@ export const configSchema = z.strictObject({
     kafkaTopicReplicationFactor: z.number().int().min(1).optional(),
     errorTopic: z.string().optional(),
   }).optional(),
+  // Fleet provisioning by claim (`iotctl fleet setup`; `up` makes it only when this section names a template).
+  fleet: z.strictObject({
+    template: z.string().optional(),
+    serialPrefix: z.string().optional(),
+    hookArn: z.string().optional(),
+    rule: z.string().optional(),
+  }).optional(),
 })
 
 export type IotctlConfig = z.infer<typeof configSchema>

@@ -61,7 +61,10 @@ export async function runDoctor(stack: string, openContext: () => Promise<StepCo
   }
   const checks: Check[] = [profilesCheck(ctx)]
   const registry = await readRegistry(ctx)
-  for (const definition of checkDefinitions) {
+  // Fleet provisioning's checks only when the settings ask for it (its steps are read then too).
+  const {fleetConfigured} = await import('../fleet/steps.ts')
+  const {fleetDoctorChecks} = await import('./fleet.ts')
+  for (const definition of [...checkDefinitions, ...(fleetConfigured(ctx.settings) ? fleetDoctorChecks : [])]) {
     let verdict: Verdict
     try {
       ctx.checkpoint()

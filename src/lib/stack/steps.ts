@@ -24,7 +24,14 @@
 //   iot-rule           iot  iot:topic-rule             id = rule name; attrs.arn
 //   devices            iot  iot:thing / iot:certificate / iot:policy   (found: made by `device create`)
 //   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (found: made by `tunnel open`)
+//   fleet-role         iot  iam:role                   id = role name; attrs.arn   (fleet steps: `fleet setup`, or `up` with a `fleet` section naming a template)
+//   fleet-device-policy iot iot:policy                 id = policy name; attrs.arn
+//   fleet-hook         iot  lambda:permission / lambda:function / iam:role   id = hook ARN (attrs.sid) / function name / role name
+//   fleet-template     iot  iot:provisioning-template  id = template name; attrs.arn
+//   fleet-claim        iot  iot:certificate / iot:policy   (found: made by `fleet claim-cert`; certificates marked by tags on the claim policy)
+//   fleet-devices      iot  iot:certificate / iot:thing    (found: things with attribute iotctl_fleet=<stack>, made by the template)
 import {devicesStep} from '../device/step.ts'
+import {fleetFoundSteps, fleetStepIds, fleetSteps} from '../fleet/steps.ts'
 import {iotSteps} from '../iot/steps.ts'
 import {mskConfigurationStep} from '../msk/configuration.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
@@ -46,6 +53,8 @@ export function stackSteps(): AnyStep[] {
     ...iotSteps,
     devicesStep,
     tunnelsStep,
+    ...fleetSteps,
+    ...fleetFoundSteps,
   ]
 }
 
@@ -54,7 +63,7 @@ export function stackGraph(): StepGraph {
   return new StepGraph(stackSteps())
 }
 
-/** The steps `up` creates: the managed ones, the cluster only with --create-cluster. */
-export function upGraph(options: {createCluster?: boolean} = {}): StepGraph<Step> {
-  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true))
+/** The steps `up` creates: the managed ones, the cluster only with --create-cluster, fleet provisioning only when the settings ask (fleetConfigured). */
+export function upGraph(options: {createCluster?: boolean; fleet?: boolean} = {}): StepGraph<Step> {
+  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true) && (!fleetStepIds.includes(step.id) || options.fleet === true))
 }

@@ -342,6 +342,12 @@ export class IotStandIn {
     return arn
   }
 
+  /** Tags given at creation by a resource another part of the stand-in answers (provisioning templates). */
+  readonly tagStore = {
+    set: (arn: string, tags: {Key: string; Value?: string}[]): void => this.#setTags(arn, tags),
+    forget: (arn: string): void => void this.#tags.delete(arn),
+  }
+
   #setTags(arn: string, tags: {Key: string; Value?: string}[]): void {
     const current = this.#tags.get(arn) ?? new Map<string, string>()
     for (const tag of tags) current.set(tag.Key, tag.Value ?? '')

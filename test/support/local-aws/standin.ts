@@ -11,6 +11,8 @@ import {AwsServiceError, errorReply, jsonReply, type Reply} from './aws-errors.t
 import {DynamoDbStandIn} from './dynamodb.ts'
 import type {CallContext, Handler} from './context.ts'
 import {IotStandIn} from './iot.ts'
+import {FleetProvisioning} from './fleet-provisioning.ts'
+import {AwsManagedAttachments} from './iam-aws-managed.ts'
 import {IotDataPlane} from './iot-data/index.ts'
 import {kmsHandlers} from './kms.ts'
 import {MotoClient, parseJson, send as exchange, type MotoAnswer} from './moto-client.ts'
@@ -98,6 +100,10 @@ export class StandIn {
   readonly msk: MskStandIn
   /** The emulated IoT data plane (MQTT over mTLS and WebSocket, one TLS port): iot-data/. */
   readonly iotData: IotDataPlane
+  /** Provisioning templates, the fleet provisioning MQTT API and pre-provisioning hooks (fleet-provisioning.ts). */
+  readonly fleet: FleetProvisioning
+  /** AWS managed policies attached to roles (iam-aws-managed.ts). */
+  readonly awsManaged: AwsManagedAttachments
   /** The emulated IoT rules engine (rules/): SQL, Kafka and republish actions, error actions. */
   readonly rules: RulesEngine
   readonly ec2: Ec2StandIn
@@ -146,6 +152,9 @@ export class StandIn {
     for (const [operation, handler] of Object.entries(this.dynamodb.handlers())) this.#handlers.set(`dynamodb:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.iotData.handlers())) this.#handlers.set(`iot:${operation}`, handler)
     for (const [operation, handler] of Object.entries(this.msk.kafka.secretHandlers())) this.#handlers.set(`secretsmanager:${operation}`, handler)
+    this.fleet = new FleetProvisioning(this.moto, this.iotData.certificates, this.iot.tagStore)
+    for (const [key, handler] of Object.entries(this.fleet.handlers())) this.#handlers.set(key, handler)
+    this.iotData.attachServiceTopics(this.fleet)
     this.rules = new RulesEngine({moto: this.moto, destinations: this.iot})
     const rulesPolicy = new PolicyEngine(this.moto, {region: options.region, settings})
     this.rules.attachAuthorizer(rulesPolicy)
@@ -155,6 +164,8 @@ export class StandIn {
     const iotAssumes = (roleArn: string, account: string, region: string, ruleName: string) =>
       rulesPolicy.mayAssume(roleArn, 'iot.amazonaws.com', {'aws:SourceAccount': account, 'aws:SourceArn': `arn:aws:iot:${region}:${account}:rule/${ruleName}`})
     for (const [operation, handler] of Object.entries(topicRuleHandlers(this.rules, (op) => this.#handlers.get(`iot:${op}`), () => (settings.strictPolicies ? iotAssumes : undefined)))) this.#handlers.set(`iot:${operation}`, handler)
+    this.awsManaged = new AwsManagedAttachments(options.venv)
+    for (const [key, handler] of Object.entries(this.awsManaged.handlers((k) => this.#handlers.get(k)))) this.#handlers.set(key, handler)
     // Registered last: they check, then hand on to the handler they replace.
     for (const [key, handler] of Object.entries(policyHandlers(settings, (k) => this.#handlers.get(k)))) this.#handlers.set(key, handler)
   }
@@ -198,6 +209,8 @@ export class StandIn {
     this.iot.reset()
     this.msk.reset()
     this.iotData.reset()
+    this.fleet.reset()
+    this.awsManaged.reset()
     void this.rules.reset()
     this.ec2.reset()
     this.dynamodb.reset()

@@ -67,6 +67,14 @@ interface Session {
   engine?: RoleMay
   /** Policy variables and condition keys, completed when CONNECT names the client id. */
   context: Record<string, string | undefined>
+  /** Topic filters granted to this connection (service replies go only to a subscribed requester). */
+  subscribed: Set<string>
+}
+
+/** Reserved topics the service itself answers on the requesting connection (fleet provisioning). */
+export interface ServiceTopics {
+  handles(topic: string): boolean
+  request(request: {account: string; region: string; clientId: string; certificateId?: string; topic: string; payload: Buffer}): Promise<{topic: string; payload: string}[]>
 }
 
 const MAX_HTTP_HEAD = 16 * 1024
@@ -90,6 +98,7 @@ export class IotDataPlane {
   #server?: Server
   #onTunnelOpened?: (tunnel: TunnelRecord) => void
   #onTunnelRotated?: (tunnel: TunnelRecord, modes: string[]) => void
+  #serviceTopics?: ServiceTopics
 
   constructor(options: IotDataPlaneOptions) {
     this.#options = options
@@ -177,6 +186,16 @@ export class IotDataPlane {
     this.#credentials.learnFromStsAnswer(stsAnswerXml, callerAccount)
   }
 
+  /** The fleet provisioning MQTT API: requests on its topics are answered to the requesting connection. */
+  attachServiceTopics(topics: ServiceTopics): void {
+    this.#serviceTopics = topics
+  }
+
+  /** The registry of the certificates the local CA issued. */
+  get certificates(): CertificateRegistry {
+    return this.#registry
+  }
+
   /** Every accepted publish (basic ingest included); returns a function that removes the listener. */
   onPublish(listener: PublishListener): () => void {
     this.#events.on('publish', listener)
@@ -240,6 +259,7 @@ export class IotDataPlane {
       policies,
       allowAll: false,
       context: {},
+      subscribed: new Set(),
     }
     await this.#handOver(socket, session)
   }
@@ -268,6 +288,7 @@ export class IotDataPlane {
       roleArn: caller.roleArn,
       engine: caller.roleArn && !caller.impliedAdmin ? policyEngine(this.#options.moto) : undefined,
       context: {'aws:SourceIp': '127.0.0.1'},
+      subscribed: new Set(),
     }
     const broker = await this.#space(session.account, session.region)
     const request = {method: head.method, url: head.target, headers: head.headers, socket}
@@ -329,6 +350,14 @@ export class IotDataPlane {
             if (!decision.allowed) return done(new Error(decision.reason))
             this.#emit({account, region, topic: packet.topic, payload: packet.payload, clientId: client.id, principal: session.principal, qos: packet.qos, retain: packet.retain})
             done(null)
+            const service = this.#serviceTopics
+            if (service?.handles(packet.topic)) {
+              const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+              const request = {account, region, clientId: client.id, ...(session.certificateId ? {certificateId: session.certificateId} : {}), topic: packet.topic, payload}
+              void service.request(request).then((replies) => {
+                for (const reply of replies) this.#reply(client, session, arn('topic', reply.topic), reply.topic, reply.payload)
+              })
+            }
           },
           (error: Error) => done(error),
         )
@@ -337,7 +366,10 @@ export class IotDataPlane {
         const session = this.#sessionOf(client)
         if (!session) return done(null, null)
         this.#decide(session, 'iot:Subscribe', arn('topicfilter', subscription.topic)).then(
-          (decision) => done(null, decision.allowed ? {...subscription, qos: Math.min(subscription.qos, 1) as 0 | 1} : null),
+          (decision) => {
+            if (decision.allowed) session.subscribed.add(subscription.topic)
+            done(null, decision.allowed ? {...subscription, qos: Math.min(subscription.qos, 1) as 0 | 1} : null)
+          },
           () => done(null, null),
         )
       },
@@ -353,6 +385,13 @@ export class IotDataPlane {
     broker.on('connectionError', () => undefined)
     await broker.listen()
     return broker
+  }
+
+  /** A service reply to one connection: only if it subscribed to a matching filter and may receive the topic. */
+  #reply(client: Client, session: Session, topicArn: string, topic: string, payload: string): void {
+    if (client.closed || ![...session.subscribed].some((filter) => topicMatches(filter, topic))) return
+    if (!this.#decideNow(session, 'iot:Receive', topicArn).allowed) return
+    client.publish({cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false}, () => undefined)
   }
 
   #emit(event: Omit<PublishEvent, 'payload'> & {payload: Buffer | string}): void {
@@ -474,4 +513,16 @@ function httpError(socket: Duplex, status: number, code: string, message: string
   const body = JSON.stringify({message, traceId: code})
   const reason = {403: 'Forbidden', 404: 'Not Found', 400: 'Bad Request'}[status] ?? 'Error'
   socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\nx-amzn-ErrorType: ${code}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+}
+
+/** Whether an MQTT topic filter (+, #) matches a topic. */
+function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/')
+  const t = topic.split('/')
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true
+    if (i >= t.length) return false
+    if (f[i] !== '+' && f[i] !== t[i]) return false
+  }
+  return f.length === t.length
 }

@@ -73,13 +73,23 @@ export class CertificateRegistry {
 
   async #register(c: CallContext, certificatePem: string): Promise<{certificateArn: string; certificateId: string}> {
     const active = c.url.searchParams.get('setAsActive') === 'true'
-    const answer = await c.moto.rest('iot', 'POST', '/certificate/register-no-ca', c.account, c.region, {certificatePem, status: active ? 'ACTIVE' : 'INACTIVE'})
+    return this.registerIssued(c, certificatePem, active ? 'ACTIVE' : 'INACTIVE')
+  }
+
+  /** Registers a certificate the local CA issued in the home's registry (moto) with the status given. */
+  async registerIssued(home: CertificateHome, certificatePem: string, status: 'ACTIVE' | 'INACTIVE' | 'PENDING_ACTIVATION'): Promise<{certificateArn: string; certificateId: string}> {
+    const answer = await this.#moto.rest('iot', 'POST', '/certificate/register-no-ca', home.account, home.region, {certificatePem, status})
     const {certificateArn, certificateId} = answer.value as {certificateArn?: string; certificateId?: string}
     if (answer.status !== 200 || !certificateArn || !certificateId) {
       throw new AwsServiceError('InternalFailureException', 500, `registering the certificate failed: ${answer.status} ${JSON.stringify(answer.value).slice(0, 300)}`)
     }
-    this.#issued.set(certificateId, {account: c.account, region: c.region})
+    this.#issued.set(certificateId, {account: home.account, region: home.region})
     return {certificateArn, certificateId}
+  }
+
+  /** The local CA (CreateKeysAndCertificate and CreateCertificateFromCsr of the fleet-provisioning MQTT API sign with it too). */
+  get ca(): LocalCa {
+    return this.#ca()
   }
 
   async #afterChange(c: CallContext) {
