@@ -2,8 +2,8 @@
 // connection: DATA frames both ways, a reset when either side ends, and flow
 // control in both directions so that memory stays bounded.
 import type {Readable, Writable} from 'node:stream'
-import type {TunnelConnection} from './connection.ts'
-import {dataFrameHeader, dataFrames, encodeFrame} from './framing.ts'
+import {noteTransientBuffer, type TunnelConnection} from './connection.ts'
+import {dataFrameHeader, encodeFrame} from './framing.ts'
 import {MessageType, type TunnelMessageInit} from './message.ts'
 
 /** The local side: for TCP both are the socket; for a ProxyCommand, stdin and stdout. */
@@ -86,7 +86,9 @@ export class LocalConnection {
   readonly #onData = (chunk: Buffer): void => {
     if (this.#state !== 'open') return
     this.bytesOut += chunk.length
-    for (const frame of dataFrames(this.#header, chunk)) this.#tunnel.send(frame)
+    this.#tunnel.sendData(this.#header, chunk)
+    // Copied into the outgoing message: the read buffer is garbage now.
+    noteTransientBuffer(chunk.length)
     if (this.#tunnel.congested) this.#tunnel.holdUntilDrained(this.#endpoint.input)
   }
 
