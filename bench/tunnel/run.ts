@@ -42,6 +42,11 @@ const CONNECTIONS = Number(args.connections)
 const PER_CONNECTION = Number(args['per-connection'])
 const PHASES = new Set(args.phases.split(','))
 
+interface Tokens {
+  sourceAccessToken: string
+  destinationAccessToken: string
+}
+
 interface Child {
   process: ChildProcess
   info: Record<string, unknown>
@@ -244,7 +249,6 @@ async function main(): Promise<void> {
 
   const cliPhase = PHASES.has('cli') && existsSync(join(root, 'dist', 'commands', 'tunnel', 'forward.js'))
   const relay = await spawnNode('relay-process', ['BULK,ECHO', cliPhase ? '2' : '0'])
-  type Tokens = {sourceAccessToken: string; destinationAccessToken: string}
   const {url, caFile, tunnel, cli} = relay.info as {url: string; caFile: string; tunnel: Tokens; cli: Tokens[]}
   const destination = await spawnNode('proxy-process', ['destination', JSON.stringify({
     endpoint: url, caFile, token: tunnel.destinationAccessToken, services: {BULK: `127.0.0.1:${sinkPort}`, ECHO: `127.0.0.1:${echoPort}`},

@@ -90,99 +90,9 @@ export function dataFrames(header: Uint8Array, chunk: Uint8Array, maxPayload = M
   return frames
 }
 
-/** Total bytes of frames [start, end). */
-export function framesLength(frames: readonly OutgoingFrame[], start: number, end: number): number {
-  let size = 0
-  for (let i = start; i < end; i++) size += frameLength(frames[i])
-  return size
-}
-
-/** Copies frames [start, end) into `target` at `offset`; returns the offset after them. */
-export function copyFrames(frames: readonly OutgoingFrame[], start: number, end: number, target: Buffer, offset: number): number {
-  for (let i = start; i < end; i++) {
-    const frame = frames[i]
-    target.set(frame.head, offset)
-    offset += frame.head.length
-    if (frame.body) {
-      target.set(frame.body, offset)
-      offset += frame.body.length
-    }
-  }
-  return offset
-}
-
-/** Room for the largest masked WebSocket frame: header, payload, alignment. */
-export const MAX_MASKED_FRAME_BUFFER = 14 + MAX_WEBSOCKET_MESSAGE + 3
-
 /** Bytes of the RFC 6455 header of a masked frame with `size` payload bytes. */
 function maskedHeaderLength(size: number): number {
   return size < 126 ? 6 : size < 65536 ? 8 : 14
-}
-
-/**
- * Frames [start, end) as one masked binary WebSocket frame (RFC 6455 section 5.2,
- * FIN set, opcode 2), masked with `maskKey` (4 random bytes). The tunnel frames
- * are copied once into the result and masked in place, four bytes at a time on an
- * aligned view; this is what a WebSocket client must do to every byte it sends,
- * and the byte-wise loop of a pure-JS WebSocket library costs more than TLS.
- * `into`, when large enough, is used instead of a new allocation.
- */
-export function maskedWebSocketFrame(frames: readonly OutgoingFrame[], start: number, end: number, maskKey: Uint8Array, into?: Buffer): Buffer {
-  const size = framesLength(frames, start, end)
-  const headerLength = maskedHeaderLength(size)
-  const raw = into && into.length >= headerLength + size + 3 ? into : Buffer.allocUnsafe(headerLength + size + 3)
-  // Place the header so that the payload starts on a 4-byte boundary of the ArrayBuffer.
-  const pad = (4 - ((raw.byteOffset + headerLength) % 4)) % 4
-  const message = raw.subarray(pad, pad + headerLength + size)
-  message[0] = 0x82
-  let offset = 2
-  if (size < 126) {
-    message[1] = 0x80 | size
-  } else if (size < 65536) {
-    message[1] = 0x80 | 126
-    message.writeUInt16BE(size, 2)
-    offset = 4
-  } else {
-    message[1] = 0x80 | 127
-    message.writeUInt32BE(0, 2)
-    message.writeUInt32BE(size, 6)
-    offset = 10
-  }
-  message.set(maskKey.subarray(0, 4), offset)
-  copyFrames(frames, start, end, message, offset + 4)
-  // Small messages (interactive traffic): a byte loop costs less than making views.
-  const words = size < 256 ? 0 : size >>> 2
-  if (words > 0) {
-    const mask32 = new Uint32Array(new Uint8Array([maskKey[0], maskKey[1], maskKey[2], maskKey[3]]).buffer)[0]
-    const view = new Uint32Array(message.buffer, message.byteOffset + headerLength, words)
-    for (let i = 0; i < words; i++) view[i] ^= mask32
-  }
-  for (let i = words << 2; i < size; i++) message[headerLength + i] ^= maskKey[i & 3]
-  return message
-}
-
-/**
- * Groups frames, in order, into runs whose total is at most `maxMessage` bytes
- * (131076 on the service), as [start, end) index pairs: as few WebSocket messages
- * as possible. Frames are never split, which keeps the peer's reassembly cheap; a
- * frame is at most 65537 bytes, so every frame fits.
- */
-export function groupFrames(frames: readonly OutgoingFrame[], maxMessage = MAX_WEBSOCKET_MESSAGE): [number, number][] {
-  const groups: [number, number][] = []
-  let start = 0
-  while (start < frames.length) {
-    let size = 0
-    let end = start
-    while (end < frames.length) {
-      const length = frameLength(frames[end])
-      if (size + length > maxMessage && end > start) break
-      size += length
-      end++
-    }
-    groups.push([start, end])
-    start = end
-  }
-  return groups
 }
 
 /**

@@ -39,6 +39,7 @@ export class LocalConnection {
   #state: 'open' | 'draining' | 'closed' = 'open'
   #drainReason: CloseReason = 'peer'
   #blocked = false
+  #corked = false
   #lingerTimer: NodeJS.Timeout | undefined
   /** Bytes from the peer written to the local side / read from the local side. */
   bytesIn = 0
@@ -118,11 +119,24 @@ export class LocalConnection {
   write(payload: Uint8Array): void {
     if (this.#state !== 'open') return
     this.bytesIn += payload.length
-    if (!this.#endpoint.output.write(payload) && !this.#blocked) {
+    const output = this.#endpoint.output
+    // The payloads of one read from the tunnel (a 128 KiB message holds two
+    // 63 KiB frames) go to the local side in one writev, at the end of this tick.
+    if (!this.#corked) {
+      this.#corked = true
+      output.cork()
+      process.nextTick(this.#uncork)
+    }
+    if (!output.write(payload) && !this.#blocked) {
       this.#blocked = true
       this.#tunnel.pauseReading(this)
       this.#endpoint.output.once('drain', this.#onOutputDrain)
     }
+  }
+
+  readonly #uncork = (): void => {
+    this.#corked = false
+    this.#endpoint.output.uncork()
   }
 
   readonly #onOutputDrain = (): void => {
