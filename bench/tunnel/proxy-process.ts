@@ -36,3 +36,23 @@ if (process.env.BENCH_MEMORY) {
     process.stderr.write(`${mode} rss=${mib(m.rss)} heap=${mib(m.heapUsed)}/${mib(m.heapTotal)} external=${mib(m.external)} arrayBuffers=${mib(m.arrayBuffers)} stats=${JSON.stringify(proxy.stats())}\n`)
   }, Number(process.env.BENCH_MEMORY_MS ?? 500)).unref()
 }
+if (process.env.BENCH_GC_LOG) {
+  // Diagnostics: garbage collections (count, longest pause) while the proxy runs, printed every second.
+  const {PerformanceObserver} = await import('node:perf_hooks')
+  let count = 0
+  let longest = 0
+  let total = 0
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) {
+      count++
+      total += entry.duration
+      longest = Math.max(longest, entry.duration)
+    }
+  }).observe({entryTypes: ['gc']})
+  setInterval(() => {
+    if (count > 0) process.stderr.write(`${mode} gc: ${count} collections, ${total.toFixed(1)} ms in all, longest ${longest.toFixed(2)} ms\n`)
+    count = 0
+    total = 0
+    longest = 0
+  }, 1000).unref()
+}
