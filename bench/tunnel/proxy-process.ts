@@ -42,15 +42,20 @@ if (process.env.BENCH_GC_LOG) {
   let count = 0
   let longest = 0
   let total = 0
+  let kinds: Record<string, number> = {}
   new PerformanceObserver(list => {
     for (const entry of list.getEntries()) {
+      // detail.kind: 1 minor (scavenge), 2 major, 4 incremental marking, 8 weak callbacks.
+      const kind = String((entry.detail as {kind?: number} | undefined)?.kind)
+      kinds[kind] = (kinds[kind] ?? 0) + 1
       count++
       total += entry.duration
       longest = Math.max(longest, entry.duration)
     }
   }).observe({entryTypes: ['gc']})
   setInterval(() => {
-    if (count > 0) process.stderr.write(`${mode} gc: ${count} collections, ${total.toFixed(1)} ms in all, longest ${longest.toFixed(2)} ms\n`)
+    if (count > 0) process.stderr.write(`${mode} gc: ${count} collections ${JSON.stringify(kinds)}, ${total.toFixed(1)} ms in all, longest ${longest.toFixed(2)} ms\n`)
+    kinds = {}
     count = 0
     total = 0
     longest = 0

@@ -26,6 +26,9 @@ export interface LocalConnectionIds {
   connectionId: number
 }
 
+/** Payloads at least this large are gathered into one writev per tick. */
+const CORK_MIN = 16 * 1024
+
 /** After the peer reset a connection, how long a local side that keeps its end open is waited for. */
 const LINGER_MS = 10_000
 
@@ -121,8 +124,9 @@ export class LocalConnection {
     this.bytesIn += payload.length
     const output = this.#endpoint.output
     // The payloads of one read from the tunnel (a 128 KiB message holds two
-    // 63 KiB frames) go to the local side in one writev, at the end of this tick.
-    if (!this.#corked) {
+    // 63 KiB frames) go to the local side in one writev, at the end of this tick;
+    // small ones (interactive traffic) are written at once, without the extra tick.
+    if (!this.#corked && payload.length >= CORK_MIN) {
       this.#corked = true
       output.cork()
       process.nextTick(this.#uncork)
