@@ -1,13 +1,15 @@
 // Tunnel benchmark: source proxy -> TLS relay -> destination proxy, each in its
 // own process (as the C++ reference runs), against raw TCP on loopback.
 //
-//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--json] [--ts]
+//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--phases bulk,echo,concurrent,cli] [--json] [--ts]
 //
 // The child processes run from JavaScript copies written to .test-output/ (see
 // compile.ts), like the built CLI; --ts runs them from the sources instead.
-// Measures, in one run: bulk throughput next to a raw TCP copy of the same size;
-// 1-byte echo round trips (p50/p95) next to raw TCP; RSS of the three processes
-// while 64 connections stream at once. Prints a table and the ratios.
+// Measures, in one run: bulk throughput and CPU seconds per GiB of each process
+// next to a raw TCP copy of the same size; 1-byte echo round trips (p50/p95/p99)
+// next to raw TCP; idle RSS of each process (and of the built CLI's `tunnel
+// forward` and `tunnel proxy`) and its peak over the run, with 64 connections
+// streaming at once. Prints a table beside issue 17's C++ localproxy figures.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {randomFillSync} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
