@@ -162,6 +162,7 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   /** Frames sent since the last flush, already copied into masked WebSocket messages. */
   readonly #builder: MessageBuilder
   #flushScheduled: NodeJS.Immediate | undefined
+  #recheck: NodeJS.Immediate | undefined
   #congested = false
   #readBlockers = new Set<unknown>()
   #heldSenders = new Set<{resume(): unknown}>()
@@ -350,15 +351,39 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
     this.#builder.clear()
     this.#readBlockers.clear()
     this.#decoder.reset()
-    if (this.#congested) this.#drained()
+    if (this.#recheck) clearImmediate(this.#recheck)
+    this.#recheck = undefined
+    if (this.#congested) this.#drained(true)
   }
 
-  #drained(): void {
-    this.#congested = false
-    const held = [...this.#heldSenders]
-    this.#heldSenders.clear()
-    for (const sender of held) sender.resume()
-    this.emit('drain')
+  /**
+   * Room below the mark: held readers resume, oldest first, as many as the room
+   * takes one read (64 KiB) each, so that 64 connections resuming together do
+   * not put 4 MiB in flight at once; the others wait for the next turn (`all`:
+   * every one, when the WebSocket went away).
+   */
+  #drained(all = false): void {
+    const budget = all ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor((this.#highWaterMark - this.bufferedAmount) / READ_SIZE))
+    const resumed: {resume(): unknown}[] = []
+    for (const sender of this.#heldSenders) {
+      if (resumed.length >= budget) break
+      resumed.push(sender)
+    }
+    for (const sender of resumed) this.#heldSenders.delete(sender)
+    if (this.#heldSenders.size === 0) {
+      this.#congested = false
+      this.emit('drain')
+    } else {
+      // Still congested for the readers that wait; the next flush (or this check, if
+      // the resumed ones had nothing to send) lets the next ones go.
+      this.#recheck ??= setImmediate(this.#recheckHeld)
+    }
+    for (const sender of resumed) sender.resume()
+  }
+
+  readonly #recheckHeld = (): void => {
+    this.#recheck = undefined
+    if (this.#congested && this.bufferedAmount <= this.#highWaterMark) this.#drained()
   }
 
   #finish(): void {
@@ -479,6 +504,9 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
   }
 }
 
+/** Bytes one read of a local socket delivers at most (libuv's suggested size in Node). */
+const READ_SIZE = 64 * 1024
+
 /**
  * Every socket and TLS read hands over a freshly allocated buffer (up to 64 KiB),
  * and ws joins a message's fragments into another. Each is garbage once copied
@@ -489,15 +517,22 @@ export class TunnelConnection extends EventEmitter<ConnectionEvents> {
  * the flow-control window; it costs ~0.1 ms, about 0.03 s per GiB.
  */
 const TRANSIENT_LIMIT = 4 * 1024 * 1024
+/**
+ * Reads held by paused sockets (one per connection that waits for the window)
+ * outlive two minor GCs and move to the old generation, which only a full GC
+ * empties; past this many bytes of array buffers, one is started (incremental
+ * marking, no long pause).
+ */
+const HELD_LIMIT = 16 * 1024 * 1024
 let transientBytes = 0
-let minorGc: (() => void) | undefined | null
+let collector: {minor(): void; major(): void} | undefined | null
 
-function loadMinorGc(): (() => void) | null {
+function loadCollector(): {minor(): void; major(): void} | null {
   // `gc` is exposed only to a context created while --expose-gc is set; the flag is put back at once.
   try {
     setFlagsFromString('--expose-gc')
-    const gc = runInNewContext('gc') as ((options: {type: 'minor'}) => void) | undefined
-    return gc ? () => gc({type: 'minor'}) : null
+    const gc = runInNewContext('gc') as ((options: {type: 'minor' | 'major'; execution?: 'async'}) => void) | undefined
+    return gc ? {minor: () => gc({type: 'minor'}), major: () => gc({type: 'major', execution: 'async'})} : null
   } catch {
     return null
   } finally {
@@ -510,8 +545,10 @@ export function noteTransientBuffer(bytes: number): void {
   transientBytes += bytes
   if (transientBytes < TRANSIENT_LIMIT) return
   transientBytes = 0
-  if (minorGc === undefined) minorGc = loadMinorGc()
-  minorGc?.()
+  if (collector === undefined) collector = loadCollector()
+  if (!collector) return
+  collector.minor()
+  if (process.memoryUsage().arrayBuffers > HELD_LIMIT) collector.major()
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
