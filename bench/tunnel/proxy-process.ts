@@ -46,7 +46,8 @@ if (process.env.BENCH_GC_LOG) {
   new PerformanceObserver(list => {
     for (const entry of list.getEntries()) {
       // detail.kind: 1 minor (scavenge), 2 major, 4 incremental marking, 8 weak callbacks.
-      const kind = String((entry.detail as {kind?: number} | undefined)?.kind)
+      const detail: unknown = Reflect.get(entry, 'detail')
+      const kind = String(typeof detail === 'object' && detail !== null ? Reflect.get(detail, 'kind') : undefined)
       kinds[kind] = (kinds[kind] ?? 0) + 1
       count++
       total += entry.duration
