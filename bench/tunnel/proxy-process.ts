@@ -36,3 +36,29 @@ if (process.env.BENCH_MEMORY) {
     process.stderr.write(`${mode} rss=${mib(m.rss)} heap=${mib(m.heapUsed)}/${mib(m.heapTotal)} external=${mib(m.external)} arrayBuffers=${mib(m.arrayBuffers)} stats=${JSON.stringify(proxy.stats())}\n`)
   }, Number(process.env.BENCH_MEMORY_MS ?? 500)).unref()
 }
+if (process.env.BENCH_GC_LOG) {
+  // Diagnostics: garbage collections (count, longest pause) while the proxy runs, printed every second.
+  const {PerformanceObserver} = await import('node:perf_hooks')
+  let count = 0
+  let longest = 0
+  let total = 0
+  let kinds: Record<string, number> = {}
+  new PerformanceObserver(list => {
+    for (const entry of list.getEntries()) {
+      // detail.kind: 1 minor (scavenge), 2 major, 4 incremental marking, 8 weak callbacks.
+      const detail: unknown = Reflect.get(entry, 'detail')
+      const kind = String(typeof detail === 'object' && detail !== null ? Reflect.get(detail, 'kind') : undefined)
+      kinds[kind] = (kinds[kind] ?? 0) + 1
+      count++
+      total += entry.duration
+      longest = Math.max(longest, entry.duration)
+    }
+  }).observe({entryTypes: ['gc']})
+  setInterval(() => {
+    if (count > 0) process.stderr.write(`${mode} gc: ${count} collections ${JSON.stringify(kinds)}, ${total.toFixed(1)} ms in all, longest ${longest.toFixed(2)} ms\n`)
+    kinds = {}
+    count = 0
+    total = 0
+    longest = 0
+  }, 1000).unref()
+}

@@ -1,17 +1,20 @@
 // Tunnel benchmark: source proxy -> TLS relay -> destination proxy, each in its
 // own process (as the C++ reference runs), against raw TCP on loopback.
 //
-//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--json] [--ts]
+//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--phases bulk,echo,concurrent,cli] [--json] [--ts]
 //
 // The child processes run from JavaScript copies written to .test-output/ (see
 // compile.ts), like the built CLI; --ts runs them from the sources instead.
-// Measures, in one run: bulk throughput next to a raw TCP copy of the same size;
-// 1-byte echo round trips (p50/p95) next to raw TCP; RSS of the three processes
-// while 64 connections stream at once. Prints a table and the ratios.
+// Measures, in one run: bulk throughput and CPU seconds per GiB of each process
+// next to a raw TCP copy of the same size; 1-byte echo round trips (p50/p95/p99)
+// next to raw TCP; idle RSS of each process (and of the built CLI's `tunnel
+// forward` and `tunnel proxy`) and its peak over the run, with 64 connections
+// streaming at once. Prints a table beside issue 17's C++ localproxy figures.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {randomFillSync} from 'node:crypto'
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {createServer, connect, type Server, type Socket} from 'node:net'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
@@ -26,8 +29,8 @@ const {values: args} = parseArgs({
     connections: {type: 'string', default: '64'},
     'per-connection': {type: 'string', default: String(16 * 1024 ** 2)},
     json: {type: 'boolean', default: false},
-    // A subset of bulk,echo,concurrent (for quick iterations).
-    phases: {type: 'string', default: 'bulk,echo,concurrent'},
+    // A subset of bulk,echo,concurrent,cli (for quick iterations); cli needs a build (npm run build).
+    phases: {type: 'string', default: 'bulk,echo,concurrent,cli'},
     // Run the child processes from the TypeScript sources (with Node's type stripping) instead of compiled copies.
     ts: {type: 'boolean', default: false},
   },
@@ -40,6 +43,11 @@ const PINGS = Number(args.pings)
 const CONNECTIONS = Number(args.connections)
 const PER_CONNECTION = Number(args['per-connection'])
 const PHASES = new Set(args.phases.split(','))
+
+interface Tokens {
+  sourceAccessToken: string
+  destinationAccessToken: string
+}
 
 interface Child {
   process: ChildProcess
@@ -176,6 +184,61 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
+/** The C++ localproxy (v3.3.1) figures of issue 17, measured through the same relay on this kind of machine. */
+const REFERENCE = {
+  bulkMBps: 293,
+  destinationCpuPerGiB: '0.8-0.98',
+  addedP50Ms: 0.19,
+  addedP99Ms: 0.21,
+  idleRssMB: 12.6,
+  peakSourceRssMB: 979,
+  peakDestinationRssMB: 13,
+}
+
+/**
+ * RSS of the built CLI's source commands once connected and idle: `tunnel forward`
+ * (after it says it is connected) and `tunnel proxy` (stdin open, 3 s after start),
+ * each with its own tunnel's source token in AWSIOT_TUNNEL_ACCESS_TOKEN, so that
+ * no AWS request is made.
+ */
+async function cliIdleRss(url: string, caFile: string, tunnels: {sourceAccessToken: string}[]): Promise<{forward: number; proxy: number}> {
+  const measure = async (argv: string[], token: string, ready: (stderr: string) => boolean): Promise<number> => {
+    const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...argv, '--proxy-endpoint', url], {
+      cwd: tmpdir(),
+      env: {...process.env, AWSIOT_TUNNEL_ACCESS_TOKEN: token, NODE_EXTRA_CA_CERTS: caFile, DEBUG: ''},
+      stdio: ['pipe', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    const started = Date.now()
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (ready(stderr) || Date.now() - started > 3000) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, 50)
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+      })
+      child.once('exit', code => {
+        clearInterval(timer)
+        reject(new Error(`iotctl ${argv.join(' ')} exited with ${code}: ${stderr}`))
+      })
+    })
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const rss = rssMiB(child.pid!)
+    child.removeAllListeners('exit')
+    await new Promise(resolve => {
+      child.once('exit', resolve)
+      child.kill('SIGINT')
+    })
+    return rss
+  }
+  const forward = await measure(['tunnel', 'forward', '--source', 'BULK=0'], tunnels[0].sourceAccessToken, stderr => stderr.includes('connected to the tunnel'))
+  const proxy = await measure(['tunnel', 'proxy'], tunnels[1].sourceAccessToken, () => false)
+  return {forward, proxy}
+}
+
 async function main(): Promise<void> {
   const sink = sinkServer()
   const sinkPort = await listen(sink.server)
@@ -186,8 +249,9 @@ async function main(): Promise<void> {
   })
   const echoPort = await listen(echo)
 
-  const relay = await spawnNode('relay-process', ['BULK,ECHO'])
-  const {url, caFile, tunnel} = relay.info as {url: string; caFile: string; tunnel: {sourceAccessToken: string; destinationAccessToken: string}}
+  const cliPhase = PHASES.has('cli') && existsSync(join(root, 'dist', 'commands', 'tunnel', 'forward.js'))
+  const relay = await spawnNode('relay-process', ['BULK,ECHO', cliPhase ? '2' : '0'])
+  const {url, caFile, tunnel, cli} = relay.info as {url: string; caFile: string; tunnel: Tokens; cli: Tokens[]}
   const destination = await spawnNode('proxy-process', ['destination', JSON.stringify({
     endpoint: url, caFile, token: tunnel.destinationAccessToken, services: {BULK: `127.0.0.1:${sinkPort}`, ECHO: `127.0.0.1:${echoPort}`},
   })])
@@ -196,6 +260,10 @@ async function main(): Promise<void> {
   })])
   const ports = source.info.ports as {BULK: number; ECHO: number}
   const pids = {source: source.process.pid!, relay: relay.process.pid!, destination: destination.process.pid!}
+  // Idle: connected, no connection yet.
+  await new Promise(resolve => setTimeout(resolve, 1000))
+  const idleRss = {source: rssMiB(pids.source), relay: rssMiB(pids.relay), destination: rssMiB(pids.destination)}
+  const cliIdle = cliPhase ? await cliIdleRss(url, caFile, cli) : undefined
 
   // Warm up both paths (JIT, TLS buffers).
   await bulk(ports.BULK, sink, 64 * 1024 * 1024)
@@ -234,6 +302,8 @@ async function main(): Promise<void> {
   const intact = counts.filter(count => count === perConnection).length
   for (const socket of sockets) socket.destroy()
 
+  // Peak over the whole run (bulk and the concurrent phase).
+  const peakHwm = {source: rssMiB(pids.source, 'VmHWM'), relay: rssMiB(pids.relay, 'VmHWM'), destination: rssMiB(pids.destination, 'VmHWM')}
   await Promise.all([stop(source), stop(destination)])
   await stop(relay)
   echo.close()
@@ -244,32 +314,47 @@ async function main(): Promise<void> {
   const rawMBps = mbps(bulkBytes, rawSeconds)
   const p50 = {tunnel: percentile(tunnelTimes, 50), raw: percentile(rawTimes, 50)}
   const p95 = {tunnel: percentile(tunnelTimes, 95), raw: percentile(rawTimes, 95)}
+  const p99 = {tunnel: percentile(tunnelTimes, 99), raw: percentile(rawTimes, 99)}
+  const gib = bulkBytes / 1024 ** 3
+  const cpuPerGiB = {source: bulkCpu.source / gib, relay: bulkCpu.relay / gib, destination: bulkCpu.destination / gib, bench: bulkCpu.bench / gib}
   const result = {
-    bulk: {bytes: bulkBytes, tunnelMBps, rawMBps, ratio: tunnelMBps / rawMBps, cpuSeconds: bulkCpu},
-    echo: {pings, p50, p95, addedP50: p50.tunnel - p50.raw, addedP95: p95.tunnel - p95.raw},
+    bulk: {bytes: bulkBytes, tunnelMBps, rawMBps, ratio: tunnelMBps / rawMBps, cpuSeconds: bulkCpu, cpuSecondsPerGiB: cpuPerGiB},
+    echo: {pings, p50, p95, p99, addedP50: p50.tunnel - p50.raw, addedP95: p95.tunnel - p95.raw, addedP99: p99.tunnel - p99.raw},
     concurrent: {connections: CONNECTIONS, perConnection, intact, seconds: concurrentSeconds, peakRssMiB: peak},
+    idleRssMiB: idleRss,
+    peakRssMiB: peakHwm,
     peakRssAfterBulkMiB: rssAfterBulk,
+    ...(cliIdle ? {cliIdleRssMiB: cliIdle} : {}),
+    reference: REFERENCE,
   }
   if (args.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     return
   }
   const f = (n: number, digits = 1) => n.toFixed(digits)
-  const rows: [string, string, string, string, string][] = [
-    ['what', 'tunnel', 'raw TCP', 'ratio / added', 'goal'],
-    [`bulk ${f(bulkBytes / 1024 ** 2, 0)} MiB, MB/s`, f(tunnelMBps), f(rawMBps), `${f(tunnelMBps / rawMBps, 3)}x`, '>= 200 MB/s'],
-    [`1-byte echo p50, ms (${pings})`, f(p50.tunnel, 3), f(p50.raw, 3), `+${f(p50.tunnel - p50.raw, 3)} ms`, '<= +0.3 ms'],
-    ['1-byte echo p95, ms', f(p95.tunnel, 3), f(p95.raw, 3), `+${f(p95.tunnel - p95.raw, 3)} ms`, ''],
-    [`${CONNECTIONS} connections x ${f(perConnection / 1024 ** 2, 1)} MiB intact`, `${intact}/${CONNECTIONS}`, '', `${f(mbps(CONNECTIONS * perConnection, concurrentSeconds))} MB/s`, `${CONNECTIONS}/${CONNECTIONS}`],
-    ['peak RSS while streaming, source MiB', f(peak.source), '', '', '< 100 MB'],
-    ['peak RSS while streaming, destination MiB', f(peak.destination), '', '', ''],
-    ['peak RSS while streaming, relay MiB', f(peak.relay), '', '', ''],
-    ['peak RSS (VmHWM) after bulk, source MiB', f(rssAfterBulk.source), '', '', ''],
-    ['CPU s during bulk: source/relay/destination/bench', [bulkCpu.source, bulkCpu.relay, bulkCpu.destination, bulkCpu.bench].map(n => f(n, 2)).join('/'), '', '', `${f(tunnelSeconds, 2)} s wall`],
+  const ref = REFERENCE
+  const ms = (n: number) => `+${f(n, 3)} ms`
+  const rows: string[][] = [
+    ['what', 'iotctl pair', 'raw TCP', 'ratio / added', 'C++ localproxy', 'goal'],
+    [`bulk ${f(bulkBytes / 1024 ** 2, 0)} MiB, MB/s`, f(tunnelMBps), f(rawMBps), `${f(tunnelMBps / rawMBps, 3)}x`, String(ref.bulkMBps), `>= ${ref.bulkMBps}`],
+    ['CPU s per GiB, source', f(cpuPerGiB.source, 2), '', '', '', ''],
+    ['CPU s per GiB, destination', f(cpuPerGiB.destination, 2), '', '', ref.destinationCpuPerGiB, ''],
+    ['CPU s per GiB, relay / bench (sender+sink)', `${f(cpuPerGiB.relay, 2)} / ${f(cpuPerGiB.bench, 2)}`, '', '', '', ''],
+    [`1-byte echo p50, ms (${pings})`, f(p50.tunnel, 3), f(p50.raw, 3), ms(p50.tunnel - p50.raw), `+${ref.addedP50Ms} ms`, ''],
+    ['1-byte echo p95, ms', f(p95.tunnel, 3), f(p95.raw, 3), ms(p95.tunnel - p95.raw), '', ''],
+    ['1-byte echo p99, ms', f(p99.tunnel, 3), f(p99.raw, 3), ms(p99.tunnel - p99.raw), `+${ref.addedP99Ms} ms`, `<= ${ms(2 * (p50.tunnel - p50.raw))} (2x p50)`],
+    [`${CONNECTIONS} connections x ${f(perConnection / 1024 ** 2, 1)} MiB intact`, `${intact}/${CONNECTIONS}`, '', `${f(mbps(CONNECTIONS * perConnection, concurrentSeconds))} MB/s`, '', `${CONNECTIONS}/${CONNECTIONS}`],
+    ['idle RSS MiB, source / destination / relay', [idleRss.source, idleRss.destination, idleRss.relay].map(n => f(n)).join(' / '), '', '', String(ref.idleRssMB), '<= 50'],
+    ...(cliIdle ? [['idle RSS MiB, CLI `tunnel forward` / `tunnel proxy`', `${f(cliIdle.forward)} / ${f(cliIdle.proxy)}`, '', '', String(ref.idleRssMB), '<= 50']] : []),
+    ['peak RSS MiB (whole run), source', f(peakHwm.source), '', '', String(ref.peakSourceRssMB), '< 100'],
+    ['peak RSS MiB (whole run), destination', f(peakHwm.destination), '', '', String(ref.peakDestinationRssMB), '< 100'],
+    ['peak RSS MiB (whole run), relay', f(peakHwm.relay), '', '', '', ''],
+    ['peak RSS MiB after bulk, source / destination', `${f(rssAfterBulk.source)} / ${f(rssAfterBulk.destination)}`, '', '', '', ''],
+    ['bulk wall time, s', f(tunnelSeconds, 2), f(rawSeconds, 2), '', '', ''],
   ]
   const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
   for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column])).join('  ')}\n`)
-  process.stdout.write('\nreference (DESIGN.md, C++ localproxy pair): 160-203 MB/s bulk, +0.11 ms p50 echo, 975 MB RSS source, 37-56/64 intact\n')
+  process.stdout.write(`\nC++ localproxy v3.3.1 pair through the same relay, as measured in issue 17: ${ref.bulkMBps} MB/s, ${ref.destinationCpuPerGiB} CPU s per GiB on the destination, +${ref.addedP50Ms} / +${ref.addedP99Ms} ms p50 / p99, ${ref.idleRssMB} MB idle RSS, peak ${ref.peakSourceRssMB} MB source (no backpressure) / ${ref.peakDestinationRssMB} MB destination\n`)
 }
 
 await main()

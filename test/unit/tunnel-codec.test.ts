@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {
-  FrameDecoder, FrameTooLargeError, copyFrames, dataFrame, dataFrameHeader, dataFrames, encodeFrame, framesLength, groupFrames, maskedWebSocketFrame,
-  type OutgoingFrame,
+  FrameDecoder, FrameTooLargeError, MessageBuilder, dataFrame, dataFrameHeader, dataFrames, encodeFrame,
+  type BuiltMessage, type OutgoingFrame,
 } from '../../src/lib/tunnel/protocol/framing.ts'
 import {
   MAX_PAYLOAD, MAX_WEBSOCKET_MESSAGE, MessageType, checkMessage, decodeMessage, encodeMessage, messageTypeName,
@@ -166,14 +166,26 @@ describe('tunnel framing', () => {
     })
   }
 
+  /** The payload of a masked binary WebSocket frame (RFC 6455 section 5.2), unmasked; checks the header. */
+  function unmask(frame: Buffer): Buffer {
+    assert.equal(frame[0], 0x82, 'FIN + binary')
+    assert.equal(frame[1] & 0x80, 0x80, 'masked')
+    const lengthCode = frame[1] & 0x7f
+    const headerLength = lengthCode < 126 ? 6 : lengthCode === 126 ? 8 : 14
+    const length = lengthCode < 126 ? lengthCode : lengthCode === 126 ? frame.readUInt16BE(2) : frame.readUInt32BE(6)
+    assert.equal(frame.length, headerLength + length, 'one whole frame')
+    const key = frame.subarray(headerLength - 4, headerLength)
+    const payload = Buffer.from(frame.subarray(headerLength))
+    for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3]
+    return payload
+  }
+
   it('packs frames into WebSocket messages of at most 131076 bytes without splitting frames', () => {
     const header = dataFrameHeader(1, 'SSH', 1)
-    const frames: OutgoingFrame[] = [...dataFrames(header, new Uint8Array(5 * MAX_PAYLOAD + 10)), {head: encodeFrame({type: 7, streamId: 1, connectionId: 1})}]
-    const packed = groupFrames(frames).map(([start, end]) => {
-      const message = Buffer.alloc(framesLength(frames, start, end))
-      assert.equal(copyFrames(frames, start, end, message, 0), message.length)
-      return message
-    })
+    const builder = new MessageBuilder()
+    builder.appendData(header, new Uint8Array(5 * MAX_PAYLOAD + 10).map((_, i) => i % 251))
+    builder.append({head: encodeFrame({type: 7, streamId: 1, connectionId: 1})})
+    const packed = builder.take().map(message => unmask(message.bytes))
     assert.ok(packed.every(message => message.length <= MAX_WEBSOCKET_MESSAGE))
     assert.equal(packed.length, 3)
     const decoder = new FrameDecoder()
@@ -182,25 +194,51 @@ describe('tunnel framing', () => {
       assert.equal(decoder.pendingBytes, 0, 'every message ends on a frame boundary')
       return frames
     })
-    assert.equal(decoded.length, frames.length)
-    assert.deepEqual(groupFrames(frames), [[0, 2], [2, 4], [4, 7]])
+    assert.deepEqual(decoded.map(frame => frame.message!.type), [1, 1, 1, 1, 1, 1, 7])
+    const data = Buffer.concat(decoded.slice(0, 6).map(frame => frame.message!.payload))
+    assert.ok(data.equals(new Uint8Array(5 * MAX_PAYLOAD + 10).map((_, i) => i % 251)))
+    assert.equal(builder.pendingBytes, 0)
   })
 
-  const maskCases: [string, number][] = [['a tiny', 3], ['a 125-byte', 125], ['a 16-bit-length', 4000], ['a 64-bit-length', 120000]]
+  const maskCases: [string, number][] = [['a tiny', 3], ['a 125-byte', 125], ['a 16-bit-length', 4000], ['a pooled 16-bit-length', 60000], ['a 64-bit-length', 120000]]
   for (const [name, size] of maskCases) {
-    it(`writes ${name} masked binary WebSocket frame that unmasks to the frames`, () => {
-      const frames: OutgoingFrame[] = [{head: Buffer.alloc(1, 0xee), body: Buffer.alloc(size - 1).map((_, i) => i & 0xff)}]
-      const key = Buffer.from([0xa1, 0xb2, 0xc3, 0xd4])
-      const frame = maskedWebSocketFrame(frames, 0, 1, key)
-      assert.equal(frame[0], 0x82, 'FIN + binary')
-      assert.equal(frame[1] & 0x80, 0x80, 'masked')
-      const lengthCode = frame[1] & 0x7f
-      const headerLength = lengthCode < 126 ? 6 : lengthCode === 126 ? 8 : 14
-      const length = lengthCode < 126 ? lengthCode : lengthCode === 126 ? frame.readUInt16BE(2) : frame.readUInt32BE(6)
-      assert.equal(length, size)
-      assert.deepEqual([...frame.subarray(headerLength - 4, headerLength)], [...key])
-      const payload = Buffer.from(frame.subarray(headerLength)).map((byte, i) => byte ^ key[i & 3])
-      assert.deepEqual(payload, Buffer.concat([frames[0].head, frames[0].body!]))
+    it(`builds ${name} masked binary WebSocket frame that unmasks to the frames`, () => {
+      const frame: OutgoingFrame = {head: Buffer.alloc(1, 0xee), body: Buffer.alloc(size - 1).map((_, i) => i & 0xff)}
+      const builder = new MessageBuilder()
+      builder.append(frame)
+      assert.equal(builder.pendingBytes, size)
+      const [message, ...rest] = builder.take()
+      assert.equal(rest.length, 0)
+      assert.deepEqual(unmask(message.bytes), Buffer.concat([frame.head, frame.body!]))
     })
   }
+
+  it('copies the sent bytes at once: the caller may reuse its buffer before the message goes out', () => {
+    const chunk = Buffer.from('first bytes')
+    const builder = new MessageBuilder()
+    builder.appendData(dataFrameHeader(1, 'SSH', 1), chunk)
+    chunk.fill(0)
+    const [frame] = new FrameDecoder().push(unmask(builder.take()[0].bytes))
+    assert.equal(Buffer.from(frame.message!.payload).toString(), 'first bytes')
+  })
+
+  it('reuses at most poolLimit message buffers: a bulk transfer allocates none in its steady state', () => {
+    const builder = new MessageBuilder(2)
+    const header = dataFrameHeader(1, 'SSH', 1)
+    const round = (messages: number): BuiltMessage[] => {
+      builder.appendData(header, new Uint8Array(messages * 2 * MAX_PAYLOAD))
+      return builder.take()
+    }
+    const first = round(4)
+    assert.equal(first.length, 4)
+    assert.ok(first.every(message => message.release), 'large messages are pooled')
+    for (const message of first) message.release!()
+    const second = round(4)
+    const reused = second.filter(message => first.some(old => old.bytes.buffer === message.bytes.buffer))
+    assert.equal(reused.length, 2, 'two buffers came back from the pool, no more were kept')
+    // A small message (interactive traffic) is copied out; the message buffer is not handed over.
+    builder.appendData(header, Buffer.from('x'))
+    const [small] = builder.take()
+    assert.equal(small.release, undefined)
+  })
 })

@@ -5,6 +5,7 @@
 // only loosely coupled to WebSocket messages: one WebSocket message may hold
 // several frames, and a frame may start in one message and end in a later one,
 // so the receiver treats the WebSocket payloads as one byte stream.
+import {randomFillSync} from 'node:crypto'
 import {
   MAX_FRAME_LENGTH, MAX_PAYLOAD, MAX_WEBSOCKET_MESSAGE, MessageDecodeError, MessageType,
   checkMessage, decodeMessage, encodeMessage,
@@ -89,99 +90,9 @@ export function dataFrames(header: Uint8Array, chunk: Uint8Array, maxPayload = M
   return frames
 }
 
-/** Total bytes of frames [start, end). */
-export function framesLength(frames: readonly OutgoingFrame[], start: number, end: number): number {
-  let size = 0
-  for (let i = start; i < end; i++) size += frameLength(frames[i])
-  return size
-}
-
-/** Copies frames [start, end) into `target` at `offset`; returns the offset after them. */
-export function copyFrames(frames: readonly OutgoingFrame[], start: number, end: number, target: Buffer, offset: number): number {
-  for (let i = start; i < end; i++) {
-    const frame = frames[i]
-    target.set(frame.head, offset)
-    offset += frame.head.length
-    if (frame.body) {
-      target.set(frame.body, offset)
-      offset += frame.body.length
-    }
-  }
-  return offset
-}
-
-/** Room for the largest masked WebSocket frame: header, payload, alignment. */
-export const MAX_MASKED_FRAME_BUFFER = 14 + MAX_WEBSOCKET_MESSAGE + 3
-
 /** Bytes of the RFC 6455 header of a masked frame with `size` payload bytes. */
 function maskedHeaderLength(size: number): number {
   return size < 126 ? 6 : size < 65536 ? 8 : 14
-}
-
-/**
- * Frames [start, end) as one masked binary WebSocket frame (RFC 6455 section 5.2,
- * FIN set, opcode 2), masked with `maskKey` (4 random bytes). The tunnel frames
- * are copied once into the result and masked in place, four bytes at a time on an
- * aligned view; this is what a WebSocket client must do to every byte it sends,
- * and the byte-wise loop of a pure-JS WebSocket library costs more than TLS.
- * `into`, when large enough, is used instead of a new allocation.
- */
-export function maskedWebSocketFrame(frames: readonly OutgoingFrame[], start: number, end: number, maskKey: Uint8Array, into?: Buffer): Buffer {
-  const size = framesLength(frames, start, end)
-  const headerLength = maskedHeaderLength(size)
-  const raw = into && into.length >= headerLength + size + 3 ? into : Buffer.allocUnsafe(headerLength + size + 3)
-  // Place the header so that the payload starts on a 4-byte boundary of the ArrayBuffer.
-  const pad = (4 - ((raw.byteOffset + headerLength) % 4)) % 4
-  const message = raw.subarray(pad, pad + headerLength + size)
-  message[0] = 0x82
-  let offset = 2
-  if (size < 126) {
-    message[1] = 0x80 | size
-  } else if (size < 65536) {
-    message[1] = 0x80 | 126
-    message.writeUInt16BE(size, 2)
-    offset = 4
-  } else {
-    message[1] = 0x80 | 127
-    message.writeUInt32BE(0, 2)
-    message.writeUInt32BE(size, 6)
-    offset = 10
-  }
-  message.set(maskKey.subarray(0, 4), offset)
-  copyFrames(frames, start, end, message, offset + 4)
-  // Small messages (interactive traffic): a byte loop costs less than making views.
-  const words = size < 256 ? 0 : size >>> 2
-  if (words > 0) {
-    const mask32 = new Uint32Array(new Uint8Array([maskKey[0], maskKey[1], maskKey[2], maskKey[3]]).buffer)[0]
-    const view = new Uint32Array(message.buffer, message.byteOffset + headerLength, words)
-    for (let i = 0; i < words; i++) view[i] ^= mask32
-  }
-  for (let i = words << 2; i < size; i++) message[headerLength + i] ^= maskKey[i & 3]
-  return message
-}
-
-/**
- * Groups frames, in order, into runs whose total is at most `maxMessage` bytes
- * (131076 on the service), as [start, end) index pairs: as few WebSocket messages
- * as possible. Frames are never split, which keeps the peer's reassembly cheap; a
- * frame is at most 65537 bytes, so every frame fits.
- */
-export function groupFrames(frames: readonly OutgoingFrame[], maxMessage = MAX_WEBSOCKET_MESSAGE): [number, number][] {
-  const groups: [number, number][] = []
-  let start = 0
-  while (start < frames.length) {
-    let size = 0
-    let end = start
-    while (end < frames.length) {
-      const length = frameLength(frames[end])
-      if (size + length > maxMessage && end > start) break
-      size += length
-      end++
-    }
-    groups.push([start, end])
-    start = end
-  }
-  return groups
 }
 
 /**
@@ -274,5 +185,178 @@ export class FrameDecoder {
       this.#frameFilled = rest
     }
     return frames
+  }
+}
+
+/** Where a built message's payload starts: room for the longest header (14 bytes), on a 4-byte boundary. */
+const PAYLOAD_OFFSET = 16
+/** A message buffer: the header room plus the largest WebSocket message. */
+const MESSAGE_BUFFER_SIZE = PAYLOAD_OFFSET + MAX_WEBSOCKET_MESSAGE
+/** Messages smaller than this are copied out to a buffer of their size (interactive traffic), so the message buffer is reused at once. */
+const SMALL_MESSAGE = 16 * 1024
+
+const MASK_POOL_SIZE = 8192
+const maskPool = Buffer.alloc(MASK_POOL_SIZE)
+let maskPoolOffset = MASK_POOL_SIZE
+
+/** A fresh masking key from a CSPRNG (RFC 6455 section 5.3: unpredictable). */
+export function nextMaskKey(): Buffer {
+  if (maskPoolOffset === MASK_POOL_SIZE) {
+    randomFillSync(maskPool)
+    maskPoolOffset = 0
+  }
+  const key = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4)
+  maskPoolOffset += 4
+  return key
+}
+
+/** XORs `size` bytes of `target` from `start` with `maskKey`, four bytes at a time where `start` is 4-byte aligned. */
+function maskInPlace(target: Buffer, start: number, size: number, maskKey: Uint8Array): void {
+  const aligned = (target.byteOffset + start) % 4 === 0
+  const words = aligned && size >= 256 ? size >>> 2 : 0
+  if (words > 0) {
+    const mask32 = new Uint32Array(new Uint8Array([maskKey[0], maskKey[1], maskKey[2], maskKey[3]]).buffer)[0]
+    const view = new Uint32Array(target.buffer, target.byteOffset + start, words)
+    for (let i = 0; i < words; i++) view[i] ^= mask32
+  }
+  for (let i = words << 2; i < size; i++) target[start + i] ^= maskKey[i & 3]
+}
+
+/** Writes the RFC 6455 header of a masked binary frame (FIN, opcode 2) so that it ends at `end`; returns where it starts. */
+function writeMaskedHeader(target: Buffer, end: number, size: number, maskKey: Uint8Array): number {
+  const start = end - maskedHeaderLength(size)
+  target[start] = 0x82
+  let offset = start + 2
+  if (size < 126) {
+    target[start + 1] = 0x80 | size
+  } else if (size < 65536) {
+    target[start + 1] = 0x80 | 126
+    target.writeUInt16BE(size, start + 2)
+    offset += 2
+  } else {
+    target[start + 1] = 0x80 | 127
+    target.writeUInt32BE(0, start + 2)
+    target.writeUInt32BE(size, start + 6)
+    offset += 8
+  }
+  target.set(maskKey.subarray(0, 4), offset)
+  return start
+}
+
+/** A masked WebSocket message ready to write; `release` (if any) gives its buffer back once written. */
+export interface BuiltMessage {
+  bytes: Buffer
+  release?: () => void
+}
+
+/**
+ * Builds the outgoing WebSocket messages of one connection in place. Frames are
+ * copied into a message buffer when they are sent, so the caller's buffer (a
+ * socket read) is garbage at once instead of waiting for the batch to go out;
+ * a full message (131076 bytes at most, frames never split) is masked in place.
+ * Message buffers come from a pool of at most `poolLimit` and return to it once
+ * written: the steady state of a bulk transfer allocates nothing.
+ */
+export class MessageBuilder {
+  readonly #pool: Buffer[] = []
+  readonly #poolLimit: number
+  #buffer: Buffer | undefined
+  /** Payload bytes in #buffer. */
+  #size = 0
+  #sealed: BuiltMessage[] = []
+  #sealedBytes = 0
+
+  constructor(poolLimit = 32) {
+    this.#poolLimit = poolLimit
+  }
+
+  /** Bytes built and not yet taken. */
+  get pendingBytes(): number {
+    return this.#sealedBytes + this.#size
+  }
+
+  /** Appends one frame (length prefix and protobuf in `head`, payload bytes in `body`). */
+  append(frame: OutgoingFrame): void {
+    const buffer = this.#room(frameLength(frame))
+    let offset = PAYLOAD_OFFSET + this.#size
+    buffer.set(frame.head, offset)
+    offset += frame.head.length
+    if (frame.body) {
+      buffer.set(frame.body, offset)
+      offset += frame.body.length
+    }
+    this.#size = offset - PAYLOAD_OFFSET
+  }
+
+  /** Appends `chunk` as DATA frames with the connection's `header` (dataFrameHeader), in payloads of at most `maxPayload` bytes. */
+  appendData(header: Uint8Array, chunk: Uint8Array, maxPayload = MAX_PAYLOAD): void {
+    for (let start = 0; start < chunk.length; start += maxPayload) {
+      const end = Math.min(start + maxPayload, chunk.length)
+      const payloadLength = end - start
+      const headLength = header.length + 1 + varintLength(payloadLength)
+      const buffer = this.#room(2 + headLength + payloadLength)
+      let offset = PAYLOAD_OFFSET + this.#size
+      buffer.writeUInt16BE(headLength + payloadLength, offset)
+      buffer.set(header, offset + 2)
+      offset += 2 + header.length
+      buffer[offset++] = PAYLOAD_TAG
+      offset = writeVarint(buffer, offset, payloadLength)
+      buffer.set(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end), offset)
+      this.#size = offset + payloadLength - PAYLOAD_OFFSET
+    }
+  }
+
+  /** The messages built so far, in order (the one being filled included). */
+  take(): BuiltMessage[] {
+    this.#seal()
+    const sealed = this.#sealed
+    this.#sealed = []
+    this.#sealedBytes = 0
+    return sealed
+  }
+
+  /** Drops what was built (the connection went away). */
+  clear(): void {
+    for (const message of this.#sealed) message.release?.()
+    this.#sealed = []
+    this.#sealedBytes = 0
+    this.#size = 0
+  }
+
+  /** The current buffer with room for `bytes` more, sealing the current message first if they do not fit. */
+  #room(bytes: number): Buffer {
+    if (this.#buffer && this.#size + bytes > MAX_WEBSOCKET_MESSAGE) this.#seal()
+    this.#buffer ??= this.#pool.pop() ?? Buffer.allocUnsafeSlow(MESSAGE_BUFFER_SIZE)
+    return this.#buffer
+  }
+
+  #seal(): void {
+    const buffer = this.#buffer
+    const size = this.#size
+    if (!buffer || size === 0) return
+    const maskKey = nextMaskKey()
+    this.#size = 0
+    this.#sealedBytes += size
+    if (size < SMALL_MESSAGE) {
+      // Copied out: the message buffer stays for the next frames.
+      const headerLength = maskedHeaderLength(size)
+      const raw = Buffer.allocUnsafe(headerLength + size + 3)
+      const pad = (4 - ((raw.byteOffset + headerLength) % 4)) % 4
+      const bytes = raw.subarray(pad, pad + headerLength + size)
+      writeMaskedHeader(bytes, headerLength, size, maskKey)
+      buffer.copy(bytes, headerLength, PAYLOAD_OFFSET, PAYLOAD_OFFSET + size)
+      maskInPlace(bytes, headerLength, size, maskKey)
+      this.#sealed.push({bytes})
+      return
+    }
+    this.#buffer = undefined
+    const start = writeMaskedHeader(buffer, PAYLOAD_OFFSET, size, maskKey)
+    maskInPlace(buffer, PAYLOAD_OFFSET, size, maskKey)
+    this.#sealed.push({
+      bytes: buffer.subarray(start, PAYLOAD_OFFSET + size),
+      release: () => {
+        if (this.#pool.length < this.#poolLimit) this.#pool.push(buffer)
+      },
+    })
   }
 }

@@ -2,8 +2,8 @@
 // connection: DATA frames both ways, a reset when either side ends, and flow
 // control in both directions so that memory stays bounded.
 import type {Readable, Writable} from 'node:stream'
-import type {TunnelConnection} from './connection.ts'
-import {dataFrameHeader, dataFrames, encodeFrame} from './framing.ts'
+import {noteTransientBuffer, type TunnelConnection} from './connection.ts'
+import {dataFrameHeader, encodeFrame} from './framing.ts'
 import {MessageType, type TunnelMessageInit} from './message.ts'
 
 /** The local side: for TCP both are the socket; for a ProxyCommand, stdin and stdout. */
@@ -26,6 +26,9 @@ export interface LocalConnectionIds {
   connectionId: number
 }
 
+/** Payloads at least this large are gathered into one writev per tick. */
+const CORK_MIN = 16 * 1024
+
 /** After the peer reset a connection, how long a local side that keeps its end open is waited for. */
 const LINGER_MS = 10_000
 
@@ -39,6 +42,7 @@ export class LocalConnection {
   #state: 'open' | 'draining' | 'closed' = 'open'
   #drainReason: CloseReason = 'peer'
   #blocked = false
+  #corked = false
   #lingerTimer: NodeJS.Timeout | undefined
   /** Bytes from the peer written to the local side / read from the local side. */
   bytesIn = 0
@@ -86,7 +90,9 @@ export class LocalConnection {
   readonly #onData = (chunk: Buffer): void => {
     if (this.#state !== 'open') return
     this.bytesOut += chunk.length
-    for (const frame of dataFrames(this.#header, chunk)) this.#tunnel.send(frame)
+    this.#tunnel.sendData(this.#header, chunk)
+    // Copied into the outgoing message: the read buffer is garbage now.
+    noteTransientBuffer(chunk.length)
     if (this.#tunnel.congested) this.#tunnel.holdUntilDrained(this.#endpoint.input)
   }
 
@@ -116,11 +122,25 @@ export class LocalConnection {
   write(payload: Uint8Array): void {
     if (this.#state !== 'open') return
     this.bytesIn += payload.length
-    if (!this.#endpoint.output.write(payload) && !this.#blocked) {
+    const output = this.#endpoint.output
+    // The payloads of one read from the tunnel (a 128 KiB message holds two
+    // 63 KiB frames) go to the local side in one writev, at the end of this tick;
+    // small ones (interactive traffic) are written at once, without the extra tick.
+    if (!this.#corked && payload.length >= CORK_MIN) {
+      this.#corked = true
+      output.cork()
+      process.nextTick(this.#uncork)
+    }
+    if (!output.write(payload) && !this.#blocked) {
       this.#blocked = true
       this.#tunnel.pauseReading(this)
       this.#endpoint.output.once('drain', this.#onOutputDrain)
     }
+  }
+
+  readonly #uncork = (): void => {
+    this.#corked = false
+    this.#endpoint.output.uncork()
   }
 
   readonly #onOutputDrain = (): void => {
