@@ -126,6 +126,12 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
   #signal: AbortSignal | undefined
   #bytesFromPeer = 0
   #bytesToPeer = 0
+  /**
+   * Every local connection from its start until its close callback. A connection the
+   * peer closed leaves its service's map at once but drains its output first: until
+   * then only this set holds it, so that stats() counts its bytes and close() ends it.
+   */
+  readonly #live = new Set<LocalConnection>()
 
   constructor(mode: ProxyMode, options: CommonProxyOptions) {
     super()
@@ -176,14 +182,12 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
     let bufferedFromLocal = 0
     let bytesFromPeer = this.#bytesFromPeer
     let bytesToPeer = this.#bytesToPeer
-    for (const service of this.services.values()) {
-      connections += service.connections.size
-      for (const connection of service.connections.values()) {
-        bufferedToLocal += connection.pendingOutput
-        bufferedFromLocal += connection.pendingInput
-        bytesFromPeer += connection.bytesIn
-        bytesToPeer += connection.bytesOut
-      }
+    for (const service of this.services.values()) connections += service.connections.size
+    for (const connection of this.#live) {
+      bufferedToLocal += connection.pendingOutput
+      bufferedFromLocal += connection.pendingInput
+      bytesFromPeer += connection.bytesIn
+      bytesToPeer += connection.bytesOut
     }
     return {connections, bufferedToTunnel: this.connection.bufferedAmount, bufferedToLocal, bufferedFromLocal, bytesFromPeer, bytesToPeer}
   }
@@ -217,6 +221,7 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
 
   protected trackConnection(service: ServiceState, key: number, connection: LocalConnection): void {
     service.connections.set(key, connection)
+    this.#live.add(connection)
     this.emit('connection-open', {serviceId: service.name, streamId: connection.ids.streamId, connectionId: connection.ids.connectionId})
   }
 
@@ -230,8 +235,10 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
       // A V1/V2 stream is its one connection: when that ends, so does the stream.
       if (service.singleConnection && service.streamId === ids.streamId) service.streamId = undefined
     }
-    this.#bytesFromPeer += connection.bytesIn
-    this.#bytesToPeer += connection.bytesOut
+    if (this.#live.delete(connection)) {
+      this.#bytesFromPeer += connection.bytesIn
+      this.#bytesToPeer += connection.bytesOut
+    }
     if (reason === 'local' || reason === 'error') {
       this.log('debug', 'local connection closed', {service: service?.name, streamId: ids.streamId, connectionId: ids.connectionId, error: error?.message})
     }
@@ -431,11 +438,9 @@ export abstract class TunnelProxyBase extends EventEmitter<ProxyEvents> {
     this.#signal?.removeEventListener('abort', this.#onAbort)
     this.#closePromise = (async () => {
       const released = this.releaseLocal()
-      for (const service of this.services.values()) {
-        const connections = [...service.connections.values()]
-        service.connections.clear()
-        for (const connection of connections) connection.abort('proxy')
-      }
+      for (const service of this.services.values()) service.connections.clear()
+      // Draining ones included: nothing of the proxy outlives close().
+      for (const connection of [...this.#live]) connection.abort('proxy')
       await Promise.all([released, this.connection.close()])
       if (!this.#readySettled) {
         this.#readySettled = true
