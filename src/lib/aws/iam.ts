@@ -18,6 +18,7 @@ import type {
   UpdateAssumeRolePolicyCommandInput,
 } from '@aws-sdk/client-iam'
 import type {HttpHandlerOptions} from '@smithy/types'
+import {isNotFound, toAwsError} from '../errors.ts'
 import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-iam')
@@ -60,3 +61,21 @@ export const updateAssumeRolePolicy = (iam: IAMClient, input: UpdateAssumeRolePo
 /** Every evaluation result of a policy simulation. */
 export const simulateAllPrincipalPolicy = (iam: IAMClient, input: SimulatePrincipalPolicyCommandInput, what?: string): Promise<EvaluationResult[]> =>
   collect(what, async () => (await sdk()).paginateSimulatePrincipalPolicy({client: inputPerPage(iam)}, {...input}), (page) => page.EvaluationResults)
+
+/**
+ * Deletes role `name` with its inline and attached policies first (IAM refuses to
+ * delete a role that still has any: DeleteConflict); a role already gone is done.
+ */
+export async function deleteRoleAndPolicies(iam: IAMClient, name: string, account: string): Promise<void> {
+  try {
+    for (const policyName of (await listRolePolicies(iam, {RoleName: name})).PolicyNames ?? []) {
+      await deleteRolePolicy(iam, {RoleName: name, PolicyName: policyName})
+    }
+    for (const attached of (await listAttachedRolePolicies(iam, {RoleName: name})).AttachedPolicies ?? []) {
+      await detachRolePolicy(iam, {RoleName: name, PolicyArn: attached.PolicyArn})
+    }
+    await deleteRole(iam, {RoleName: name})
+  } catch (error) {
+    if (!isNotFound(error)) throw toAwsError(`deleting IAM role ${name} (${account} account)`, error)
+  }
+}

@@ -64,19 +64,7 @@ export async function createRole(iam: IAMClient, name: string, trust: object, de
 }
 
 /** Detaches and deletes every policy of the role, then the role; a role already gone is done. */
-export async function deleteRole(iam: IAMClient, name: string): Promise<void> {
-  try {
-    for (const policyName of (await iamapi.listRolePolicies(iam, {RoleName: name})).PolicyNames ?? []) {
-      await iamapi.deleteRolePolicy(iam, {RoleName: name, PolicyName: policyName})
-    }
-    for (const attached of (await iamapi.listAttachedRolePolicies(iam, {RoleName: name})).AttachedPolicies ?? []) {
-      await iamapi.detachRolePolicy(iam, {RoleName: name, PolicyArn: attached.PolicyArn})
-    }
-    await iamapi.deleteRole(iam, {RoleName: name})
-  } catch (error) {
-    if (!isNotFound(error)) throw toAwsError(`deleting IAM role ${name} (IoT account)`, error)
-  }
-}
+export const deleteRole = (iam: IAMClient, name: string): Promise<void> => iamapi.deleteRoleAndPolicies(iam, name, 'IoT')
 
 export async function attachedPolicyArns(iam: IAMClient, name: string): Promise<string[]> {
   const answer = await iamapi.listAttachedRolePolicies(iam, {RoleName: name}, `listing the policies of ${name}`)

@@ -154,18 +154,7 @@ export const iotRoleStep: Step = {
     const iam = await ctx.accounts.iot.iam()
     for (const record of resources) {
       const name = record.id
-      try {
-        // IAM refuses to delete a role that still has policies (DeleteConflict).
-        for (const policyName of (await iamapi.listRolePolicies(iam, {RoleName: name})).PolicyNames ?? []) {
-          await iamapi.deleteRolePolicy(iam, {RoleName: name, PolicyName: policyName})
-        }
-        for (const attached of (await iamapi.listAttachedRolePolicies(iam, {RoleName: name})).AttachedPolicies ?? []) {
-          await iamapi.detachRolePolicy(iam, {RoleName: name, PolicyArn: attached.PolicyArn})
-        }
-        await iamapi.deleteRole(iam, {RoleName: name})
-      } catch (error) {
-        if (!isNotFound(error)) throw toAwsError(`deleting IAM role ${name} (IoT account)`, error)
-      }
+      await iamapi.deleteRoleAndPolicies(iam, name, 'IoT')
       ctx.ledger.remove(record)
       ctx.checkpoint()
     }
