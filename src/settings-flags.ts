@@ -37,6 +37,8 @@ export interface SettingFlagValues {
   'secret-name': string
   username: string
   'key-alias': string
+  via: 'endpoints' | 'nat' | 'none'
+  'self-referencing': boolean
 }
 
 export type SettingFlag = keyof SettingFlagValues
@@ -146,6 +148,12 @@ export const secretSettings: readonly FlagSetting[] = [
   setting('name', 'secret.name'),
   setting('username', 'secret.username'),
   setting('key-alias', 'secret.keyAlias'),
+]
+
+/** The network an MSK consumer needs (msk consumer-network). */
+export const consumerNetworkSettings: readonly FlagSetting[] = [
+  setting('via', 'msk.consumerNetwork.via'),
+  setting('self-referencing', 'msk.consumerNetwork.selfReferencing'),
 ]
 
 /** The overrides of a command's flags, in the table's order. */

@@ -39,6 +39,11 @@ export const configSchema = z.strictObject({
     kafkaVersion: z.string().optional(),
     brokerType: z.string().optional(),
     brokers: z.number().int().min(1).optional(),
+    // `msk consumer-network`; when set, `up` makes it too.
+    consumerNetwork: z.strictObject({
+      via: z.enum(['endpoints', 'nat', 'none'], 'expected endpoints, nat or none').optional(),
+      selfReferencing: z.boolean().optional(),
+    }).optional(),
   }).optional(),
   peering: z.strictObject({
     dnsResolution: z.boolean().optional(),

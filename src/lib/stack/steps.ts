@@ -24,11 +24,17 @@
 //   iot-rule           iot  iot:topic-rule             id = rule name; attrs.arn
 //   devices            iot  iot:thing / iot:certificate / iot:policy   (found: made by `device create`)
 //   tunnels            iot  iotsecuretunneling:tunnel  id = tunnel id      (found: made by `tunnel open`)
+//   consumer-sg-rules  msk  ec2:security-group-rule    id = sgr-…; attrs.groupId, key, egress (tags iotctl:stack + iotctl:part=consumer-network)
+//   consumer-endpoints msk  ec2:vpc-endpoint / ec2:security-group   id = vpce-… / sg-… (same tags)
+//   consumer-nat       msk  ec2:route / ec2:nat-gateway / ec2:elastic-ip   id = <rtb>:0.0.0.0/0 / nat-… / eipalloc-… (same tags; a route is the stack's when its target is the stack's NAT gateway)
+// The consumer-* steps (`msk consumer-network`) are in `up` only when msk.consumerNetwork is set;
+// cleanup, doctor and status always find them by their tags.
 import {devicesStep} from '../device/step.ts'
 import {iotSteps} from '../iot/steps.ts'
 import {mskConfigurationStep} from '../msk/configuration.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {kafkaTopicStep} from '../msk/topic-step.ts'
+import {consumerNetworkStepIds, consumerNetworkSteps} from '../msk/consumer-network.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import {StepGraph} from '../plan/graph.ts'
 import {isManaged, type AnyStep, type Step} from '../plan/types.ts'
@@ -43,6 +49,7 @@ export function stackSteps(): AnyStep[] {
     ...mirrorSteps,
     scramAssociationStep,
     kafkaTopicStep,
+    ...consumerNetworkSteps,
     ...iotSteps,
     devicesStep,
     tunnelsStep,
@@ -54,7 +61,11 @@ export function stackGraph(): StepGraph {
   return new StepGraph(stackSteps())
 }
 
-/** The steps `up` creates: the managed ones, the cluster only with --create-cluster. */
-export function upGraph(options: {createCluster?: boolean} = {}): StepGraph<Step> {
-  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true))
+/**
+ * The steps `up` creates: the managed ones, the cluster only with --create-cluster,
+ * the consumer network only when msk.consumerNetwork is set (`consumerNetwork`).
+ */
+export function upGraph(options: {createCluster?: boolean; consumerNetwork?: boolean} = {}): StepGraph<Step> {
+  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true) &&
+    (!consumerNetworkStepIds.includes(step.id) || options.consumerNetwork === true))
 }

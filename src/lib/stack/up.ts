@@ -48,7 +48,7 @@ const key = (r: ResourceRecord) => `${r.account}|${r.step}|${r.kind}|${r.id}`
 
 export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult> {
   const known = new Set(ctx.ledger.resources.map(key))
-  const result = await applySteps(upGraph({createCluster: options.createCluster}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
+  const result = await applySteps(upGraph({createCluster: options.createCluster, consumerNetwork: ctx.settings.msk?.consumerNetwork !== undefined}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
   const summary: Record<AccountRole, AccountSummary> = {
     iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},
     msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},
