@@ -15,7 +15,7 @@ export interface Registry {
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]
 
 export async function readRegistry(ctx: StepContext): Promise<Registry> {
-  const graph = upGraph({createCluster: true})
+  const graph = upGraph({createCluster: true, consumerNetwork: ctx.settings.msk?.consumerNetwork !== undefined})
   const problems = new Map<string, string>()
   // A step's read-only validation fills the facts its read compares against
   // (the route tables to route, the destination's subnets); a step whose

@@ -370,7 +370,8 @@ export const consumerEndpointsStep: Step = {
     // The group goes once no endpoint's network interface uses it (DependencyViolation until then).
     if (endpoints.length > 0) {
       await waitFor(async () => {
-        const left = (await ec2api.describeAllVpcEndpoints(ec2, [{Name: 'vpc-endpoint-id', Values: endpoints.map((e) => e.id)}], 'waiting for the VPC endpoints to go')).filter(liveEndpoint)
+        const ids = new Set(endpoints.map((e) => e.id))
+        const left = (await ec2api.describeAllVpcEndpoints(ec2, partFilters(ctx.stack), 'waiting for the VPC endpoints to go')).filter((e) => ids.has(e.VpcEndpointId ?? '') && liveEndpoint(e))
         return left.length === 0 ? true : undefined
       }, {what: 'the VPC endpoints to be deleted', timeoutSeconds: 600, progress: ctx.progress, checkpoint: ctx.checkpoint})
     }
