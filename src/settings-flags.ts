@@ -38,6 +38,8 @@ export interface SettingFlagValues {
   username: string
   'key-alias': string
   via: 'endpoints' | 'nat' | 'none'
+  's3-bucket': string
+  's3-key': string
   'self-referencing': boolean
 }
 
@@ -117,6 +119,8 @@ export const ruleSettings: readonly FlagSetting[] = [
   setting('sql', 'rule.sql'),
   setting('kafka-topic', 'rule.kafkaTopic'),
   setting('error-topic', 'rule.errorTopic'),
+  setting('s3-bucket', 'rule.s3Bucket'),
+  setting('s3-key', 'rule.s3Key'),
   setting('cluster-arn', 'msk.clusterArn'),
 ]
 

@@ -60,6 +60,8 @@ export const configSchema = z.strictObject({
     kafkaTopicPartitions: z.number().int().min(1).optional(),
     kafkaTopicReplicationFactor: z.number().int().min(1).optional(),
     errorTopic: z.string().optional(),
+    s3Bucket: z.string().optional(),
+    s3Key: z.string().optional(),
   }).optional(),
 })
 
