@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-ec2'
 import {DescribeClusterV2Command, KafkaClient, type Cluster} from '@aws-sdk/client-kafka'
 import {mockClient} from 'aws-sdk-client-mock'
+import {parseConfig} from '../../src/lib/config/schema.ts'
 import {brokerPortsOf, consumerEndpointsStep, consumerNatStep, consumerSecurityGroupStep, endpointPolicy} from '../../src/lib/msk/consumer-network.ts'
 import {applySteps} from '../../src/lib/plan/runner.ts'
 import {stackGraph, upGraph} from '../../src/lib/stack/steps.ts'
@@ -122,4 +123,10 @@ test('the registry: up leaves the consumer network out unless msk.consumerNetwor
   const graph = upGraph({createCluster: true, consumerNetwork: true})
   for (const id of ids) assert.deepEqual(graph.needsOf(graph.get(id)!).map((s) => s.id), ['msk-cluster'])
   assert.ok(ids.every((id) => stackGraph().get(id)))
+})
+
+test('msk.consumerNetwork in iotctl.json: via is endpoints, nat or none; an unknown key is named', () => {
+  assert.deepEqual(parseConfig('{"msk": {"consumerNetwork": {"via": "nat", "selfReferencing": true}}}', 'iotctl.json').msk?.consumerNetwork, {via: 'nat', selfReferencing: true})
+  assert.throws(() => parseConfig('{"msk": {"consumerNetwork": {"via": "vpn"}}}', 'iotctl.json'), /iotctl\.json: msk\.consumerNetwork\.via: expected endpoints, nat or none/)
+  assert.throws(() => parseConfig('{"msk": {"consumerNetwork": {"mode": "nat"}}}', 'iotctl.json'), /unknown key 'msk\.consumerNetwork\.mode'/)
 })
