@@ -336,8 +336,6 @@ export class IotDataPlane {
       authorizeSubscribe: (client, subscription, done) => {
         const session = this.#sessionOf(client)
         if (!session) return done(null, null)
-        // "Your devices and rules can't subscribe to Basic Ingest reserved topics" (Basic Ingest page).
-        if (subscription.topic.startsWith(BASIC_INGEST)) return done(null, null)
         this.#decide(session, 'iot:Subscribe', arn('topicfilter', subscription.topic)).then(
           (decision) => done(null, decision.allowed ? {...subscription, qos: Math.min(subscription.qos, 1) as 0 | 1} : null),
           () => done(null, null),
