@@ -124,6 +124,11 @@ describe('msk consumer-network', () => {
 
   test('--via endpoints: rules on the cluster\'s group for the cluster\'s ports, three endpoints in both zones with private DNS; again: nothing to change; doctor passes; cleanup finds it without the ledger', async () => {
     await ec2.send(new ModifyVpcAttributeCommand({VpcId: network.msk.vpcId, EnableDnsHostnames: {Value: true}}))
+    aws.resetLog()
+    const dry = await cli(['msk', 'consumer-network', '--via', 'endpoints', '--dry-run'])
+    assert.equal(dry.code, 0, dry.stderr)
+    assert.match(dry.stdout, /create interface endpoint com\.amazonaws\.us-east-1\.sts in us-east-1a \(subnet-\w+\), us-east-1b \(subnet-\w+\), private DNS on/)
+    assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [], 'a dry run changes nothing')
     const first = await cli(['msk', 'consumer-network', '--via', 'endpoints', '--json'])
     assert.equal(first.code, 0, first.stdout + first.stderr)
     const result = json<Result>(first.stdout)
