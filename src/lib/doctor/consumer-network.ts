@@ -4,9 +4,10 @@
 // gateway and routes, or a subnet of every endpoint).
 import {consumerNetworkOf, type ConsumerNetworkMode} from '../msk/consumer-network.ts'
 import type {ResourceRecord} from '../plan/types.ts'
-import {fail, pass, type CheckDefinition} from './check.ts'
+import {pass, type CheckDefinition} from './check.ts'
+import {stepCheck} from './network.ts'
 
-const fix = (via: string) => `run \`iotctl msk consumer-network --via ${via}\` (or \`iotctl up\` with msk.consumerNetwork set)`
+const hint = 'run `iotctl msk consumer-network --via <the chosen way>` (or `iotctl up` with msk.consumerNetwork set)'
 
 function zoneDetail(via: ConsumerNetworkMode, resources: ResourceRecord[]): string {
   if (via === 'nat') {
@@ -26,15 +27,12 @@ function consumerCheck(step: string, via: ConsumerNetworkMode | undefined, title
       return chosen !== undefined && (via === undefined || chosen.via === via)
     },
     async run(ctx, registry) {
-      const hint = fix(consumerNetworkOf(ctx.settings)?.via ?? 'none')
-      const problem = registry.problems.get(step)
-      if (problem) return fail(problem, hint)
-      const observed = registry.observed.get(step)
-      if (!observed) return fail('not read', hint)
-      const broken = (observed.findings ?? []).filter((f) => f.kind === 'broken')
-      if (observed.missing.length > 0 || broken.length > 0) return fail([...observed.missing.map((m) => `missing: ${m}`), ...broken.map((f) => f.text)].join('; '), broken.find((f) => f.fix)?.fix ?? hint)
-      if (via === undefined) return pass(`${observed.resources.length} rules on ${[...new Set(observed.resources.map((r) => r.attrs?.groupId))].join(', ')}`)
-      return pass(zoneDetail(via, observed.resources))
+      // Missing or broken is what the step's read found (the same verdict as the network's checks); a pass says where, zone by zone.
+      const verdict = await stepCheck(step, title, hint).run(ctx, registry)
+      if (verdict.status !== 'pass') return verdict
+      const resources = registry.observed.get(step)?.resources ?? []
+      if (via === undefined) return pass(`${resources.length} rules on ${[...new Set(resources.map((r) => r.attrs?.groupId))].join(', ')}`)
+      return pass(zoneDetail(via, resources))
     },
   }
 }

@@ -138,6 +138,12 @@ function publicSubnetIn(subnets: Subnet[], tables: RouteTable[], zone: string, c
   return (candidates.find((s) => !clusterSubnets.includes(s.SubnetId!)) ?? candidates[0])?.SubnetId
 }
 
+/** A resource just made: into the step's list and the ledger at once (a run cut after it still knows it). */
+function remember(ctx: StepContext, resources: ResourceRecord[], record: ResourceRecord): void {
+  resources.push(record)
+  ctx.ledger.put(record)
+}
+
 const viaFlag = (settings: StackSettings) => `--via ${consumerNetworkOf(settings)?.via ?? ''} (msk.consumerNetwork.via)`
 
 // --- security-group rules ------------------------------------------------------
@@ -214,9 +220,7 @@ export const consumerSecurityGroupStep: Step = {
       const what = `allowing ${wanted.what} (MSK account)`
       const answer = wanted.egress ? await ec2api.authorizeSecurityGroupEgress(ec2, input, what) : await ec2api.authorizeSecurityGroupIngress(ec2, input, what)
       for (const rule of answer.SecurityGroupRules ?? []) {
-        const record = sgRuleRecord(ctx, rule)
-        resources.push(record)
-        ctx.ledger.put(record)
+        remember(ctx, resources, sgRuleRecord(ctx, rule))
       }
       ctx.checkpoint()
     }
@@ -332,9 +336,7 @@ export const consumerEndpointsStep: Step = {
         TagSpecifications: [{ResourceType: 'security-group', Tags: [...partTags(ctx.stack), {Key: 'Name', Value: endpointGroupName(ctx.stack)}]}],
       }, `creating security group ${endpointGroupName(ctx.stack)} (MSK account)`)
       group = {id: created.GroupId!, vpcId: target.vpcId, admits: []}
-      const record = endpointGroupRecord(ctx, group.id, target.vpcId)
-      resources.push(record)
-      ctx.ledger.put(record)
+      remember(ctx, resources, endpointGroupRecord(ctx, group.id, target.vpcId))
       ctx.checkpoint()
     }
     if (!group.admits.includes(target.groupId)) {
@@ -354,9 +356,7 @@ export const consumerEndpointsStep: Step = {
         PrivateDnsEnabled: true, PolicyDocument: endpointPolicy(service, ctx.identities.msk.accountId, region),
         TagSpecifications: [{ResourceType: 'vpc-endpoint', Tags: [...partTags(ctx.stack), {Key: 'Name', Value: `${stackPrefix(ctx.stack)}-${service}`}]}],
       }, `creating the ${service} interface endpoint in ${target.vpcId} (MSK account)`)
-      const record = endpointRecord(ctx, answer.VpcEndpoint!)
-      resources.push(record)
-      ctx.ledger.put(record)
+      remember(ctx, resources, endpointRecord(ctx, answer.VpcEndpoint!))
       ctx.checkpoint()
     }
     return resources
@@ -504,9 +504,7 @@ export const consumerNatStep: Step = {
         if (!allocationId) {
           allocationId = (await ec2api.allocateAddress(ec2, {Domain: 'vpc', TagSpecifications: [{ResourceType: 'elastic-ip', Tags: [...partTags(ctx.stack), {Key: 'Name', Value: `${stackPrefix(ctx.stack)}-nat-${zone.zone}`}]}]}, `allocating an Elastic IP for ${zone.zone} (MSK account)`)).AllocationId!
           state.addresses.push(allocationId)
-          const record = eipRecord(ctx, allocationId)
-          resources.push(record)
-          ctx.ledger.put(record)
+          remember(ctx, resources, eipRecord(ctx, allocationId))
           ctx.checkpoint()
         }
         const created = await ec2api.createNatGateway(ec2, {
@@ -515,9 +513,7 @@ export const consumerNatStep: Step = {
         }, `creating a NAT gateway in ${zone.publicSubnetId} (${zone.zone}, MSK account)`)
         nat = created.NatGateway!
         state.nats.push(nat)
-        const record = natRecord(ctx, nat, zone.zone)
-        resources.push(record)
-        ctx.ledger.put(record)
+        remember(ctx, resources, natRecord(ctx, nat, zone.zone))
         ctx.checkpoint()
       }
       const natId = nat.NatGatewayId!
@@ -536,9 +532,7 @@ export const consumerNatStep: Step = {
         if (state.routes.some((r) => r.tableId === tableId)) continue
         await ec2api.createRoute(ec2, {RouteTableId: tableId, DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: natId}, `adding route 0.0.0.0/0 → ${natId} to ${tableId} (MSK account)`)
         state.routes.push({tableId, natId})
-        const record = natRouteRecord(ctx, tableId, natId, zone.zone)
-        resources.push(record)
-        ctx.ledger.put(record)
+        remember(ctx, resources, natRouteRecord(ctx, tableId, natId, zone.zone))
         ctx.checkpoint()
       }
     }
