@@ -11,6 +11,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
 import {
+  AllocateAddressCommand, CreateNatGatewayCommand, CreateVpcCommand, ReleaseAddressCommand,
   AssociateRouteTableCommand, AttachInternetGatewayCommand, CreateInternetGatewayCommand, CreateRouteCommand, CreateRouteTableCommand,
   CreateSubnetCommand, CreateVpcEndpointCommand, DescribeAddressesCommand, DescribeNatGatewaysCommand, DescribeRouteTablesCommand,
   DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, EC2Client, ModifyVpcAttributeCommand,
@@ -116,10 +117,16 @@ describe('msk consumer-network', () => {
     assertBadInput(aws, await cli(['msk', 'consumer-network']), /missing --via/)
   })
 
-  test('--via endpoints with DNS hostnames off on the cluster\'s VPC: exit 2 naming the attribute; the local AWS refuses private DNS there as AWS does', async () => {
+  test('--via endpoints with DNS hostnames off on the cluster\'s VPC: exit 2 naming the attribute; the local AWS refuses private DNS there, and a public NAT gateway without an internet gateway, as AWS does', async () => {
     aws.resetLog()
     assertBadInput(aws, await cli(['msk', 'consumer-network', '--via', 'endpoints']), new RegExp(`private DNS needs DNS support and DNS hostnames on the cluster's VPC ${network.msk.vpcId}: enableDnsHostnames is off`))
     await assert.rejects(ec2.send(new CreateVpcEndpointCommand({VpcId: network.msk.vpcId, VpcEndpointType: 'Interface', ServiceName: 'com.amazonaws.us-east-1.sts', SubnetIds: [network.msk.subnetIds[0]]})), /InvalidParameter|enableDnsHostnames/)
+    // A public NAT gateway in a VPC with no internet gateway: refused as EC2 refuses it.
+    const bare = await ec2.send(new CreateVpcCommand({CidrBlock: '10.99.0.0/16'}))
+    const bareSubnet = await ec2.send(new CreateSubnetCommand({VpcId: bare.Vpc!.VpcId, CidrBlock: '10.99.0.0/24'}))
+    const address = await ec2.send(new AllocateAddressCommand({Domain: 'vpc'}))
+    await assert.rejects(ec2.send(new CreateNatGatewayCommand({SubnetId: bareSubnet.Subnet!.SubnetId, AllocationId: address.AllocationId})), /has no Internet gateway attached/)
+    await ec2.send(new ReleaseAddressCommand({AllocationId: address.AllocationId}))
   })
 
   test('--via endpoints: rules on the cluster\'s group for the cluster\'s ports, three endpoints in both zones with private DNS; again: nothing to change; doctor passes; cleanup finds it without the ledger', async () => {
