@@ -4,6 +4,7 @@
 // that rule alone with the prefix stripped, writing the object as the role may.
 import assert from 'node:assert/strict'
 import {test} from 'node:test'
+import {checkRuleSettings, ruleSettingsOf} from '../../src/lib/iot/inputs.ts'
 import {checkS3Bucket} from '../../src/lib/iot/names.ts'
 import {iotRolePolicy} from '../../src/lib/iot/policies.ts'
 import {kafkaRulePayload, ruleChanges, type KafkaRuleInput} from '../../src/lib/iot/rule.ts'
@@ -19,6 +20,11 @@ test('S3 bucket names: what S3 refuses is exit 2 naming the rule it breaks', () 
     ['xn--abc', /reserves the prefix 'xn--'/], ['logs-s3alias', /reserves the suffix '-s3alias'/],
   ]
   for (const [name, why] of cases) assert.throws(() => checkS3Bucket(name), (error: Error) => error.name === 'InputError' && why.test(error.message) && error.message.startsWith('--s3-bucket'), name)
+})
+
+test('--s3-key without a bucket is refused naming both; the default key is the topic, then the time', () => {
+  assert.throws(() => checkRuleSettings(ruleSettingsOf({stack: 's', rule: {s3Key: 'k'}})), /--s3-key \(rule\.s3Key\) needs a bucket: add --s3-bucket \(rule\.s3Bucket\)/)
+  assert.deepEqual(ruleSettingsOf({stack: 's', rule: {s3Bucket: 'b1'}}).s3, {bucket: 'b1', key: '${topic()}/${timestamp()}'})
 })
 
 const input: KafkaRuleInput = {

@@ -52,7 +52,7 @@ export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryR
     const note = await roleMayNote(ctx, {action: 'iot:Publish', resource: topic, what: `publish to '${settings.errorTopic}'`, flag: `--error-topic ${settings.errorTopic}`, so: 'the error action can republish'})
     if (note) reports.find((r) => r.id === 'iot-rule')?.notes.push(note)
   }
-  if (slice === 'rule' && settings.s3) {
+  if (slice === 'rule' && settings.s3?.bucket) {
     const objects = `arn:${partitionOf(ctx.identities.iot.arn)}:s3:::${settings.s3.bucket}/${settings.s3.key.replace(/\$\{[^}]*\}/g, 'x')}`
     const note = await roleMayNote(ctx, {action: 's3:PutObject', resource: objects, what: `put objects in '${settings.s3.bucket}'`, flag: `--s3-bucket ${settings.s3.bucket}`, so: 'the S3 action can write'})
     if (note) reports.find((r) => r.id === 'iot-rule')?.notes.push(note)

@@ -79,7 +79,8 @@ export function ruleSettingsOf(settings: StackSettings): RuleSettings {
     sql: rule?.sql ?? defaultSql,
     kafkaTopic: rule?.kafkaTopic ?? defaultKafkaTopic,
     ...(rule?.errorTopic ? {errorTopic: rule.errorTopic} : {}),
-    ...(rule?.s3Bucket ? {s3: {bucket: rule.s3Bucket, key: rule.s3Key ?? defaultS3Key}} : {}),
+    // A key without a bucket is kept (bucket '') so that the check can refuse it.
+    ...(rule?.s3Bucket !== undefined || rule?.s3Key !== undefined ? {s3: {bucket: rule.s3Bucket ?? '', key: rule.s3Key ?? defaultS3Key}} : {}),
   }
 }
 
@@ -90,6 +91,7 @@ export function checkRuleSettings(settings: RuleSettings, named: SettingNamer = 
   checkKafkaTopic(settings.kafkaTopic, named('rule.kafkaTopic', '--kafka-topic'))
   if (settings.errorTopic !== undefined) checkErrorTopic(settings.errorTopic, named('rule.errorTopic', '--error-topic'))
   if (settings.s3) {
+    if (settings.s3.bucket === '') throw new InputError(`${named('rule.s3Key', '--s3-key')} needs a bucket: add --s3-bucket (rule.s3Bucket)`)
     checkS3Bucket(settings.s3.bucket, named('rule.s3Bucket', '--s3-bucket'))
     checkS3Key(settings.s3.key, named('rule.s3Key', '--s3-key'))
   }
@@ -98,7 +100,7 @@ export function checkRuleSettings(settings: RuleSettings, named: SettingNamer = 
 /** The objects the S3 action writes: what the role may s3:PutObject on. */
 export function s3ObjectsArnOf(ctx: StepContext): string | undefined {
   const s3 = ruleSettingsOf(ctx.settings).s3
-  return s3 ? `arn:${partitionOf(ctx.identities.iot.arn)}:s3:::${s3.bucket}/*` : undefined
+  return s3?.bucket ? `arn:${partitionOf(ctx.identities.iot.arn)}:s3:::${s3.bucket}/*` : undefined
 }
 
 /** What an error calls a setting (config/origins.ts): the flag as typed, or the key in the file. */

@@ -81,7 +81,7 @@ export const iotRoleStep: Step = {
     const errorTopic = ruleSettingsOf(settings).errorTopic
     if (errorTopic !== undefined) checkErrorTopic(errorTopic, namerOf(settings)('rule.errorTopic', '--error-topic'))
     const s3 = ruleSettingsOf(settings).s3
-    if (s3) checkS3Bucket(s3.bucket, namerOf(settings)('rule.s3Bucket', '--s3-bucket'))
+    if (s3?.bucket) checkS3Bucket(s3.bucket, namerOf(settings)('rule.s3Bucket', '--s3-bucket'))
   },
 
   async validate(ctx) {
