@@ -41,6 +41,10 @@ export interface SettingFlagValues {
   'serial-prefix': string
   'hook-arn': string
   'basic-ingest-rule': string
+  via: 'endpoints' | 'nat' | 'none'
+  's3-bucket': string
+  's3-key': string
+  'self-referencing': boolean
 }
 
 export type SettingFlag = keyof SettingFlagValues
@@ -119,6 +123,8 @@ export const ruleSettings: readonly FlagSetting[] = [
   setting('sql', 'rule.sql'),
   setting('kafka-topic', 'rule.kafkaTopic'),
   setting('error-topic', 'rule.errorTopic'),
+  setting('s3-bucket', 'rule.s3Bucket'),
+  setting('s3-key', 'rule.s3Key'),
   setting('cluster-arn', 'msk.clusterArn'),
 ]
 
@@ -150,6 +156,12 @@ export const secretSettings: readonly FlagSetting[] = [
   setting('name', 'secret.name'),
   setting('username', 'secret.username'),
   setting('key-alias', 'secret.keyAlias'),
+]
+
+/** The network an MSK consumer needs (msk consumer-network). */
+export const consumerNetworkSettings: readonly FlagSetting[] = [
+  setting('via', 'msk.consumerNetwork.via'),
+  setting('self-referencing', 'msk.consumerNetwork.selfReferencing'),
 ]
 
 /** The overrides of a command's flags, in the table's order. */

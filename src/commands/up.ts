@@ -34,8 +34,8 @@ Resumable: each step reads what exists before it creates anything and records wh
   async run(): Promise<UpResult> {
     const {flags} = await this.parse(Up)
     const loaded = this.loadStack(flags, [...networkSettings, ...destinationSettings, ...ruleSettings, ...upSettings])
-    const {upGraph} = await import('../lib/stack/steps.ts')
-    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: upGraph({createCluster: flags['create-cluster'], fleet: loaded.settings.fleet?.template !== undefined})})
+    const {optionalParts, upGraph} = await import('../lib/stack/steps.ts')
+    const ctx = await this.stepContext(loaded, {dryRun: flags['dry-run'], steps: upGraph({createCluster: flags['create-cluster'], ...optionalParts(loaded.settings)})})
     const {up} = await import('../lib/stack/up.ts')
     const result = await up(ctx, {dryRun: flags['dry-run'], createCluster: flags['create-cluster'], parallel: flags.parallel, runTask: await this.taskRunner({dryRun: flags['dry-run']})})
     const {renderUpSummary} = await import('../ui/setup.ts')

@@ -91,5 +91,7 @@ export const ruleFlags = {
   sql: Flags.string({summary: 'Rule statement (default: SELECT topic(2) as device_id, temperature FROM \'device/+/data\').', helpValue: '<SELECT …>'}),
   'kafka-topic': Flags.string({summary: 'Kafka topic the rule writes to (default device-data).', helpValue: '<topic>'}),
   'error-topic': Flags.string({summary: 'MQTT topic an error action republishes failed deliveries to, to see why delivery fails.', helpValue: '<topic>'}),
+  's3-bucket': Flags.string({summary: 'Also write each message to this S3 bucket (an S3 action; the role may s3:PutObject in it only).', helpValue: '<bucket>'}),
+  's3-key': Flags.string({summary: 'Object key template of the S3 action (default ${topic()}/${timestamp()}).', helpValue: '<template>'}),
   'cluster-arn': Flags.string({summary: 'An existing MSK cluster (default: the config\'s msk.clusterArn, else the stack\'s cluster).', helpValue: '<arn>'}),
 }

@@ -10,7 +10,9 @@ import {after, before, describe, test} from 'node:test'
 import {GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolesCommand} from '@aws-sdk/client-iam'
 import {GetTopicRuleCommand, IoTClient, ListTopicRuleDestinationsCommand, ListTopicRulesCommand} from '@aws-sdk/client-iot'
 import {CreateClusterV2Command, KafkaClient} from '@aws-sdk/client-kafka'
+import {assertBadInput} from '../support/bad-input.ts'
 import {jsonOf, runCli} from '../support/cli.ts'
+import {MotoClient} from '../support/local-aws/moto-client.ts'
 import {startLocalAws, type LocalAws, type Network} from '../support/local-aws/index.ts'
 
 let aws: LocalAws
@@ -120,6 +122,33 @@ describe('iot role, iot destination, iot rule', () => {
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stdout, /nothing to change/)
     assert.deepEqual(aws.mutatingRequests().map((r) => r.operation), [])
+  })
+
+  test('Basic Ingest to S3: iot role and iot rule with --s3-bucket; mqtt publish --basic-ingest lands as an object under the key template; a bad bucket name is exit 2', async () => {
+    const bucket = 'iotctl-ingest-test'
+    const moto = new MotoClient(aws.motoUrl)
+    const s3 = (method: string, path: string) => moto.call({service: 's3', method, path, account: aws.accounts.iot, region: aws.region})
+    assert.equal((await s3('PUT', `/${bucket}`)).status, 200)
+    aws.resetLog()
+    assertBadInput(aws, await cli(['iot', 'rule', '--name', 'devices_to_kafka', '--s3-bucket', 'Bad_Bucket']), /--s3-bucket 'Bad_Bucket': an S3 bucket name has lowercase letters, digits, dots and hyphens only/)
+    const role = await cli(['iot', 'role', '--s3-bucket', bucket])
+    assert.equal(role.code, 0, role.stderr)
+    assert.match(role.stdout, /add s3:PutObject on arn:aws:s3:::iotctl-ingest-test\/\* for the S3 action/)
+    const key = '${topic()}/${timestamp()}.json'
+    const rule = await cli(['iot', 'rule', '--name', 'devices_to_kafka', '--sql', "SELECT * FROM 'device/+/data'", '--kafka-topic', 'telemetry', '--s3-bucket', bucket, '--s3-key', key])
+    assert.equal(rule.code, 0, rule.stderr)
+    assert.match(rule.stdout, /S3 action: bucket 'iotctl-ingest-test', key '\$\{topic\(\)\}\/\$\{timestamp\(\)\}\.json'/)
+    const actions = (await iot.send(new GetTopicRuleCommand({ruleName: 'devices_to_kafka'}))).rule?.actions ?? []
+    assert.deepEqual(actions.map((a) => a.s3), [undefined, {bucketName: bucket, key, roleArn: `arn:aws:iam::${aws.accounts.iot}:role/${roleName}`}])
+    const published = await cli(['mqtt', 'publish', '--basic-ingest', '--rule-name', 'devices_to_kafka', '--topic', 'device/d1/data', '--message', '{"temperature": 20}', '--qos', '1'])
+    assert.equal(published.code, 0, published.stderr)
+    assert.match(published.stdout, /\$aws\/rules\/devices_to_kafka\/device\/d1\/data/)
+    await aws.standIn.rules.idle()
+    const keys = [...(await s3('GET', `/${bucket}?list-type=2`)).body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1])
+    // The rule saw the topic without the Basic Ingest prefix: topic() is device/d1/data.
+    assert.equal(keys.length, 1, `one object, got ${keys.join(', ')}`)
+    assert.match(keys[0], /^device\/d1\/data\/\d{13}\.json$/)
+    assert.deepEqual(JSON.parse((await s3('GET', `/${bucket}/${keys[0]}`)).body.toString('utf8')), {temperature: 20})
   })
 
   test('cleanup removes the rule, the destination and the role, and leaves the user\'s cluster', async () => {

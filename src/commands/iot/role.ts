@@ -18,6 +18,7 @@ Needs the secret and key of \`iotctl secret mirror\`. Idempotent; a role whose t
   static override flags = {
     ...twoAccountFlags,
     'error-topic': ruleFlags['error-topic'],
+    's3-bucket': ruleFlags['s3-bucket'],
     ...changeFlags,
   }
 

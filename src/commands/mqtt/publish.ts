@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {numberFlag, oneAccountFlags, twoAccountFlags} from '../../flags/index.ts'
+import {numberFlag, oneAccountFlags, ruleNameFlag, twoAccountFlags} from '../../flags/index.ts'
 import type {LatencySummary, PublishAck, PublishResult} from '../../lib/mqtt/index.ts'
 import type {RuleCheck} from '../../lib/mqtt/cli/rules.ts'
 import {connectionFlags, payloadFlags, qosFlag} from '../../flags/mqtt.ts'
@@ -40,6 +40,8 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
     topic: Flags.string({char: 't', summary: 'Topic to publish to (no wildcards), e.g. device/1/data.', required: true, helpValue: '<topic>'}),
     ...payloadFlags,
     qos: qosFlag,
+    'basic-ingest': Flags.boolean({summary: 'Publish with Basic Ingest: to $aws/rules/<rule>/<topic>, straight to the rule (--rule-name, rule.name in iotctl.json, or the stack\'s), no subscriber gets it.'}),
+    'rule-name': ruleNameFlag,
     count: numberFlag({summary: 'How many messages (default 1).', default: 1, helpValue: '<n>'}),
     interval: numberFlag({summary: 'Milliseconds between messages (default 0: as fast as possible).', default: 0, helpValue: '<ms>'}),
     ...connectionFlags,
@@ -57,6 +59,14 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
     const payload = await payloadTemplate(flags)
     const {resolveConnection} = await import('../../lib/mqtt/cli/connection.ts')
     const loaded = this.loadStack(flags)
+    let topic = flags.topic
+    if (flags['basic-ingest']) {
+      const {basicIngestTopic} = await import('../../lib/mqtt/basic-ingest.ts')
+      const {defaultRuleName} = await import('../../lib/iot/names.ts')
+      topic = basicIngestTopic(flags['rule-name'] ?? loaded.settings.rule?.name ?? defaultRuleName(loaded.settings.stack), flags.topic)
+    } else if (flags['rule-name'] !== undefined) {
+      throw new InputError('--rule-name is for --basic-ingest: add --basic-ingest, or leave --rule-name out')
+    }
     const resolved = await resolveConnection(loaded, flags, () => this.account(loaded, 'iot'))
     for (const warning of resolved.connection.warnings) process.stderr.write(`warning: ${warning}\n`)
 
@@ -68,7 +78,7 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
       if (rules) for (const line of describeRuleCheck(flags.topic, rules)) process.stderr.write(`${line}\n`)
     }
 
-    const published = await publish({connection: resolved.connection, topic: flags.topic, payload, qos, count, intervalMs: flags.interval, signal: this.interruption.signal})
+    const published = await publish({connection: resolved.connection, topic, payload, qos, count, intervalMs: flags.interval, signal: this.interruption.signal})
     const {latencySummary} = await import('../../lib/mqtt/index.ts')
     const {acks, ...rest} = published
     const latency = acks ? latencySummary(acks.map((a) => a.latencyMs)) : undefined
@@ -82,7 +92,7 @@ Prints one line per message for up to ${perMessageLines} messages and a summary 
     }
     if (!this.jsonEnabled()) {
       const {payloadNote, publishLines} = await import('../../ui/mqtt.ts')
-      for (const line of publishLines(published, latency, {topic: flags.topic, qos, perMessage: count <= perMessageLines})) this.log(line)
+      for (const line of publishLines(published, latency, {topic, qos, perMessage: count <= perMessageLines})) this.log(line)
       this.note(payloadNote(payload))
     }
     return result

@@ -3,12 +3,22 @@
 // module loads on first use, so importing this file loads none of it.
 import type {
   AcceptVpcPeeringConnectionCommandInput,
+  Address,
+  AllocateAddressCommandInput,
+  AuthorizeSecurityGroupEgressCommandInput,
   AuthorizeSecurityGroupIngressCommandInput,
+  CreateNatGatewayCommandInput,
   CreateRouteCommandInput,
+  CreateSecurityGroupCommandInput,
   CreateTagsCommandInput,
+  CreateVpcEndpointCommandInput,
   CreateVpcPeeringConnectionCommandInput,
+  DeleteNatGatewayCommandInput,
   DeleteRouteCommandInput,
+  DeleteSecurityGroupCommandInput,
+  DeleteVpcEndpointsCommandInput,
   DeleteVpcPeeringConnectionCommandInput,
+  DescribeAddressesCommandInput,
   DescribeRouteTablesCommandInput,
   DescribeSecurityGroupsCommandInput,
   DescribeSubnetsCommandInput,
@@ -18,10 +28,16 @@ import type {
   EC2Client,
   Filter,
   ModifyVpcPeeringConnectionOptionsCommandInput,
+  NatGateway,
+  ReleaseAddressCommandInput,
+  RevokeSecurityGroupEgressCommandInput,
   RevokeSecurityGroupIngressCommandInput,
   RouteTable,
+  SecurityGroup,
   SecurityGroupRule,
+  Subnet,
   Vpc,
+  VpcEndpoint,
   VpcPeeringConnection,
 } from '@aws-sdk/client-ec2'
 import type {HttpHandlerOptions} from '@smithy/types'
@@ -74,6 +90,39 @@ export const modifyVpcPeeringConnectionOptions = (ec2: EC2Client, input: ModifyV
 export const revokeSecurityGroupIngress = (ec2: EC2Client, input: RevokeSecurityGroupIngressCommandInput, what?: string, options?: HttpHandlerOptions) =>
   send(what, async () => ec2.send(new (await sdk()).RevokeSecurityGroupIngressCommand(input), options))
 
+export const allocateAddress = (ec2: EC2Client, input: AllocateAddressCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).AllocateAddressCommand(input), options))
+
+export const authorizeSecurityGroupEgress = (ec2: EC2Client, input: AuthorizeSecurityGroupEgressCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).AuthorizeSecurityGroupEgressCommand(input), options))
+
+export const createNatGateway = (ec2: EC2Client, input: CreateNatGatewayCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).CreateNatGatewayCommand(input), options))
+
+export const createSecurityGroup = (ec2: EC2Client, input: CreateSecurityGroupCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).CreateSecurityGroupCommand(input), options))
+
+export const createVpcEndpoint = (ec2: EC2Client, input: CreateVpcEndpointCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).CreateVpcEndpointCommand(input), options))
+
+export const deleteNatGateway = (ec2: EC2Client, input: DeleteNatGatewayCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DeleteNatGatewayCommand(input), options))
+
+export const deleteSecurityGroup = (ec2: EC2Client, input: DeleteSecurityGroupCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DeleteSecurityGroupCommand(input), options))
+
+export const deleteVpcEndpoints = (ec2: EC2Client, input: DeleteVpcEndpointsCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DeleteVpcEndpointsCommand(input), options))
+
+export const describeAddresses = (ec2: EC2Client, input: DescribeAddressesCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).DescribeAddressesCommand(input), options))
+
+export const releaseAddress = (ec2: EC2Client, input: ReleaseAddressCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).ReleaseAddressCommand(input), options))
+
+export const revokeSecurityGroupEgress = (ec2: EC2Client, input: RevokeSecurityGroupEgressCommandInput, what?: string, options?: HttpHandlerOptions) =>
+  send(what, async () => ec2.send(new (await sdk()).RevokeSecurityGroupEgressCommand(input), options))
+
 // Lists, every page through the SDK's paginator.
 
 /** Every VPC of the account and region. */
@@ -91,3 +140,23 @@ export const describeAllSecurityGroupRules = (ec2: EC2Client, filters: Filter[] 
 /** Every peering connection the filters match. */
 export const describeAllVpcPeeringConnections = (ec2: EC2Client, filters: Filter[], what?: string): Promise<VpcPeeringConnection[]> =>
   collect(what, async () => (await sdk()).paginateDescribeVpcPeeringConnections({client: inputPerPage(ec2)}, {Filters: filters}), (page) => page.VpcPeeringConnections)
+
+/** Every subnet the filters match. */
+export const describeAllSubnets = (ec2: EC2Client, filters: Filter[], what?: string): Promise<Subnet[]> =>
+  collect(what, async () => (await sdk()).paginateDescribeSubnets({client: inputPerPage(ec2)}, {Filters: filters}), (page) => page.Subnets)
+
+/** Every security group the filters match. */
+export const describeAllSecurityGroups = (ec2: EC2Client, filters: Filter[], what?: string): Promise<SecurityGroup[]> =>
+  collect(what, async () => (await sdk()).paginateDescribeSecurityGroups({client: inputPerPage(ec2)}, {Filters: filters}), (page) => page.SecurityGroups)
+
+/** Every NAT gateway the filters match. */
+export const describeAllNatGateways = (ec2: EC2Client, filters: Filter[], what?: string): Promise<NatGateway[]> =>
+  collect(what, async () => (await sdk()).paginateDescribeNatGateways({client: inputPerPage(ec2)}, {Filter: filters}), (page) => page.NatGateways)
+
+/** Every VPC endpoint the filters match. */
+export const describeAllVpcEndpoints = (ec2: EC2Client, filters: Filter[], what?: string): Promise<VpcEndpoint[]> =>
+  collect(what, async () => (await sdk()).paginateDescribeVpcEndpoints({client: inputPerPage(ec2)}, {Filters: filters}), (page) => page.VpcEndpoints)
+
+/** The Elastic IP addresses the filters match (DescribeAddresses has no pages). */
+export const describeAllAddresses = async (ec2: EC2Client, filters: Filter[], what?: string): Promise<Address[]> =>
+  (await describeAddresses(ec2, {Filters: filters} satisfies DescribeAddressesCommandInput, what)).Addresses ?? []

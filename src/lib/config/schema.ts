@@ -39,6 +39,11 @@ export const configSchema = z.strictObject({
     kafkaVersion: z.string().optional(),
     brokerType: z.string().optional(),
     brokers: z.number().int().min(1).optional(),
+    // `msk consumer-network`; when set, `up` makes it too.
+    consumerNetwork: z.strictObject({
+      via: z.enum(['endpoints', 'nat', 'none'], 'expected endpoints, nat or none').optional(),
+      selfReferencing: z.boolean().optional(),
+    }).optional(),
   }).optional(),
   peering: z.strictObject({
     dnsResolution: z.boolean().optional(),
@@ -55,6 +60,8 @@ export const configSchema = z.strictObject({
     kafkaTopicPartitions: z.number().int().min(1).optional(),
     kafkaTopicReplicationFactor: z.number().int().min(1).optional(),
     errorTopic: z.string().optional(),
+    s3Bucket: z.string().optional(),
+    s3Key: z.string().optional(),
   }).optional(),
   // Fleet provisioning by claim (`iotctl fleet setup`; `up` makes it only when this section names a template).
   fleet: z.strictObject({

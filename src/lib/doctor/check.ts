@@ -30,6 +30,8 @@ export interface CheckDefinition {
   /** The registry step whose resources it examines: doctor runs the checks in the registry's order. */
   step: string
   title: string
+  /** When given and false for the stack's settings, the check is left out (e.g. a consumer network that is not chosen). */
+  applies?(settings: StepContext['settings']): boolean
   run(ctx: StepContext, registry: Registry): Promise<Verdict>
 }
 

@@ -2,6 +2,7 @@
 // (a `fleet` section naming a template): one per managed fleet step, from the
 // registry's own read of it — what exists, and what `fleet setup` would still
 // change (a missing permission for IoT on the hook, a template that differs).
+import {fleetConfigured} from '../fleet/steps.ts'
 import type {CheckDefinition} from './check.ts'
 import {fail, pass} from './check.ts'
 
@@ -10,6 +11,7 @@ function stepCheck(id: string, step: string, title: string): CheckDefinition {
     id,
     step,
     title,
+    applies: fleetConfigured,
     run(_ctx, registry) {
       const problem = registry.problems.get(step)
       if (problem) return Promise.resolve(fail(problem, 'fix the input named, then run `iotctl fleet setup`'))

@@ -12,6 +12,8 @@ import {networkChecks} from './network.ts'
 import {secretChecks} from './secrets.ts'
 import {iotChecks} from './iot.ts'
 import {kafkaChecks} from './kafka.ts'
+import {consumerNetworkChecks} from './consumer-network.ts'
+import {fleetDoctorChecks} from './fleet.ts'
 
 import type {ProbeOptions, ProbeReport} from './probe.ts'
 
@@ -26,10 +28,11 @@ export type DoctorResult = BaseDoctorResult & {
 const probeTitle = 'a probe message reaches the rule without an error (and Kafka, where reachable)'
 
 /** Every check, in the registry's order of the steps they examine (the chain from the network to the rule). */
-export const checkDefinitions: CheckDefinition[] = inRegistryOrder([...networkChecks, ...secretChecks, ...kafkaChecks, ...iotChecks])
+export const checkDefinitions: CheckDefinition[] = inRegistryOrder([...networkChecks, ...secretChecks, ...kafkaChecks, ...iotChecks, ...consumerNetworkChecks, ...fleetDoctorChecks])
 
 function inRegistryOrder(checks: CheckDefinition[]): CheckDefinition[] {
-  const order = upGraph({createCluster: true}).steps.map((s) => s.id)
+  // Every optional part too: a check of one is left out by its `applies` when the settings do not ask for it.
+  const order = upGraph({createCluster: true, fleet: true, consumerNetwork: true}).steps.map((s) => s.id)
   const position = (check: CheckDefinition) => {
     const index = order.indexOf(check.step)
     if (index < 0) throw new Error(`doctor check ${check.id} names step ${check.step}, which is not in the registry`)
@@ -61,10 +64,8 @@ export async function runDoctor(stack: string, openContext: () => Promise<StepCo
   }
   const checks: Check[] = [profilesCheck(ctx)]
   const registry = await readRegistry(ctx)
-  // Fleet provisioning's checks only when the settings ask for it (its steps are read then too).
-  const {fleetConfigured} = await import('../fleet/steps.ts')
-  const {fleetDoctorChecks} = await import('./fleet.ts')
-  for (const definition of [...checkDefinitions, ...(fleetConfigured(ctx.settings) ? fleetDoctorChecks : [])]) {
+  for (const definition of checkDefinitions) {
+    if (definition.applies && !definition.applies(ctx.settings)) continue
     let verdict: Verdict
     try {
       ctx.checkpoint()

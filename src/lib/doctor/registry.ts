@@ -3,8 +3,7 @@
 // failure kept with its step instead of stopping the run.
 import {readSteps} from '../plan/runner.ts'
 import type {Observation, StepContext} from '../plan/types.ts'
-import {fleetConfigured} from '../fleet/steps.ts'
-import {upGraph} from '../stack/steps.ts'
+import {optionalParts, upGraph} from '../stack/steps.ts'
 
 export interface Registry {
   /** What each step's read found, by step id. */
@@ -16,7 +15,7 @@ export interface Registry {
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]
 
 export async function readRegistry(ctx: StepContext): Promise<Registry> {
-  const graph = upGraph({createCluster: true, fleet: fleetConfigured(ctx.settings)})
+  const graph = upGraph({createCluster: true, ...optionalParts(ctx.settings)})
   const problems = new Map<string, string>()
   // A step's read-only validation fills the facts its read compares against
   // (the route tables to route, the destination's subnets); a step whose

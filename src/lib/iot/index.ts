@@ -48,7 +48,13 @@ export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryR
   const reports = result.reports
   const settings = ruleSettingsOf(ctx.settings)
   if (slice === 'rule' && settings.errorTopic) {
-    const note = await errorTopicNote(ctx, settings.errorTopic)
+    const topic = topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, settings.errorTopic)
+    const note = await roleMayNote(ctx, {action: 'iot:Publish', resource: topic, what: `publish to '${settings.errorTopic}'`, flag: `--error-topic ${settings.errorTopic}`, so: 'the error action can republish'})
+    if (note) reports.find((r) => r.id === 'iot-rule')?.notes.push(note)
+  }
+  if (slice === 'rule' && settings.s3?.bucket) {
+    const objects = `arn:${partitionOf(ctx.identities.iot.arn)}:s3:::${settings.s3.bucket}/${settings.s3.key.replace(/\$\{[^}]*\}/g, 'x')}`
+    const note = await roleMayNote(ctx, {action: 's3:PutObject', resource: objects, what: `put objects in '${settings.s3.bucket}'`, flag: `--s3-bucket ${settings.s3.bucket}`, so: 'the S3 action can write'})
     if (note) reports.find((r) => r.id === 'iot-rule')?.notes.push(note)
   }
   return {
@@ -64,18 +70,18 @@ export async function setupIot(slice: IotSlice, ctx: StepContext, options: {dryR
 }
 
 /**
- * The error action republishes with the stack's role, which `iot role` (or
- * `up`) allows to publish to the configured error topic; a role made before
- * --error-topic was chosen cannot, and the rule would drop its errors silently.
+ * The error action and the S3 action act with the stack's role, which `iot role`
+ * (or `up`) allows to publish to the error topic and to put objects in the bucket;
+ * a role made before --error-topic or --s3-bucket was chosen cannot, and the rule
+ * would drop its errors or objects silently.
  */
-async function errorTopicNote(ctx: StepContext, errorTopic: string): Promise<string | undefined> {
-  const topic = topicArn(partitionOf(ctx.identities.iot.arn), ctx.accounts.iot.region, ctx.identities.iot.accountId, errorTopic)
+async function roleMayNote(ctx: StepContext, ask: {action: string; resource: string; what: string; flag: string; so: string}): Promise<string | undefined> {
   try {
-    const [verdict] = await simulateRole(await ctx.accounts.iot.iam(), iotRoleArnOf(ctx), [{action: 'iot:Publish', resource: topic}])
+    const [verdict] = await simulateRole(await ctx.accounts.iot.iam(), iotRoleArnOf(ctx), [{action: ask.action, resource: ask.resource}])
     if (verdict.decision === 'allowed') return undefined
   } catch (error) {
-    // No role yet (a dry run before `iot role`) is a role that may not publish; anything else is said as it is.
-    if (!isNotFound(error)) return `could not ask IAM whether the role may publish to '${errorTopic}': ${(error as Error).message.split('\n')[0]}`
+    // No role yet (a dry run before `iot role`) is a role that may not; anything else is said as it is.
+    if (!isNotFound(error)) return `could not ask IAM whether the role may ${ask.what}: ${(error as Error).message.split('\n')[0]}`
   }
-  return `the role may not publish to '${errorTopic}' yet: run \`iotctl iot role --error-topic ${errorTopic}\` (or \`iotctl up\`) so the error action can republish`
+  return `the role may not ${ask.what} yet: run \`iotctl iot role ${ask.flag}\` (or \`iotctl up\`) so ${ask.so}`
 }

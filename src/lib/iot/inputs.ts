@@ -4,7 +4,7 @@
 import {InputError} from '../errors.ts'
 import {factKey} from '../plan/facts.ts'
 import type {ResourceRecord, StackSettings, StepContext} from '../plan/types.ts'
-import {checkErrorTopic, checkKafkaTopic, checkRuleName, checkSql, defaultKafkaTopic, defaultRuleName, defaultSql} from './names.ts'
+import {checkErrorTopic, checkKafkaTopic, checkRuleName, checkS3Bucket, checkS3Key, checkSql, defaultKafkaTopic, defaultRuleName, defaultSql} from './names.ts'
 import {iotRoleName, partitionOf, roleArn, topicArn} from './policies.ts'
 import {settingName} from '../config/origins.ts'
 
@@ -65,7 +65,12 @@ export interface RuleSettings {
   sql: string
   kafkaTopic: string
   errorTopic?: string
+  /** The S3 action (--s3-bucket), with its key template. */
+  s3?: {bucket: string; key: string}
 }
+
+/** The S3 action's key when --s3-key is not given: the topic, then the time (IoT SQL functions). */
+export const defaultS3Key = '${topic()}/${timestamp()}'
 
 export function ruleSettingsOf(settings: StackSettings): RuleSettings {
   const rule = settings.rule
@@ -74,6 +79,8 @@ export function ruleSettingsOf(settings: StackSettings): RuleSettings {
     sql: rule?.sql ?? defaultSql,
     kafkaTopic: rule?.kafkaTopic ?? defaultKafkaTopic,
     ...(rule?.errorTopic ? {errorTopic: rule.errorTopic} : {}),
+    // A key without a bucket is kept (bucket '') so that the check can refuse it.
+    ...(rule?.s3Bucket !== undefined || rule?.s3Key !== undefined ? {s3: {bucket: rule.s3Bucket ?? '', key: rule.s3Key ?? defaultS3Key}} : {}),
   }
 }
 
@@ -83,6 +90,17 @@ export function checkRuleSettings(settings: RuleSettings, named: SettingNamer = 
   checkSql(settings.sql, named('rule.sql', '--sql'))
   checkKafkaTopic(settings.kafkaTopic, named('rule.kafkaTopic', '--kafka-topic'))
   if (settings.errorTopic !== undefined) checkErrorTopic(settings.errorTopic, named('rule.errorTopic', '--error-topic'))
+  if (settings.s3) {
+    if (settings.s3.bucket === '') throw new InputError(`${named('rule.s3Key', '--s3-key')} needs a bucket: add --s3-bucket (rule.s3Bucket)`)
+    checkS3Bucket(settings.s3.bucket, named('rule.s3Bucket', '--s3-bucket'))
+    checkS3Key(settings.s3.key, named('rule.s3Key', '--s3-key'))
+  }
+}
+
+/** The objects the S3 action writes: what the role may s3:PutObject on. */
+export function s3ObjectsArnOf(ctx: StepContext): string | undefined {
+  const s3 = ruleSettingsOf(ctx.settings).s3
+  return s3?.bucket ? `arn:${partitionOf(ctx.identities.iot.arn)}:s3:::${s3.bucket}/*` : undefined
 }
 
 /** What an error calls a setting (config/origins.ts): the flag as typed, or the key in the file. */

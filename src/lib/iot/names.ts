@@ -64,6 +64,32 @@ export function checkErrorTopic(topic: string, flag = '--error-topic'): string {
   return topic
 }
 
+/**
+ * An S3 bucket name as S3 allows it (S3 user guide, "General purpose bucket naming rules"):
+ * 3–63 characters of lowercase letters, digits, dots and hyphens, starting and ending with
+ * a letter or digit, no two dots in a row, not an IP address, none of the reserved prefixes
+ * and suffixes.
+ */
+export function checkS3Bucket(bucket: string, flag = '--s3-bucket'): string {
+  const bad = (why: string) => new InputError(`${flag} '${truncate(bucket)}': ${why}`)
+  if (bucket.length < 3 || bucket.length > 63) throw bad('an S3 bucket name has 3 to 63 characters')
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) throw bad('an S3 bucket name has lowercase letters, digits, dots and hyphens only, and starts and ends with a letter or digit')
+  if (bucket.includes('..')) throw bad('an S3 bucket name has no two dots in a row')
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) throw bad('an S3 bucket name is not an IP address')
+  const prefix = ['xn--', 'sthree-', 'amzn-s3-demo-'].find((p) => bucket.startsWith(p))
+  if (prefix) throw bad(`S3 reserves the prefix '${prefix}'`)
+  const suffix = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'].find((p) => bucket.endsWith(p))
+  if (suffix) throw bad(`S3 reserves the suffix '${suffix}'`)
+  return bucket
+}
+
+/** The S3 action's key: a template of at most 1024 bytes (S3's key limit), not empty. */
+export function checkS3Key(key: string, flag = '--s3-key'): string {
+  if (key.trim().length === 0) throw new InputError(`${flag}: the object key is empty`)
+  if (Buffer.byteLength(key) > 1024) throw new InputError(`${flag} '${truncate(key)}': an S3 object key has at most 1024 bytes`)
+  return key
+}
+
 /** A topic that matches `filter`, for the "try this next" hint: `device/+/data` → `device/1/data`. */
 export function sampleTopic(filter: string): string {
   return filter.split('/').map((level) => (level === '+' ? '1' : level === '#' ? 'test' : level)).join('/')

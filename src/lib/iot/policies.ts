@@ -100,6 +100,8 @@ export interface RolePolicyInput extends IotAccount {
   secretArn: string
   /** The republish error action's topic ARN, when the rule has one. */
   errorTopicArn?: string
+  /** `arn:aws:s3:::<bucket>/*` when the rule has an S3 action: s3:PutObject there only (IoT developer guide, "S3 action"). */
+  s3ObjectsArn?: string
 }
 
 /** The network interfaces of the account and region (what CreateTags is scoped to). */
@@ -119,6 +121,7 @@ export const rolePolicySids = {
   interfaceTags: 'VpcDestinationInterfaceTags',
   secret: 'ReadKafkaCredentials',
   errorTopic: 'RepublishRuleErrors',
+  s3Objects: 'WriteRuleObjects',
 } as const
 
 export function iotRolePolicy(input: RolePolicyInput): PolicyDocument {
@@ -133,6 +136,7 @@ export function iotRolePolicy(input: RolePolicyInput): PolicyDocument {
     {Sid: rolePolicySids.secret, Effect: 'Allow', Action: getSecretActions, Resource: input.secretArn},
   ]
   if (input.errorTopicArn) statements.push({Sid: rolePolicySids.errorTopic, Effect: 'Allow', Action: 'iot:Publish', Resource: input.errorTopicArn})
+  if (input.s3ObjectsArn) statements.push({Sid: rolePolicySids.s3Objects, Effect: 'Allow', Action: 's3:PutObject', Resource: input.s3ObjectsArn})
   return {Version: '2012-10-17', Statement: statements}
 }
 
@@ -144,6 +148,7 @@ function grantOf(sid: string | undefined, statement: PolicyStatement | undefined
     case rolePolicySids.interfaceTags: return `ec2:CreateTags of the ${destinationEniTag}=true tag on new interfaces`
     case rolePolicySids.secret: return `get_secret on ${list(statement?.Resource).join(', ') || 'the secret'}`
     case rolePolicySids.errorTopic: return `iot:Publish to ${list(statement?.Resource).join(', ') || 'the error topic'} for the error action`
+    case rolePolicySids.s3Objects: return `s3:PutObject on ${list(statement?.Resource).join(', ') || 'the bucket'} for the S3 action`
     default: return sid ? `statement ${sid}` : 'a statement without Sid'
   }
 }

@@ -10,8 +10,8 @@ import {factKey} from '../plan/facts.ts'
 import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
-import {checkErrorTopic} from './names.ts'
-import {errorTopicArnOf, foreignRoleFact, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, namerOf, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
+import {checkErrorTopic, checkS3Bucket} from './names.ts'
+import {errorTopicArnOf, s3ObjectsArnOf, foreignRoleFact, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, namerOf, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {stackKeyFact} from '../secrets/keys.ts'
 import {secretFact} from '../secrets/secret-steps.ts'
 import {
@@ -56,7 +56,7 @@ export function iotAccountOf(ctx: StepContext): IotAccount {
 
 function wantedRolePolicy(ctx: StepContext): PolicyDocument | undefined {
   const secret = iotSecretOf(ctx)
-  return secret ? iotRolePolicy({...iotAccountOf(ctx), secretArn: secret.arn, errorTopicArn: errorTopicArnOf(ctx)}) : undefined
+  return secret ? iotRolePolicy({...iotAccountOf(ctx), secretArn: secret.arn, errorTopicArn: errorTopicArnOf(ctx), s3ObjectsArn: s3ObjectsArnOf(ctx)}) : undefined
 }
 
 /** Whether the role's trust policy is the one iotctl writes (same meaning, whatever the spelling). */
@@ -80,6 +80,8 @@ export const iotRoleStep: Step = {
   check(settings) {
     const errorTopic = ruleSettingsOf(settings).errorTopic
     if (errorTopic !== undefined) checkErrorTopic(errorTopic, namerOf(settings)('rule.errorTopic', '--error-topic'))
+    const s3 = ruleSettingsOf(settings).s3
+    if (s3?.bucket) checkS3Bucket(s3.bucket, namerOf(settings)('rule.s3Bucket', '--s3-bucket'))
   },
 
   async validate(ctx) {

@@ -79,6 +79,7 @@ async function wantedRulePayload(ctx: StepContext, strict: boolean): Promise<{pa
     sql: settings.sql,
     kafkaTopic: settings.kafkaTopic,
     errorTopic: settings.errorTopic,
+    s3: settings.s3,
     destinationArn: destinationArn ?? '(the stack\'s VPC destination)',
     secretName: secret?.name ?? '(the IoT account\'s AmazonMSK_ secret)',
     bootstrapServers: brokers ?? '(the cluster\'s SASL/SCRAM bootstrap brokers)',

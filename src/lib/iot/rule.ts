@@ -50,6 +50,8 @@ export interface KafkaRuleInput {
   roleArn: string
   /** MQTT topic the error action republishes failures to. */
   errorTopic?: string
+  /** An S3 action beside the Kafka one: each message (as the SQL made it) to an object of this bucket and key template. */
+  s3?: {bucket: string; key: string}
 }
 
 export function kafkaClientProperties(input: Pick<KafkaRuleInput, 'bootstrapServers' | 'secretName' | 'roleArn'>): Record<string, string> {
@@ -70,6 +72,8 @@ export function kafkaRulePayload(input: KafkaRuleInput): TopicRulePayload {
     ruleDisabled: false,
     actions: [{kafka: {destinationArn: input.destinationArn, topic: input.kafkaTopic, clientProperties: kafkaClientProperties(input)}}],
   }
+  // The S3 action writes with the rule's role (IoT developer guide, "S3 action": bucketName, key, roleArn).
+  if (input.s3) payload.actions!.push({s3: {bucketName: input.s3.bucket, key: input.s3.key, roleArn: input.roleArn}})
   if (input.errorTopic) payload.errorAction = {republish: {roleArn: input.roleArn, topic: input.errorTopic, qos: 0}}
   return payload
 }
@@ -104,7 +108,10 @@ export function ruleChanges(current: TopicRulePayload, wanted: TopicRulePayload)
       changes.push(key === 'bootstrap.servers' || !key.startsWith('sasl.scram.') ? `${key} '${a ?? ''}' → '${b ?? ''}'` : `${key} (secret or role in get_secret)`)
     }
   }
-  if ((current.actions?.length ?? 0) !== (wanted.actions?.length ?? 0)) changes.push('remove actions iotctl did not add')
+  const [s3Is, s3Want] = [current.actions?.find((a) => a.s3)?.s3, wanted.actions?.find((a) => a.s3)?.s3]
+  if (s3Want && (s3Is?.bucketName !== s3Want.bucketName || s3Is?.key !== s3Want.key || s3Is?.roleArn !== s3Want.roleArn)) changes.push(`S3 action: bucket '${s3Want.bucketName}', key '${s3Want.key}'`)
+  else if (!s3Want && s3Is) changes.push('remove the S3 action')
+  else if ((current.actions?.length ?? 0) !== (wanted.actions?.length ?? 0)) changes.push('remove actions iotctl did not add')
   const [errorIs, errorWant] = [current.errorAction?.republish, wanted.errorAction?.republish]
   if (errorIs?.topic !== errorWant?.topic || (errorWant && errorIs?.roleArn !== errorWant.roleArn) || (!errorWant && current.errorAction && Object.keys(current.errorAction).length > 0)) {
     changes.push(errorWant ? `error action: republish to '${errorWant.topic}'` : 'remove the error action')

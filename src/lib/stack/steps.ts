@@ -30,15 +30,22 @@
 //   fleet-template     iot  iot:provisioning-template  id = template name; attrs.arn
 //   fleet-claim        iot  iot:certificate / iot:policy   (found: made by `fleet claim-cert`; certificates marked by tags on the claim policy)
 //   fleet-devices      iot  iot:certificate / iot:thing    (found: things with attribute iotctl_fleet=<stack>, made by the template)
+//   consumer-sg-rules  msk  ec2:security-group-rule    id = sgr-…; attrs.groupId, key, egress (tags iotctl:stack + iotctl:part=consumer-network)
+//   consumer-endpoints msk  ec2:vpc-endpoint / ec2:security-group   id = vpce-… / sg-… (same tags)
+//   consumer-nat       msk  ec2:route / ec2:nat-gateway / ec2:elastic-ip   id = <rtb>:0.0.0.0/0 / nat-… / eipalloc-… (same tags; a route is the stack's when its target is the stack's NAT gateway)
+// The consumer-* steps (`msk consumer-network`) are in `up` only when msk.consumerNetwork is set;
+// cleanup, doctor and status always find them by their tags.
 import {devicesStep} from '../device/step.ts'
-import {fleetFoundSteps, fleetStepIds, fleetSteps} from '../fleet/steps.ts'
+
+import {fleetConfigured, fleetFoundSteps, fleetStepIds, fleetSteps} from '../fleet/steps.ts'
 import {iotSteps} from '../iot/steps.ts'
 import {mskConfigurationStep} from '../msk/configuration.ts'
 import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
 import {kafkaTopicStep} from '../msk/topic-step.ts'
+import {consumerNetworkStepIds, consumerNetworkSteps} from '../msk/consumer-network.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import {StepGraph} from '../plan/graph.ts'
-import {isManaged, type AnyStep, type Step} from '../plan/types.ts'
+import {isManaged, type AnyStep, type StackSettings, type Step} from '../plan/types.ts'
 import {mirrorSteps} from '../secrets/steps.ts'
 import {tunnelsStep} from '../tunnel/api/step.ts'
 
@@ -50,6 +57,7 @@ export function stackSteps(): AnyStep[] {
     ...mirrorSteps,
     scramAssociationStep,
     kafkaTopicStep,
+    ...consumerNetworkSteps,
     ...iotSteps,
     devicesStep,
     tunnelsStep,
@@ -58,12 +66,29 @@ export function stackSteps(): AnyStep[] {
   ]
 }
 
+/** The parts of a stack `up` makes only when its settings name them. */
+export interface OptionalParts {
+  /** Fleet provisioning: a `fleet` section naming a template. */
+  fleet: boolean
+  /** The network an MSK consumer needs: msk.consumerNetwork. */
+  consumerNetwork: boolean
+}
+
+export function optionalParts(settings: StackSettings): OptionalParts {
+  return {fleet: fleetConfigured(settings), consumerNetwork: settings.msk?.consumerNetwork !== undefined}
+}
+
 /** Every step of the stack, managed and found: what cleanup, doctor and status walk. */
 export function stackGraph(): StepGraph {
   return new StepGraph(stackSteps())
 }
 
-/** The steps `up` creates: the managed ones, the cluster only with --create-cluster, fleet provisioning only when the settings ask (fleetConfigured). */
-export function upGraph(options: {createCluster?: boolean; fleet?: boolean} = {}): StepGraph<Step> {
-  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true) && (!fleetStepIds.includes(step.id) || options.fleet === true))
+/**
+ * The steps `up` creates: the managed ones, the cluster only with --create-cluster,
+ * and the optional parts only when the settings ask for them (optionalParts).
+ */
+export function upGraph(options: {createCluster?: boolean} & Partial<OptionalParts> = {}): StepGraph<Step> {
+  return stackGraph().filter((step): step is Step => isManaged(step) && (step.id !== 'msk-cluster' || options.createCluster === true) &&
+    (!fleetStepIds.includes(step.id) || options.fleet === true) &&
+    (!consumerNetworkStepIds.includes(step.id) || options.consumerNetwork === true))
 }

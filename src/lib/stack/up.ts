@@ -6,8 +6,7 @@ import {sampleTopic, topicFilterOf} from '../iot/names.ts'
 import {ruleSettingsOf} from '../iot/inputs.ts'
 import {applySteps, describeRecord, type StepReport, type TaskRunner} from '../plan/runner.ts'
 import type {Finding, ResourceRecord, StepContext} from '../plan/types.ts'
-import {fleetConfigured} from '../fleet/steps.ts'
-import {upGraph} from './steps.ts'
+import {optionalParts, upGraph} from './steps.ts'
 
 export interface UpOptions {
   dryRun: boolean
@@ -49,7 +48,7 @@ const key = (r: ResourceRecord) => `${r.account}|${r.step}|${r.kind}|${r.id}`
 
 export async function up(ctx: StepContext, options: UpOptions): Promise<UpResult> {
   const known = new Set(ctx.ledger.resources.map(key))
-  const result = await applySteps(upGraph({createCluster: options.createCluster, fleet: fleetConfigured(ctx.settings)}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
+  const result = await applySteps(upGraph({createCluster: options.createCluster, ...optionalParts(ctx.settings)}), ctx, {dryRun: options.dryRun, runTask: options.runTask, parallel: options.parallel})
   const summary: Record<AccountRole, AccountSummary> = {
     iot: {accountId: ctx.identities.iot.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},
     msk: {accountId: ctx.identities.msk.accountId, created: [], adopted: [], inPlace: 0, attention: [], steps: {changed: 0, inPlace: 0}},

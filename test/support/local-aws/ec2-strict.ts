@@ -15,6 +15,13 @@
 //   accepted, and is in the process of becoming active", VPC Peering Guide, "VPC peering
 //   connection lifecycle") for `peeringActivationDelayMs`, then `active`; moto makes it
 //   active at once.
+// - CreateVpcEndpoint of an interface endpoint with private DNS (the default for an AWS
+//   service, API reference PrivateDnsEnabled) in a VPC without enableDnsSupport and
+//   enableDnsHostnames: refused with InvalidParameter ("DNS attributes for your VPC",
+//   PrivateLink guide); two subnets of one zone: DuplicateSubnetsInSameZone (an interface
+//   endpoint takes one subnet per zone). moto accepts both.
+// - CreateNatGateway with public connectivity (the default) in a VPC with no internet
+//   gateway attached: Gateway.NotAttached (as EC2 answers it); moto accepts it.
 import {AwsServiceError} from './aws-errors.ts'
 import {relay, type CallContext, type Handler} from './context.ts'
 import {xmlText, xmlTexts, type MotoClient} from './moto-client.ts'
@@ -130,6 +137,8 @@ export class Ec2StandIn {
       DescribeVpcPeeringConnections: (c) => this.#describePeerings(c),
       DescribeRouteTables: (c) => this.#describeRouteTables(c),
       ModifyVpcPeeringConnectionOptions: (c) => this.#modifyOptions(c),
+      CreateVpcEndpoint: (c) => this.#createVpcEndpoint(c),
+      CreateNatGateway: (c) => this.#createNatGateway(c),
     }
   }
 
@@ -233,6 +242,44 @@ export class Ec2StandIn {
               `Cannot enable DNS resolution for ${id}: VPC ${vpc.vpcId} does not have ${attribute} enabled. Both VPCs must be enabled for DNS hostnames and DNS resolution.`,
             )
           }
+        }
+      }
+    }
+    return relay(await c.forward())
+  }
+
+  async #createVpcEndpoint(c: CallContext) {
+    const params = formParams(c)
+    const vpcId = params.get('VpcId') ?? ''
+    if ((params.get('VpcEndpointType') ?? 'Gateway') === 'Interface') {
+      if (params.get('PrivateDnsEnabled') !== 'false') {
+        for (const attribute of ['enableDnsSupport', 'enableDnsHostnames']) {
+          if (await vpcAttribute(c.moto, c.account, c.region, vpcId, attribute) === false) {
+            throw new AwsServiceError('InvalidParameter', 400, `Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for ${vpcId}`)
+          }
+        }
+      }
+      const subnetIds = [...params.entries()].filter(([key]) => /^SubnetId\.\d+$/.test(key)).map(([, value]) => value)
+      if (subnetIds.length > 1) {
+        const query: Record<string, string> = {Action: 'DescribeSubnets', Version: version}
+        subnetIds.forEach((id, i) => (query[`SubnetId.${i + 1}`] = id))
+        const answer = await c.moto.query('ec2', c.account, c.region, query)
+        const zones = answer.status === 200 ? xmlTexts(answer.body.toString('utf8'), 'availabilityZone') : []
+        if (new Set(zones).size < zones.length) throw new AwsServiceError('DuplicateSubnetsInSameZone', 400, `Found another VPC endpoint subnet in the availability zone of ${subnetIds.join(', ')}. VPC endpoint subnets should be in different availability zones supported by the VPC endpoint service.`)
+      }
+    }
+    return relay(await c.forward())
+  }
+
+  async #createNatGateway(c: CallContext) {
+    const params = formParams(c)
+    if ((params.get('ConnectivityType') ?? 'public') === 'public') {
+      const subnet = await c.moto.query('ec2', c.account, c.region, {Action: 'DescribeSubnets', Version: version, 'SubnetId.1': params.get('SubnetId') ?? ''})
+      const vpcId = subnet.status === 200 ? xmlText(subnet.body.toString('utf8'), 'vpcId') : undefined
+      if (vpcId) {
+        const gateways = await c.moto.query('ec2', c.account, c.region, {Action: 'DescribeInternetGateways', Version: version, 'Filter.1.Name': 'attachment.vpc-id', 'Filter.1.Value.1': vpcId})
+        if (gateways.status === 200 && !xmlText(gateways.body.toString('utf8'), 'internetGatewayId')) {
+          throw new AwsServiceError('Gateway.NotAttached', 400, `Network ${vpcId} has no Internet gateway attached`)
         }
       }
     }

@@ -7,6 +7,12 @@
 // base64OriginalPayload and failures [{failedAction, failedResource, errorMessage}]).
 // Rules are read from moto (ListTopicRules/GetTopicRule) and cached per account
 // and region until the stand-in reports a change.
+// Basic Ingest (IoT developer guide, "Reducing messaging costs with Basic Ingest"):
+// a message on `$aws/rules/<rule_name>/<topic>` goes to that rule only, which sees
+// `<topic>` (its FROM filter matched against it, topic() without the prefix); one
+// naming a rule that does not exist or is disabled is an error log entry
+// (RuleNotFound), as AWS logs it. The S3 action writes to moto's S3 as the rule's
+// role (s3:PutObject on the object's ARN, "S3 action").
 import {randomUUID} from 'node:crypto'
 import type {MotoClient} from '../moto-client.ts'
 import {evaluateArguments, evaluateRule, parsePayload, renderTemplate, RuleEvaluationError, type RuleMessage, type SecretValues, type TemplatePart} from './evaluate.ts'
@@ -184,9 +190,21 @@ export class RulesEngine {
   }
 
   async #process(published: PublishedMessage): Promise<void> {
-    const rules = await this.#rulesOf(published.account, published.region)
+    let rules = await this.#rulesOf(published.account, published.region)
+    let topic = published.topic
+    const ingest = basicIngest.exec(topic)
+    if (ingest) {
+      rules = rules.filter((r) => r.name === ingest[1])
+      topic = ingest[2]
+      if (rules.length === 0) {
+        this.#record({account: published.account, region: published.region, ruleName: ingest[1], topic: published.topic, clientId: published.clientId, stage: 'sql', errorMessage: `RuleNotFound: the Basic Ingest topic names rule ${ingest[1]}, which does not exist or is disabled`})
+        return
+      }
+    } else if (topic.startsWith('$aws/rules/')) {
+      return
+    }
     const message: RuleMessage = {
-      topic: published.topic,
+      topic,
       payload: published.payload,
       clientId: published.clientId,
       principal: published.principal,
@@ -244,6 +262,7 @@ export class RulesEngine {
   async #runAction(action: CompiledAction, rule: CompiledRule, message: RuleMessage, output: Buffer, region: string): Promise<void> {
     if (action.kind === 'kafka') return this.#kafkaAction(action, message, output, region)
     if (action.kind === 'republish') return this.#republishAction(action, rule, message, output, region)
+    if (action.kind === 's3') return this.#s3Action(action, message, output, region)
     throw new ActionFailure(actionName(action.kind), '', `The local rules engine does not run ${action.kind} actions`)
   }
 
@@ -356,6 +375,26 @@ export class RulesEngine {
     await this.#dataPlane.publish(message.account, region, topic, output)
   }
 
+  async #s3Action(action: CompiledAction, message: RuleMessage, output: Buffer, region: string): Promise<void> {
+    const failedAction = 'S3Action'
+    const bucket = (await this.#field(action, 'bucketName', message, region, failedAction, '')) ?? ''
+    const key = (await this.#field(action, 'key', message, region, failedAction, bucket)) ?? ''
+    const fail = (text: string): ActionFailure => new ActionFailure(failedAction, bucket, text)
+    const roleArn = String(action.body.roleArn ?? '')
+    const objectArn = `arn:aws:s3:::${bucket}/${key}`
+    if (this.#authorizer?.roleMay) {
+      const decision = await this.#authorizer.roleMay(roleArn, 's3:PutObject', objectArn)
+      if (!decision.allowed) throw fail(`User: ${assumedRole(roleArn)} is not authorized to perform: s3:PutObject on resource: ${objectArn} (${decision.reason})`)
+    }
+    if (!key) throw fail('The S3 object key is empty')
+    const path = `/${encodeURIComponent(bucket)}/${key.split('/').map(encodeURIComponent).join('/')}`
+    const answer = await this.#moto.call({service: 's3', method: 'PUT', path, account: message.account, region, headers: {'content-type': 'application/octet-stream'}, body: output.toString('utf8')})
+    if (answer.status >= 300) {
+      const text = answer.body.toString('utf8')
+      throw fail(`${/<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? answer.status}: ${/<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? 'PutObject failed'}`)
+    }
+  }
+
   #record(entry: Omit<RuleError, 'time'>): void {
     this.#errors.push({time: new Date().toISOString(), ...entry})
     if (this.#errors.length > this.#maxErrors) this.#errors.splice(0, this.#errors.length - this.#maxErrors)
@@ -402,6 +441,9 @@ export class RulesEngine {
     return compiled
   }
 }
+
+/** `$aws/rules/<rule_name>/<topic>`: the rule and the topic it sees. */
+const basicIngest = /^\$aws\/rules\/([^/]+)\/(.+)$/
 
 function compileAction(action: unknown, ruleName: string): CompiledAction[] {
   if (!action || typeof action !== 'object') return []
