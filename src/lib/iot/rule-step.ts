@@ -13,6 +13,7 @@ import {clusterArnOf, scramBootstrapBrokers} from './brokers.ts'
 import {clusterFact} from '../msk/clusters.ts'
 import {scramAssociationFact} from '../msk/steps.ts'
 import {kafkaTopicFact} from '../msk/topic-step.ts'
+import {keptRuleSecretName} from '../secrets/pair.ts'
 import {secretFact} from '../secrets/secret-steps.ts'
 import {checkRuleSettings, namerOf, destinationArnFact, destinationArnOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {iotRoleName, partitionOf} from './policies.ts'
@@ -80,7 +81,8 @@ async function wantedRulePayload(ctx: StepContext, strict: boolean): Promise<{pa
     kafkaTopic: settings.kafkaTopic,
     errorTopic: settings.errorTopic,
     destinationArn: destinationArn ?? '(the stack\'s VPC destination)',
-    secretName: secret?.name ?? '(the IoT account\'s AmazonMSK_ secret)',
+    // Alternating users: a rule a rotation switched to the alternate secret keeps it.
+    secretName: keptRuleSecretName(ctx.settings, ctx.facts.get(foundRuleFact)?.rule) ?? secret?.name ?? '(the IoT account\'s AmazonMSK_ secret)',
     bootstrapServers: brokers ?? '(the cluster\'s SASL/SCRAM bootstrap brokers)',
     roleArn: iotRoleArnOf(ctx),
   })
