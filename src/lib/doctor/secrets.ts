@@ -155,12 +155,17 @@ const secretAge: CheckDefinition = {
     if (!secret) return {status: 'skip', detail: `no secret ${name} in the IoT account`}
     const changed = secret.LastChangedDate ?? secret.CreatedDate
     if (!changed) return {status: 'skip', detail: `${name} reports no change date`}
-    const age = Date.now() - changed.getTime()
-    const since = `${name} was last changed ${formatDuration(age)} ago (${changed.toISOString()})`
-    if (maxAgeDays === undefined) return pass(`${since}; set rotation.maxAgeDays in iotctl.json to be warned`)
-    if (age > maxAgeDays * 86_400_000) return warn(`${since}, more than rotation.maxAgeDays (${maxAgeDays})`, `run \`iotctl secret rotate --if-older-than ${maxAgeDays}d\` (on a schedule: README, "Rotating on a schedule")`)
-    return pass(`${since}, within rotation.maxAgeDays (${maxAgeDays})`)
+    return secretAgeVerdict(name, changed, Date.now(), maxAgeDays)
   },
+}
+
+/** The age check's verdict: a warning once the secret is strictly older than maxAgeDays. */
+export function secretAgeVerdict(name: string, changed: Date, now: number, maxAgeDays: number | undefined): Verdict {
+  const age = now - changed.getTime()
+  const since = `${name} was last changed ${formatDuration(age)} ago (${changed.toISOString()})`
+  if (maxAgeDays === undefined) return pass(`${since}; set rotation.maxAgeDays in iotctl.json to be warned`)
+  if (age > maxAgeDays * 86_400_000) return warn(`${since}, more than rotation.maxAgeDays (${maxAgeDays})`, `run \`iotctl secret rotate --if-older-than ${maxAgeDays}d\` (on a schedule: README, "Rotating on a schedule")`)
+  return pass(`${since}, within rotation.maxAgeDays (${maxAgeDays})`)
 }
 
 export const secretChecks: CheckDefinition[] = [...slotChecks('a'), ...slotChecks('b'), secretAge]

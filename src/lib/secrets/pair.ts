@@ -43,5 +43,5 @@ export function switchRuleSecret(rule: TopicRule, secretName: string): TopicRule
     }
     return {...action, kafka: {...action.kafka, clientProperties: properties}}
   })
-  return {sql: rule.sql, description: rule.description, actions, errorAction: rule.errorAction, awsIotSqlVersion: rule.awsIotSqlVersion, ruleDisabled: rule.ruleDisabled}
+  return {sql: rule.sql, description: rule.description, actions, ...(rule.errorAction ? {errorAction: rule.errorAction} : {}), awsIotSqlVersion: rule.awsIotSqlVersion, ruleDisabled: rule.ruleDisabled}
 }

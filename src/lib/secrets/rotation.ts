@@ -104,6 +104,12 @@ export interface SecretRotateResult {
   steps: StepReport[]
 }
 
+/** --if-older-than: due when the last change is strictly older than the threshold (or unknown). */
+export function rotationDue(changed: Date | undefined, now: number, threshold: Duration): {due: boolean; age: number} {
+  const age = changed ? now - changed.getTime() : Number.POSITIVE_INFINITY
+  return {due: age > threshold.ms, age}
+}
+
 /** --notify-topic: a literal Kafka topic name (no ${…} substitution here). */
 export function checkNotifyTopic(topic: string): string {
   if (topic.includes('$')) throw new InputError(`--notify-topic '${topic}': Kafka topic names allow letters, digits, '.', '_' and '-' only (found '$')`)
@@ -154,9 +160,9 @@ export async function rotateSecrets(ctx: StepContext, options: RotateOptions): P
     // The active secret's last change: the IoT account's copy is the one the rule reads.
     const described = (await rotationTarget(ctx, 'iot', activeName)).secret
     const changed = described.LastChangedDate ?? described.CreatedDate
-    const age = changed ? Date.now() - changed.getTime() : Number.POSITIVE_INFINITY
+    const {due, age} = rotationDue(changed, Date.now(), options.ifOlderThan)
     activeAgeSeconds = Number.isFinite(age) ? Math.round(age / 1000) : undefined
-    if (age <= options.ifOlderThan.ms) {
+    if (!due) {
       const {current} = await versionsOf(ctx, activeName)
       return {...base, secretName: activeName, rotated: false, activeAgeSeconds, current, previous: current,
         reason: `${activeName} was last changed ${formatDuration(age)} ago (${changed?.toISOString()}), not older than ${options.ifOlderThan.text}: not rotated`}
