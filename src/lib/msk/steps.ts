@@ -162,8 +162,9 @@ export function scramAssociationStepOf(slot: SecretSlot): Step {
     id,
     title: slot === 'a' ? 'SCRAM secret associated with the MSK cluster' : `alternate SCRAM secret (${slot}) associated with the MSK cluster`,
     account: 'msk',
-    // MSK associates secrets with ACTIVE clusters only.
-    needs: [clusterFact, secretFact('msk', slot)],
+    // MSK associates secrets with ACTIVE clusters only; one association at a time on a cluster
+    // (two concurrent updates of its secret list race), so the alternate's comes after the first's.
+    needs: slot === 'a' ? [clusterFact, secretFact('msk', slot)] : [clusterFact, secretFact('msk', slot), scramAssociationFact],
     provides: [fact],
 
     async validate(ctx) {
