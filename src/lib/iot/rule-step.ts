@@ -11,7 +11,7 @@ import {stackTagMap} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {clusterArnOf, scramBootstrapBrokers} from './brokers.ts'
 import {clusterFact} from '../msk/clusters.ts'
-import {scramAssociationFact} from '../msk/steps.ts'
+import {alternateAssociationFact, scramAssociationFact} from '../msk/steps.ts'
 import {kafkaTopicFact} from '../msk/topic-step.ts'
 import {keptRuleSecretName} from '../secrets/pair.ts'
 import {secretFact} from '../secrets/secret-steps.ts'
@@ -100,7 +100,8 @@ export const iotRuleStep: Step = {
   // Messages flow once the rule exists: everything they pass through comes first
   // (the destination, the role and its key, B's secret, the cluster's brokers,
   // A's secret associated, the topic).
-  needs: [destinationArnFact, roleArnFact, keyUserFact, secretFact('iot'), clusterFact, scramAssociationFact, kafkaTopicFact],
+  // The second SCRAM user's association too, so the rule can be switched to it (alternating users).
+  needs: [destinationArnFact, roleArnFact, keyUserFact, secretFact('iot'), clusterFact, scramAssociationFact, alternateAssociationFact, kafkaTopicFact],
 
   check(settings) {
     checkRuleSettings(ruleSettingsOf(settings), namerOf(settings))

@@ -35,7 +35,7 @@ import {kafkaTopicStep} from '../msk/topic-step.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import {StepGraph} from '../plan/graph.ts'
 import {isManaged, type AnyStep, type Step} from '../plan/types.ts'
-import {mirrorSteps} from '../secrets/steps.ts'
+import {alternateSecretSteps, mirrorSteps} from '../secrets/steps.ts'
 import {tunnelsStep} from '../tunnel/api/step.ts'
 
 export function stackSteps(): AnyStep[] {
@@ -44,6 +44,7 @@ export function stackSteps(): AnyStep[] {
     mskClusterStep,
     ...peeringSteps,
     ...mirrorSteps,
+    ...alternateSecretSteps,
     scramAssociationStep,
     scramAssociationStepOf('b'),
     kafkaTopicStep,
