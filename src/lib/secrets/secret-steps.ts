@@ -160,7 +160,8 @@ export function secretStep(role: AccountRole, slot: SecretSlot = 'a'): Step {
       let reEncrypt = false
       let valueDiffers = false
       if (!current) {
-        missing.push(`create secret ${name} encrypted with ${alias} (${where})`)
+        // The second user is added beside the first, which the rule keeps reading: no outage (alternating users).
+        missing.push(`create secret ${name} encrypted with ${alias} (${where})${slot === 'a' ? '' : `: the second SCRAM user, for rotation without an outage; the rule keeps reading ${slotSecretName(ctx.settings, 'a')} meanwhile`}`)
       } else {
         if (isScheduledForDeletion(current)) {
           findings.push({kind: 'restorable', code: 'secret-pending-deletion', text: `secret ${name} (${where}) is scheduled for deletion`, fix: 'iotctl secret mirror (it restores the secret)'})
