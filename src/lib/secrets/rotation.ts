@@ -20,7 +20,7 @@ import {checkKafkaTopic} from '../iot/names.ts'
 import {isStackRuleDescription} from '../iot/rule.ts'
 import {getTopicRule, type StackRule} from '../iot/rule-step.ts'
 import {kafkaConnectionOf, type KafkaAccess} from '../msk/consume.ts'
-import {produceRecord, scramLogin, type KafkaConnection} from '../msk/kafka-client.ts'
+import {produceRecord, scramLogin, topicAuthorization, type KafkaConnection} from '../msk/kafka-client.ts'
 import {associationStepId} from '../msk/steps.ts'
 import {sleep} from '../mqtt/time.ts'
 import {applySteps, type StepReport, type TaskRunner} from '../plan/runner.ts'
@@ -256,6 +256,14 @@ async function waitUntilAccepted(ctx: StepContext, credentials: ScramCredentials
       await sleep(Math.min(500, left))
       ctx.checkpoint()
       state = await scramLogin(connection)
+    }
+    // On a locked-down cluster the new user needs its ACLs before the rule writes as it (`msk acl` grants every user of the stack).
+    const topic = ruleSettingsOf(ctx.settings).kafkaTopic
+    if (!topic.includes('${')) {
+      const allowed = await topicAuthorization(connection, topic)
+      if (allowed.state === 'denied' || (allowed.state === 'authorized' && !allowed.operations.includes('Write'))) {
+        throw new CheckFailed(`user '${credentials.username}' of ${name} may not write Kafka topic ${topic} (the cluster is locked down); run \`iotctl msk acl\` to grant it, then \`iotctl secret rotate\` again; the rule still reads the other user, nothing was switched`)
+      }
     }
     return {how: 'scram-login', seconds: seconds()}
   }
