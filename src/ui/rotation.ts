@@ -25,5 +25,6 @@ export function renderRotation(result: SecretRotateResult): string[] {
   lines.push(`rotated ${result.secretName}; current versions: ${versions}`)
   if (result.rule) lines.push(`${result.rule.from} stays valid until the next rotation, for what AWS IoT cached (up to 15 minutes)`)
   if (result.notified) lines.push(`rotation event produced to Kafka topic ${result.notified.topic}`)
+  if (result.notifyFailed) lines.push(`warning: the rotation event was not produced to Kafka topic ${result.notifyFailed.topic}: ${result.notifyFailed.reason}`)
   return lines
 }

@@ -203,6 +203,15 @@ describe('secret rotate: alternating users', () => {
     await readPasswords()
   })
 
+  test('--notify-topic to a topic that does not exist: the rotation is done, the event not, and it says so (exit 0)', async () => {
+    const result = await rotate(['--notify-topic', 'no-such-topic'])
+    assert.equal(result.code, 0, result.stderr)
+    assert.match(result.stdout, /^rule rsec_data: get_secret \S+ → \S+ \(ReplaceTopicRule\)$/m)
+    assert.match(result.stdout, /^warning: the rotation event was not produced to Kafka topic no-such-topic: /m)
+    await assertDelivers('after a rotation whose event failed')
+    await readPasswords()
+  })
+
   test('nothing printed holds a password', () => {
     assert.ok(passwords.size >= 4)
     for (const password of passwords) for (const text of printed) assert.ok(!text.includes(password), 'a password was printed')

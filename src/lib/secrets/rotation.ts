@@ -99,6 +99,8 @@ export interface SecretRotateResult {
   rule?: {name: string; from: string; to: string}
   /** The event produced with --notify-topic (names and version ids only). */
   notified?: {topic: string; event: RotationEvent}
+  /** --notify-topic's event could not be produced (brokers unreachable, topic missing, not allowed): why. */
+  notifyFailed?: {topic: string; reason: string}
   /** Set when the rule reads neither secret (a stack without a rule): the active secret was rotated in place. */
   inPlace?: boolean
   steps: StepReport[]
@@ -212,9 +214,14 @@ export async function rotateSecrets(ctx: StepContext, options: RotateOptions): P
       versionIds: {msk: current.msk.versionId, iot: current.iot.versionId}, rule: rule.name, time: new Date().toISOString(),
     }
     // As the new user: the one the rule writes with, so an ACL-locked cluster lets it produce where the rule's topic is.
-    const connection = await kafkaConnectionOf(ctx, options.kafka ?? {})
-    await produceRecord({...connection, credentials}, options.notifyTopic, ctx.stack, JSON.stringify(event))
-    result.notified = {topic: options.notifyTopic, event}
+    // The rotation is done by now: an event that cannot be produced is said, not a failure of the rotation.
+    try {
+      const connection = await kafkaConnectionOf(ctx, options.kafka ?? {})
+      await produceRecord({...connection, credentials, connectTimeoutSeconds: 10}, options.notifyTopic, ctx.stack, JSON.stringify(event))
+      result.notified = {topic: options.notifyTopic, event}
+    } catch (error) {
+      result.notifyFailed = {topic: options.notifyTopic, reason: error instanceof Error ? error.message : String(error)}
+    }
   }
   return result
 }
