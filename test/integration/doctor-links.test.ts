@@ -67,7 +67,9 @@ describe('doctor checks every link of the chain', () => {
     assert.deepEqual(failing(checks), [])
     assert.deepEqual(checks.map((c) => c.id), [
       'profiles', 'cidrs', 'peering', 'routes:iot', 'routes:msk', 'sg-ingress', 'secret:msk', 'secret:iot', 'secrets-match', 'secret-keys',
-      'scram-association', 'kafka-topic', 'role-trust', 'role-permissions', 'key-user', 'destination', 'rule',
+      // The second SCRAM user (alternating users), checked like the first.
+      'secret-b:msk', 'secret-b:iot', 'secrets-match-b', 'secret-keys-b',
+      'scram-association', 'scram-association-b', 'kafka-topic', 'role-trust', 'role-permissions', 'key-user', 'destination', 'secret-age', 'rule',
     ])
   })
 

@@ -148,7 +148,8 @@ describe('a cluster locked down in stages: ACLs first, then the lock', () => {
     const dry = await cli(['msk', 'acl', '--lock-down', '--dry-run', '--consumer', 'reader', '--group', 'readers', ...kafkaFlags()])
     assert.equal(dry.code, 0, dry.stderr)
     assert.deepEqual(aws.mutatingRequests(), [])
-    assert.equal(dry.stdout.match(/^would grant /gm)?.length, 10)
+    // The topic grants for both SCRAM users of the stack (alternating users), the consumer's, the managing user's on the cluster.
+    assert.equal(dry.stdout.match(/^would grant /gm)?.length, 12)
     assert.match(dry.stdout, new RegExp(`^would grant +User:${user.username} Alter on cluster kafka-cluster \\(admin\\)$`, 'm'))
     assert.doesNotMatch(dry.stdout, /ClusterAction/)
     const lines = dry.stdout.split('\n')
@@ -169,6 +170,9 @@ describe('a cluster locked down in stages: ACLs first, then the lock', () => {
     assert.deepEqual(rows(doc), [
       [user.username, 'topic', 'device-data', 'Write', 'added'],
       [user.username, 'topic', 'device-data', 'Describe', 'added'],
+      // The stack's second SCRAM user (alternating users), so a rotation can switch the rule to it.
+      [`${user.username}_b`, 'topic', 'device-data', 'Write', 'added'],
+      [`${user.username}_b`, 'topic', 'device-data', 'Describe', 'added'],
       ['reader', 'topic', 'device-data', 'Read', 'added'],
       ['reader', 'topic', 'device-data', 'Describe', 'added'],
       ['reader', 'group', 'readers', 'Read', 'added'],
@@ -212,7 +216,7 @@ describe('a cluster locked down in stages: ACLs first, then the lock', () => {
     aws.resetLog()
     const again = await cli(['msk', 'acl', '--lock-down', '--consumer', 'reader', '--group', 'readers', ...kafkaFlags()])
     assert.equal(again.code, 0, again.stderr)
-    assert.equal(again.stdout.match(/^already there /gm)?.length, 10)
+    assert.equal(again.stdout.match(/^already there /gm)?.length, 12)
     assert.match(again.stdout, /^cluster iotctl-acl is already locked down \(configuration iotctl-acl-acls revision 1\): nothing to change$/m)
     assert.deepEqual(aws.mutatingRequests(), [])
   })

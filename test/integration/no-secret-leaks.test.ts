@@ -73,8 +73,11 @@ async function currentPasswords(): Promise<string[]> {
   for (const profile of ['msk', 'iot'] as const) {
     const sm = new SecretsManagerClient(aws.clientConfig(profile))
     try {
-      const value = await sm.send(new GetSecretValueCommand({SecretId: 'AmazonMSK_leaks'}))
-      passwords.push((JSON.parse(value.SecretString ?? '{}') as {password: string}).password)
+      // Both users of the alternating pair.
+      for (const name of ['AmazonMSK_leaks', 'AmazonMSK_leaks_b']) {
+        const value = await sm.send(new GetSecretValueCommand({SecretId: name}))
+        passwords.push((JSON.parse(value.SecretString ?? '{}') as {password: string}).password)
+      }
     } finally {
       sm.destroy()
     }
@@ -117,11 +120,13 @@ async function runFlow(json: boolean): Promise<Flow> {
   await run(['up', '--create-cluster'])
   secrets.push(...(await currentPasswords()).map((value) => ({kind: 'password' as const, value})))
   await run(['doctor'])
-  await run(['secret', 'rotate'])
+  // The rotation signs in to the brokers as the new user before it switches the rule.
+  const brokers = ['--bootstrap-server', aws.kafka!.bootstrap, '--ca', aws.kafka!.caFile]
+  await run(['secret', 'rotate', ...brokers])
   secrets.push(...(await currentPasswords()).map((value) => ({kind: 'password' as const, value})))
   // A password of the user's, piped in: it is in the secret afterwards (currentPasswords below).
   const piped = `Piped-${json ? 'json' : 'plain'}-Passw0rd-4c6f8e`
-  await run(['secret', 'rotate', '--password-stdin'], {input: `${piped}\n`})
+  await run(['secret', 'rotate', '--password-stdin', ...brokers], {input: `${piped}\n`})
   secrets.push({kind: 'password', value: piped})
   // The same password to secret mirror: read and compared in both accounts, nothing to change.
   await run(['secret', 'mirror', '--password-stdin'], {input: `${piped}\n`})
@@ -221,7 +226,7 @@ describe('no secret leaks from the whole flow, with DEBUG=*, without and with --
   for (const mode of ['plain', 'json'] as const) {
     test(`${mode}: the SCRAM passwords, tokens, private keys and AWS credentials appear nowhere but their own files`, () => {
       const flow = flows[mode]!
-      assert.equal(flow.secrets.filter((s) => s.kind === 'password').length, 5, 'two passwords (before and after rotate) in two accounts, and the piped one')
+      assert.equal(flow.secrets.filter((s) => s.kind === 'password').length, 9, 'both users\' passwords (before and after rotate) in two accounts, and the piped one')
       assert.ok(flow.outputs.some((o) => o.stderr.length > 0), 'DEBUG=* wrote something to stderr')
       assert.deepEqual(leaksOf(flow), [])
     })

@@ -28,7 +28,7 @@ export const kindKey = (item: {account: string; kind: string}): string => `${ite
 /** `iot iam:role iotctl-x-iot-to-msk`, comparable with a ledger record. */
 export const itemKey = (item: {account: string; kind: string; id: string}): string => `${item.account} ${item.kind} ${item.id}`
 
-/** Exactly one of each after a full `up --create-cluster` (one route table per VPC in createNetwork's network). */
+/** Exactly one of each after a full `up --create-cluster` (one route table per VPC in createNetwork's network); two secrets per account and two associations: the alternating users. */
 export const oneOfEach: Record<string, number> = {
   'iot ec2:vpc-peering-connection': 1,
   'iot ec2:route': 1,
@@ -36,10 +36,10 @@ export const oneOfEach: Record<string, number> = {
   'msk ec2:security-group-rule': 1,
   'msk kms:key': 1,
   'iot kms:key': 1,
-  'msk secretsmanager:secret': 1,
-  'iot secretsmanager:secret': 1,
+  'msk secretsmanager:secret': 2,
+  'iot secretsmanager:secret': 2,
   'msk kafka:cluster': 1,
-  'msk kafka:scram-association': 1,
+  'msk kafka:scram-association': 2,
   'iot iam:role': 1,
   'iot kms:key-policy-statement': 1,
   'iot iot:topic-rule-destination': 1,

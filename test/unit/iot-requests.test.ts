@@ -44,9 +44,12 @@ function setup(settings: Partial<StackSettings> = {}) {
     msk: {accountId: A, clients: {kafka: clients.kafka}},
   })
   ctx.outputs.set('secret:iot', [record('secret:iot', 'secretsmanager:secret', secretArn, {name: 'AmazonMSK_demo', kmsKeyId: 'key-b'})])
+  // A stack without the second user (alternating users) yet: read, nothing there.
+  ctx.outputs.set('secret-b:iot', [])
   ctx.outputs.set('kms-key:iot', [record('kms-key:iot', 'kms:key', 'key-b', {arn: `arn:aws:kms:us-east-1:${B}:key/key-b`})])
   ctx.outputs.set('msk-cluster', [])
   ctx.outputs.set('scram-association', [])
+  ctx.outputs.set('scram-association-b', [])
   // Read already in this context: the rule's slice does not read them again.
   ctx.outputs.set('kafka-topic', [])
   ctx.outputs.set('iot-key-user', [])

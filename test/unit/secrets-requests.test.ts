@@ -31,6 +31,7 @@ import {
   RestoreSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
+import {GetTopicRuleCommand, IoTClient} from '@aws-sdk/client-iot'
 import {mockClient, type AwsClientStub} from 'aws-sdk-client-mock'
 import {AwsError, InputError} from '../../src/lib/errors.ts'
 import {ScramCredentials} from '../../src/lib/secrets/credentials.ts'
@@ -78,10 +79,13 @@ function emptyAccounts(): Record<Role, Account> {
 }
 
 function contextFor(accounts: Record<Role, Account>, options: Record<string, unknown> = {}) {
+  // No topic rule: rotate finds none to switch and rotates the first secret in place.
+  const iot = new IoTClient({region: 'us-east-1'})
+  mockClient(iot).on(GetTopicRuleCommand).rejects(awsFailure('ResourceNotFoundException'))
   const ctx = testContext({
     settings: {stack: 'demo'},
     msk: {accountId: ids.msk, clients: {kms: accounts.msk.kms, secrets: accounts.msk.sm}},
-    iot: {accountId: ids.iot, clients: {kms: accounts.iot.kms, secrets: accounts.iot.sm}},
+    iot: {accountId: ids.iot, clients: {kms: accounts.iot.kms, secrets: accounts.iot.sm, iot}},
   })
   return Object.assign(ctx, {options})
 }

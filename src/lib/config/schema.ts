@@ -53,6 +53,10 @@ export const configSchema = z.strictObject({
     username: z.string().optional(),
     keyAlias: z.string().optional(),
   }).optional(),
+  // `doctor` warns when the secret the rule reads is older than this (`secret rotate --if-older-than` on a schedule rotates it).
+  rotation: z.strictObject({
+    maxAgeDays: z.number().int().min(1).optional(),
+  }).optional(),
   rule: z.strictObject({
     name: z.string().optional(),
     sql: z.string().optional(),

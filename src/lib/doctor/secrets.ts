@@ -8,16 +8,26 @@ import {describeKey} from '../aws/kms.ts'
 import {clusterArnOf} from '../iot/brokers.ts'
 import {associatedSecrets} from '../msk/clusters.ts'
 import type {ResourceRecord, StepContext} from '../plan/types.ts'
+import {formatDuration} from '../secrets/durations.ts'
+import {slotSecretName, type SecretSlot} from '../secrets/names.ts'
+import {activeSlotOf} from '../secrets/pair.ts'
+import {secretStepId} from '../secrets/secret-steps.ts'
+import {associationStepId} from '../msk/steps.ts'
+import {foundRuleFact} from '../iot/rule-step.ts'
 import {describeSecret, readSecretString} from '../secrets/store.ts'
-import {fail, pass, type CheckDefinition, type Verdict} from './check.ts'
+import {fail, pass, warn, type CheckDefinition, type Verdict} from './check.ts'
 import type {Registry} from './registry.ts'
 
 const mirror = 'run `iotctl secret mirror` (or `iotctl up`)'
 const where: Record<AccountRole, string> = {msk: 'MSK account', iot: 'IoT account'}
 
-function secretRecord(registry: Registry, role: AccountRole): ResourceRecord | undefined {
-  return registry.observed.get(`secret:${role}`)?.resources[0]
+function secretRecord(registry: Registry, role: AccountRole, slot: SecretSlot = 'a'): ResourceRecord | undefined {
+  return registry.observed.get(secretStepId(role, slot))?.resources[0]
 }
+
+/** Check ids of the alternate user's secrets carry its slot: `secret-b:msk`, `secrets-match-b`, … */
+const slotSuffix = (slot: SecretSlot) => slot === 'a' ? '' : `-${slot}`
+const whose = (slot: SecretSlot) => slot === 'a' ? '' : ' alternate (second user\'s)'
 
 async function describe(ctx: StepContext, role: AccountRole, record: ResourceRecord): Promise<DescribeSecretResponse | undefined> {
   return describeSecret(await ctx.accounts[role].secrets(), record.id, `describing secret ${record.attrs?.name ?? record.id} (${where[role]})`)
@@ -43,15 +53,16 @@ async function digestOf(ctx: StepContext, role: AccountRole, secretArn: string):
   return secretDigest(secretString ?? `binary secret ${secretArn}`)
 }
 
-function secretExists(role: AccountRole): CheckDefinition {
+function secretExists(role: AccountRole, slot: SecretSlot): CheckDefinition {
+  const step = secretStepId(role, slot)
   return {
-    id: `secret:${role}`,
-    step: `secret:${role}`,
-    title: `the ${where[role]} has its AmazonMSK_ secret`,
+    id: step,
+    step,
+    title: `the ${where[role]} has its${whose(slot)} AmazonMSK_ secret`,
     async run(ctx, registry) {
-      const problem = registry.problems.get(`secret:${role}`)
+      const problem = registry.problems.get(step)
       if (problem) return fail(problem, mirror)
-      const record = secretRecord(registry, role)
+      const record = secretRecord(registry, role, slot)
       if (!record) return fail(`the stack has no secret in the ${where[role]} ${ctx.identities[role].accountId}`, mirror)
       const secret = await describe(ctx, role, record)
       if (!secret) return fail(`secret ${record.attrs?.name ?? record.id} no longer exists`, mirror)
@@ -73,55 +84,88 @@ async function keyVerdict(ctx: StepContext, role: AccountRole, secret: DescribeS
   return undefined
 }
 
-async function bothSecrets(ctx: StepContext, registry: Registry): Promise<{msk: DescribeSecretResponse; iot: DescribeSecretResponse} | Verdict> {
-  const [mskRecord, iotRecord] = [secretRecord(registry, 'msk'), secretRecord(registry, 'iot')]
+async function bothSecrets(ctx: StepContext, registry: Registry, slot: SecretSlot): Promise<{msk: DescribeSecretResponse; iot: DescribeSecretResponse} | Verdict> {
+  const [mskRecord, iotRecord] = [secretRecord(registry, 'msk', slot), secretRecord(registry, 'iot', slot)]
   const [msk, iot] = [mskRecord && await describe(ctx, 'msk', mskRecord), iotRecord && await describe(ctx, 'iot', iotRecord)]
   if (!msk || !iot || msk.DeletedDate || iot.DeletedDate) return fail(`needs the secret in both accounts (${!msk || msk.DeletedDate ? where.msk : where.iot} has none)`, mirror)
   return {msk, iot}
 }
 
-export const secretChecks: CheckDefinition[] = [
-  secretExists('msk'),
-  secretExists('iot'),
-  {
-    id: 'secrets-match',
-    step: 'secret:iot',
-    title: 'both secrets hold the same username and password',
-    async run(ctx, registry) {
-      const secrets = await bothSecrets(ctx, registry)
-      if ('status' in secrets) return secrets
-      const [a, b] = [await digestOf(ctx, 'msk', secrets.msk.ARN!), await digestOf(ctx, 'iot', secrets.iot.ARN!)]
-      if (a !== b) {
-        return fail(`${secrets.msk.Name} (MSK account) and ${secrets.iot.Name} (IoT account) differ (compared by SHA-256 digest)`,
-          'run `iotctl secret mirror --force` to make the IoT account\'s copy match, or `iotctl secret rotate` for a new password in both')
-      }
-      return pass(`${secrets.msk.Name} is the same in both accounts (compared by SHA-256 digest)`)
+function slotChecks(slot: SecretSlot): CheckDefinition[] {
+  return [
+    secretExists('msk', slot),
+    secretExists('iot', slot),
+    {
+      id: `secrets-match${slotSuffix(slot)}`,
+      step: secretStepId('iot', slot),
+      title: `both${whose(slot)} secrets hold the same username and password`,
+      async run(ctx, registry) {
+        const secrets = await bothSecrets(ctx, registry, slot)
+        if ('status' in secrets) return secrets
+        const [a, b] = [await digestOf(ctx, 'msk', secrets.msk.ARN!), await digestOf(ctx, 'iot', secrets.iot.ARN!)]
+        if (a !== b) {
+          return fail(`${secrets.msk.Name} (MSK account) and ${secrets.iot.Name} (IoT account) differ (compared by SHA-256 digest)`,
+            'run `iotctl secret mirror --force` to make the IoT account\'s copy match, or `iotctl secret rotate` for a new password in both')
+        }
+        return pass(`${secrets.msk.Name} is the same in both accounts (compared by SHA-256 digest)`)
+      },
     },
-  },
-  {
-    id: 'secret-keys',
-    step: 'secret:iot',
-    title: 'neither secret uses the default aws/secretsmanager key',
-    async run(ctx, registry) {
-      const secrets = await bothSecrets(ctx, registry)
-      if ('status' in secrets) return secrets
-      const problems = [await keyVerdict(ctx, 'msk', secrets.msk), await keyVerdict(ctx, 'iot', secrets.iot)].filter((p): p is string => p !== undefined)
-      if (problems.length > 0) return fail(problems.join('; '), `${mirror}: it encrypts each secret with the stack's customer-managed key`)
-      return pass(`MSK account: ${secrets.msk.KmsKeyId}; IoT account: ${secrets.iot.KmsKeyId}`)
+    {
+      id: `secret-keys${slotSuffix(slot)}`,
+      step: secretStepId('iot', slot),
+      title: `neither${whose(slot)} secret uses the default aws/secretsmanager key`,
+      async run(ctx, registry) {
+        const secrets = await bothSecrets(ctx, registry, slot)
+        if ('status' in secrets) return secrets
+        const problems = [await keyVerdict(ctx, 'msk', secrets.msk), await keyVerdict(ctx, 'iot', secrets.iot)].filter((p): p is string => p !== undefined)
+        if (problems.length > 0) return fail(problems.join('; '), `${mirror}: it encrypts each secret with the stack's customer-managed key`)
+        return pass(`MSK account: ${secrets.msk.KmsKeyId}; IoT account: ${secrets.iot.KmsKeyId}`)
+      },
     },
-  },
-  {
-    id: 'scram-association',
-    step: 'scram-association',
-    title: 'the MSK account\'s secret is associated with the cluster',
-    async run(ctx, registry) {
-      const clusterArn = clusterArnOf(ctx)
-      if (!clusterArn) return fail('no MSK cluster: msk.clusterArn is not set and the stack has none', 'set msk.clusterArn in iotctl.json (or run `iotctl up --create-cluster`)')
-      const secret = secretRecord(registry, 'msk')
-      if (!secret) return fail('the MSK account has no secret of this stack to associate', mirror)
-      const associated = await associatedSecrets(await ctx.accounts.msk.kafka(), clusterArn)
-      if (!associated.includes(secret.id)) return fail(`${secret.attrs?.name ?? secret.id} is not associated with ${clusterArn}`, 'run `iotctl msk associate-secret` (or `iotctl up`)')
-      return pass(`${secret.attrs?.name ?? secret.id} is associated with ${clusterArn}`)
+    {
+      id: associationStepId(slot),
+      step: associationStepId(slot),
+      title: `the MSK account's${whose(slot)} secret is associated with the cluster`,
+      async run(ctx, registry) {
+        const clusterArn = clusterArnOf(ctx)
+        if (!clusterArn) return fail('no MSK cluster: msk.clusterArn is not set and the stack has none', 'set msk.clusterArn in iotctl.json (or run `iotctl up --create-cluster`)')
+        const secret = secretRecord(registry, 'msk', slot)
+        if (!secret) return fail('the MSK account has no secret of this stack to associate', mirror)
+        const associated = await associatedSecrets(await ctx.accounts.msk.kafka(), clusterArn)
+        if (!associated.includes(secret.id)) return fail(`${secret.attrs?.name ?? secret.id} is not associated with ${clusterArn}`, slot === 'a' ? 'run `iotctl msk associate-secret` (or `iotctl up`)' : 'run `iotctl up` (or `iotctl secret rotate`, which adds the second user first)')
+        return pass(`${secret.attrs?.name ?? secret.id} is associated with ${clusterArn}`)
+      },
     },
+  ]
+}
+
+/**
+ * The secret the rule reads is older than rotation.maxAgeDays: a warning (an
+ * audit asks for rotation on a schedule; `secret rotate --if-older-than` does it).
+ */
+const secretAge: CheckDefinition = {
+  id: 'secret-age',
+  step: 'iot-rule',
+  title: 'the secret the rule reads was rotated within rotation.maxAgeDays',
+  async run(ctx) {
+    const maxAgeDays = ctx.settings.rotation?.maxAgeDays
+    const rule = ctx.facts.get(foundRuleFact)?.rule
+    const name = slotSecretName(ctx.settings, activeSlotOf(ctx.settings, rule) ?? 'a')
+    const secret = await describeSecret(await ctx.accounts.iot.secrets(), name, `describing secret ${name} (IoT account)`)
+    if (!secret) return {status: 'skip', detail: `no secret ${name} in the IoT account`}
+    const changed = secret.LastChangedDate ?? secret.CreatedDate
+    if (!changed) return {status: 'skip', detail: `${name} reports no change date`}
+    return secretAgeVerdict(name, changed, Date.now(), maxAgeDays)
   },
-]
+}
+
+/** The age check's verdict: a warning once the secret is strictly older than maxAgeDays. */
+export function secretAgeVerdict(name: string, changed: Date, now: number, maxAgeDays: number | undefined): Verdict {
+  const age = now - changed.getTime()
+  const since = `${name} was last changed ${formatDuration(age)} ago (${changed.toISOString()})`
+  if (maxAgeDays === undefined) return pass(`${since}; set rotation.maxAgeDays in iotctl.json to be warned`)
+  if (age > maxAgeDays * 86_400_000) return warn(`${since}, more than rotation.maxAgeDays (${maxAgeDays})`, `run \`iotctl secret rotate --if-older-than ${maxAgeDays}d\` (on a schedule: README, "Rotating on a schedule")`)
+  return pass(`${since}, within rotation.maxAgeDays (${maxAgeDays})`)
+}
+
+export const secretChecks: CheckDefinition[] = [...slotChecks('a'), ...slotChecks('b'), secretAge]

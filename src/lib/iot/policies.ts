@@ -97,7 +97,8 @@ export const destinationEniTag = 'VPCDestinationENI'
 export const getSecretActions = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']
 
 export interface RolePolicyInput extends IotAccount {
-  secretArn: string
+  /** The secret(s) get_secret reads: both users' under alternating users. */
+  secretArn: string | string[]
   /** The republish error action's topic ARN, when the rule has one. */
   errorTopicArn?: string
   /** `arn:aws:s3:::<bucket>/*` when the rule has an S3 action: s3:PutObject there only (IoT developer guide, "S3 action"). */

@@ -11,9 +11,9 @@ import {hasStackTag, stackMark, stackTags} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {missingStatements, parseKeyPolicy, withStatements, withoutStatements, type KeyPolicy} from '../secrets/key-policy.ts'
 import {checkErrorTopic, checkS3Bucket} from './names.ts'
-import {errorTopicArnOf, s3ObjectsArnOf, foreignRoleFact, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, namerOf, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
+import {errorTopicArnOf, s3ObjectsArnOf, foreignRoleFact, iotKeyIdOf, iotRoleArnOf, iotSecretOf, keyUserFact, namerOf, propagationSeconds, recordsOf, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {stackKeyFact} from '../secrets/keys.ts'
-import {secretFact} from '../secrets/secret-steps.ts'
+import {secretFact, secretStepId} from '../secrets/secret-steps.ts'
 import {
   iotRolePolicy, iotRolePolicyName, iotRoleName, iotSourceArnPattern, iotTrustPolicy, keyUserSid, keyUserStatement, parsePolicy, partitionOf, policyChanges, samePolicy,
   type IotAccount, type PolicyDocument,
@@ -56,7 +56,9 @@ export function iotAccountOf(ctx: StepContext): IotAccount {
 
 function wantedRolePolicy(ctx: StepContext): PolicyDocument | undefined {
   const secret = iotSecretOf(ctx)
-  return secret ? iotRolePolicy({...iotAccountOf(ctx), secretArn: secret.arn, errorTopicArn: errorTopicArnOf(ctx), s3ObjectsArn: s3ObjectsArnOf(ctx)}) : undefined
+  // Both users' secrets (alternating users): the rule may be switched to either without a policy change.
+  const alternate = recordsOf(ctx, secretStepId('iot', 'b'))[0]?.id
+  return secret ? iotRolePolicy({...iotAccountOf(ctx), secretArn: alternate ? [secret.arn, alternate] : secret.arn, errorTopicArn: errorTopicArnOf(ctx), s3ObjectsArn: s3ObjectsArnOf(ctx)}) : undefined
 }
 
 /** Whether the role's trust policy is the one iotctl writes (same meaning, whatever the spelling). */
@@ -74,7 +76,7 @@ export const iotRoleStep: Step = {
   title: 'IAM role for AWS IoT (VPC destination and get_secret)',
   account: 'iot',
   // Its policy names B's secret and key.
-  needs: [stackKeyFact('iot'), secretFact('iot')],
+  needs: [stackKeyFact('iot'), secretFact('iot'), secretFact('iot', 'b')],
   provides: [roleArnFact],
 
   check(settings) {

@@ -11,8 +11,9 @@ import {stackTagMap} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {clusterArnOf, scramBootstrapBrokers} from './brokers.ts'
 import {clusterFact} from '../msk/clusters.ts'
-import {scramAssociationFact} from '../msk/steps.ts'
+import {alternateAssociationFact, scramAssociationFact} from '../msk/steps.ts'
 import {kafkaTopicFact} from '../msk/topic-step.ts'
+import {keptRuleSecretName} from '../secrets/pair.ts'
 import {secretFact} from '../secrets/secret-steps.ts'
 import {checkRuleSettings, namerOf, destinationArnFact, destinationArnOf, iotRoleArnOf, iotSecretOf, keyUserFact, propagationSeconds, requireInputs, roleArnFact, ruleSettingsOf} from './inputs.ts'
 import {iotRoleName, partitionOf} from './policies.ts'
@@ -81,7 +82,8 @@ async function wantedRulePayload(ctx: StepContext, strict: boolean): Promise<{pa
     errorTopic: settings.errorTopic,
     s3: settings.s3,
     destinationArn: destinationArn ?? '(the stack\'s VPC destination)',
-    secretName: secret?.name ?? '(the IoT account\'s AmazonMSK_ secret)',
+    // Alternating users: a rule a rotation switched to the alternate secret keeps it.
+    secretName: keptRuleSecretName(ctx.settings, ctx.facts.get(foundRuleFact)?.rule) ?? secret?.name ?? '(the IoT account\'s AmazonMSK_ secret)',
     bootstrapServers: brokers ?? '(the cluster\'s SASL/SCRAM bootstrap brokers)',
     roleArn: iotRoleArnOf(ctx),
   })
@@ -99,7 +101,8 @@ export const iotRuleStep: Step = {
   // Messages flow once the rule exists: everything they pass through comes first
   // (the destination, the role and its key, B's secret, the cluster's brokers,
   // A's secret associated, the topic).
-  needs: [destinationArnFact, roleArnFact, keyUserFact, secretFact('iot'), clusterFact, scramAssociationFact, kafkaTopicFact],
+  // The second SCRAM user's association too, so the rule can be switched to it (alternating users).
+  needs: [destinationArnFact, roleArnFact, keyUserFact, secretFact('iot'), clusterFact, scramAssociationFact, alternateAssociationFact, kafkaTopicFact],
 
   check(settings) {
     checkRuleSettings(ruleSettingsOf(settings), namerOf(settings))

@@ -305,3 +305,48 @@ export async function topicAuthorization(connection: KafkaConnection, topic: str
     await client.close().catch(() => {})
   }
 }
+
+/** What the brokers answer a SCRAM sign-in with the connection's user. */
+export type ScramLoginState = 'accepted' | 'refused' | 'unreachable'
+
+/**
+ * Signs in to the first broker as the connection's user (a connection and its SASL
+ * exchange, nothing else): `refused` when the broker does not know the user or its
+ * password yet, `unreachable` when no connection could be made at all.
+ */
+export async function scramLogin(connection: KafkaConnection): Promise<ScramLoginState> {
+  const ca = await readCaBundle(connection.caFile)
+  const {Connection} = await loadClient()
+  const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
+  const credentials = connection.credentials
+  const broker = connection.brokers[0]
+  const client = new Connection(`iotctl-${randomBytes(4).toString('hex')}`, {
+    tls: {...(ca ? {ca} : {})},
+    tlsServerName: true,
+    sasl: {mechanism: 'SCRAM-SHA-512', username: credentials.username, password: () => credentials.revealPassword()},
+    connectTimeout: timeout,
+    requestTimeout: timeout,
+  })
+  try {
+    await client.connect(broker.host, broker.port)
+    return 'accepted'
+  } catch (error) {
+    return hasProtocolError(error, 'SASL_AUTHENTICATION_FAILED') || /auth/i.test(describeKafkaError(error)) ? 'refused' : 'unreachable'
+  } finally {
+    await client.close().catch(() => {})
+  }
+}
+
+/** Produces one record (a JSON event) to a topic as the connection's user; CheckFailed naming the topic when the brokers refuse it. */
+export async function produceRecord(connection: KafkaConnection, topic: string, key: string, value: string): Promise<void> {
+  const ca = await readCaBundle(connection.caFile)
+  const {Producer, stringSerializers} = await loadClient()
+  const producer = new Producer({...clientOptions(connection, ca), serializers: stringSerializers, autocreateTopics: false})
+  try {
+    await producer.send({messages: [{topic, key, value}]})
+  } catch (error) {
+    throw new CheckFailed(`producing to Kafka topic ${topic} on ${brokersLabel(connection.brokers)} as user '${connection.credentials.username}': ${describeKafkaError(error)}`)
+  } finally {
+    await producer.close().catch(() => {})
+  }
+}

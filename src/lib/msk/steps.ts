@@ -9,9 +9,9 @@ import {recordBase} from '../plan/context.ts'
 import {factKey} from '../plan/facts.ts'
 import {hasStackTag} from '../plan/tags.ts'
 import type {ResourceRecord, Step, StepContext} from '../plan/types.ts'
-import {secretNameOf} from '../secrets/names.ts'
+import {otherSlot, slotSecretName, type SecretSlot} from '../secrets/names.ts'
 import {describeSecret, isStackSecret} from '../secrets/store.ts'
-import {mskSecretOf, secretFact, secretPlannedFact} from '../secrets/secret-steps.ts'
+import {mskSecretOf, secretFact, secretPlannedFact, secretStepId} from '../secrets/secret-steps.ts'
 import {clusterConfigurationFact} from './configuration.ts'
 import {checkBrokerCount, checkSubnetLayout, clusterSpecOf, createClusterRequest} from './cluster-spec.ts'
 import {associatedSecrets, clusterFact, clusterLabel, clusterOf, describeCluster, describeSubnets, findStackClusters, goneStates, listClusters, scramProblem, waitForActive} from './clusters.ts'
@@ -132,9 +132,9 @@ export const mskClusterStep: Step = {
   },
 }
 
-function associationRecord(ctx: StepContext, clusterArn: string, secretArn: string): ResourceRecord {
+function associationRecord(ctx: StepContext, clusterArn: string, secretArn: string, slot: SecretSlot): ResourceRecord {
   return {
-    step: 'scram-association', kind: 'kafka:scram-association', id: `${clusterArn}|${secretArn}`, ...recordBase(ctx, 'msk'),
+    step: associationStepId(slot), kind: 'kafka:scram-association', id: `${clusterArn}|${secretArn}`, ...recordBase(ctx, 'msk'),
     attrs: {clusterArn, secretArn},
   }
 }
@@ -144,97 +144,115 @@ function unprocessedError(step: string, failures: UnprocessedScramSecret[]): Aws
   return new AwsError(step, first.ErrorCode ?? 'UnprocessedScramSecret', `${first.SecretArn ?? ''}: ${first.ErrorMessage ?? 'not processed'}`)
 }
 
-/** Step 3: A's secret associated with the cluster (BatchAssociateScramSecret). */
-export const scramAssociationStep: Step = {
-  id: 'scram-association',
-  title: 'SCRAM secret associated with the MSK cluster',
-  account: 'msk',
-  // MSK associates secrets with ACTIVE clusters only.
-  needs: [clusterFact, secretFact('msk')],
-  provides: [scramAssociationFact],
+/** `scram-association` for the first user (as before alternating users), `scram-association-b` for the alternate. */
+export function associationStepId(slot: SecretSlot): string {
+  return slot === 'a' ? 'scram-association' : `scram-association-${slot}`
+}
 
-  async validate(ctx) {
-    const cluster = await clusterOf(ctx)
-    if (!cluster && !ctx.facts.get(clusterPlannedFact)) {
-      const configured = ctx.settings.msk?.clusterArn
-      throw new InputError(configured
-        ? `--cluster-arn ${configured}: no such cluster in the MSK account (${ctx.accounts.msk.label}, ${ctx.accounts.msk.region})`
-        : `no MSK cluster for stack '${ctx.stack}': pass --cluster-arn (or msk.clusterArn in the config file), or create one with \`iotctl msk create\``)
-    }
-    const problem = cluster && scramProblem(cluster)
-    if (problem) throw new InputError(problem)
-    if (ctx.facts.get(secretPlannedFact)) return
-    const secret = await mskSecretOf(ctx)
-    if (!secret) throw new InputError(`no secret ${secretNameOf(ctx.settings)} of stack '${ctx.stack}' in the MSK account; run \`iotctl secret mirror\` first`)
-    if (!secret.KmsKeyId) throw new InputError(`secret ${secret.Name} is encrypted with the default aws/secretsmanager key, which MSK rejects; run \`iotctl secret mirror\` to re-encrypt it with the stack's key`)
-  },
+/** The alternate user's association, once in place. */
+export const alternateAssociationFact = factKey<{clusterArn: string; secretArn: string}>('msk.scramAssociation.b')
 
-  async read(ctx) {
-    const cluster = await clusterOf(ctx)
-    // The stack's secrets: read in this run, named by the config, or recorded with an earlier association.
-    const stackSecrets = new Set((ctx.outputs.get('secret:msk') ?? []).map((r) => r.id))
-    const secret = await mskSecretOf(ctx)
-    if (secret?.ARN) stackSecrets.add(secret.ARN)
-    const ledger = ctx.ledger.forStep('scram-association')
-    // A secret the ledger names is the stack's only when its tag says so: cleanup never disassociates somebody else's.
-    for (const record of ledger) {
-      const secretArn = record.attrs?.secretArn
-      if (!secretArn || stackSecrets.has(secretArn)) continue
-      const described = await describeSecret(await ctx.accounts.msk.secrets(), secretArn, `reading secret ${secretArn} (MSK account)`)
-      if (isStackSecret(described, ctx.stack)) stackSecrets.add(secretArn)
-    }
-    const clusters = new Set([cluster?.ClusterArn, ...ledger.map((r) => r.attrs?.clusterArn)].filter((arn): arn is string => Boolean(arn)))
-    const resources: ResourceRecord[] = []
-    let associatedWithCurrent: string[] = []
-    for (const clusterArn of clusters) {
-      const associated = await associatedSecrets(await ctx.accounts.msk.kafka(), clusterArn)
-      if (clusterArn === cluster?.ClusterArn) associatedWithCurrent = associated
-      for (const secretArn of associated) if (stackSecrets.has(secretArn)) resources.push(associationRecord(ctx, clusterArn, secretArn))
-    }
-    const missing: string[] = []
-    const name = secret?.Name ?? secretNameOf(ctx.settings)
-    if (!cluster) missing.push(`associate ${name} with the stack's MSK cluster (none yet: --cluster-arn or \`iotctl msk create\`)`)
-    else if (!secret?.ARN || !associatedWithCurrent.includes(secret.ARN)) missing.push(`associate ${name} with cluster ${clusterLabel(cluster)}`)
-    else if (cluster.ClusterArn) ctx.facts.set(scramAssociationFact, {clusterArn: cluster.ClusterArn, secretArn: secret.ARN})
-    return {resources, missing}
-  },
+/** Step 3: A's secret of each user associated with the cluster (BatchAssociateScramSecret); both stay associated, so either user may sign in. */
+export const scramAssociationStep: Step = scramAssociationStepOf('a')
 
-  async create(ctx, observed) {
-    let cluster = await clusterOf(ctx)
-    if (!cluster?.ClusterArn) throw new InputError(`no MSK cluster for stack '${ctx.stack}': pass --cluster-arn, or create one with \`iotctl msk create\``)
-    const secret = await mskSecretOf(ctx)
-    if (!secret?.ARN) throw new InputError(`no secret ${secretNameOf(ctx.settings)} of stack '${ctx.stack}' in the MSK account; run \`iotctl secret mirror\` first`)
-    const clusterArn = cluster.ClusterArn
-    const secretArn = secret.ARN
-    if (observed.resources.some((r) => r.attrs?.clusterArn === clusterArn && r.attrs.secretArn === secretArn)) return observed.resources
-    // MSK associates secrets with ACTIVE clusters only.
-    if (cluster.State !== 'ACTIVE') cluster = await waitForActive(ctx, clusterArn, cluster.ClusterName ?? clusterArn)
-    const kafka = await ctx.accounts.msk.kafka()
-    const step = `associating ${secret.Name} with cluster ${cluster.ClusterName}`
-    ctx.checkpoint()
-    const answer = await kafkaapi.batchAssociateScramSecret(kafka, {ClusterArn: clusterArn, SecretArnList: [secretArn]}, step)
-    const failures = answer.UnprocessedScramSecrets ?? []
-    if (failures.length > 0) throw unprocessedError(step, failures)
-    const record = associationRecord(ctx, clusterArn, secretArn)
-    ctx.ledger.put(record)
-    ctx.facts.set(scramAssociationFact, {clusterArn, secretArn})
-    return [record, ...observed.resources]
-  },
+export function scramAssociationStepOf(slot: SecretSlot): Step {
+  const id = associationStepId(slot)
+  const fact = slot === 'a' ? scramAssociationFact : alternateAssociationFact
+  return {
+    id,
+    title: slot === 'a' ? 'SCRAM secret associated with the MSK cluster' : `alternate SCRAM secret (${slot}) associated with the MSK cluster`,
+    account: 'msk',
+    // MSK associates secrets with ACTIVE clusters only; one association at a time on a cluster
+    // (two concurrent updates of its secret list race), so the alternate's comes after the first's.
+    needs: slot === 'a' ? [clusterFact, secretFact('msk', slot)] : [clusterFact, secretFact('msk', slot), scramAssociationFact],
+    provides: [fact],
 
-  async delete(ctx, resources) {
-    const kafka = await ctx.accounts.msk.kafka()
-    for (const record of resources) {
-      const {clusterArn, secretArn} = record.attrs ?? {}
-      const step = `disassociating ${secretArn} from ${clusterArn}`
-      try {
-        const answer = await kafkaapi.batchDisassociateScramSecret(kafka, {ClusterArn: clusterArn, SecretArnList: [secretArn ?? '']})
-        const failures = (answer.UnprocessedScramSecrets ?? []).filter((f) => !/NotFound/i.test(f.ErrorCode ?? ''))
-        if (failures.length > 0) throw unprocessedError(step, failures)
-      } catch (error) {
-        if (!isNotFound(error)) throw toAwsError(step, error)
+    async validate(ctx) {
+      const cluster = await clusterOf(ctx)
+      if (!cluster && !ctx.facts.get(clusterPlannedFact)) {
+        const configured = ctx.settings.msk?.clusterArn
+        throw new InputError(configured
+          ? `--cluster-arn ${configured}: no such cluster in the MSK account (${ctx.accounts.msk.label}, ${ctx.accounts.msk.region})`
+          : `no MSK cluster for stack '${ctx.stack}': pass --cluster-arn (or msk.clusterArn in the config file), or create one with \`iotctl msk create\``)
       }
-      ctx.ledger.remove(record)
+      const problem = cluster && scramProblem(cluster)
+      if (problem) throw new InputError(problem)
+      if (ctx.facts.get(secretPlannedFact(slot))) return
+      const secret = await mskSecretOf(ctx, slot)
+      if (!secret) throw new InputError(`no secret ${slotSecretName(ctx.settings, slot)} of stack '${ctx.stack}' in the MSK account; run \`iotctl secret mirror\` first`)
+      if (!secret.KmsKeyId) throw new InputError(`secret ${secret.Name} is encrypted with the default aws/secretsmanager key, which MSK rejects; run \`iotctl secret mirror\` to re-encrypt it with the stack's key`)
+    },
+
+    async read(ctx) {
+      const cluster = await clusterOf(ctx)
+      // The stack's secrets: read in this run, named by the config, or recorded with an earlier association.
+      const stackSecrets = new Set((ctx.outputs.get(secretStepId('msk', slot)) ?? []).map((r) => r.id))
+      const secret = await mskSecretOf(ctx, slot)
+      if (secret?.ARN) stackSecrets.add(secret.ARN)
+      // The other user's secret is the other step's: each association is deleted once.
+      const other = await mskSecretOf(ctx, otherSlot(slot))
+      if (other?.ARN) stackSecrets.delete(other.ARN)
+      const ledger = ctx.ledger.forStep(id)
+      // A secret the ledger names is the stack's only when its tag says so: cleanup never disassociates somebody else's.
+      for (const record of ledger) {
+        const secretArn = record.attrs?.secretArn
+        if (!secretArn || stackSecrets.has(secretArn) || secretArn === other?.ARN) continue
+        const described = await describeSecret(await ctx.accounts.msk.secrets(), secretArn, `reading secret ${secretArn} (MSK account)`)
+        if (isStackSecret(described, ctx.stack)) stackSecrets.add(secretArn)
+      }
+      const clusters = new Set([cluster?.ClusterArn, ...ledger.map((r) => r.attrs?.clusterArn)].filter((arn): arn is string => Boolean(arn)))
+      const resources: ResourceRecord[] = []
+      let associatedWithCurrent: string[] = []
+      for (const clusterArn of clusters) {
+        const associated = await associatedSecrets(await ctx.accounts.msk.kafka(), clusterArn)
+        if (clusterArn === cluster?.ClusterArn) associatedWithCurrent = associated
+        for (const secretArn of associated) if (stackSecrets.has(secretArn)) resources.push(associationRecord(ctx, clusterArn, secretArn, slot))
+      }
+      const missing: string[] = []
+      const name = secret?.Name ?? slotSecretName(ctx.settings, slot)
+      if (!cluster) missing.push(`associate ${name} with the stack's MSK cluster (none yet: --cluster-arn or \`iotctl msk create\`)`)
+      else if (!secret?.ARN || !associatedWithCurrent.includes(secret.ARN)) missing.push(`associate ${name} with cluster ${clusterLabel(cluster)}`)
+      else if (cluster.ClusterArn) ctx.facts.set(fact, {clusterArn: cluster.ClusterArn, secretArn: secret.ARN})
+      return {resources, missing}
+    },
+
+    async create(ctx, observed) {
+      let cluster = await clusterOf(ctx)
+      if (!cluster?.ClusterArn) throw new InputError(`no MSK cluster for stack '${ctx.stack}': pass --cluster-arn, or create one with \`iotctl msk create\``)
+      const secret = await mskSecretOf(ctx, slot)
+      if (!secret?.ARN) throw new InputError(`no secret ${slotSecretName(ctx.settings, slot)} of stack '${ctx.stack}' in the MSK account; run \`iotctl secret mirror\` first`)
+      const clusterArn = cluster.ClusterArn
+      const secretArn = secret.ARN
+      if (observed.resources.some((r) => r.attrs?.clusterArn === clusterArn && r.attrs.secretArn === secretArn)) return observed.resources
+      // MSK associates secrets with ACTIVE clusters only.
+      if (cluster.State !== 'ACTIVE') cluster = await waitForActive(ctx, clusterArn, cluster.ClusterName ?? clusterArn)
+      const kafka = await ctx.accounts.msk.kafka()
+      const step = `associating ${secret.Name} with cluster ${cluster.ClusterName}`
       ctx.checkpoint()
-    }
-  },
+      const answer = await kafkaapi.batchAssociateScramSecret(kafka, {ClusterArn: clusterArn, SecretArnList: [secretArn]}, step)
+      const failures = answer.UnprocessedScramSecrets ?? []
+      if (failures.length > 0) throw unprocessedError(step, failures)
+      const record = associationRecord(ctx, clusterArn, secretArn, slot)
+      ctx.ledger.put(record)
+      ctx.facts.set(fact, {clusterArn, secretArn})
+      return [record, ...observed.resources]
+    },
+
+    async delete(ctx, resources) {
+      const kafka = await ctx.accounts.msk.kafka()
+      for (const record of resources) {
+        const {clusterArn, secretArn} = record.attrs ?? {}
+        const step = `disassociating ${secretArn} from ${clusterArn}`
+        try {
+          const answer = await kafkaapi.batchDisassociateScramSecret(kafka, {ClusterArn: clusterArn, SecretArnList: [secretArn ?? '']})
+          const failures = (answer.UnprocessedScramSecrets ?? []).filter((f) => !/NotFound/i.test(f.ErrorCode ?? ''))
+          if (failures.length > 0) throw unprocessedError(step, failures)
+        } catch (error) {
+          if (!isNotFound(error)) throw toAwsError(step, error)
+        }
+        ctx.ledger.remove(record)
+        ctx.checkpoint()
+      }
+    },
+  }
 }

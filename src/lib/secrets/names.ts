@@ -23,6 +23,30 @@ export function usernameOf(settings: StackSettings): string {
   return settings.secret?.username ?? defaultUsername
 }
 
+/**
+ * Alternating users (Secrets Manager, "Rotation strategy: alternating users",
+ * https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-strategy.html):
+ * the stack owns two SCRAM users, each with its own AmazonMSK_ secret in both accounts.
+ * Slot a is the secret a one-secret stack already has (so upgrading renames nothing),
+ * slot b its alternate, `<name>_b` for user `<username>_b`.
+ */
+export type SecretSlot = 'a' | 'b'
+export const secretSlots: readonly SecretSlot[] = ['a', 'b']
+export const alternateSuffix = '_b'
+
+export function slotSecretName(settings: StackSettings, slot: SecretSlot): string {
+  return slot === 'a' ? secretNameOf(settings) : `${secretNameOf(settings)}${alternateSuffix}`
+}
+
+export function slotUsername(settings: StackSettings, slot: SecretSlot): string {
+  return slot === 'a' ? usernameOf(settings) : `${usernameOf(settings)}${alternateSuffix}`
+}
+
+/** The other user of the pair. */
+export function otherSlot(slot: SecretSlot): SecretSlot {
+  return slot === 'a' ? 'b' : 'a'
+}
+
 // Secrets Manager names: 1–512 of letters, digits and /_+=.@- (CreateSecret, "Name").
 const secretNamePattern = /^[A-Za-z0-9/_+=.@-]{1,512}$/
 
@@ -71,8 +95,11 @@ export function checkPassword(password: string): void {
 /** Every setting of step 2 at once, in the order a user reads the flags. */
 export function checkSecretSettings(settings: StackSettings): void {
   checkSecretName(secretNameOf(settings))
+  // The alternate's name and user are longer by their suffix: they must fit too.
+  if (slotSecretName(settings, 'b').length > 512) throw new InputError(`--name '${secretNameOf(settings)}': at most ${512 - alternateSuffix.length} characters, so that its alternate ${alternateSuffix} fits Secrets Manager's 512`)
   checkKeyAlias(keyAliasOf(settings))
   checkUsername(usernameOf(settings))
+  if (slotUsername(settings, 'b').length > 128) throw new InputError(`--username '${usernameOf(settings)}': at most ${128 - alternateSuffix.length} characters, so that the alternate user ${alternateSuffix} fits`)
 }
 
 const passwordAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'

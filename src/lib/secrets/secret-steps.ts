@@ -13,7 +13,7 @@ import {stackTags} from '../plan/tags.ts'
 import type {Finding, ResourceRecord, Step, StepContext} from '../plan/types.ts'
 import {ScramCredentials} from './credentials.ts'
 import {accountWord, noteRestored, stackKeyFact, stackKeyOf} from './keys.ts'
-import {checkSecretSettings, generatePassword, keyAliasOf, secretNameOf, usernameOf} from './names.ts'
+import {checkSecretSettings, generatePassword, keyAliasOf, otherSlot, slotSecretName, slotUsername, type SecretSlot} from './names.ts'
 import {secretOptions, secretRecoveryDays} from './options.ts'
 import {describeSecret, encryptedWith, isScheduledForDeletion, isStackSecret, listStackSecrets, readSecretValue, type SecretDescription} from './store.ts'
 
@@ -26,60 +26,67 @@ interface SecretFinding {
   valueDiffers: boolean
 }
 
-const findingFact = (role: AccountRole) => factKey<SecretFinding>(`secrets.secret.${role}`)
+const slotKey = (slot: SecretSlot) => slot === 'a' ? '' : `.${slot}`
+const findingFact = (role: AccountRole, slot: SecretSlot) => factKey<SecretFinding>(`secrets.secret.${role}${slotKey(slot)}`)
 /** The credentials written or read in this run, so B is made from A without reading A twice. Memory only. */
-const credentialsFact = factKey<ScramCredentials>('secrets.credentials')
-/** The stack's secret in an account, as it is after the step: its ARN for the association and the IoT role. */
-export const secretFact = (role: AccountRole) => factKey<SecretDescription>(`secrets.secret-arn.${role}`)
-/** Set by validate when this run will create the MSK account's secret (the SCRAM association checks it). */
-export const secretPlannedFact = factKey<boolean>('secrets.planned')
+const credentialsFact = (slot: SecretSlot) => factKey<ScramCredentials>(`secrets.credentials${slotKey(slot)}`)
+/** The stack's secret of a slot in an account, as it is after the step: its ARN for the association and the IoT role. */
+export const secretFact = (role: AccountRole, slot: SecretSlot = 'a') => factKey<SecretDescription>(`secrets.secret-arn.${role}${slotKey(slot)}`)
 
-function secretRecord(ctx: StepContext, role: AccountRole, secret: SecretDescription): ResourceRecord {
+/** The step id of a slot's secret: `secret:msk` / `secret:iot` for the first user (as before alternating users), `secret-b:…` for the alternate. */
+export function secretStepId(role: AccountRole, slot: SecretSlot): string {
+  return slot === 'a' ? `secret:${role}` : `secret-${slot}:${role}`
+}
+/** Set by validate when this run will create the MSK account's secret of a slot (the SCRAM association checks it). */
+export const secretPlannedFact = (slot: SecretSlot = 'a') => factKey<boolean>(`secrets.planned${slotKey(slot)}`)
+
+function secretRecord(ctx: StepContext, role: AccountRole, secret: SecretDescription, slot: SecretSlot): ResourceRecord {
   return {
-    step: `secret:${role}`, kind: 'secretsmanager:secret', id: secret.ARN!, ...recordBase(ctx, role),
+    step: secretStepId(role, slot), kind: 'secretsmanager:secret', id: secret.ARN!, ...recordBase(ctx, role),
     attrs: {name: secret.Name ?? '', kmsKeyId: secret.KmsKeyId ?? ''},
   }
 }
 
-/** The stack's secret of the configured name in `role`'s account, live, else undefined. */
-async function liveStackSecret(ctx: StepContext, role: AccountRole): Promise<SecretDescription | undefined> {
+/** The stack's secret of the slot's name in `role`'s account, live, else undefined. */
+export async function liveStackSecret(ctx: StepContext, role: AccountRole, slot: SecretSlot = 'a'): Promise<SecretDescription | undefined> {
   const sm = await ctx.accounts[role].secrets()
-  const name = secretNameOf(ctx.settings)
+  const name = slotSecretName(ctx.settings, slot)
   const secret = await describeSecret(sm, name, `reading secret ${name} (${accountWord[role]} account)`)
   return isStackSecret(secret, ctx.stack) && !isScheduledForDeletion(secret) ? secret : undefined
 }
 
 /** The stack's MSK-account secret ARN (for the SCRAM association), read in this run or looked up by name. */
-export async function mskSecretOf(ctx: StepContext): Promise<SecretDescription | undefined> {
-  const provided = ctx.facts.get(secretFact('msk'))
+export async function mskSecretOf(ctx: StepContext, slot: SecretSlot = 'a'): Promise<SecretDescription | undefined> {
+  const provided = ctx.facts.get(secretFact('msk', slot))
   if (provided) return provided
-  const finding = ctx.facts.get(findingFact('msk'))
+  const finding = ctx.facts.get(findingFact('msk', slot))
   if (finding?.secret && !isScheduledForDeletion(finding.secret)) return finding.secret
-  return liveStackSecret(ctx, 'msk')
+  return liveStackSecret(ctx, 'msk', slot)
 }
 
 /** The credentials A's secret holds: from this run, else read from A. */
-async function sourceCredentials(ctx: StepContext): Promise<ScramCredentials> {
-  const cached = ctx.facts.get(credentialsFact)
+async function sourceCredentials(ctx: StepContext, slot: SecretSlot): Promise<ScramCredentials> {
+  const cached = ctx.facts.get(credentialsFact(slot))
   if (cached) return cached
-  const source = await liveStackSecret(ctx, 'msk')
-  if (!source) throw new InputError(`no secret ${secretNameOf(ctx.settings)} of stack '${ctx.stack}' in the MSK account to mirror; run \`iotctl secret mirror\``)
+  const source = await liveStackSecret(ctx, 'msk', slot)
+  if (!source) throw new InputError(`no secret ${slotSecretName(ctx.settings, slot)} of stack '${ctx.stack}' in the MSK account to mirror; run \`iotctl secret mirror\``)
   const value = await readSecretValue(await ctx.accounts.msk.secrets(), source.ARN!, `reading the value of ${source.Name} (MSK account)`)
   if (!value.credentials) throw new InputError(`${source.Name} in the MSK account does not hold {"username","password"}; fix it or run \`iotctl secret rotate\``)
-  ctx.facts.set(credentialsFact, value.credentials)
+  ctx.facts.set(credentialsFact(slot), value.credentials)
   return value.credentials
 }
 
 /** The credentials for a new MSK-account secret: --password-stdin, else B's (when only B survived), else new ones. */
-async function newCredentials(ctx: StepContext): Promise<ScramCredentials> {
-  const given = secretOptions(ctx).credentials
-  if (given) return new ScramCredentials(usernameOf(ctx.settings), given.revealPassword())
-  const mirror = await liveStackSecret(ctx, 'iot')
+async function newCredentials(ctx: StepContext, slot: SecretSlot): Promise<ScramCredentials> {
+  // --password-stdin is the first user's; the alternate always gets a generated password of its own.
+  const given = slot === 'a' ? secretOptions(ctx).credentials : undefined
+  if (given) return new ScramCredentials(slotUsername(ctx.settings, slot), given.revealPassword())
+  const mirror = await liveStackSecret(ctx, 'iot', slot)
   if (mirror) {
     const value = await readSecretValue(await ctx.accounts.iot.secrets(), mirror.ARN!, `reading the value of ${mirror.Name} (IoT account)`)
     if (value.credentials) return value.credentials
   }
-  return new ScramCredentials(usernameOf(ctx.settings), generatePassword())
+  return new ScramCredentials(slotUsername(ctx.settings, slot), generatePassword())
 }
 
 /** The stack's key in `role`'s account as the secret step needs it: ARN for CreateSecret (MSK wants a key id or ARN, not an alias). */
@@ -88,20 +95,20 @@ function stackKey(ctx: StepContext, role: AccountRole): {id: string; arn: string
   return record ? {id: record.id, arn: record.attrs?.arn ?? '', alias: record.attrs?.alias ?? ''} : undefined
 }
 
-export function secretStep(role: AccountRole): Step {
-  const id = `secret:${role}`
+export function secretStep(role: AccountRole, slot: SecretSlot = 'a'): Step {
+  const id = secretStepId(role, slot)
   const where = `${accountWord[role]} account`
   return {
     id,
-    title: `AmazonMSK_ secret in the ${where}`,
+    title: slot === 'a' ? `AmazonMSK_ secret in the ${where}` : `alternate AmazonMSK_ secret (${slot}) in the ${where}`,
     account: role,
     // B's secret is made from A's credentials.
-    needs: role === 'iot' ? [stackKeyFact(role), credentialsFact] : [stackKeyFact(role)],
-    provides: role === 'msk' ? [secretFact(role), credentialsFact] : [secretFact(role)],
+    needs: role === 'iot' ? [stackKeyFact(role), credentialsFact(slot)] : [stackKeyFact(role)],
+    provides: role === 'msk' ? [secretFact(role, slot), credentialsFact(slot)] : [secretFact(role, slot)],
     check: checkSecretSettings,
 
     async validate(ctx) {
-      const name = secretNameOf(ctx.settings)
+      const name = slotSecretName(ctx.settings, slot)
       const sm = await ctx.accounts[role].secrets()
       const existing = await describeSecret(sm, name, `looking up secret ${name} (${where})`)
       if (existing && !isStackSecret(existing, ctx.stack)) {
@@ -109,7 +116,8 @@ export function secretStep(role: AccountRole): Step {
         throw new InputError(`--name ${name}: a secret of that name${state} exists in the ${where} (${ctx.identities[role].accountId}) and stack '${ctx.stack}' did not create it; choose another --name`)
       }
       if (role !== 'msk') return
-      ctx.facts.set(secretPlannedFact, true)
+      ctx.facts.set(secretPlannedFact(slot), true)
+      if (slot !== 'a') return
       const given = secretOptions(ctx).credentials
       if (!existing || isScheduledForDeletion(existing) || (!given && ctx.settings.secret?.username === undefined)) return
       // A is the source of truth: a value given now must not silently lose to it.
@@ -125,14 +133,16 @@ export function secretStep(role: AccountRole): Step {
 
     async read(ctx) {
       const sm = await ctx.accounts[role].secrets()
-      const name = secretNameOf(ctx.settings)
+      const name = slotSecretName(ctx.settings, slot)
       const {forceDeleteSecrets, force} = secretOptions(ctx)
       const owned = new Map<string, SecretDescription>()
       const byName = await describeSecret(sm, name, `reading secret ${name} (${where})`)
       const current = isStackSecret(byName, ctx.stack) ? byName : undefined
       if (current?.ARN) owned.set(current.ARN, current)
-      for (const secret of await listStackSecrets(sm, ctx.stack, `finding the stack's secrets (${where})`)) {
-        if (secret.ARN && !owned.has(secret.ARN)) owned.set(secret.ARN, secret)
+      // The first slot's step also owns the stack's stray secrets (another name, an older --name), never the other slot's.
+      const otherName = slotSecretName(ctx.settings, otherSlot(slot))
+      for (const secret of slot === 'a' ? await listStackSecrets(sm, ctx.stack, `finding the stack's secrets (${where})`) : []) {
+        if (secret.ARN && !owned.has(secret.ARN) && secret.Name !== otherName) owned.set(secret.ARN, secret)
       }
       for (const record of ctx.ledger.forStep(id)) {
         if (owned.has(record.id)) continue
@@ -141,7 +151,7 @@ export function secretStep(role: AccountRole): Step {
       }
       // A secret in its recovery window is already deleted as far as cleanup is concerned,
       // unless --force-delete-secrets asks to purge it now.
-      const resources = [...owned.values()].filter((s) => forceDeleteSecrets || !isScheduledForDeletion(s)).map((s) => secretRecord(ctx, role, s))
+      const resources = [...owned.values()].filter((s) => forceDeleteSecrets || !isScheduledForDeletion(s)).map((s) => secretRecord(ctx, role, s, slot))
       const missing: string[] = []
       const notes: string[] = []
       const findings: Finding[] = []
@@ -150,7 +160,8 @@ export function secretStep(role: AccountRole): Step {
       let reEncrypt = false
       let valueDiffers = false
       if (!current) {
-        missing.push(`create secret ${name} encrypted with ${alias} (${where})`)
+        // The second user is added beside the first, which the rule keeps reading: no outage (alternating users).
+        missing.push(`create secret ${name} encrypted with ${alias} (${where})${slot === 'a' ? '' : `: the second SCRAM user, for rotation without an outage; the rule keeps reading ${slotSecretName(ctx.settings, 'a')} meanwhile`}`)
       } else {
         if (isScheduledForDeletion(current)) {
           findings.push({kind: 'restorable', code: 'secret-pending-deletion', text: `secret ${name} (${where}) is scheduled for deletion`, fix: 'iotctl secret mirror (it restores the secret)'})
@@ -162,7 +173,7 @@ export function secretStep(role: AccountRole): Step {
         }
         if (role === 'iot' && !isScheduledForDeletion(current)) {
           try {
-            valueDiffers = await valuesDiffer(ctx, current)
+            valueDiffers = await valuesDiffer(ctx, current, slot)
           } catch (error) {
             // Cleanup and doctor read too: a value that cannot be read (a disabled key) is a finding, not a crash.
             notes.push(`the values of ${name} could not be compared: ${(error as Error).message}`)
@@ -173,21 +184,21 @@ export function secretStep(role: AccountRole): Step {
       }
       const others = resources.filter((r) => r.id !== current?.ARN)
       if (others.length > 0) notes.push(`the stack also owns ${others.map((r) => r.attrs?.name).join(', ')} in the ${where}; cleanup removes it`)
-      ctx.facts.set(findingFact(role), {secret: current, reEncrypt, valueDiffers})
-      if (current && missing.length === 0 && !isScheduledForDeletion(current)) ctx.facts.set(secretFact(role), current)
+      ctx.facts.set(findingFact(role, slot), {secret: current, reEncrypt, valueDiffers})
+      if (current && missing.length === 0 && !isScheduledForDeletion(current)) ctx.facts.set(secretFact(role, slot), current)
       return {resources, missing, notes, findings}
     },
 
     async create(ctx, observed) {
       const sm = await ctx.accounts[role].secrets()
-      const name = secretNameOf(ctx.settings)
+      const name = slotSecretName(ctx.settings, slot)
       const key = stackKey(ctx, role)
       if (!key?.arn) throw new InputError(`no KMS key of stack '${ctx.stack}' in the ${where} to encrypt ${name} with; run \`iotctl secret mirror\``)
-      const finding = ctx.facts.get(findingFact(role))
+      const finding = ctx.facts.get(findingFact(role, slot))
       if (!finding) throw new Error(`${id}: create ran before read`)
       let secret = finding.secret
       if (!secret) {
-        const credentials = role === 'msk' ? await newCredentials(ctx) : await sourceCredentials(ctx)
+        const credentials = role === 'msk' ? await newCredentials(ctx, slot) : await sourceCredentials(ctx, slot)
         ctx.checkpoint()
         const created = await secretsapi.createSecret(sm, {
           Name: name,
@@ -197,9 +208,9 @@ export function secretStep(role: AccountRole): Step {
           ClientRequestToken: randomUUID(),
           Tags: stackTags(ctx.stack),
         }, `creating secret ${name} (${where})`)
-        ctx.facts.set(credentialsFact, credentials)
+        ctx.facts.set(credentialsFact(slot), credentials)
         secret = await describeSecret(sm, created.ARN!, `reading secret ${name} (${where})`) ?? {ARN: created.ARN, Name: name, KmsKeyId: key.arn}
-        ctx.ledger.put(secretRecord(ctx, role, secret))
+        ctx.ledger.put(secretRecord(ctx, role, secret, slot))
         ctx.checkpoint()
       } else {
         const arn = secret.ARN!
@@ -214,7 +225,7 @@ export function secretStep(role: AccountRole): Step {
           ctx.checkpoint()
         }
         if (role === 'iot' && finding.valueDiffers && secretOptions(ctx).force) {
-          const credentials = await sourceCredentials(ctx)
+          const credentials = await sourceCredentials(ctx, slot)
           ctx.checkpoint()
           await secretsapi.putSecretValue(sm, {
             SecretId: arn, SecretString: credentials.secretString(), ClientRequestToken: randomUUID(),
@@ -222,9 +233,9 @@ export function secretStep(role: AccountRole): Step {
         }
         secret = await describeSecret(sm, arn, `reading secret ${name} (${where})`) ?? secret
       }
-      ctx.facts.set(findingFact(role), {secret, reEncrypt: false, valueDiffers: false})
-      ctx.facts.set(secretFact(role), secret)
-      const record = secretRecord(ctx, role, secret)
+      ctx.facts.set(findingFact(role, slot), {secret, reEncrypt: false, valueDiffers: false})
+      ctx.facts.set(secretFact(role, slot), secret)
+      const record = secretRecord(ctx, role, secret, slot)
       ctx.ledger.put(record)
       return [record, ...observed.resources.filter((r) => r.id !== record.id)]
     },
@@ -242,13 +253,13 @@ export function secretStep(role: AccountRole): Step {
 }
 
 /** Compares B's value with A's (when A is there); remembers A's credentials for create. */
-async function valuesDiffer(ctx: StepContext, iotSecret: SecretDescription): Promise<boolean> {
-  const source = await liveStackSecret(ctx, 'msk')
+async function valuesDiffer(ctx: StepContext, iotSecret: SecretDescription, slot: SecretSlot): Promise<boolean> {
+  const source = await liveStackSecret(ctx, 'msk', slot)
   if (!source) return false
-  const name = secretNameOf(ctx.settings)
+  const name = slotSecretName(ctx.settings, slot)
   const mskValue = await readSecretValue(await ctx.accounts.msk.secrets(), source.ARN!, `reading the value of ${name} (MSK account)`)
   const iotValue = await readSecretValue(await ctx.accounts.iot.secrets(), iotSecret.ARN!, `reading the value of ${name} (IoT account)`)
-  if (mskValue.credentials) ctx.facts.set(credentialsFact, mskValue.credentials)
+  if (mskValue.credentials) ctx.facts.set(credentialsFact(slot), mskValue.credentials)
   return !mskValue.credentials || !iotValue.credentials || !mskValue.credentials.equals(iotValue.credentials)
 }
 

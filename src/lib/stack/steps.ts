@@ -16,7 +16,10 @@
 //   kms-key:iot        iot  kms:key                    (same)
 //   secret:msk         msk  secretsmanager:secret      id = secret ARN; attrs.name, attrs.kmsKeyId
 //   secret:iot         iot  secretsmanager:secret      (same; same username and password as secret:msk)
+//   secret-b:msk       msk  secretsmanager:secret      the alternate user's secret, <name>_b (alternating users; same attrs)
+//   secret-b:iot       iot  secretsmanager:secret      (same; same username and password as secret-b:msk)
 //   scram-association  msk  kafka:scram-association    id = <cluster ARN>|<secret ARN>
+//   scram-association-b msk kafka:scram-association    (the alternate's)
 //   kafka-topic        msk  kafka:topic                id = topic ARN; attrs.clusterArn, topicName, createdBy (ledger only: topics take no tags)
 //   iot-role           iot  iam:role                   id = role name; attrs.arn, attrs.policyName
 //   iot-key-user       iot  kms:key-policy-statement   id = <key id>/<Sid>
@@ -40,13 +43,13 @@ import {devicesStep} from '../device/step.ts'
 import {fleetConfigured, fleetFoundSteps, fleetStepIds, fleetSteps} from '../fleet/steps.ts'
 import {iotSteps} from '../iot/steps.ts'
 import {mskConfigurationStep} from '../msk/configuration.ts'
-import {mskClusterStep, scramAssociationStep} from '../msk/steps.ts'
+import {mskClusterStep, scramAssociationStep, scramAssociationStepOf} from '../msk/steps.ts'
 import {kafkaTopicStep} from '../msk/topic-step.ts'
 import {consumerNetworkStepIds, consumerNetworkSteps} from '../msk/consumer-network.ts'
 import {peeringSteps} from '../peering/steps.ts'
 import {StepGraph} from '../plan/graph.ts'
 import {isManaged, type AnyStep, type StackSettings, type Step} from '../plan/types.ts'
-import {mirrorSteps} from '../secrets/steps.ts'
+import {alternateSecretSteps, mirrorSteps} from '../secrets/steps.ts'
 import {tunnelsStep} from '../tunnel/api/step.ts'
 
 export function stackSteps(): AnyStep[] {
@@ -55,7 +58,9 @@ export function stackSteps(): AnyStep[] {
     mskClusterStep,
     ...peeringSteps,
     ...mirrorSteps,
+    ...alternateSecretSteps,
     scramAssociationStep,
+    scramAssociationStepOf('b'),
     kafkaTopicStep,
     ...consumerNetworkSteps,
     ...iotSteps,
