@@ -49,7 +49,8 @@ async function publicSubnet(zone: string, cidr: string, table: string): Promise<
 }
 
 before(async () => {
-  aws = await startLocalAws({kafka: false})
+  // The cluster is ACTIVE at once: this file is about its network, not its creation.
+  aws = await startLocalAws({kafka: false, clusterActivationDelayMs: 0})
   network = await aws.createNetwork()
   ec2 = new EC2Client(aws.clientConfig('msk'))
   const kafka = new KafkaClient(aws.clientConfig('msk'))
