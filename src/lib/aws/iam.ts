@@ -14,11 +14,12 @@ import type {
   ListAttachedRolePoliciesCommandInput,
   ListRolePoliciesCommandInput,
   PutRolePolicyCommandInput,
+  Role,
   SimulatePrincipalPolicyCommandInput,
   UpdateAssumeRolePolicyCommandInput,
 } from '@aws-sdk/client-iam'
 import type {HttpHandlerOptions} from '@smithy/types'
-import {isNotFound, toAwsError} from '../errors.ts'
+import {awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
 import {collect, inputPerPage, send} from './call.ts'
 
 const sdk = () => import('@aws-sdk/client-iam')
@@ -77,5 +78,15 @@ export async function deleteRoleAndPolicies(iam: IAMClient, name: string, accoun
     await deleteRole(iam, {RoleName: name})
   } catch (error) {
     if (!isNotFound(error)) throw toAwsError(`deleting IAM role ${name} (${account} account)`, error)
+  }
+}
+
+/** Role `name`, or undefined when IAM does not know it. */
+export async function findRole(iam: IAMClient, name: string, account: string): Promise<Role | undefined> {
+  try {
+    return (await getRole(iam, {RoleName: name})).Role
+  } catch (error) {
+    if (awsErrorCode(error) === 'NoSuchEntity' || awsErrorCode(error) === 'NoSuchEntityException') return undefined
+    throw toAwsError(`reading IAM role ${name} (${account} account)`, error)
   }
 }

@@ -6,7 +6,7 @@ import type {LambdaClient} from '@aws-sdk/client-lambda'
 import * as iamapi from '../aws/iam.ts'
 import * as iotapi from '../aws/iot.ts'
 import * as lambdaapi from '../aws/lambda.ts'
-import {awsErrorCode, isNotFound, toAwsError} from '../errors.ts'
+import {isNotFound, toAwsError} from '../errors.ts'
 import {hasStackTag, stackTags, type Tag} from '../plan/tags.ts'
 
 export interface StackTemplate {
@@ -49,14 +49,7 @@ export async function stackTemplates(iot: IoTClient, stack: string): Promise<Sta
   return found
 }
 
-export async function getRole(iam: IAMClient, name: string): Promise<Role | undefined> {
-  try {
-    return (await iamapi.getRole(iam, {RoleName: name})).Role
-  } catch (error) {
-    if (awsErrorCode(error) === 'NoSuchEntity' || awsErrorCode(error) === 'NoSuchEntityException') return undefined
-    throw toAwsError(`reading IAM role ${name} (IoT account)`, error)
-  }
-}
+export const getRole = (iam: IAMClient, name: string): Promise<Role | undefined> => iamapi.findRole(iam, name, 'IoT')
 
 export async function createRole(iam: IAMClient, name: string, trust: object, description: string, stack: string): Promise<Role> {
   const created = await iamapi.createRole(iam, {RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust), Description: description, Tags: stackTags(stack)}, `creating IAM role ${name} (IoT account)`)

@@ -23,14 +23,7 @@ import {isPrincipalNotKnownYet, retryWhileIamPropagates} from './propagation.ts'
 /** The stack's role as the role step's read found it (trust policy included), or null when there is none: doctor reads it instead of asking IAM again. */
 export const foundRoleFact = factKey<Role | null>('iot.role.found')
 
-export async function getRole(iam: IAMClient, name: string): Promise<Role | undefined> {
-  try {
-    return (await iamapi.getRole(iam, {RoleName: name})).Role
-  } catch (error) {
-    if (awsErrorCode(error) === 'NoSuchEntity' || awsErrorCode(error) === 'NoSuchEntityException') return undefined
-    throw toAwsError(`reading IAM role ${name} (IoT account)`, error)
-  }
-}
+export const getRole = (iam: IAMClient, name: string): Promise<Role | undefined> => iamapi.findRole(iam, name, 'IoT')
 
 export async function getInlinePolicy(iam: IAMClient, roleName: string, policyName: string): Promise<PolicyDocument | undefined> {
   try {

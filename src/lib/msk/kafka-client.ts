@@ -268,17 +268,12 @@ export type TopicAuthorization =
 // AclOperation codes (Kafka protocol), the bit positions of topicAuthorizedOperations (KIP-430).
 const topicOperations: [number, string][] = [[3, 'Read'], [4, 'Write'], [5, 'Create'], [6, 'Delete'], [7, 'Alter'], [8, 'Describe'], [10, 'DescribeConfigs'], [11, 'AlterConfigs']]
 
-/**
- * Asks the brokers, as the connection's user, which operations it may perform on
- * the topic: a Metadata request with includeTopicAuthorizedOperations (KIP-430),
- * so no ACL administration right is needed to know.
- */
-export async function topicAuthorization(connection: KafkaConnection, topic: string): Promise<TopicAuthorization> {
+/** One connection (not yet connected) to the first broker as the connection's SCRAM user: for single requests outside a client. */
+async function brokerConnection(connection: KafkaConnection) {
   const ca = await readCaBundle(connection.caFile)
-  const {Connection, metadataV12} = await loadClient()
+  const {Connection} = await loadClient()
   const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
   const credentials = connection.credentials
-  const broker = connection.brokers[0]
   const client = new Connection(`iotctl-${randomBytes(4).toString('hex')}`, {
     tls: {...(ca ? {ca} : {})},
     tlsServerName: true,
@@ -286,6 +281,17 @@ export async function topicAuthorization(connection: KafkaConnection, topic: str
     connectTimeout: timeout,
     requestTimeout: timeout,
   })
+  return {client, broker: connection.brokers[0], credentials}
+}
+
+/**
+ * Asks the brokers, as the connection's user, which operations it may perform on
+ * the topic: a Metadata request with includeTopicAuthorizedOperations (KIP-430),
+ * so no ACL administration right is needed to know.
+ */
+export async function topicAuthorization(connection: KafkaConnection, topic: string): Promise<TopicAuthorization> {
+  const {metadataV12} = await loadClient()
+  const {client, broker, credentials} = await brokerConnection(connection)
   try {
     await client.connect(broker.host, broker.port)
     let answer
@@ -315,18 +321,7 @@ export type ScramLoginState = 'accepted' | 'refused' | 'unreachable'
  * password yet, `unreachable` when no connection could be made at all.
  */
 export async function scramLogin(connection: KafkaConnection): Promise<ScramLoginState> {
-  const ca = await readCaBundle(connection.caFile)
-  const {Connection} = await loadClient()
-  const timeout = (connection.connectTimeoutSeconds ?? 15) * 1000
-  const credentials = connection.credentials
-  const broker = connection.brokers[0]
-  const client = new Connection(`iotctl-${randomBytes(4).toString('hex')}`, {
-    tls: {...(ca ? {ca} : {})},
-    tlsServerName: true,
-    sasl: {mechanism: 'SCRAM-SHA-512', username: credentials.username, password: () => credentials.revealPassword()},
-    connectTimeout: timeout,
-    requestTimeout: timeout,
-  })
+  const {client, broker} = await brokerConnection(connection)
   try {
     await client.connect(broker.host, broker.port)
     return 'accepted'
