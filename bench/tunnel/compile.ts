@@ -7,7 +7,7 @@ import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {stripTypeScriptTypes} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 
-const SOURCES = ['src/lib/errors.ts', 'src/lib/redact/index.ts', 'src/lib/tunnel/protocol', 'test/support/tunnel-relay', 'bench/tunnel/relay-process.ts', 'bench/tunnel/proxy-process.ts']
+const SOURCES = ['src/lib/errors.ts', 'src/lib/redact/index.ts', 'src/lib/tunnel/protocol', 'test/support/tunnel-relay', 'bench/tunnel/relay-process.ts', 'bench/tunnel/proxy-process.ts', 'bench/tunnel/floor-process.ts']
 
 function files(root: string, entry: string): string[] {
   const path = join(root, entry)

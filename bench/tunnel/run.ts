@@ -1,7 +1,7 @@
 // Tunnel benchmark: source proxy -> TLS relay -> destination proxy, each in its
 // own process (as the C++ reference runs), against raw TCP on loopback.
 //
-//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--phases bulk,echo,concurrent,cli] [--json] [--ts]
+//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--phases bulk,echo,concurrent,cli,floor] [--json] [--ts]
 //
 // The child processes run from JavaScript copies written to .test-output/ (see
 // compile.ts), like the built CLI; --ts runs them from the sources instead.
@@ -10,6 +10,9 @@
 // next to raw TCP; idle RSS of each process (and of the built CLI's `tunnel
 // forward` and `tunnel proxy`) and its peak over the run, with 64 connections
 // streaming at once. Prints a table beside issue 17's C++ localproxy figures.
+// The `floor` phase runs the same bulk copy and echo through Node's floor for
+// this topology (floor-process.ts: three processes piping TLS, no WebSocket and
+// no protocol), so that what is iotctl's and what is Node's can be told apart.
 import {spawn, type ChildProcess} from 'node:child_process'
 import {randomFillSync} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
@@ -30,7 +33,7 @@ const {values: args} = parseArgs({
     'per-connection': {type: 'string', default: String(16 * 1024 ** 2)},
     json: {type: 'boolean', default: false},
     // A subset of bulk,echo,concurrent,cli (for quick iterations); cli needs a build (npm run build).
-    phases: {type: 'string', default: 'bulk,echo,concurrent,cli'},
+    phases: {type: 'string', default: 'bulk,echo,concurrent,cli,floor'},
     // Run the child processes from the TypeScript sources (with Node's type stripping) instead of compiled copies.
     ts: {type: 'boolean', default: false},
   },
@@ -56,7 +59,7 @@ interface Child {
 
 function spawnNode(script: string, argv: string[]): Promise<Child> {
   // BENCH_PROFILE=source|destination|relay writes a V8 CPU profile of that process to BENCH_PROFILE_DIR.
-  const name = script === 'relay-process' ? 'relay' : argv[0]
+  const name = script === 'relay-process' ? 'relay' : script === 'floor-process' ? `floor-${argv[0]}` : argv[0]
   const profile = process.env.BENCH_PROFILE === name ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? '.'}`] : []
   // BENCH_SNAPSHOT=source|...: that process writes a heap snapshot on SIGUSR2 (sent mid-way through the concurrent phase).
   if (process.env.BENCH_SNAPSHOT === name) profile.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${process.env.BENCH_PROFILE_DIR ?? '.'}`)
@@ -239,6 +242,42 @@ async function cliIdleRss(url: string, caFile: string, tunnels: {sourceAccessTok
   return {forward, proxy}
 }
 
+interface FloorFigures {
+  bulkMBps: number
+  cpuSecondsPerGiB: {source: number; relay: number; destination: number}
+  p50: number
+  p95: number
+  p99: number
+}
+
+/**
+ * The bulk copy and the echo through floor-process.ts's three processes (TLS
+ * piped as it comes) between the same sink and echo server: Node's own cost for
+ * the tunnel's topology, without WebSocket framing, the protocol or its flow control.
+ */
+async function measureFloor(certDir: string, sink: ReturnType<typeof sinkServer>, services: {BULK: number; ECHO: number}, bytes: number, pings: number): Promise<FloorFigures> {
+  const destination = await spawnNode('floor-process', ['destination', JSON.stringify({certDir, services})])
+  const relay = await spawnNode('floor-process', ['relay', JSON.stringify({certDir, destination: destination.info.port})])
+  const source = await spawnNode('floor-process', ['source', JSON.stringify({certDir, relay: relay.info.port, services: Object.keys(services)})])
+  const ports = source.info.ports as {BULK: number; ECHO: number}
+  try {
+    await bulk(ports.BULK, sink, 64 * 1024 * 1024)
+    const pids = {source: source.process.pid!, relay: relay.process.pid!, destination: destination.process.pid!}
+    const before = {source: cpuSeconds(pids.source), relay: cpuSeconds(pids.relay), destination: cpuSeconds(pids.destination)}
+    const seconds = await bulk(ports.BULK, sink, bytes)
+    const gib = bytes / 1024 ** 3
+    const cpuSecondsPerGiB = {
+      source: (cpuSeconds(pids.source) - before.source) / gib,
+      relay: (cpuSeconds(pids.relay) - before.relay) / gib,
+      destination: (cpuSeconds(pids.destination) - before.destination) / gib,
+    }
+    const times = await pingPong(ports.ECHO, pings)
+    return {bulkMBps: bytes / 1e6 / seconds, cpuSecondsPerGiB, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99)}
+  } finally {
+    await Promise.all([stop(source), stop(relay), stop(destination)])
+  }
+}
+
 async function main(): Promise<void> {
   const sink = sinkServer()
   const sinkPort = await listen(sink.server)
@@ -283,6 +322,9 @@ async function main(): Promise<void> {
   const rawTimes = await pingPong(echoPort, pings)
   const tunnelTimes = await pingPong(ports.ECHO, pings)
 
+  // Node's floor for the same topology, measured the same way right after.
+  const floor = PHASES.has('floor') ? await measureFloor(dirname(caFile), sink, {BULK: sinkPort, ECHO: echoPort}, bulkBytes, pings) : undefined
+
   // 64 connections streaming at once; RSS sampled while they run.
   const peak = {source: 0, relay: 0, destination: 0}
   const sampler = setInterval(() => {
@@ -325,6 +367,7 @@ async function main(): Promise<void> {
     peakRssMiB: peakHwm,
     peakRssAfterBulkMiB: rssAfterBulk,
     ...(cliIdle ? {cliIdleRssMiB: cliIdle} : {}),
+    ...(floor ? {floor} : {}),
     reference: REFERENCE,
   }
   if (args.json) {
@@ -340,9 +383,16 @@ async function main(): Promise<void> {
     ['CPU s per GiB, source', f(cpuPerGiB.source, 2), '', '', '', ''],
     ['CPU s per GiB, destination', f(cpuPerGiB.destination, 2), '', '', ref.destinationCpuPerGiB, ''],
     ['CPU s per GiB, relay / bench (sender+sink)', `${f(cpuPerGiB.relay, 2)} / ${f(cpuPerGiB.bench, 2)}`, '', '', '', ''],
+    ...(floor ? [
+      ['bulk MB/s, Node TLS floor (same hops, no protocol)', f(floor.bulkMBps), f(rawMBps), `${f(floor.bulkMBps / rawMBps, 3)}x`, '', ''],
+      ['CPU s per GiB, floor source / destination / relay', [floor.cpuSecondsPerGiB.source, floor.cpuSecondsPerGiB.destination, floor.cpuSecondsPerGiB.relay].map(n => f(n, 2)).join(' / '), '', '', '', ''],
+    ] : []),
     [`1-byte echo p50, ms (${pings})`, f(p50.tunnel, 3), f(p50.raw, 3), ms(p50.tunnel - p50.raw), `+${ref.addedP50Ms} ms`, ''],
     ['1-byte echo p95, ms', f(p95.tunnel, 3), f(p95.raw, 3), ms(p95.tunnel - p95.raw), '', ''],
     ['1-byte echo p99, ms', f(p99.tunnel, 3), f(p99.raw, 3), ms(p99.tunnel - p99.raw), `+${ref.addedP99Ms} ms`, `<= ${ms(2 * (p50.tunnel - p50.raw))} (2x p50)`],
+    ...(floor ? [
+      ['1-byte echo p50 / p99, Node TLS floor, ms', `${f(floor.p50, 3)} / ${f(floor.p99, 3)}`, `${f(p50.raw, 3)} / ${f(p99.raw, 3)}`, `${ms(floor.p50 - p50.raw)} / ${ms(floor.p99 - p99.raw)}`, '', ''],
+    ] : []),
     [`${CONNECTIONS} connections x ${f(perConnection / 1024 ** 2, 1)} MiB intact`, `${intact}/${CONNECTIONS}`, '', `${f(mbps(CONNECTIONS * perConnection, concurrentSeconds))} MB/s`, '', `${CONNECTIONS}/${CONNECTIONS}`],
     ['idle RSS MiB, source / destination / relay', [idleRss.source, idleRss.destination, idleRss.relay].map(n => f(n)).join(' / '), '', '', String(ref.idleRssMB), '<= 50'],
     ...(cliIdle ? [['idle RSS MiB, CLI `tunnel forward` / `tunnel proxy`', `${f(cliIdle.forward)} / ${f(cliIdle.proxy)}`, '', '', String(ref.idleRssMB), '<= 50']] : []),
