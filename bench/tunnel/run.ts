@@ -248,6 +248,8 @@ interface FloorFigures {
   p50: number
   p95: number
   p99: number
+  /** VmHWM after the bulk copy and the echo. */
+  peakRssMiB: {source: number; relay: number; destination: number}
 }
 
 /**
@@ -272,7 +274,8 @@ async function measureFloor(certDir: string, sink: ReturnType<typeof sinkServer>
       destination: (cpuSeconds(pids.destination) - before.destination) / gib,
     }
     const times = await pingPong(ports.ECHO, pings)
-    return {bulkMBps: bytes / 1e6 / seconds, cpuSecondsPerGiB, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99)}
+    const peakRssMiB = {source: rssMiB(pids.source, 'VmHWM'), relay: rssMiB(pids.relay, 'VmHWM'), destination: rssMiB(pids.destination, 'VmHWM')}
+    return {bulkMBps: bytes / 1e6 / seconds, cpuSecondsPerGiB, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), peakRssMiB}
   } finally {
     await Promise.all([stop(source), stop(relay), stop(destination)])
   }
@@ -400,6 +403,7 @@ async function main(): Promise<void> {
     ['peak RSS MiB (whole run), destination', f(peakHwm.destination), '', '', String(ref.peakDestinationRssMB), '< 100'],
     ['peak RSS MiB (whole run), relay', f(peakHwm.relay), '', '', '', ''],
     ['peak RSS MiB after bulk, source / destination', `${f(rssAfterBulk.source)} / ${f(rssAfterBulk.destination)}`, '', '', '', ''],
+    ...(floor ? [['peak RSS MiB after bulk, floor source / destination', `${f(floor.peakRssMiB.source)} / ${f(floor.peakRssMiB.destination)}`, '', '', '', '']] : []),
     ['bulk wall time, s', f(tunnelSeconds, 2), f(rawSeconds, 2), '', '', ''],
   ]
   const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
