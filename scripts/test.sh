@@ -17,7 +17,9 @@ if [ "$#" -gt 0 ]; then
     if [ -d "$target" ]; then targets+=("$target/**/*.test.ts"); else targets+=("$target"); fi
   done
 else
-  targets=('test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts')
+  # The long files first and the ~60 s of short unit files last, where they fill
+  # the slot that frees first instead of leaving one file to run alone at the end.
+  targets=('test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts' 'test/unit/**/*.test.ts')
 fi
 
 # Two files at a time on the 2-core machines this runs on; each integration
