@@ -8,7 +8,9 @@ const relay = await startTunnelRelay({authorize: token => registry.authorize(tok
 const tunnel = registry.openTunnel({services})
 // Tunnels for the CLI processes whose idle RSS is measured (tokens are good for one client each).
 const cli = Array.from({length: Number(process.argv[3] ?? 0)}, () => registry.openTunnel({services: ['BULK']}))
-process.stdout.write(`${JSON.stringify({url: relay.url, caFile: relay.caFile, tunnel, cli})}\n`)
+// A tunnel for the built CLI's `tunnel agent` (the agent phase), if asked for.
+const agent = process.argv[4] === '1' ? registry.openTunnel({services: ['BULK']}) : undefined
+process.stdout.write(`${JSON.stringify({url: relay.url, caFile: relay.caFile, tunnel, cli, agent})}\n`)
 process.stdin.resume()
 process.stdin.on('end', () => {
   void relay.close().then(() => process.exit(0))

@@ -1,7 +1,7 @@
 // Tunnel benchmark: source proxy -> TLS relay -> destination proxy, each in its
 // own process (as the C++ reference runs), against raw TCP on loopback.
 //
-//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--phases bulk,echo,concurrent,cli,floor] [--json] [--ts]
+//   node bench/tunnel/run.ts [--bytes 1073741824] [--pings 5000] [--connections 64] [--per-connection 16777216] [--phases bulk,echo,concurrent,cli,floor,agent] [--json] [--ts]
 //
 // The child processes run from JavaScript copies written to .test-output/ (see
 // compile.ts), like the built CLI; --ts runs them from the sources instead.
@@ -33,7 +33,7 @@ const {values: args} = parseArgs({
     'per-connection': {type: 'string', default: String(16 * 1024 ** 2)},
     json: {type: 'boolean', default: false},
     // A subset of bulk,echo,concurrent,cli (for quick iterations); cli needs a build (npm run build).
-    phases: {type: 'string', default: 'bulk,echo,concurrent,cli,floor'},
+    phases: {type: 'string', default: 'bulk,echo,concurrent,cli,floor,agent'},
     // Run the child processes from the TypeScript sources (with Node's type stripping) instead of compiled copies.
     ts: {type: 'boolean', default: false},
   },
@@ -242,6 +242,81 @@ async function cliIdleRss(url: string, caFile: string, tunnels: {sourceAccessTok
   return {forward, proxy}
 }
 
+interface AgentFigures {
+  /** Subscribed to its notify topic, no tunnel yet. */
+  idleRssMiB: number
+  /** Serving one tunnel, connected, before any connection. */
+  connectedRssMiB: number
+  bulkMBps: number
+  cpuSecondsPerGiB: number
+  intact: number
+  /** VmHWM over the bulk copy and the concurrent connections. */
+  peakRssMiB: number
+}
+
+/**
+ * The built CLI's `tunnel agent` as the destination, the way a device runs it:
+ * connected to mosquitto with a device certificate (mutual TLS, as to AWS IoT),
+ * notified on $aws/things/<thing>/tunnels/notify, then serving the tunnel while
+ * a source proxy process sends the bulk copy and the concurrent connections.
+ */
+async function measureAgent(url: string, caFile: string, tokens: Tokens, sink: ReturnType<typeof sinkServer>, sinkPort: number, bytes: number, connections: number, perConnection: number): Promise<AgentFigures> {
+  const {startMosquitto} = await import('../../test/support/mosquitto/index.ts')
+  const {connectAsync} = await import('mqtt')
+  const broker = await startMosquitto({websockets: false})
+  let agent: ChildProcess | undefined
+  let source: Child | undefined
+  try {
+    const device = await broker.device('bench-agent')
+    agent = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'tunnel', 'agent', '--thing', 'bench-agent', '--cert', device.cert, '--key', device.key,
+      '--ca', broker.ca, '--endpoint', `${broker.host}:${broker.tlsPort}`, '--destination', `BULK=127.0.0.1:${sinkPort}`, '--proxy-endpoint', url,
+      '--max-connections', String(Math.max(64, connections))], {cwd: tmpdir(), env: {...process.env, NODE_EXTRA_CA_CERTS: caFile, DEBUG: ''}, stdio: ['ignore', 'ignore', 'pipe']})
+    let stderr = ''
+    agent.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const until = async (pattern: RegExp): Promise<void> => {
+      const deadline = Date.now() + 15_000
+      while (!pattern.test(stderr)) {
+        if (Date.now() > deadline || agent!.exitCode !== null) throw new Error(`tunnel agent: no ${String(pattern)} in:\n${stderr}`)
+        await new Promise(resolve => setTimeout(resolve, 25))
+      }
+    }
+    await until(/subscribed to/)
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const idleRssMiB = rssMiB(agent.pid!)
+    const publisher = await connectAsync({host: broker.host, port: broker.plainPort, protocol: 'mqtt', clientId: 'bench-publisher', reconnectPeriod: 0})
+    await publisher.publishAsync('$aws/things/bench-agent/tunnels/notify', JSON.stringify({
+      clientAccessToken: tokens.destinationAccessToken, clientMode: 'destination', region: 'us-east-1', services: ['BULK'],
+    }), {qos: 1})
+    await publisher.endAsync()
+    await until(/connected; serving/)
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const connectedRssMiB = rssMiB(agent.pid!)
+    source = await spawnNode('proxy-process', ['source', JSON.stringify({endpoint: url, caFile, token: tokens.sourceAccessToken, services: {BULK: 0}})])
+    const port = (source.info.ports as {BULK: number}).BULK
+    await bulk(port, sink, 64 * 1024 * 1024)
+    const before = cpuSeconds(agent.pid!)
+    const seconds = await bulk(port, sink, bytes)
+    const cpuSecondsPerGiB = (cpuSeconds(agent.pid!) - before) / (bytes / 1024 ** 3)
+    const sockets = await Promise.all(Array.from({length: connections}, () => connectTo(port)))
+    const ends = sockets.map(() => sink.next())
+    await Promise.all(sockets.map(socket => send(socket, perConnection)))
+    const intact = (await Promise.all(ends)).filter(count => count === perConnection).length
+    for (const socket of sockets) socket.destroy()
+    return {idleRssMiB, connectedRssMiB, bulkMBps: bytes / 1e6 / seconds, cpuSecondsPerGiB, intact, peakRssMiB: rssMiB(agent.pid!, 'VmHWM')}
+  } finally {
+    if (source) await stop(source)
+    const running = agent?.exitCode === null ? agent : undefined
+    if (running) {
+      const exited = new Promise(resolve => running.once('exit', resolve))
+      running.kill('SIGINT')
+      await exited
+    }
+    await broker.stop()
+  }
+}
+
 interface FloorFigures {
   bulkMBps: number
   cpuSecondsPerGiB: {source: number; relay: number; destination: number}
@@ -292,8 +367,9 @@ async function main(): Promise<void> {
   const echoPort = await listen(echo)
 
   const cliPhase = PHASES.has('cli') && existsSync(join(root, 'dist', 'commands', 'tunnel', 'forward.js'))
-  const relay = await spawnNode('relay-process', ['BULK,ECHO', cliPhase ? '2' : '0'])
-  const {url, caFile, tunnel, cli} = relay.info as {url: string; caFile: string; tunnel: Tokens; cli: Tokens[]}
+  const agentPhase = PHASES.has('agent') && existsSync(join(root, 'dist', 'commands', 'tunnel', 'agent.js'))
+  const relay = await spawnNode('relay-process', ['BULK,ECHO', cliPhase ? '2' : '0', agentPhase ? '1' : '0'])
+  const {url, caFile, tunnel, cli, agent: agentTunnel} = relay.info as {url: string; caFile: string; tunnel: Tokens; cli: Tokens[]; agent?: Tokens}
   const destination = await spawnNode('proxy-process', ['destination', JSON.stringify({
     endpoint: url, caFile, token: tunnel.destinationAccessToken, services: {BULK: `127.0.0.1:${sinkPort}`, ECHO: `127.0.0.1:${echoPort}`},
   })])
@@ -350,6 +426,8 @@ async function main(): Promise<void> {
   // Peak over the whole run (bulk and the concurrent phase).
   const peakHwm = {source: rssMiB(pids.source, 'VmHWM'), relay: rssMiB(pids.relay, 'VmHWM'), destination: rssMiB(pids.destination, 'VmHWM')}
   await Promise.all([stop(source), stop(destination)])
+  // The CLI's `tunnel agent` in the destination's place (same relay, sink, sizes).
+  const agent = agentPhase && agentTunnel ? await measureAgent(url, caFile, agentTunnel, sink, sinkPort, bulkBytes, CONNECTIONS, perConnection) : undefined
   await stop(relay)
   echo.close()
   sink.server.close()
@@ -371,6 +449,7 @@ async function main(): Promise<void> {
     peakRssAfterBulkMiB: rssAfterBulk,
     ...(cliIdle ? {cliIdleRssMiB: cliIdle} : {}),
     ...(floor ? {floor} : {}),
+    ...(agent ? {agent} : {}),
     reference: REFERENCE,
   }
   if (args.json) {
@@ -405,6 +484,11 @@ async function main(): Promise<void> {
     ['peak RSS MiB after bulk, source / destination', `${f(rssAfterBulk.source)} / ${f(rssAfterBulk.destination)}`, '', '', '', ''],
     ...(floor ? [['peak RSS MiB after bulk, floor source / destination', `${f(floor.peakRssMiB.source)} / ${f(floor.peakRssMiB.destination)}`, '', '', '', '']] : []),
     ['bulk wall time, s', f(tunnelSeconds, 2), f(rawSeconds, 2), '', '', ''],
+    ...(agent ? [
+      ['CLI `tunnel agent` idle RSS MiB, subscribed / serving a tunnel', `${f(agent.idleRssMiB)} / ${f(agent.connectedRssMiB)}`, '', '', String(ref.idleRssMB), '<= 50'],
+      ['CLI `tunnel agent` as destination: bulk MB/s, CPU s per GiB', `${f(agent.bulkMBps)}, ${f(agent.cpuSecondsPerGiB, 2)}`, '', '', `${ref.bulkMBps}, ${ref.destinationCpuPerGiB}`, ''],
+      [`CLI \`tunnel agent\` peak RSS MiB (bulk, ${CONNECTIONS} connections: ${agent.intact} intact)`, f(agent.peakRssMiB), '', '', String(ref.peakDestinationRssMB), '< 100'],
+    ] : []),
   ]
   const widths = rows[0].map((_, column) => Math.max(...rows.map(row => row[column].length)))
   for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column])).join('  ')}\n`)
