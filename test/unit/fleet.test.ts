@@ -3,7 +3,7 @@
 // shipped hook's code run as Lambda would, its package, the CSR, and the fleet
 // steps' place in the registry.
 import assert from 'node:assert/strict'
-import {execFile} from 'node:child_process'
+import {execFile, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -91,7 +91,7 @@ test('the shipped hook, packaged and run as Lambda would, allows only serials wi
 })
 
 test('--csr: a PKCS#10 request openssl verifies, for a P-256 key, with the serial as subject', async () => {
-  const {csr, privateKey} = newKeyAndCsr('SN-0001')
+  const {csr, privateKey} = await newKeyAndCsr('SN-0001')
   assert.match(privateKey, /^-----BEGIN PRIVATE KEY-----/)
   const dir = mkdtempSync(join(tmpdir(), 'iotctl-csr-'))
   try {
@@ -103,6 +103,59 @@ test('--csr: a PKCS#10 request openssl verifies, for a P-256 key, with the seria
     rmSync(dir, {recursive: true, force: true})
   }
 })
+
+test('--csr: the request carries the key written for the device (EC P-256, ECDSA-SHA256) and any serial the checks allow as subject', async () => {
+  const run = (args: string[], input: string) => {
+    const result = spawnSync('openssl', args, {input, encoding: 'utf8'})
+    assert.equal(result.status, 0, result.stderr)
+    return {stdout: result.stdout, all: `${result.stdout}${result.stderr}`}
+  }
+  const serial = 'a:b_c-1'
+  const {csr, privateKey} = await newKeyAndCsr(serial)
+  assert.match(privateKey, /^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n$/)
+  // openssl req exits 0 on a bad signature too: the verdict is in its output.
+  const text = run(['req', '-noout', '-verify', '-text', '-subject', '-nameopt', 'utf8'], csr).all
+  assert.match(text, /verify OK/)
+  assert.match(text, /ASN1 OID: prime256v1/)
+  assert.match(text, /Signature Algorithm: ecdsa-with-SHA256/)
+  assert.match(text, new RegExp(`^subject=CN ?= ?${serial}$`, 'm'))
+  assert.equal(run(['req', '-noout', '-pubkey'], csr).stdout, run(['pkey', '-pubout'], privateKey).stdout, 'the CSR is for the private key written to --out')
+  const second = await newKeyAndCsr(serial)
+  assert.notEqual(second.privateKey, privateKey, 'each request has a key of its own')
+})
+
+test('the hook package opens with the system unzip, as a readable stored file dated 1980-01-01 in any time zone', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'iotctl-zip-'))
+  try {
+    const code = hookSource('fl', 'SN-')
+    const file = join(dir, 'hook.zip')
+    writeFileSync(file, zipStored({'index.mjs': code}))
+    assert.deepEqual(await systemZipEntries(file), [{mode: '-rw-r--r--', method: 'stor', time: '19800101.000000', name: 'index.mjs'}])
+    // fflate writes the DOS date from local-time fields: another zone must give the same bytes (the same CodeSha256).
+    const script = `import {zipStored} from ${JSON.stringify(new URL('../../src/lib/fleet/zip.ts', import.meta.url).href)}; process.stdout.write(zipStored({'index.mjs': ${JSON.stringify(code)}}).toString('base64'))`
+    for (const TZ of ['Pacific/Kiritimati', 'America/Los_Angeles']) {
+      const {stdout} = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {env: {...process.env, TZ}})
+      assert.equal(stdout, zipStored({'index.mjs': code}).toString('base64'), TZ)
+    }
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+})
+
+/** The entries as the system reads them: `unzip -l` and `unzip -Z -T` where unzip is installed, else Python's zipfile. */
+async function systemZipEntries(file: string): Promise<{mode: string; method: string; time: string; name: string}[]> {
+  if (spawnSync('unzip', ['-v']).error === undefined) {
+    assert.match((await promisify(execFile)('unzip', ['-l', file])).stdout, /\s1 file\n/)
+    const {stdout} = await promisify(execFile)('unzip', ['-Z', '-T', file])
+    return [...stdout.matchAll(/^(\S{10}) .* (\w{4}) (\d{8}\.\d{6}) (.+)$/gm)].map(([, mode, method, time, name]) => ({mode, method, time, name}))
+  }
+  const python = [
+    'import json, stat, sys, zipfile',
+    'print(json.dumps([{"mode": stat.filemode(i.external_attr >> 16), "method": "stor" if i.compress_type == 0 else "defl",',
+    '  "time": "%04d%02d%02d.%02d%02d%02d" % i.date_time, "name": i.filename} for i in zipfile.ZipFile(sys.argv[1]).infolist()]))',
+  ].join('\n')
+  return JSON.parse((await promisify(execFile)('python3', ['-c', python, file])).stdout) as {mode: string; method: string; time: string; name: string}[]
+}
 
 test('the fleet steps are steps of the one registry: up takes the managed ones only when asked; cleanup walks them all in order', () => {
   const ids = (graph: {steps: readonly {id: string}[]}) => graph.steps.map((s) => s.id)

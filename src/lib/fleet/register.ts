@@ -13,7 +13,6 @@ import {AwsError, InputError} from '../errors.ts'
 import {checkPrivateDirectory, writePrivateFile} from '../files/private-file.ts'
 import {connectClient, type MqttConnection} from '../mqtt/connection.ts'
 import {disconnect} from '../mqtt/publish.ts'
-import {newKeyAndCsr} from './csr.ts'
 import {checkSerial, checkTemplateName} from './names.ts'
 
 export interface RegisterRequest {
@@ -118,7 +117,8 @@ async function subscribeAll(client: MqttClient, connection: MqttConnection, filt
 export async function registerDevice(connection: MqttConnection, endpoint: string, request: RegisterRequest): Promise<RegisterResult> {
   const files = checkRegisterRequest(request)
   const timeoutMs = request.timeoutMs ?? 10_000
-  const local = request.csr ? newKeyAndCsr(request.serial) : undefined
+  // Loaded only for --csr: @peculiar/x509 and its Reflect polyfill are the heaviest part of the fleet code.
+  const local = request.csr ? await (await import('./csr.ts')).newKeyAndCsr(request.serial) : undefined
   const create = local ? '$aws/certificates/create-from-csr/json' : '$aws/certificates/create/json'
   const provision = `$aws/provisioning-templates/${request.template}/provision/json`
   const client = await connectClient(connection)

@@ -31,7 +31,6 @@ import {
   checkHookHome, checkRuleName, checkSerialPrefix, checkTemplateName, claimPolicyName, devicePolicyName, fleetAttribute, hookFunctionName, hookRoleName,
   hookStatementId, parseLambdaArn, provisioningRoleName, thingsRegistrationPolicyArn,
 } from './names.ts'
-import {zipStored} from './zip.ts'
 
 export const fleetRoleFact = factKey<string>('fleet.role.arn')
 export const fleetDevicePolicyFact = factKey<string>('fleet.device-policy.name')
@@ -204,7 +203,9 @@ export function shippedHookCode(stack: string, settings: StackSettings): string 
   return prefix === undefined ? undefined : hookSource(stack, prefix)
 }
 
-function hookPackage(stack: string, prefix: string): Buffer {
+/** The zip library is loaded only here: up, doctor and cleanup load these steps for every stack, with or without a hook. */
+async function hookPackage(stack: string, prefix: string): Promise<Buffer> {
+  const {zipStored} = await import('./zip.ts')
   return zipStored({[hookFile]: hookSource(stack, prefix)})
 }
 
@@ -278,7 +279,7 @@ export const fleetHookStep: Step = {
       hook = hookArn
       if (!userPermission) missing.push(`add permission ${sid} to ${hookArn}: iot.amazonaws.com may invoke it for template ${template ?? '(the stack\'s)'}`)
     } else if (serialPrefix !== undefined) {
-      const zip = hookPackage(ctx.stack, serialPrefix)
+      const zip = await hookPackage(ctx.stack, serialPrefix)
       if (!role || !hasStackTag(role.Tags, ctx.stack)) missing.push(`create IAM role ${hookRoleName(ctx.stack)} for the hook (trusted by lambda.amazonaws.com, no permissions)`)
       if (!ownFunction) missing.push(`deploy Lambda function ${fnName} allowing serial numbers starting with ${JSON.stringify(serialPrefix)} (its code: --dry-run prints it)`)
       else if (ownFunction.codeSha256 !== packageSha(zip)) missing.push(`update the code of ${fnName}: allow serial numbers starting with ${JSON.stringify(serialPrefix)}`)
@@ -327,7 +328,7 @@ export const fleetHookStep: Step = {
       ctx.checkpoint()
     }
     const fnName = hookFunctionName(ctx.stack)
-    const zip = hookPackage(ctx.stack, serialPrefix)
+    const zip = await hookPackage(ctx.stack, serialPrefix)
     let fn = await getFunction(lambda, fnName)
     if (!fn) {
       const created = await retryWhileIamPropagates(
