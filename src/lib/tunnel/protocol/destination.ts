@@ -17,6 +17,16 @@ import {MAX_SERVICES, MessageType, SERVICE_ID_PATTERN, type TunnelMessage} from 
 import {TunnelProxyBase, newServiceState, type CommonProxyOptions, type ServiceState} from './proxy-base.ts'
 import {serviceMap} from './services.ts'
 
+/**
+ * The destination reads its local sockets into this one buffer (net's `onread`)
+ * instead of a fresh 64 KiB one per read: each read is copied into an outgoing
+ * frame before the callback returns, so the buffer is free again at once, and
+ * device-to-source traffic leaves no garbage for the collector (see
+ * noteTransientBuffer). One buffer serves every socket: callbacks never overlap.
+ * https://nodejs.org/api/net.html#new-netsocketoptions (onread)
+ */
+const localReadBuffer = Buffer.allocUnsafe(64 * 1024)
+
 export interface DestinationTarget {
   host: string
   port: number
@@ -188,7 +198,14 @@ export class DestinationProxy extends TunnelProxyBase {
     const target = service.target!
     const streamId = service.streamId!
     const key = service.singleConnection ? 0 : connectionId || 1
-    const socket = connect({host: target.host, port: target.port, noDelay: true})
+    const socket = connect({
+      host: target.host, port: target.port, noDelay: true,
+      onread: {buffer: localReadBuffer, callback: (bytes, buffer) => {
+        // Reads start after connecting, a later turn of the loop: `connection` is set by then.
+        connection.fromLocal(buffer.subarray(0, bytes), {reused: true})
+        return true
+      }},
+    })
     const endpoint: LocalEndpoint = {input: socket, output: socket, destroy: () => socket.destroy()}
     this.#live++
     const connection = new LocalConnection(this.connection, endpoint, {

@@ -88,11 +88,20 @@ export class LocalConnection {
   }
 
   readonly #onData = (chunk: Buffer): void => {
+    this.fromLocal(chunk, {reused: false})
+  }
+
+  /**
+   * Bytes read from the local side: its 'data' events, or a socket's `onread`
+   * callback (`reused`: the read buffer is the caller's, reused for the next read).
+   */
+  fromLocal(chunk: Uint8Array, {reused}: {reused: boolean}): void {
     if (this.#state !== 'open') return
     this.bytesOut += chunk.length
+    // Copied into the outgoing message at once: `chunk` is free when this returns.
     this.#tunnel.sendData(this.#header, chunk)
-    // Copied into the outgoing message: the read buffer is garbage now.
-    noteTransientBuffer(chunk.length)
+    // A fresh read buffer is garbage now.
+    if (!reused) noteTransientBuffer(chunk.length)
     if (this.#tunnel.congested) this.#tunnel.holdUntilDrained(this.#endpoint.input)
   }
 
