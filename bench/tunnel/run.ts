@@ -149,6 +149,43 @@ async function send(socket: Socket, total: number, chunk = 256 * 1024): Promise<
   socket.end()
 }
 
+/**
+ * The device-to-source direction's service (downloads, scp from the device):
+ * a connection says how many bytes it wants (8 bytes, big-endian) and gets them.
+ */
+function pullServer(): Server {
+  return createServer(socket => {
+    socket.setNoDelay(true)
+    socket.on('error', () => {})
+    socket.once('readable', function request() {
+      const head = socket.read(8) as Buffer | null
+      if (!head) return void socket.once('readable', request)
+      void send(socket, Number(head.readBigUInt64BE(0)))
+    })
+  })
+}
+
+/** Seconds from asking `port`'s pull service for `bytes` to the end of its stream. */
+async function pull(port: number, bytes: number): Promise<number> {
+  const socket = await connectTo(port)
+  const start = process.hrtime.bigint()
+  let received = 0
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.length
+  })
+  const head = Buffer.alloc(8)
+  head.writeBigUInt64BE(BigInt(bytes))
+  socket.write(head)
+  await new Promise<void>((resolve, reject) => {
+    socket.once('end', resolve)
+    socket.once('error', reject)
+  })
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  socket.destroy()
+  if (received !== bytes) throw new Error(`pull: got ${received} of ${bytes} bytes`)
+  return seconds
+}
+
 /** Seconds to move `bytes` from a fresh connection to the sink's end of stream. */
 async function bulk(port: number, sink: ReturnType<typeof sinkServer>, bytes: number): Promise<number> {
   const socket = await connectTo(port)
@@ -365,18 +402,20 @@ async function main(): Promise<void> {
     socket.pipe(socket)
   })
   const echoPort = await listen(echo)
+  const puller = pullServer()
+  const pullPort = await listen(puller)
 
   const cliPhase = PHASES.has('cli') && existsSync(join(root, 'dist', 'commands', 'tunnel', 'forward.js'))
   const agentPhase = PHASES.has('agent') && existsSync(join(root, 'dist', 'commands', 'tunnel', 'agent.js'))
-  const relay = await spawnNode('relay-process', ['BULK,ECHO', cliPhase ? '2' : '0', agentPhase ? '1' : '0'])
+  const relay = await spawnNode('relay-process', ['BULK,ECHO,PULL', cliPhase ? '2' : '0', agentPhase ? '1' : '0'])
   const {url, caFile, tunnel, cli, agent: agentTunnel} = relay.info as {url: string; caFile: string; tunnel: Tokens; cli: Tokens[]; agent?: Tokens}
   const destination = await spawnNode('proxy-process', ['destination', JSON.stringify({
-    endpoint: url, caFile, token: tunnel.destinationAccessToken, services: {BULK: `127.0.0.1:${sinkPort}`, ECHO: `127.0.0.1:${echoPort}`},
+    endpoint: url, caFile, token: tunnel.destinationAccessToken, services: {BULK: `127.0.0.1:${sinkPort}`, ECHO: `127.0.0.1:${echoPort}`, PULL: `127.0.0.1:${pullPort}`},
   })])
   const source = await spawnNode('proxy-process', ['source', JSON.stringify({
-    endpoint: url, caFile, token: tunnel.sourceAccessToken, services: {BULK: 0, ECHO: 0},
+    endpoint: url, caFile, token: tunnel.sourceAccessToken, services: {BULK: 0, ECHO: 0, PULL: 0},
   })])
-  const ports = source.info.ports as {BULK: number; ECHO: number}
+  const ports = source.info.ports as {BULK: number; ECHO: number; PULL: number}
   const pids = {source: source.process.pid!, relay: relay.process.pid!, destination: destination.process.pid!}
   // Idle: connected, no connection yet.
   await new Promise(resolve => setTimeout(resolve, 1000))
@@ -396,6 +435,14 @@ async function main(): Promise<void> {
     destination: cpuSeconds(pids.destination) - cpuBefore.destination, bench: cpuSeconds(process.pid) - cpuBefore.bench,
   }
   const rssAfterBulk = {source: rssMiB(pids.source, 'VmHWM'), relay: rssMiB(pids.relay, 'VmHWM'), destination: rssMiB(pids.destination, 'VmHWM')}
+
+  // The other direction: the destination reads the device's service, the source writes to the client.
+  await pull(ports.PULL, 64 * 1024 * 1024)
+  const rawPullSeconds = await pull(pullPort, bulkBytes)
+  const pullCpuBefore = {source: cpuSeconds(pids.source), destination: cpuSeconds(pids.destination)}
+  const pullSeconds = await pull(ports.PULL, bulkBytes)
+  const pullCpu = {source: cpuSeconds(pids.source) - pullCpuBefore.source, destination: cpuSeconds(pids.destination) - pullCpuBefore.destination}
+  const rssAfterPull = {source: rssMiB(pids.source, 'VmHWM'), destination: rssMiB(pids.destination, 'VmHWM')}
 
   const pings = PHASES.has('echo') ? PINGS : 100
   const rawTimes = await pingPong(echoPort, pings)
@@ -430,6 +477,7 @@ async function main(): Promise<void> {
   const agent = agentPhase && agentTunnel ? await measureAgent(url, caFile, agentTunnel, sink, sinkPort, bulkBytes, CONNECTIONS, perConnection) : undefined
   await stop(relay)
   echo.close()
+  puller.close()
   sink.server.close()
 
   const mbps = (bytes: number, seconds: number) => bytes / 1e6 / seconds
@@ -442,6 +490,10 @@ async function main(): Promise<void> {
   const cpuPerGiB = {source: bulkCpu.source / gib, relay: bulkCpu.relay / gib, destination: bulkCpu.destination / gib, bench: bulkCpu.bench / gib}
   const result = {
     bulk: {bytes: bulkBytes, tunnelMBps, rawMBps, ratio: tunnelMBps / rawMBps, cpuSeconds: bulkCpu, cpuSecondsPerGiB: cpuPerGiB},
+    reverseBulk: {
+      bytes: bulkBytes, tunnelMBps: mbps(bulkBytes, pullSeconds), rawMBps: mbps(bulkBytes, rawPullSeconds),
+      cpuSecondsPerGiB: {source: pullCpu.source / gib, destination: pullCpu.destination / gib}, peakRssMiB: rssAfterPull,
+    },
     echo: {pings, p50, p95, p99, addedP50: p50.tunnel - p50.raw, addedP95: p95.tunnel - p95.raw, addedP99: p99.tunnel - p99.raw},
     concurrent: {connections: CONNECTIONS, perConnection, intact, seconds: concurrentSeconds, peakRssMiB: peak},
     idleRssMiB: idleRss,
@@ -465,6 +517,8 @@ async function main(): Promise<void> {
     ['CPU s per GiB, source', f(cpuPerGiB.source, 2), '', '', '', ''],
     ['CPU s per GiB, destination', f(cpuPerGiB.destination, 2), '', '', ref.destinationCpuPerGiB, ''],
     ['CPU s per GiB, relay / bench (sender+sink)', `${f(cpuPerGiB.relay, 2)} / ${f(cpuPerGiB.bench, 2)}`, '', '', '', ''],
+    ['bulk device -> source (destination reads), MB/s', f(mbps(bulkBytes, pullSeconds)), f(mbps(bulkBytes, rawPullSeconds)), `${f(rawPullSeconds / pullSeconds, 3)}x`, '', ''],
+    ['  CPU s per GiB, source / destination; peak RSS MiB after', `${f(pullCpu.source / gib, 2)} / ${f(pullCpu.destination / gib, 2)}; ${f(rssAfterPull.source)} / ${f(rssAfterPull.destination)}`, '', '', '', ''],
     ...(floor ? [
       ['bulk MB/s, Node TLS floor (same hops, no protocol)', f(floor.bulkMBps), f(rawMBps), `${f(floor.bulkMBps / rawMBps, 3)}x`, '', ''],
       ['CPU s per GiB, floor source / destination / relay', [floor.cpuSecondsPerGiB.source, floor.cpuSecondsPerGiB.destination, floor.cpuSecondsPerGiB.relay].map(n => f(n, 2)).join(' / '), '', '', '', ''],
