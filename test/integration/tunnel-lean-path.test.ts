@@ -47,7 +47,7 @@ interface Run {
   code: number | null
   stdout: string
   stderr: string
-  /** Every module URL the process resolved (test/support/record-imports.js). */
+  /** Every module URL the process loaded (test/support/record-imports.js). */
   imports: string[]
 }
 
@@ -113,6 +113,15 @@ describe('the lean path', () => {
     const result = await run(['tunnel', 'proxy', '--proxy-endpoint', endpointUrl], {cwd: bare, interruptWhen: () => true})
     assert.equal(result.code, 130, result.stderr)
     assert.equal(result.stdout, '')
+    assert.deepEqual(heavy(result), [])
+  })
+
+  test('DEBUG=*: the tunnel\'s debug lines, never the token (bin/run.js redacts before the lean path)', async () => {
+    const token = 'AQGAAXi0tCt1-lean-secret-4711'
+    const result = await run(['tunnel', 'proxy', '--proxy-endpoint', endpointUrl], {cwd: bare, env: {DEBUG: '*', AWSIOT_TUNNEL_ACCESS_TOKEN: token}, interruptWhen: (stderr) => stderr.includes('connecting to the tunnel')})
+    assert.equal(result.code, 130, result.stderr)
+    assert.match(result.stderr, /^iotctl: debug: connecting to the tunnel /m)
+    assert.ok(!result.stderr.includes('4711'), result.stderr)
     assert.deepEqual(heavy(result), [])
   })
 
