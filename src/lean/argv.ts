@@ -45,7 +45,7 @@ export function parseFlags(table: Record<string, FlagSpec>, args: string[]): Rec
   const values: Record<string, string | number> = {}
   for (const token of parsed.tokens) {
     // `--` and the short forms (-c) stay with oclif; so does a repeated flag (oclif refuses it).
-    if (token.kind !== 'option' || !token.rawName.startsWith('--') || token.name in values) return undefined
+    if (token.kind !== 'option' || !token.rawName.startsWith('--') || Object.hasOwn(values, token.name)) return undefined
     const value = token.value
     // An empty value or one that looks like a flag: oclif's reading of it decides.
     if (value === undefined || value === '' || value.startsWith('-')) return undefined
@@ -58,7 +58,7 @@ export function parseFlags(table: Record<string, FlagSpec>, args: string[]): Rec
       values[token.name] = value
     }
   }
-  for (const [name, spec] of Object.entries(table)) if (spec.required && !(name in values)) return undefined
+  for (const [name, spec] of Object.entries(table)) if (spec.required && !Object.hasOwn(values, name)) return undefined
   return values
 }
 
@@ -67,7 +67,7 @@ export function leanInvocation(argv: readonly string[], environment: LeanEnviron
   const [topic, command, ...args] = argv
   if (topic !== 'tunnel' || (command !== 'forward' && command !== 'proxy' && command !== 'agent')) return undefined
   const values = parseFlags(tables[command], args)
-  if (!values || SETTINGS_FLAGS.some((name) => name in values)) return undefined
+  if (!values || SETTINGS_FLAGS.some((name) => Object.hasOwn(values, name))) return undefined
   const text = (name: string): string | undefined => (typeof values[name] === 'string' ? values[name] : undefined)
   const number = (name: string): number | undefined => (typeof values[name] === 'number' ? values[name] : undefined)
   if (command === 'agent') {

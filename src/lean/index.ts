@@ -28,19 +28,21 @@ function configFilePresent(): boolean {
 export async function runLean(argv: readonly string[]): Promise<boolean> {
   const invocation = leanInvocation(argv, {env: process.env, configFilePresent})
   if (!invocation) return false
-  const [{noteLine}, {tunnelLogger}, commands] = await Promise.all([import('../ui/text.ts'), import('../ui/tunnel.ts'), import('../lib/tunnel/api/commands.ts')])
   const interruption = new AbortController()
   const onSigint = sigintHandler(interruption)
   process.on('SIGINT', onSigint)
-  const context = {
-    // No iotctl.json here (./argv.ts) and no --config: the settings are the defaults, the
-    // state directory is ./.iotctl; a region from the account would need the SDK.
-    settings: () => ({stateDirectory: stateDirectoryOf(configFileOf(undefined)), accountRegion: () => Promise.reject(new NeedsSettings())}),
-    note: (message: string) => process.stderr.write(noteLine(message)),
-    logger: tunnelLogger(invocation.command),
-    signal: interruption.signal,
-  }
   try {
+    const [{noteLine}, {tunnelLogger}, commands] = await Promise.all([import('../ui/text.ts'), import('../ui/tunnel.ts'), import('../lib/tunnel/api/commands.ts')])
+    const context = {
+      // No iotctl.json here (./argv.ts) and no --config: the settings are the defaults, the
+      // state directory is ./.iotctl; a region from the account would need the SDK.
+      settings: () => ({stateDirectory: stateDirectoryOf(configFileOf(undefined)), accountRegion: () => Promise.reject(new NeedsSettings())}),
+      note: (message: string) => {
+        process.stderr.write(noteLine(message))
+      },
+      logger: tunnelLogger(invocation.command),
+      signal: interruption.signal,
+    }
     let interrupted = true
     if (invocation.command === 'forward') interrupted = (await commands.runForward(invocation.flags, context)).interrupted
     else if (invocation.command === 'proxy') interrupted = (await commands.runStdioProxy(invocation.flags, {stdin: process.stdin, stdout: process.stdout}, context)).interrupted

@@ -153,6 +153,21 @@ describe('what the lean path leaves to oclif', () => {
     assert.ok(result.imports.some((url) => url.includes('/@oclif/core/')))
   })
 
+  test('a token file without a region: the lean run hands over to oclif, which asks the profile', async () => {
+    const tunnels = join(bare, '.iotctl', 'tunnels')
+    mkdirSync(tunnels, {recursive: true, mode: 0o700})
+    writeFileSync(join(tunnels, 't-noregion.json'), JSON.stringify({version: 1, tunnelId: 't-noregion', sourceAccessToken: 'AQG-noregion', sourceClientToken: 'iotctl-noregion', services: ['SSH']}), {mode: 0o600})
+    // A profile without a region, and no region in the environment.
+    const awsConfig = join(root, 'aws-config')
+    writeFileSync(awsConfig, '[profile lean-test]\noutput = json\n')
+    const result = await run(['tunnel', 'proxy', '--tunnel-id', 't-noregion'], {cwd: bare, env: {
+      AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: 'lean-test', AWS_CONFIG_FILE: awsConfig, AWS_SHARED_CREDENTIALS_FILE: join(root, 'no-such-file'),
+    }})
+    assert.equal(result.code, 2)
+    assert.equal(result.stderr, 'iotctl: no region for profile \'lean-test\': pass --region or set region in the profile\n')
+    assert.ok(result.imports.some((url) => url.includes('/@oclif/core/')))
+  })
+
   test('--help: oclif\'s help, as without a token', async () => {
     const args = ['tunnel', 'proxy', '--proxy-endpoint', endpointUrl, '--help']
     const [withToken, withoutToken] = await Promise.all([run(args, {cwd: bare}), run(args, {cwd: bare, env: {AWSIOT_TUNNEL_ACCESS_TOKEN: ''}})])
