@@ -30,6 +30,10 @@ const argv = process.argv.slice(2)
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v' || argv[0] === 'version')) {
   const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   process.stdout.write(`iotctl/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+} else if (argv[0] === 'tunnel' && ['forward', 'proxy', 'agent'].includes(argv[1]) && await (await import('../dist/lean/index.js')).runLean(argv)) {
+  // Served without oclif, the config schema or the AWS SDK (src/lean): the
+  // tunnel's token and region came with argv and the environment. Any other
+  // argv (help, a usage error, --json, settings from iotctl.json) is oclif's.
 } else {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})

@@ -5,23 +5,20 @@ import {format} from 'node:util'
 import {Command, type Interfaces} from '@oclif/core'
 import {stackFlags} from './flags/index.ts'
 import type {AccountRole, AwsAccount} from './lib/aws/account.ts'
-import {awsErrorCode} from './lib/errors.ts'
 import {loadSettings, type LoadedSettings} from './lib/config/settings.ts'
-import {redactText} from './lib/redact/index.ts'
+import {reportError} from './error-output.ts'
+import {sigintHandler} from './interruption.ts'
 import type {StepReport, TaskRunner} from './lib/plan/runner.ts'
 import type {StepGraph} from './lib/plan/graph.ts'
 import type {StepContext} from './lib/plan/types.ts'
 import type {StackLease} from './lib/lease/index.ts'
 import {overridesOf, stackSettings, type FlagSetting, type SettingFlagValues} from './settings-flags.ts'
-import {fitToWidth, outputWidth} from './ui/text.ts'
-import {invalidInputCode, usageMessage} from './usage.ts'
+import {fitToWidth, noteLine, outputWidth} from './ui/text.ts'
+import {usageMessage} from './usage.ts'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
-/** The JSON document printed for a failure with --json. */
-export interface ErrorDocument {
-  error: {exitCode: number; code: string; message: string; step?: string}
-}
+export type {ErrorDocument} from './error-output.ts'
 
 export abstract class BaseCommand<T> extends Command {
   static override enableJsonFlag = true
@@ -34,11 +31,7 @@ export abstract class BaseCommand<T> extends Command {
 
   /** Aborted on the first Ctrl-C: steps stop after the request in flight. */
   protected readonly interruption = new AbortController()
-  #onSigint = (): void => {
-    if (this.interruption.signal.aborted) process.exit(130)
-    this.interruption.abort()
-    process.stderr.write('\nstopping after the requests in flight (Ctrl-C again to quit at once)\n')
-  }
+  #onSigint = sigintHandler(this.interruption)
 
   abstract override run(): Promise<T>
 
@@ -63,7 +56,7 @@ export abstract class BaseCommand<T> extends Command {
 
   /** Progress lines and notes: always stderr, so stdout carries only results. */
   protected note(message: string): void {
-    if (!this.jsonEnabled() || process.env.DEBUG) process.stderr.write(`${fitToWidth(message, outputWidth(process.stderr))}\n`)
+    if (!this.jsonEnabled() || process.env.DEBUG) process.stderr.write(noteLine(message))
   }
 
   /**
@@ -180,18 +173,8 @@ export abstract class BaseCommand<T> extends Command {
     const parseError = error.oclif?.exit !== undefined && error.exitCode === undefined
     // oclif's own exits (help, version) are not errors.
     if (error.name === 'ExitError' || (error.oclif?.exit === 0)) throw error
-    const exitCode = error.exitCode ?? (parseError ? 2 : 1)
-    const message = parseError ? this.usageMessageOf(error) : error.message
-    process.exitCode = exitCode
-    if (this.jsonEnabled()) {
-      // One vocabulary: every exit-2 error is InvalidInput, whichever layer found it.
-      const code = exitCode === 2 ? invalidInputCode : (error.code ?? awsErrorCode(error) ?? error.name)
-      const document: ErrorDocument = {error: {exitCode, code, message, ...(error.step ? {step: error.step} : {})}}
-      process.stdout.write(JSON.stringify(document, null, 2) + '\n')
-    } else {
-      process.stderr.write(`iotctl: ${message.split('\n')[0]}\n`)
-    }
-    if (process.env.DEBUG && error.stack) process.stderr.write(`${redactText(error.stack)}\n`)
+    // The rendering is src/error-output.ts's, which the lean runner (src/lean) uses too.
+    reportError(error, {json: this.jsonEnabled(), exitCode: error.exitCode ?? (parseError ? 2 : 1), ...(parseError ? {message: this.usageMessageOf(error)} : {})})
   }
 
   /** A parser error in iotctl's words (src/usage.ts), or oclif's own lines joined into one. */

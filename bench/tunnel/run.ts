@@ -21,6 +21,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {startMosquitto} from '../../test/support/mosquitto/index.ts'
 import {compileForBenchmark} from './compile.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -236,12 +237,13 @@ const REFERENCE = {
 }
 
 /**
- * RSS of the built CLI's source commands once connected and idle: `tunnel forward`
+ * RSS of the built CLI's tunnel commands once connected and idle: `tunnel forward`
  * (after it says it is connected) and `tunnel proxy` (stdin open, 3 s after start),
  * each with its own tunnel's source token in AWSIOT_TUNNEL_ACCESS_TOKEN, so that
- * no AWS request is made.
+ * no AWS request is made; and `tunnel agent` subscribed to a local mosquitto
+ * (mutual TLS, --endpoint given) with no tunnel yet.
  */
-async function cliIdleRss(url: string, caFile: string, tunnels: {sourceAccessToken: string}[]): Promise<{forward: number; proxy: number}> {
+async function cliIdleRss(url: string, caFile: string, tunnels: {sourceAccessToken: string}[]): Promise<{forward: number; proxy: number; agent: number}> {
   const measure = async (argv: string[], token: string, ready: (stderr: string) => boolean): Promise<number> => {
     const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), ...argv, '--proxy-endpoint', url], {
       cwd: tmpdir(),
@@ -276,7 +278,15 @@ async function cliIdleRss(url: string, caFile: string, tunnels: {sourceAccessTok
   }
   const forward = await measure(['tunnel', 'forward', '--source', 'BULK=0'], tunnels[0].sourceAccessToken, stderr => stderr.includes('connected to the tunnel'))
   const proxy = await measure(['tunnel', 'proxy'], tunnels[1].sourceAccessToken, () => false)
-  return {forward, proxy}
+  const broker = await startMosquitto({websockets: false})
+  try {
+    const device = await broker.device('bench-agent')
+    const agent = await measure(['tunnel', 'agent', '--thing', 'bench-agent', '--cert', device.cert, '--key', device.key, '--ca', broker.ca,
+      '--endpoint', `${broker.host}:${broker.tlsPort}`, '--destination', 'BULK=127.0.0.1:9'], '', stderr => stderr.includes('subscribed to'))
+    return {forward, proxy, agent}
+  } finally {
+    await broker.stop()
+  }
 }
 
 interface AgentFigures {
@@ -531,7 +541,7 @@ async function main(): Promise<void> {
     ] : []),
     [`${CONNECTIONS} connections x ${f(perConnection / 1024 ** 2, 1)} MiB intact`, `${intact}/${CONNECTIONS}`, '', `${f(mbps(CONNECTIONS * perConnection, concurrentSeconds))} MB/s`, '', `${CONNECTIONS}/${CONNECTIONS}`],
     ['idle RSS MiB, source / destination / relay', [idleRss.source, idleRss.destination, idleRss.relay].map(n => f(n)).join(' / '), '', '', String(ref.idleRssMB), '<= 50'],
-    ...(cliIdle ? [['idle RSS MiB, CLI `tunnel forward` / `tunnel proxy`', `${f(cliIdle.forward)} / ${f(cliIdle.proxy)}`, '', '', String(ref.idleRssMB), '<= 50']] : []),
+    ...(cliIdle ? [['idle RSS MiB, CLI `tunnel forward` / `proxy` / `agent`', `${f(cliIdle.forward)} / ${f(cliIdle.proxy)} / ${f(cliIdle.agent)}`, '', '', String(ref.idleRssMB), '<= 50']] : []),
     ['peak RSS MiB (whole run), source', f(peakHwm.source), '', '', String(ref.peakSourceRssMB), '< 100'],
     ['peak RSS MiB (whole run), destination', f(peakHwm.destination), '', '', String(ref.peakDestinationRssMB), '< 100'],
     ['peak RSS MiB (whole run), relay', f(peakHwm.relay), '', '', '', ''],

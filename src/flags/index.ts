@@ -1,7 +1,27 @@
 // Common flags of DESIGN.md, defined once and spread into the commands that take them.
 // Flags live here, not under src/lib (which never imports @oclif/core); the mqtt and
 // tunnel commands' own flags are in mqtt.ts and tunnel.ts beside this file.
-import {Flags} from '@oclif/core'
+import {Flags, type Interfaces} from '@oclif/core'
+import {oneAccountFlagTable, stackFlagTable, type FlagSpec} from './table.ts'
+
+/** The oclif flag a table row (./table.ts) becomes: its value is string or number, undefined unless required. */
+export type OclifFlagOf<S extends FlagSpec> = S extends {required: true}
+  ? (S['kind'] extends 'integer' ? Interfaces.OptionFlag<number> : Interfaces.OptionFlag<string>)
+  : (S['kind'] extends 'integer' ? Interfaces.OptionFlag<number | undefined> : Interfaces.OptionFlag<string | undefined>)
+
+/** One row of ./table.ts as an oclif flag. */
+function oclifFlag(spec: FlagSpec): unknown {
+  const {kind, ...options} = spec
+  return kind === 'integer' ? Flags.integer(options) : Flags.string(options)
+}
+
+/** A table of ./table.ts (the lean runner's too) as oclif flags, typed as Flags.string/integer would type them. */
+export function oclifFlags<T extends Record<string, FlagSpec>>(table: T): {[K in keyof T]: OclifFlagOf<T[K]>} {
+  const built: Record<string, unknown> = {}
+  for (const [name, spec] of Object.entries(table)) built[name] = oclifFlag(spec)
+  // The mapping of each row's kind and required to its value type is what Flags.string/integer do; TypeScript cannot follow it through the loop.
+  return built as {[K in keyof T]: OclifFlagOf<T[K]>}
+}
 
 /**
  * A number flag that keeps a bad value (0, -1, abc → NaN) for the library's
@@ -12,10 +32,7 @@ export const numberFlag = Flags.custom<number>({
 })
 
 /** Where the stack's settings and ledger come from: on every command. */
-export const stackFlags = {
-  config: Flags.string({char: 'c', summary: 'Config file (default ./iotctl.json).', helpValue: '<file>'}),
-  stack: Flags.string({summary: 'Stack name: tags, ledger and names derive from it (default: the config\'s "stack", else "iotctl").', helpValue: '<name>'}),
-}
+export const stackFlags = oclifFlags(stackFlagTable)
 
 /** Commands that work across the two accounts. */
 export const twoAccountFlags = {
@@ -26,10 +43,7 @@ export const twoAccountFlags = {
 }
 
 /** Commands that work in one account. */
-export const oneAccountFlags = {
-  profile: Flags.string({summary: 'AWS profile (default: the config\'s IoT profile, else the SDK default chain).', helpValue: '<profile>', helpGroup: 'AWS'}),
-  region: Flags.string({summary: 'AWS region (default: iotctl.json\'s, else AWS_REGION, else the profile\'s).', helpValue: '<region>', helpGroup: 'AWS'}),
-}
+export const oneAccountFlags = oclifFlags(oneAccountFlagTable)
 
 /** Commands that work in the MSK account (A) only: msk create, associate-secret, brokers. */
 export const mskAccountFlags = {

@@ -14,6 +14,11 @@ export function outputWidth(stream: {isTTY?: boolean; columns?: number} = proces
   return Number.isInteger(columns) && columns >= 40 ? columns : undefined
 }
 
+/** A note (progress, a hint) as written to stderr: fitted to stderr's width, one line with its newline. */
+export function noteLine(message: string): string {
+  return `${fitToWidth(message, outputWidth(process.stderr))}\n`
+}
+
 /** `text` with every line longer than `width` wrapped at spaces, continuations indented 4 more than the line. */
 export function fitToWidth(text: string, width: number | undefined): string {
   if (!width) return text

@@ -27,6 +27,18 @@ export function lineLogger(write: (line: string) => void, options: {debug?: bool
   }
 }
 
+/**
+ * The logger of `tunnel forward`, `proxy` (silent but with DEBUG: their own lines
+ * are the command's notes) and `agent` (its log), for the oclif commands and the lean runner alike.
+ */
+export function tunnelLogger(command: 'forward' | 'proxy' | 'agent'): TunnelLogger {
+  const debug = Boolean(process.env.DEBUG)
+  const write = (line: string): void => {
+    process.stderr.write(line)
+  }
+  return command === 'agent' ? lineLogger(write, {debug, prefix: 'iotctl agent'}) : lineLogger(write, {debug, quiet: !debug})
+}
+
 /** `tunnel list`: a table, or one line saying there is none. */
 export async function renderTunnelList(result: TunnelListResult): Promise<string> {
   if (result.tunnels.length === 0) {

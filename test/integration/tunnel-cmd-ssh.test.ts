@@ -5,7 +5,7 @@
 // once and a notification the agent cannot serve.
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, test} from 'node:test'
@@ -122,9 +122,16 @@ describe('the ProxyCommand form and tunnel forward', () => {
     assert.equal(result.code, 0, result.stderr)
     assert.equal(result.stdout, 'hello\n')
     assert.equal(result.stderr, '', 'the proxy writes nothing without DEBUG')
-    // A second connection from the same token file (the same client token).
-    const again = await ssh([...sshOptions, '-o', `ProxyCommand=${proxyCommand}`, `${sshd.user}@${thing}`, 'echo', 'again'])
+    // A second connection from the same token file (the same client token), copied to a
+    // directory without iotctl.json: there `tunnel proxy` runs without oclif (src/lean).
+    const bare = mkdtempSync(join(tmpdir(), 'iotctl-tunnel-lean-'))
+    mkdirSync(join(bare, '.iotctl', 'tunnels'), {recursive: true, mode: 0o700})
+    copyFileSync(join(cwd, '.iotctl', 'tunnels', `${tunnelId}.json`), join(bare, '.iotctl', 'tunnels', `${tunnelId}.json`))
+    const again = await ssh([...sshOptions, '-o', `ProxyCommand=env -C '${bare}' ${proxyCommand}`, `${sshd.user}@${thing}`, 'echo', 'again'])
+    rmSync(bare, {recursive: true, force: true})
+    assert.equal(again.code, 0, again.stderr)
     assert.equal(again.stdout, 'again\n', again.stderr)
+    assert.equal(again.stderr, '', 'the proxy writes nothing without DEBUG')
     const closed = await runIotctl(['tunnel', 'close', tunnelId], {cwd, env})
     assert.equal(closed.code, 0, closed.stderr)
   })

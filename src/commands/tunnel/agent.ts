@@ -1,8 +1,7 @@
-import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../base-command.ts'
-import {oneAccountFlags} from '../../flags/index.ts'
+import {oclifFlags} from '../../flags/index.ts'
+import {agentFlagTable} from '../../flags/table.ts'
 import type {AgentResult} from '../../lib/tunnel/agent/index.ts'
-import {maxConnectionsFlag, maxReconnectsFlag, maxTunnelsFlag, proxyEndpointFlag} from '../../flags/tunnel.ts'
 
 export default class TunnelAgent extends BaseCommand<AgentResult> {
   static override summary = 'Device side: wait for tunnel notifications and connect them to local services.'
@@ -17,52 +16,23 @@ The thing's policy must allow iot:Connect (client id = the thing name, or --clie
     '<%= config.bin %> <%= command.id %> --thing dev1 --cert dev1.pem --key dev1.key --profile iot --destination SSH=localhost:22 --max-tunnels 2 --max-connections 16 --max-reconnects 5',
   ]
 
-  static override flags = {
-    thing: Flags.string({summary: 'The thing this device is.', required: true, helpValue: '<thing>'}),
-    cert: Flags.string({summary: 'The thing\'s certificate (PEM).', required: true, helpValue: '<file>'}),
-    key: Flags.string({summary: 'The certificate\'s private key (PEM).', required: true, helpValue: '<file>'}),
-    ca: Flags.string({summary: 'CA bundle (PEM) for the MQTT endpoint, where it is the only trust, and for the tunnels\' TLS, where it is added to Node\'s roots and NODE_EXTRA_CA_CERTS (default: Node\'s roots, which include Amazon Root CA 1).', helpValue: '<file>'}),
-    endpoint: Flags.string({summary: 'The IoT data endpoint, host[:port] (port 8883 by default); without it, DescribeEndpoint (iot:Data-ATS) with --profile\'s credentials.', helpValue: '<host[:port]>'}),
-    'client-id': Flags.string({summary: 'MQTT client id (default: the thing name).', helpValue: '<id>'}),
-    destination: Flags.string({summary: 'Service=local host:port, comma-separated, at most 3.', required: true, helpValue: '<SSH=localhost:22[,HTTP=localhost:8080]>'}),
-    'proxy-endpoint': proxyEndpointFlag,
-    'max-tunnels': maxTunnelsFlag,
-    'max-connections': maxConnectionsFlag,
-    'max-reconnects': maxReconnectsFlag,
-    ...oneAccountFlags,
-  }
+  // One table with the lean runner (src/lean), which serves this command without oclif when --endpoint is given.
+  static override flags = oclifFlags(agentFlagTable)
 
   async run(): Promise<AgentResult> {
     const {flags} = await this.parse(TunnelAgent)
-    const {startAgent} = await import('../../lib/tunnel/agent/index.ts')
-    const {lineLogger} = await import('../../ui/tunnel.ts')
-    const logger = lineLogger((line) => process.stderr.write(line), {debug: Boolean(process.env.DEBUG), prefix: 'iotctl agent'})
-    const running = await startAgent({
-      thing: flags.thing,
-      cert: flags.cert,
-      key: flags.key,
-      ca: flags.ca,
-      endpoint: flags.endpoint,
-      resolveEndpoint: async () => {
+    const {runAgent} = await import('../../lib/tunnel/api/commands.ts')
+    const {tunnelLogger} = await import('../../ui/tunnel.ts')
+    const result = await runAgent(flags, {
+      describeEndpoint: async () => {
         const {describeIotDataEndpoint} = await import('../../lib/mqtt/endpoint.ts')
         const account = await this.account(this.loadStack(flags), 'iot')
         return describeIotDataEndpoint(await account.iot())
       },
-      clientId: flags['client-id'],
-      destination: flags.destination,
-      proxyEndpoint: flags['proxy-endpoint'],
-      region: flags.region,
-      maxTunnels: flags['max-tunnels'],
-      maxConnections: flags['max-connections'],
-      maxReconnects: flags['max-reconnects'],
-      logger,
+      logger: tunnelLogger('agent'),
+      signal: this.interruption.signal,
     })
-    for (const warning of running.warnings) logger('warn', warning)
-    logger('info', `subscribed to ${running.subscription.topic} on ${running.subscription.url}; serving ${running.routes}; Ctrl-C to stop`)
-    const signal = this.interruption.signal
-    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), {once: true}))
-    const stats = await running.stop()
     this.failWith(130)
-    return {thing: flags.thing, topic: running.subscription.topic, url: running.subscription.url, ...stats}
+    return result
   }
 }

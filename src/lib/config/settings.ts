@@ -1,11 +1,12 @@
 // Flags override the config file; the config file overrides nothing but defaults.
-import {dirname, join, relative, resolve} from 'node:path'
+import {relative} from 'node:path'
 import {InputError} from '../errors.ts'
 import type {StackSettings} from '../plan/types.ts'
 import type {SettingOrigins} from './origins.ts'
+import {configFileOf, stateDirectoryOf} from './files.ts'
 import {configSchema, loadConfig, type IotctlConfig} from './schema.ts'
 
-export const defaultConfigFile = 'iotctl.json'
+export {defaultConfigFile} from './files.ts'
 export const defaultStack = 'iotctl'
 
 type Leaf = string | number | boolean | readonly unknown[]
@@ -85,7 +86,7 @@ export function applyOverrides(config: IotctlConfig, overrides: readonly Setting
 }
 
 export function loadSettings(configFlag: string | undefined, overrides: readonly SettingOverride[]): LoadedSettings {
-  const configFile = resolve(configFlag ?? defaultConfigFile)
+  const configFile = configFileOf(configFlag)
   const fromFile = loadConfig(configFile, configFlag !== undefined)
   const config = applyOverrides(fromFile, overrides)
   const stack = config.stack ?? defaultStack
@@ -95,7 +96,7 @@ export function loadSettings(configFlag: string | undefined, overrides: readonly
     flags: Object.fromEntries(overrides.map((o) => [o.path, o.flag])),
     inFile: leafPaths(fromFile),
   }
-  return {settings: {...config, stack, origins}, configFile, stateDirectory: join(dirname(configFile), '.iotctl')}
+  return {settings: {...config, stack, origins}, configFile, stateDirectory: stateDirectoryOf(configFile)}
 }
 
 /** The dotted paths of the values a config holds (`rule.name`, `iot.subnetIds`). */

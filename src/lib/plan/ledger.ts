@@ -7,10 +7,10 @@ import {join} from 'node:path'
 import {z} from 'zod'
 import {InputError} from '../errors.ts'
 import {checkPrivateDirectory, writePrivateFile} from '../files/private-file.ts'
+import {STATE_DIRECTORY} from '../config/files.ts'
 import type {ResourceRecord} from './types.ts'
 
-/** How messages name .iotctl/. */
-export const STATE_DIRECTORY = 'state directory'
+export {STATE_DIRECTORY} from '../config/files.ts'
 
 export interface LedgerDocument {
   version: 1

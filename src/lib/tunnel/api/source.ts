@@ -10,8 +10,9 @@ import {
 import {checkProxyEnvironment} from '../protocol/proxy-env.ts'
 import {checkTunnelId} from './inputs.ts'
 import {readTokenFile} from './token-file.ts'
+import {TOKEN_ENVIRONMENT_VARIABLE} from './token-variable.ts'
 
-export const TOKEN_ENVIRONMENT_VARIABLE = 'AWSIOT_TUNNEL_ACCESS_TOKEN'
+export {TOKEN_ENVIRONMENT_VARIABLE} from './token-variable.ts'
 
 export interface SourceAccess {
   token: string

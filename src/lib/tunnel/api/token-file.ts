@@ -9,7 +9,7 @@ import {existsSync, readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {InputError} from '../../errors.ts'
 import {checkPrivateDirectory, ensurePrivateDirectory, writePrivateFile} from '../../files/private-file.ts'
-import {STATE_DIRECTORY} from '../../plan/ledger.ts'
+import {STATE_DIRECTORY} from '../../config/files.ts'
 import {registerSecret} from '../../redact/index.ts'
 import {checkTunnelId} from './inputs.ts'
 
