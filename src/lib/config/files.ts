@@ -3,7 +3,7 @@
 // (src/lean) needs to find a tunnel's token file without loading zod.
 import {dirname, join, resolve} from 'node:path'
 
-export const defaultConfigFile = 'iotctl.json'
+const defaultConfigFile = 'iotctl.json'
 
 /** How messages name .iotctl/. */
 export const STATE_DIRECTORY = 'state directory'

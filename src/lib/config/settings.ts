@@ -6,7 +6,6 @@ import type {SettingOrigins} from './origins.ts'
 import {configFileOf, stateDirectoryOf} from './files.ts'
 import {configSchema, loadConfig, type IotctlConfig} from './schema.ts'
 
-export {defaultConfigFile} from './files.ts'
 export const defaultStack = 'iotctl'
 
 type Leaf = string | number | boolean | readonly unknown[]

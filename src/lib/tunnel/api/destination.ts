@@ -6,7 +6,8 @@ import {InputError} from '../../errors.ts'
 import {formatTarget} from '../agent/notification.ts'
 import {startDestinationProxy, type DestinationProxy, type DestinationTarget, type TunnelLogger} from '../protocol/index.ts'
 import {checkTunnelId} from './inputs.ts'
-import {sourceConnection, TOKEN_ENVIRONMENT_VARIABLE, type RegionOptions, type SourceAccess} from './source.ts'
+import {sourceConnection, type RegionOptions, type SourceAccess} from './source.ts'
+import {TOKEN_ENVIRONMENT_VARIABLE} from './token-variable.ts'
 import {readTokenFile} from './token-file.ts'
 
 /**

@@ -12,8 +12,6 @@ import {checkTunnelId} from './inputs.ts'
 import {readTokenFile} from './token-file.ts'
 import {TOKEN_ENVIRONMENT_VARIABLE} from './token-variable.ts'
 
-export {TOKEN_ENVIRONMENT_VARIABLE} from './token-variable.ts'
-
 export interface SourceAccess {
   token: string
   /** The token file's client token: the same on every connection made from it. */
