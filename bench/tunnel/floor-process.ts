@@ -20,7 +20,7 @@ const ca = readFileSync(join(options.certDir, 'ca.pem'))
 const serverCredentials = {key: readFileSync(join(options.certDir, 'server.key')), cert: readFileSync(join(options.certDir, 'server.pem'))}
 
 /** Both directions, each end closing the other; no-delay everywhere, as the proxies set it. */
-function join2(a: Socket, b: Socket): void {
+function bridge(a: Socket, b: Socket): void {
   a.setNoDelay(true)
   b.setNoDelay(true)
   a.pipe(b)
@@ -43,7 +43,7 @@ async function listen(server: Server): Promise<number> {
 const servers: Server[] = []
 let ready: Record<string, unknown>
 if (mode === 'relay') {
-  const server = createTlsServer(serverCredentials, socket => join2(socket, tlsTo(options.destination!)))
+  const server = createTlsServer(serverCredentials, socket => bridge(socket, tlsTo(options.destination!)))
   servers.push(server)
   ready = {port: await listen(server)}
 } else if (mode === 'destination') {
@@ -52,7 +52,7 @@ if (mode === 'relay') {
     socket.once('readable', () => {
       const first = socket.read(1) as Buffer | null
       if (!first) return void socket.destroy()
-      join2(socket, connectTcp({host: '127.0.0.1', port: services[first[0]]}))
+      bridge(socket, connectTcp({host: '127.0.0.1', port: services[first[0]]}))
     })
   })
   servers.push(server)
@@ -63,7 +63,7 @@ if (mode === 'relay') {
     const server = createTcpServer(socket => {
       const upstream = tlsTo(options.relay!)
       upstream.write(Buffer.from([index]))
-      join2(socket, upstream)
+      bridge(socket, upstream)
     })
     servers.push(server)
     ports[name] = await listen(server)
